@@ -1,0 +1,311 @@
+"""Two readings of the same tensor operations: Eval computes exact values, Show builds the formula.
+
+A rule written once against these operations yields the formula (Show over symbols), the numbers
+substituted (Show over values) and the value (Eval), so the three can never disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
+                   OneMatrix, Transpose)
+
+from .ops import ELEMENTWISE, LOSSES
+
+PRECISION = 40  # significant digits carried for values that are not rational
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes do not fit; the caller names the file, line and key."""
+
+
+@dataclass(frozen=True)
+class T:
+    """A value or formula with its shape: () scalar, (n,) vector, (m, n) matrix."""
+
+    x: object
+    shape: tuple
+
+
+def describe(shape: tuple) -> str:
+    """A shape in words, for error messages."""
+    if shape == ():
+        return "a scalar"
+    if len(shape) == 1:
+        return f"a vector of length {shape[0]}"
+    return f"a {shape[0]}×{shape[1]} matrix"
+
+
+def matrix_dims(shape: tuple) -> tuple[int, int]:
+    """How a shape is stored as a sympy matrix: vectors are columns."""
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
+class MatFunc(MatrixExpr):
+    """A named function applied elementwise to matrices, kept unevaluated for display."""
+
+    def __new__(cls, name, *args):
+        return MatrixExpr.__new__(cls, sp.Symbol(name), *args)
+
+    @property
+    def name(self):
+        return self.args[0].name
+
+    @property
+    def shape(self):
+        return self.args[1].shape
+
+
+class ScalarFunc(sp.Expr):
+    """A named function of matrices whose result is a scalar (sum, a loss), for display."""
+
+    def __new__(cls, name, *args):
+        return sp.Expr.__new__(cls, sp.Symbol(name), *args)
+
+    @property
+    def name(self):
+        return self.args[0].name
+
+
+def _broadcast(a: tuple, b: tuple, op: str) -> tuple:
+    if a == b or b == ():
+        return a
+    if a == ():
+        return b
+    if {a, b} <= {(1,), ()} or (a == (1,) and b == ()) or (b == (1,) and a == ()):
+        return (1,)
+    raise ShapeError(f"cannot combine {describe(a)} and {describe(b)} with {op}")
+
+
+class Algebra:
+    """Shape rules shared by both readings; subclasses say what an operation produces."""
+
+    def const(self, v) -> T:
+        return T(sp.sympify(v), ())
+
+    def add(self, a: T, b: T) -> T:
+        shape = _broadcast(a.shape, b.shape, "+")
+        return T(self._add(self.lift(a, shape).x, self.lift(b, shape).x, shape), shape)
+
+    def sub(self, a: T, b: T) -> T:
+        return self.add(a, self.neg(b))
+
+    def neg(self, a: T) -> T:
+        return T(self._scale(sp.Integer(-1), a.x, a.shape), a.shape)
+
+    def mul(self, a: T, b: T) -> T:
+        """Scalar times anything, or the elementwise product of equal shapes."""
+        if a.shape == () and a.x == 1:
+            return b
+        if a.shape == ():
+            return T(self._scale(a.x, b.x, b.shape), b.shape)
+        if b.shape == ():
+            return T(self._scale(b.x, a.x, a.shape), a.shape)
+        shape = _broadcast(a.shape, b.shape, "*")
+        return T(self._hadamard(a.x, b.x, shape), shape)
+
+    def div(self, a: T, b: T) -> T:
+        shape = _broadcast(a.shape, b.shape, "/")
+        return T(self._div(self.lift(a, shape).x, self.lift(b, shape).x, shape), shape)
+
+    def pow(self, a: T, k: T) -> T:
+        if k.shape != ():
+            raise ShapeError("an exponent must be a scalar")
+        return T(self._pow(a.x, k.x, a.shape), a.shape)
+
+    def matmul(self, a: T, b: T) -> T:
+        sa, sb = a.shape, b.shape
+        if sa == () or sb == ():
+            raise ShapeError(f"@ needs vectors or matrices, not {describe(sa if sa == () else sb)}; use * for a scalar")
+        inner_a = sa[-1] if len(sa) == 2 else sa[0]
+        inner_b = sb[0]
+        if inner_a != inner_b:
+            raise ShapeError(f"cannot multiply {describe(sa)} @ {describe(sb)}: inner sizes {inner_a} and {inner_b} differ")
+        if len(sa) == 1 and len(sb) == 1:
+            return T(self._dot(a.x, b.x), ())
+        if len(sa) == 1:  # x @ W: the row vector xᵀ times W, kept as the column Wᵀ x
+            return T(self._matmul(self._transpose(b.x), a.x), (sb[1],))
+        shape = (sa[0],) if len(sb) == 1 else (sa[0], sb[1])
+        return T(self._matmul(a.x, b.x), shape)
+
+    def outer(self, a: T, b: T) -> T:
+        """a bᵀ for two vectors."""
+        return T(self._matmul(a.x, self._transpose(b.x)), (a.shape[0], b.shape[0]))
+
+    def transpose(self, a: T) -> T:
+        if len(a.shape) < 2:
+            return a
+        return T(self._transpose(a.x), (a.shape[1], a.shape[0]))
+
+    def apply(self, name: str, a: T) -> T:
+        return T(self._apply(name, a.x, a.shape, derivative=False), a.shape)
+
+    def apply_prime(self, name: str, a: T) -> T:
+        return T(self._apply(name, a.x, a.shape, derivative=True), a.shape)
+
+    def total(self, a: T) -> T:
+        return a if a.shape == () else T(self._total(a.x), ())
+
+    def lift(self, a: T, shape: tuple) -> T:
+        """A scalar spread over a shape (broadcasting)."""
+        if a.shape == shape or shape == ():
+            return a
+        if a.shape == () :
+            return T(self._fill(a.x, shape), shape)
+        return T(a.x, shape)  # (1,) and () only differ in name
+
+
+class Eval(Algebra):
+    """Computes values: exact where rational, otherwise numbers of PRECISION digits."""
+
+    def finish(self, e):
+        e = sp.sympify(e)
+        if e.is_Rational or e.is_Float or e.free_symbols or not e.is_number:
+            return e
+        v = e.evalf(PRECISION)
+        if not v.is_real:
+            raise ShapeError(f"the value {e} is not a real number")
+        return sp.Float(v, PRECISION)
+
+    def each(self, m, f):
+        return ImmutableMatrix(m.shape[0], m.shape[1], [self.finish(f(v)) for v in m])
+
+    def zip(self, a, b, f):
+        return ImmutableMatrix(a.shape[0], a.shape[1], [self.finish(f(u, v)) for u, v in zip(a, b)])
+
+    def _fill(self, x, shape):
+        r, c = matrix_dims(shape)
+        return ImmutableMatrix(r, c, [x] * (r * c))
+
+    def _add(self, a, b, shape):
+        return self.finish(a + b) if shape == () else self.zip(a, b, lambda u, v: u + v)
+
+    def _scale(self, s, a, shape):
+        return self.finish(s * a) if shape == () else self.each(a, lambda v: s * v)
+
+    def _hadamard(self, a, b, shape):
+        return self.zip(a, b, lambda u, v: u * v)
+
+    def _div(self, a, b, shape):
+        if shape == ():
+            if b == 0:
+                raise ShapeError("division by zero")
+            return self.finish(a / b)
+        if any(v == 0 for v in b):
+            raise ShapeError("division by zero")
+        return self.zip(a, b, lambda u, v: u / v)
+
+    def _pow(self, a, k, shape):
+        return self.finish(a ** k) if shape == () else self.each(a, lambda v: v ** k)
+
+    def _matmul(self, a, b):
+        return self.each(a * b, lambda v: sp.expand(v) if v.free_symbols else v)
+
+    def _dot(self, a, b):
+        return self.finish(sum((u * v for u, v in zip(a, b)), sp.Integer(0)))
+
+    def _transpose(self, a):
+        return a.T
+
+    def _apply(self, name, a, shape, derivative):
+        op = ELEMENTWISE[name]
+        f = op.derivative if derivative else op.forward
+        return self.finish(f(a)) if shape == () else self.each(a, f)
+
+    def _total(self, a):
+        return self.finish(sum(a, sp.Integer(0)))
+
+    def loss(self, name: str, y: T, t: T) -> T:
+        rule = LOSSES[name]
+        ys, ts = _elements(y), _elements(t)
+        return T(self.finish(rule.scale(len(ys)) * sum((rule.term(u, v) for u, v in zip(ys, ts)), sp.Integer(0))), ())
+
+    def softmax(self, a: T) -> T:
+        exps = [sp.exp(v) for v in a.x]
+        s = sum(exps, sp.Integer(0))
+        return T(ImmutableMatrix([self.finish(e / s) for e in exps]), a.shape)
+
+
+class Show(Algebra):
+    """Builds unevaluated SymPy formulas; leaves are symbols or values."""
+
+    def _fill(self, x, shape):
+        return MatMul(x, OneMatrix(*matrix_dims(shape)), evaluate=False)
+
+    def _add(self, a, b, shape):
+        if shape == ():
+            return sp.Add(a, b, evaluate=False)
+        return MatAdd(a, b, evaluate=False)
+
+    def _scale(self, s, a, shape):
+        if shape == ():
+            if s == -1 and isinstance(a, sp.Number):
+                return -a
+            return sp.Mul(s, a, evaluate=False)
+        return MatMul(s, a, evaluate=False)
+
+    def _hadamard(self, a, b, shape):
+        return HadamardProduct(a, b, evaluate=False)
+
+    def _div(self, a, b, shape):
+        if shape == ():
+            return sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False)
+        return HadamardProduct(a, HadamardPower(b, -1), evaluate=False)
+
+    def _pow(self, a, k, shape):
+        return sp.Pow(a, k, evaluate=False) if shape == () else HadamardPower(a, k)
+
+    def _matmul(self, a, b):
+        return MatMul(a, b, evaluate=False)
+
+    def _dot(self, a, b):
+        return ScalarFunc("dot", a, b)
+
+    def _transpose(self, a):
+        if isinstance(a, ImmutableMatrix):
+            return a.T
+        return Transpose(a)
+
+    def _apply(self, name, a, shape, derivative):
+        if shape != ():
+            return MatFunc(name + ("′" if derivative else ""), a)
+        op = ELEMENTWISE[name]
+        with sp.evaluate(False):
+            return op.derivative(a) if derivative else op.forward(a)
+
+    def _total(self, a):
+        return ScalarFunc("sum", a)
+
+    def loss(self, name: str, y: T, t: T) -> T:
+        rule = LOSSES[name]
+        if y.shape != () and not (isinstance(y.x, ImmutableMatrix) and isinstance(t.x, ImmutableMatrix)):
+            return T(ScalarFunc(name, y.x, t.x), ())
+        ys, ts = _elements(y), _elements(t)
+        with sp.evaluate(False):
+            terms = [rule.term(u, v) for u, v in zip(ys, ts)]
+            total = terms[0] if len(terms) == 1 else sp.Add(*terms)
+            scale = rule.scale(len(ys))
+            return T(total if scale == 1 else sp.Mul(scale, total), ())
+
+    def softmax(self, a: T) -> T:
+        return T(MatFunc("softmax", a.x), a.shape)
+
+
+def _elements(a: T) -> list:
+    return [a.x] if a.shape == () else list(a.x)
+
+
+def symbol_for(name: str, shape: tuple):
+    """The SymPy symbol that stands for a named quantity of the given shape."""
+    if shape == ():
+        return sp.Symbol(name, real=True)
+    return sp.MatrixSymbol(name, *matrix_dims(shape))
+
+
+def as_value(value, shape: tuple):
+    """A given value (scalar or nested lists of SymPy numbers) as a T."""
+    if shape == ():
+        return T(value, ())
+    return T(ImmutableMatrix(value), shape)
+

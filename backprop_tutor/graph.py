@@ -1,0 +1,156 @@
+"""Problem → computational Graph: every quantity as a node, in topological order, with its shape."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .algebra import Eval, Show, ShapeError, T, as_value, describe, symbol_for
+from .expr import names_in
+from .problem import Problem
+from .rules import forward
+
+ROLES_GIVEN = ("input", "parameter", "target")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One named quantity: a given leaf, a derived parameter, a forward line, or the loss L."""
+
+    name: str
+    role: str             # input | parameter | target | derived | forward | loss
+    shape: tuple
+    expr: object = None   # the syntax tree, for everything that is computed
+    text: str | None = None
+    line: int | None = None
+    key: str | None = None
+    given: object = None  # the stated value of a leaf: a SymPy number/matrix, or a symbol
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in an order where each comes after everything it uses, and who uses whom."""
+
+    problem: Problem
+    nodes: dict
+    users: dict
+
+    @property
+    def computed(self) -> list[Node]:
+        """Derived parameters, forward lines and the loss, in order."""
+        return [n for n in self.nodes.values() if n.expr is not None]
+
+    @property
+    def parameters(self) -> list[Node]:
+        """Every trained quantity: the given parameters and the derived ones."""
+        return [n for n in self.nodes.values() if n.role in ("parameter", "derived")]
+
+    def resolve(self, text: str, key: str | None = None, line: int | None = None):
+        """A name as a user writes it (W2[2,1], W2_21, an alias, w13, h1) → (node name, index or None)."""
+        return _resolve(self, text, key, line, seen=())
+
+    def error(self, message, key=None, line=None):
+        return self.problem.error(message, key=key, line=line)
+
+
+def build(problem: Problem) -> Graph:
+    """Check every name and shape and order the nodes."""
+    nodes: dict[str, Node] = {}
+    for role, leaves in (("input", problem.inputs), ("parameter", problem.parameters),
+                         ("target", problem.targets)):
+        for leaf in leaves:
+            value, shape = _given(problem, leaf)
+            nodes[leaf.name] = Node(leaf.name, role, shape, line=leaf.line, key=leaf.key, given=value)
+    lines = [("derived", l) for l in problem.derived] + [("forward", l) for l in problem.forward]
+    lines.append(("loss", problem.loss))
+    show = Show()
+    for role, line in lines:
+        env = {}
+        for name in names_in(line.expr):
+            if name not in nodes:
+                later = [l.name for _, l in lines if l.name == name]
+                why = ("is defined further down: a line may only use names defined above it"
+                       if later else "is not defined")
+                raise problem.error(f"the name {name!r} {why} (known: {', '.join(nodes)})", key=line.key)
+            n = nodes[name]
+            env[name] = T(symbol_for(name, n.shape), n.shape)
+        try:
+            shape = forward(line.expr, show, env).shape
+        except ShapeError as e:
+            raise problem.error(f"{e} in {line.text!r}", key=line.key) from None
+        if role == "loss" and shape != ():
+            raise problem.error(f"the loss must be a scalar, not {describe(shape)}; use e.g. sse(y, t)",
+                                key=line.key)
+        nodes[line.name] = Node(line.name, role, shape, line.expr, line.text, line.line, line.key)
+    users: dict[str, list[str]] = {n: [] for n in nodes}
+    for node in nodes.values():
+        if node.expr is not None:
+            for name in names_in(node.expr):
+                users[name].append(node.name)
+    graph = Graph(problem, nodes, {k: tuple(v) for k, v in users.items()})
+    for name in problem.frozen:
+        if nodes[name].role == "derived":
+            raise problem.error(f"{name!r} is derived from other parameters; freeze those instead",
+                                key="frozen")
+    for alias, target in problem.aliases.items():
+        graph.resolve(target, key=f"aliases.{alias}")
+    for ask in problem.ask:
+        if ask.kind != "show":
+            for name in ask.what:
+                graph.resolve(name, key=f"ask part {ask.part}", line=ask.line)
+    return graph
+
+
+def _given(problem: Problem, leaf):
+    """A leaf's stated value as SymPy, and its shape; None stays a symbol."""
+    ev = Eval()
+
+    def number(node, key):
+        if node is None:
+            raise problem.error("a vector or matrix may not hold null; make the whole value null", key=key)
+        try:
+            v = forward(node, ev, {}).x
+        except ShapeError as e:
+            raise problem.error(str(e), key=key) from None
+        if not v.is_real:
+            raise problem.error(f"the value {v} is not a real number", key=key)
+        return v
+
+    v = leaf.value
+    if v is None:
+        return symbol_for(leaf.name, ()), ()
+    if isinstance(v, list) and isinstance(v[0], list):
+        rows = [[number(x, leaf.key) for x in row] for row in v]
+        return sp.ImmutableMatrix(rows), (len(rows), len(rows[0]))
+    if isinstance(v, list):
+        return sp.ImmutableMatrix([number(x, leaf.key) for x in v]), (len(v),)
+    return number(v, leaf.key), ()
+
+
+_INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]$")
+_SUFFIXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*?)_(\d)(\d)?$")
+
+
+def _resolve(graph: Graph, text: str, key, line, seen):
+    nodes, aliases = graph.nodes, graph.problem.aliases
+    text = text.strip()
+    if text in aliases and text not in seen:
+        return _resolve(graph, aliases[text], key, line, seen + (text,))
+    if text in nodes and nodes[text].role not in ("input", "target"):
+        return text, None
+    m = _INDEXED.match(text) or (_SUFFIXED.match(text) if text not in nodes else None)
+    if m and m.group(1) in nodes and nodes[m.group(1)].role not in ("input", "target"):
+        name = m.group(1)
+        index = tuple(int(g) for g in m.groups()[1:] if g is not None)
+        shape = nodes[name].shape
+        if len(index) == 1 and len(shape) == 2 and shape[1] == 1:
+            index = (index[0], 1)
+        if len(index) != len(shape) or any(i < 1 or i > n for i, n in zip(index, shape)):
+            raise graph.error(f"{text!r} is out of range: {name} is {describe(shape)} "
+                              f"(indices count from 1)", key=key, line=line)
+        return name, index
+    known = [n for n, node in nodes.items() if node.role not in ("input", "target")]
+    known += [a for a in aliases]
+    raise graph.error(f"{text!r} names nothing in this problem (names: {', '.join(known)}; "
+                      f"a single weight is written like W2[2,1])", key=key, line=line)

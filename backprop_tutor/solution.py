@@ -1,0 +1,133 @@
+"""The Solution model: frozen steps holding SymPy formulas and values; pure data, no printing."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Given:
+    """A value the problem states: an input, a parameter, a target, or a derived parameter."""
+
+    name: str
+    role: str            # input | parameter | target | derived
+    shape: tuple
+    value: object
+    formula: object = None   # for a derived parameter, its defining expression
+    frozen: bool = False
+
+
+@dataclass(frozen=True)
+class Forward:
+    """name = formula = numbers = value, for one forward line."""
+
+    name: str
+    shape: tuple
+    formula: object
+    numbers: object
+    value: object
+    rules: tuple = ()
+
+
+@dataclass(frozen=True)
+class LossValue:
+    """The loss: L = formula = numbers = value, with the definition of the loss used."""
+
+    name: str
+    formula: object
+    numbers: object
+    value: object
+    rules: tuple = ()
+    before: object = None   # after an update: the loss before it, for comparison
+
+
+@dataclass(frozen=True)
+class Delta:
+    """δ_name = ∂L/∂name as the sum over the nodes that use it, each term a chain-rule factor."""
+
+    name: str
+    shape: tuple
+    users: tuple          # the nodes downstream whose deltas this one is built from
+    formula: object
+    numbers: object
+    value: object
+    rules: tuple = ()
+
+
+@dataclass(frozen=True)
+class Check:
+    """A central finite difference beside a gradient."""
+
+    step: object
+    estimate: object
+    difference: object
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """∂L/∂parameter: its chain-rule formula, the numbers and the value."""
+
+    name: str
+    shape: tuple
+    users: tuple
+    formula: object
+    numbers: object
+    value: object
+    check: Check | None = None
+    label: str | None = None     # a single weight: its name as asked (e.g. W21)
+    index: tuple | None = None   # a single weight: (row, column) counted from 1
+
+
+@dataclass(frozen=True)
+class Update:
+    """One gradient-descent step: new = old − α·gradient."""
+
+    name: str
+    shape: tuple
+    old: object
+    rate: object
+    gradient: object
+    new: object
+    frozen: bool = False
+    label: str | None = None
+    index: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sentence the solution must say (e.g. that weights are stand-ins)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of steps; `part` is the sheet's label when answering an ask: section."""
+
+    title: str
+    steps: tuple
+    part: str | None = None
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Everything solved: the steps to show, and the values by name for programs."""
+
+    title: str
+    source: str | None
+    notes: str | None
+    sections: tuple
+    shapes: dict
+    values: dict
+    loss: object
+    deltas: dict
+    gradients: dict
+    learning_rate: object = None
+    updated: dict | None = None
+    loss_after: object = None
+    checks: dict = field(default_factory=dict)
+
+    def steps(self):
+        """Every step of every section, in order."""
+        for section in self.sections:
+            yield from section.steps
+

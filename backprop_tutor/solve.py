@@ -1,0 +1,295 @@
+"""Graph → Solution: forward pass, loss, every delta once, gradients, one update, the loss after."""
+from __future__ import annotations
+
+import sympy as sp
+
+from .algebra import Eval, Show, ShapeError, T, symbol_for
+from .expr import Call, names_in
+from .graph import Graph, Node, build
+from .ops import ELEMENTWISE, LOSSES, REDUCTIONS, SOFTMAX_RULE
+from .problem import Problem
+from .rules import backward, forward
+from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Note, Section, Solution,
+                       Update)
+
+FD_STEP = sp.Rational(1, 10**6)
+
+
+def solve(problem: Problem | Graph, verify: bool = False) -> Solution:
+    """Solve a problem completely: every step in the order a sheet asks for them."""
+    graph = problem if isinstance(problem, Graph) else build(problem)
+    work = _Work(graph)
+    if verify:
+        work.verify()
+    return work.solution()
+
+
+def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
+    """The given value of every leaf as a T, with some replaced (e.g. after an update)."""
+    overrides = overrides or {}
+    return {n.name: T(overrides.get(n.name, n.given), n.shape)
+            for n in graph.nodes.values() if n.expr is None}
+
+
+def evaluate(graph: Graph, leaves: dict) -> dict:
+    """The forward pass: every node's value from the leaves' values."""
+    env = dict(leaves)
+    ev = Eval()
+    for node in graph.computed:
+        try:
+            env[node.name] = forward(node.expr, ev, env)
+        except ShapeError as e:
+            raise graph.error(f"{e} in {node.text!r}", key=node.key) from None
+        except ZeroDivisionError:
+            raise graph.error(f"division by zero in {node.text!r}", key=node.key) from None
+    return env
+
+
+def delta_symbol(name: str, shape: tuple):
+    """The symbol δ_name standing for ∂L/∂name in formulas."""
+    return symbol_for(f"delta_{name}", shape)
+
+
+def rules_of(node: Node) -> tuple:
+    """The derivative rules a node's expression uses, in words."""
+    out = []
+
+    def walk(e):
+        if isinstance(e, Call):
+            if e.func in ELEMENTWISE and ELEMENTWISE[e.func].rule not in out:
+                out.append(ELEMENTWISE[e.func].rule)
+            elif e.func in LOSSES:
+                for r in (LOSSES[e.func].definition, LOSSES[e.func].rule):
+                    if r not in out:
+                        out.append(r)
+            elif e.func in REDUCTIONS and REDUCTIONS[e.func] not in out:
+                out.append(REDUCTIONS[e.func])
+            elif e.func == "softmax" and SOFTMAX_RULE not in out:
+                out.append(SOFTMAX_RULE)
+            for a in e.args:
+                walk(a)
+        for child in ("left", "right", "operand"):
+            if hasattr(e, child):
+                walk(getattr(e, child))
+
+    if node.expr is not None:
+        walk(node.expr)
+    return tuple(out)
+
+
+class _Work:
+    """The three readings of one graph: values (Eval), formulas and numbers (Show)."""
+
+    def __init__(self, graph: Graph):
+        self.g = graph
+        self.ev, self.show = Eval(), Show()
+        self.values = evaluate(graph, leaf_values(graph))
+        self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
+        self.deltas: dict[str, T] = {}
+        self.delta_steps: dict[str, Delta | Gradient] = {}
+        self.checks: dict[str, T] = {}
+        self._backward()
+
+    def _backward(self):
+        """Reverse accumulation: each node's delta from the deltas of the nodes that use it."""
+        terms: dict[str, list] = {n: [] for n in self.g.nodes}
+        one = T(sp.Integer(1), ())
+        for node in reversed(self.g.computed):
+            name = node.name
+            if node.role == "loss":
+                readings = (one, one, one)
+            else:
+                self._close(node, terms[name])
+                d = self.deltas[name]
+                readings = (d, T(delta_symbol(name, node.shape), node.shape), d)
+            parts = []
+            for A, env, delta in ((self.ev, self.values, readings[0]), (self.show, self.symbols, readings[1]),
+                                  (self.show, self.values, readings[2])):
+                acc: dict[str, T] = {}
+                try:
+                    backward(node.expr, A, env, delta, acc)
+                except ShapeError as e:
+                    raise self.g.error(f"{e} in {node.text!r}", key=node.key) from None
+                parts.append(acc)
+            for used in parts[0]:
+                terms[used].append((name, parts[0][used], parts[1][used], parts[2][used]))
+        for node in self.g.parameters:
+            if node.expr is None:
+                self._close(node, terms[node.name])
+
+    def _close(self, node: Node, terms: list):
+        """Sum the contributions of every user into δ_node, in all three readings."""
+        if not terms:
+            zero = self.ev.lift(T(sp.Integer(0), ()), node.shape)
+            self.deltas[node.name] = zero
+            formula = numbers = zero.x
+            users = ()
+        else:
+            value, formula, numbers = terms[0][1], terms[0][2], terms[0][3]
+            for _, v, f, n in terms[1:]:
+                value = self.ev.add(value, v)
+                formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
+            self.deltas[node.name] = value
+            formula, numbers, users = formula.x, numbers.x, tuple(t[0] for t in terms)
+        rules = tuple(r for u in users for r in rules_of(self.g.nodes[u]))
+        rules = tuple(dict.fromkeys(rules))
+        value = self.deltas[node.name].x
+        if node.role in ("parameter", "derived"):
+            self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value)
+        else:
+            self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value, rules)
+
+    # -- after the backward pass ------------------------------------------------------------
+    def updated_leaves(self, only: dict | None = None) -> dict:
+        """Given parameters after one step; `only` limits it to some elements {name: {index, …}}."""
+        lr = self.g.problem.learning_rate
+        new = {}
+        for node in self.g.parameters:
+            if node.expr is not None or node.name in self.g.problem.frozen:
+                continue
+            if only is not None and node.name not in only:
+                continue
+            grad = self.deltas[node.name].x
+            stepped = self.ev.sub(T(node.given, node.shape), self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
+            if only is not None and only[node.name] is not None:
+                stepped = _take_elements(node.given, stepped, only[node.name], node.shape)
+            new[node.name] = stepped
+        return new
+
+    def loss_after(self, new: dict) -> dict:
+        return evaluate(self.g, leaf_values(self.g, new))
+
+    def verify(self):
+        """A central finite difference for every gradient element."""
+        for node in self.g.parameters:
+            self.checks[node.name] = self._finite_difference(node)
+
+    def _finite_difference(self, node: Node) -> T:
+        h = FD_STEP
+        base = leaf_values(self.g)
+        if node.expr is not None:  # a derived parameter: perturb it where it is used
+            return self._fd_derived(node, h)
+        if node.given.free_symbols if hasattr(node.given, "free_symbols") else False:
+            return T(None, node.shape)
+
+        def loss_with(value):
+            env = dict(base)
+            env[node.name] = T(value, node.shape)
+            return evaluate(self.g, env)["L"].x
+
+        if node.shape == ():
+            est = (loss_with(node.given + h) - loss_with(node.given - h)) / (2 * h)
+            return T(self.ev.finish(est), ())
+        m = node.given
+        out = []
+        for k in range(len(m)):
+            plus, minus = list(m), list(m)
+            plus[k] += h
+            minus[k] -= h
+            shape2 = m.shape
+            lp = loss_with(sp.ImmutableMatrix(shape2[0], shape2[1], plus))
+            lm = loss_with(sp.ImmutableMatrix(shape2[0], shape2[1], minus))
+            out.append(self.ev.finish((lp - lm) / (2 * h)))
+        return T(sp.ImmutableMatrix(m.shape[0], m.shape[1], out), node.shape)
+
+    def _fd_derived(self, node: Node, h) -> T:
+        values = self.values
+        if node.shape != ():
+            return T(None, node.shape)
+        v = values[node.name].x
+
+        def loss_with(x):
+            env = {k: t for k, t in values.items() if self.g.nodes[k].expr is None}
+            env[node.name] = T(x, ())
+            ev = Eval()
+            for n in self.g.computed:
+                if n.name == node.name:
+                    continue
+                env[n.name] = forward(n.expr, ev, env)
+            return env["L"].x
+
+        return T(self.ev.finish((loss_with(v + h) - loss_with(v - h)) / (2 * h)), ())
+
+    # -- the Solution ----------------------------------------------------------------------
+    def forward_step(self, node: Node, values: dict) -> Forward | LossValue:
+        formula = forward(node.expr, self.show, self.symbols).x
+        numbers = forward(node.expr, self.show, values).x
+        value = values[node.name].x
+        if node.role == "loss":
+            before = None if values is self.values else self.values["L"].x
+            return LossValue(node.name, formula, numbers, value, rules_of(node), before)
+        return Forward(node.name, node.shape, formula, numbers, value, rules_of(node))
+
+    def givens(self) -> list:
+        out = []
+        for node in self.g.nodes.values():
+            if node.role in ("input", "parameter", "target"):
+                out.append(Given(node.name, node.role, node.shape, node.given,
+                                 frozen=node.name in self.g.problem.frozen))
+            elif node.role == "derived":
+                out.append(Given(node.name, "derived", node.shape, self.values[node.name].x,
+                                 formula=forward(node.expr, self.show, self.symbols).x))
+        return out
+
+    def gradient_step(self, name: str) -> Gradient:
+        step = self.delta_steps[name]
+        check = None
+        if name in self.checks and self.checks[name].x is not None:
+            est = self.checks[name]
+            diff = self.ev.sub(T(step.value, step.shape), est)
+            check = Check(FD_STEP, est.x, diff.x)
+        return Gradient(step.name, step.shape, step.users, step.formula, step.numbers, step.value, check)
+
+    def update_steps(self, new: dict, only: dict | None = None) -> list:
+        lr = self.g.problem.learning_rate
+        out = []
+        for node in self.g.parameters:
+            if node.expr is not None:
+                continue
+            frozen = node.name in self.g.problem.frozen
+            grad = self.deltas[node.name].x
+            if only is None:
+                out.append(Update(node.name, node.shape, node.given, lr, grad,
+                                  new.get(node.name, node.given), frozen))
+            elif node.name in only:
+                for index in only[node.name]:
+                    out.append(Update(node.name, (), _at(node.given, index), lr, _at(grad, index),
+                                      _at(new.get(node.name, node.given), index), frozen,
+                                      index=index))
+        return out
+
+    def solution(self) -> Solution:
+        p, g = self.g.problem, self.g
+        has_lr = p.learning_rate is not None
+        new = self.updated_leaves() if has_lr else None
+        after = self.loss_after(new) if has_lr else None
+        from .answer import sections
+        secs = sections(self, new, after)
+        deltas = {n: self.deltas[n].x for n, node in g.nodes.items() if node.role == "forward"}
+        grads = {n.name: self.deltas[n.name].x for n in g.parameters}
+        updated = None
+        if has_lr:
+            updated = {n.name: (after[n.name].x) for n in g.parameters}
+        return Solution(
+            title=p.title, source=p.source, notes=p.notes, sections=tuple(secs),
+            shapes={n: node.shape for n, node in g.nodes.items()},
+            values={n: self.values[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
+            loss=self.values["L"].x, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
+            updated=updated, loss_after=after["L"].x if has_lr else None,
+            checks={k: v.x for k, v in self.checks.items()})
+
+
+def _at(m, index):
+    """One element of a matrix or vector, by indices counted from 1."""
+    if index is None:
+        return m
+    return m[index[0] - 1, index[1] - 1 if len(index) > 1 else 0]
+
+
+def _take_elements(old, new, indices, shape):
+    """old with only the given elements replaced from new."""
+    rows = [[old[i, j] for j in range(old.shape[1])] for i in range(old.shape[0])]
+    for index in indices:
+        i, j = index[0] - 1, (index[1] - 1 if len(index) > 1 else 0)
+        rows[i][j] = new[i, j]
+    return sp.ImmutableMatrix(rows)
