@@ -1,6 +1,8 @@
 """Which steps to show, and under which heading: the whole solution, or the sheet's parts from ask:."""
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from .algebra import Eval, T, symbol_for
@@ -97,8 +99,7 @@ def _asked(work, new, after) -> list[Section]:
                 for u in work.update_steps(partial, sub if sub[name] else None):
                     if u.name == name:
                         label = _label_for(g, ask.what, name, u.index)
-                        steps.append(type(u)(u.name, u.shape, u.old, u.rate, u.gradient, u.new, u.frozen,
-                                             label, u.index))
+                        steps.append(dataclasses.replace(u, label=label))
             secs.append(Section(_update_title(g), tuple(steps), ask.part))
     return secs
 

@@ -86,6 +86,7 @@ class Update:
     old: object
     rate: object
     gradient: object
+    numbers: object         # old − α·gradient with the numbers in place
     new: object
     frozen: bool = False
     label: str | None = None

@@ -250,13 +250,19 @@ class _Work:
             grad = self.deltas[node.name].x
             if only is None:
                 out.append(Update(node.name, node.shape, node.given, lr, grad,
+                                  self._update_numbers(node.given, grad, node.shape),
                                   new.get(node.name, node.given), frozen))
             elif node.name in only:
                 for index in only[node.name]:
-                    out.append(Update(node.name, (), _at(node.given, index), lr, _at(grad, index),
+                    old, g = _at(node.given, index), _at(grad, index)
+                    out.append(Update(node.name, (), old, lr, g, self._update_numbers(old, g, ()),
                                       _at(new.get(node.name, node.given), index), frozen,
                                       index=index))
         return out
+
+    def _update_numbers(self, old, grad, shape):
+        lr = self.ev.const(self.g.problem.learning_rate)
+        return self.show.sub(T(old, shape), self.show.mul(lr, T(grad, shape))).x
 
     def solution(self) -> Solution:
         p, g = self.g.problem, self.g

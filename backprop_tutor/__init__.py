@@ -1,0 +1,27 @@
+"""backprop-tutor: exact, step-by-step solutions to neural-network and backpropagation exercises."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["load", "loads", "solve", "TutorError", "ProblemError"]
+
+from .errors import ProblemError, TutorError
+
+
+def load(path):
+    """Read and validate a problem file into a Problem."""
+    from .problem import load as _load
+    return _load(path)
+
+
+def loads(text, filename="<string>"):
+    """Validate a problem given as YAML text."""
+    from .problem import loads as _loads
+    return _loads(text, filename)
+
+
+def solve(problem, verify=False):
+    """Solve a Problem (or a path to one) into a Solution."""
+    from .solve import solve as _solve
+    if not hasattr(problem, "forward"):
+        problem = load(problem)
+    return _solve(problem, verify=verify)

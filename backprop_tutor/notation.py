@@ -1,0 +1,69 @@
+"""One naming and number scheme for every printer: file names → display names, numbers → text."""
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+_HAT = re.compile(r"^(.*?)_hat$")
+_ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")
+
+
+def display_name(name: str) -> str:
+    """The name SymPy's printers should see: y_hat → yhat (printed ŷ / \\hat{y}), the rest as is."""
+    m = _ELEMENT.match(name)
+    if m:
+        return f"{display_name(m.group(1))}[{m.group(2)}]"
+    if name.startswith("delta_"):
+        return "delta_" + display_name(name[len("delta_"):])
+    m = _HAT.match(name)
+    return f"{m.group(1)}hat" if m else name
+
+
+def is_exact_decimal(x) -> bool:
+    """True for a rational whose decimal expansion ends (1/4, 0.09), False for 1/3."""
+    if not isinstance(x, sp.Rational):
+        return False
+    q = int(x.q)
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    return q == 1
+
+
+def number_text(x, digits: int = 4, exact: bool = False) -> str:
+    """A number as a sheet shows it: exact fractions with --exact, else `digits` significant digits."""
+    x = sp.sympify(x)
+    if x.is_Integer:
+        return str(int(x))
+    if x.is_Rational:
+        if exact:
+            return f"{x.p}/{x.q}"
+        if is_exact_decimal(x):
+            text = _decimal(x)
+            if len(text.replace("-", "").replace(".", "").lstrip("0")) <= digits:
+                return text
+    import mpmath
+    with mpmath.workdps(max(digits + 10, 20)):
+        v = mpmath.mpf(sp.Float(x, digits + 10))
+        return mpmath.nstr(v, digits, min_fixed=-5, max_fixed=8)
+
+
+def rounded(x, digits: int = 4, exact: bool = False) -> bool:
+    """Whether number_text shows x only approximately."""
+    x = sp.sympify(x)
+    if x.is_Integer:
+        return False
+    if x.is_Rational:
+        return not exact and number_text(x, digits) != _decimal(x) if is_exact_decimal(x) else not exact
+    return True
+
+
+def _decimal(x: sp.Rational) -> str:
+    from decimal import Decimal, getcontext
+    getcontext().prec = 60
+    d = Decimal(int(x.p)) / Decimal(int(x.q))
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

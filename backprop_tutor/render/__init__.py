@@ -1,0 +1,1 @@
+"""Printers: each turns a Solution into one output format and computes nothing."""

@@ -1,0 +1,113 @@
+"""The terminal printer: a Solution as Rich text, formulas pretty-printed by SymPy."""
+from __future__ import annotations
+
+import sympy as sp
+from rich.console import Console, Group
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.text import Text
+
+from ..solution import Solution
+from .pretty import MathPrinter, chain
+from .printer import Printer
+
+ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
+              "derived": "derived parameter"}
+
+
+class TerminalPrinter(Printer):
+    """Each step as lines of Unicode math: formula, then the numbers, then the value."""
+
+    format_name = "terminal"
+
+    def __init__(self, digits: int = 4, exact: bool = False):
+        super().__init__(digits, exact)
+        self.math = MathPrinter(digits, exact)
+
+    def name(self, name: str) -> str:
+        return self.math.form(sp.Symbol(name)).render(wrap_line=False)
+
+    def partial(self, name: str) -> str:
+        return f"∂L/∂{self.name(name)}"
+
+    def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
+        text = chain(self.math, lhs, parts, self.math.is_rounded(value))
+        lines = [Text(text)]
+        lines += [Text("  " + r, style="dim") for r in rules]
+        lines += [Text("  " + e, style="dim") for e in extra]
+        return Group(*lines, Text(""))
+
+    def _print_Given(self, s):
+        tag = ROLE_WORDS[s.role] + (", frozen" if s.frozen else "")
+        parts = [s.formula, s.value] if s.formula is not None else [s.value]
+        return self.block(self.name(s.name), parts, s.value, extra=(f"({tag})",))
+
+    def _print_Forward(self, s):
+        return self.block(self.name(s.name), [s.formula, s.numbers, s.value], s.value, s.rules)
+
+    def _print_LossValue(self, s):
+        extra = ()
+        if s.before is not None:
+            extra = (f"before the update: L = {self.math.form(s.before).render(wrap_line=False)}, "
+                     f"after: L = {self.math.form(s.value).render(wrap_line=False)}",)
+        return self.block(self.name(s.name), [s.formula, s.numbers, s.value], s.value, s.rules, extra)
+
+    def _print_Delta(self, s):
+        lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name)}"
+        users = ", ".join(self.name(u) for u in s.users) or "nothing: no path to L"
+        return self.block(lhs, [s.formula, s.numbers, s.value], s.value, s.rules,
+                          (f"(sum over the nodes that use {self.name(s.name)}: {users})",))
+
+    def _print_Gradient(self, s):
+        if s.index is not None:
+            where = f"{s.name}[{','.join(map(str, s.index))}]"
+            lhs = self.partial(s.label) + ("" if s.label == where else f" (= {where})")
+        else:
+            lhs = self.partial(s.name)
+        extra = []
+        if s.check is not None:
+            extra.append(f"check: central finite difference (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
+                         f"= {_inline(self.math, s.check.estimate)}, "
+                         f"difference {_inline(self.math, s.check.difference)}")
+        return self.block(lhs, [s.formula, s.numbers, s.value], s.value, extra=extra)
+
+    def _print_Update(self, s):
+        label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
+        name = self.name(label) if s.index is None or s.label else label
+        if s.frozen:
+            return self.block(f"{name} (frozen)", [s.old], s.old,
+                              extra=("kept at its value: frozen parameters are not updated",))
+        lhs = f"{name} ← {name} − α·{self.partial(label) if s.label or s.index is None else '∂L/∂' + label}"
+        return self.block(lhs, [s.numbers, s.new], s.new)
+
+    def _print_Note(self, s):
+        return Group(Text(s.text, style="yellow"), Text(""))
+
+    def render(self, solution: Solution) -> list:
+        out = [Text(solution.title, style="bold")]
+        if solution.source:
+            out.append(Text(solution.source, style="dim"))
+        if solution.notes:
+            out.append(Text(solution.notes.strip(), style="italic"))
+        out.append(Text(""))
+        for section in solution.sections:
+            head = f"({section.part}) {section.title}" if section.part else section.title
+            out.append(Rule(Text(head, style="bold cyan"), align="left", style="cyan"))
+            out.append(Text(""))
+            out += [Padding(self.print_step(step), (0, 0, 0, 2)) for step in section.steps]
+        return out
+
+
+def _inline(math: MathPrinter, value) -> str:
+    if isinstance(value, sp.MatrixBase):
+        rows = ["  ".join(math.form(v).render(wrap_line=False) for v in value.row(i)) for i in range(value.rows)]
+        return "[" + "; ".join(rows) + "]"
+    return math.form(value).render(wrap_line=False)
+
+
+def print_solution(solution: Solution, console: Console | None = None, digits: int = 4,
+                   exact: bool = False) -> None:
+    """Print a whole solution to a Rich console (the terminal by default)."""
+    console = console or Console()
+    for item in TerminalPrinter(digits, exact).render(solution):
+        console.print(item, overflow="ignore", crop=False, highlight=False)
