@@ -240,8 +240,6 @@ class Show(Algebra):
 
     def _scale(self, s, a, shape):
         if shape == ():
-            if s == -1 and isinstance(a, sp.Number):
-                return -a
             return sp.Mul(s, a, evaluate=False)
         return MatMul(s, a, evaluate=False)
 
@@ -268,11 +266,15 @@ class Show(Algebra):
         return Transpose(a)
 
     def _apply(self, name, a, shape, derivative):
-        if shape != ():
-            return MatFunc(name + ("′" if derivative else ""), a)
         op = ELEMENTWISE[name]
-        with sp.evaluate(False):
-            return op.derivative(a) if derivative else op.forward(a)
+        f = op.derivative if derivative else op.forward
+        if shape == ():
+            with sp.evaluate(False):
+                return f(a)
+        if derivative and isinstance(a, ImmutableMatrix):  # the rule spelled out on each number
+            with sp.evaluate(False):
+                return ImmutableMatrix(a.shape[0], a.shape[1], [f(v) for v in a])
+        return MatFunc(name + ("′" if derivative else ""), a)
 
     def _total(self, a):
         return ScalarFunc("sum", a)
@@ -282,8 +284,10 @@ class Show(Algebra):
         if y.shape != () and not (isinstance(y.x, ImmutableMatrix) and isinstance(t.x, ImmutableMatrix)):
             return T(ScalarFunc(name, y.x, t.x), ())
         ys, ts = _elements(y), _elements(t)
-        with sp.evaluate(False):
-            terms = [rule.term(u, v) for u, v in zip(ys, ts)]
+        u, v = sp.Dummy("y", real=True), sp.Dummy("t", real=True)
+        with sp.evaluate(False):  # built on symbols in the written order, then the numbers put in
+            term = rule.term(u, v)
+            terms = [term.xreplace({u: a, v: b}) for a, b in zip(ys, ts)]
             total = terms[0] if len(terms) == 1 else sp.Add(*terms)
             scale = rule.scale(len(ys))
             return T(total if scale == 1 else sp.Mul(scale, total), ())

@@ -8,7 +8,7 @@ import typer
 
 from .errors import TutorError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
 
 FILE = typer.Argument(..., help="A problem file (YAML).", show_default=False)
@@ -29,7 +29,7 @@ def _fail(error: TutorError):
 
 def _console(no_color: bool):
     from rich.console import Console
-    return Console(no_color=no_color, highlight=False, soft_wrap=True)
+    return Console(no_color=no_color, highlight=False)
 
 
 @app.command()

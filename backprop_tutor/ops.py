@@ -162,6 +162,14 @@ LOSSES: dict[str, Loss] = {l.name: l for l in (
          "bce(p, t) = −Σᵢ [tᵢ log pᵢ + (1 − tᵢ) log(1 − pᵢ)]", "∂bce/∂pᵢ = (pᵢ − tᵢ)/(pᵢ(1 − pᵢ))"),
 )}
 
+DEFINITIONS = {
+    "relu": "relu(z) = max(0, z)",
+    "sigmoid": "σ(z) = 1/(1 + e^(−z))",
+    "softplus": "softplus(z) = log(1 + e^z)",
+    "step": "step(z) = 1 if z > 0, else 0",
+    "softmax": "softmax(s)ᵢ = e^(sᵢ) / Σⱼ e^(sⱼ)",
+}
+
 REDUCTIONS = {"sum": "sum(v) = Σᵢ vᵢ", "mean": "mean(v) = (1/n) Σᵢ vᵢ"}
 SOFTMAX_RULE = "softmax: ∂L/∂s = p ⊙ (∂L/∂p − (pᵀ ∂L/∂p)), p = softmax(s)"
 

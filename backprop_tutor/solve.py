@@ -6,7 +6,7 @@ import sympy as sp
 from .algebra import Eval, Show, ShapeError, T, symbol_for
 from .expr import Call, names_in
 from .graph import Graph, Node, build
-from .ops import ELEMENTWISE, LOSSES, REDUCTIONS, SOFTMAX_RULE
+from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, REDUCTIONS, SOFTMAX_RULE
 from .problem import Problem
 from .rules import backward, forward
 from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Note, Section, Solution,
@@ -50,22 +50,25 @@ def delta_symbol(name: str, shape: tuple):
     return symbol_for(f"delta_{name}", shape)
 
 
-def rules_of(node: Node) -> tuple:
-    """The derivative rules a node's expression uses, in words."""
+def rules_of(node: Node, derivative: bool = True) -> tuple:
+    """The rules a node's expression uses, in words: derivative rules, or else definitions."""
     out = []
+
+    def add(rule):
+        if rule and rule not in out:
+            out.append(rule)
 
     def walk(e):
         if isinstance(e, Call):
-            if e.func in ELEMENTWISE and ELEMENTWISE[e.func].rule not in out:
-                out.append(ELEMENTWISE[e.func].rule)
-            elif e.func in LOSSES:
-                for r in (LOSSES[e.func].definition, LOSSES[e.func].rule):
-                    if r not in out:
-                        out.append(r)
-            elif e.func in REDUCTIONS and REDUCTIONS[e.func] not in out:
-                out.append(REDUCTIONS[e.func])
-            elif e.func == "softmax" and SOFTMAX_RULE not in out:
-                out.append(SOFTMAX_RULE)
+            f = e.func
+            if f in ELEMENTWISE:
+                add(ELEMENTWISE[f].rule if derivative else DEFINITIONS.get(f))
+            elif f in LOSSES:
+                add(LOSSES[f].rule if derivative else LOSSES[f].definition)
+            elif f in REDUCTIONS:
+                add(REDUCTIONS[f])
+            elif f == "softmax":
+                add(SOFTMAX_RULE if derivative else DEFINITIONS["softmax"])
             for a in e.args:
                 walk(a)
         for child in ("left", "right", "operand"):
@@ -217,8 +220,8 @@ class _Work:
         value = values[node.name].x
         if node.role == "loss":
             before = None if values is self.values else self.values["L"].x
-            return LossValue(node.name, formula, numbers, value, rules_of(node), before)
-        return Forward(node.name, node.shape, formula, numbers, value, rules_of(node))
+            return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before)
+        return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False))
 
     def givens(self) -> list:
         out = []

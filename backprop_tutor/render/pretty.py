@@ -5,7 +5,7 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import display_name, number_text, rounded
+from ..notation import _ELEMENT, display_name, number_text, rounded
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
 
@@ -30,10 +30,75 @@ class MathPrinter(PrettyPrinter):
         return self._number(e)
 
     def _print_Symbol(self, e, bold_name=False):
-        return super()._print_Symbol(sp.Symbol(display_name(e.name)), bold_name)
+        name = display_name(e.name)
+        m = _ELEMENT.match(name)
+        if m:  # an element such as h1[2]: the quantity's own name, then the index
+            return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
+        if name.startswith("delta_"):
+            inner = self._print_Symbol(sp.Symbol(name[len("delta_"):])).render(wrap_line=False)
+            return prettyForm("δ_" + inner)
+        return super()._print_Symbol(sp.Symbol(name), bold_name)
 
     def _print_MatrixSymbol(self, e):
-        return super()._print_Symbol(sp.Symbol(display_name(e.name)))
+        return self._print_Symbol(sp.Symbol(e.name))
+
+    # Unevaluated sums and products of numbers, as a student writes them: 0.4 − (−0.2), 1.2⋅(−0.2)
+    def _print_Add(self, e, order=None):
+        terms = list(e.args)
+        if not any(_negated(t) or (i and _negative_number(t)) for i, t in enumerate(terms)):
+            return super()._print_Add(e, order)
+        return self._join_terms(terms)
+
+    def _print_MatAdd(self, e):
+        return self._join_terms(list(e.args))
+
+    def _join_terms(self, terms):
+        out = None
+        for i, t in enumerate(terms):
+            if _negated(t):
+                form, sign = self._factor(_negated(t)), " - "
+            elif i and _negative_number(t):
+                form, sign = self._parens(self._print(t)), " + "
+            else:
+                form, sign = self._print(t), " + "
+            if out is None:
+                out = form if sign == " + " else prettyForm(*form.left("-"))
+            else:
+                out = prettyForm(*stringPict.next(out, sign, form))
+        return _bound(out, prettyForm.ADD) if len(terms) > 1 else out
+
+    def _print_Mul(self, e):
+        args = list(e.args)
+        if any(isinstance(a, sp.Pow) and a.exp == -1 for a in args) or not any(
+                _negative_number(a) or isinstance(a, sp.Add) for a in args[1:]):
+            if len(args) == 2 and args[0] == -1:
+                return prettyForm(*self._factor(args[1]).left("-"), binding=prettyForm.MUL)
+            return super()._print_Mul(e)
+        if args[0] == -1:
+            rest = args[1] if len(args) == 2 else sp.Mul(*args[1:], evaluate=False)
+            return prettyForm(*self._factor(rest).left("-"), binding=prettyForm.MUL)
+        forms = [self._print(args[0]) if not isinstance(args[0], sp.Add) else self._parens(self._print(args[0]))]
+        forms += [self._factor(a) for a in args[1:]]
+        out = forms[0]
+        for f in forms[1:]:
+            out = prettyForm(*stringPict.next(out, "⋅", f))
+        return _bound(out, prettyForm.MUL)
+
+    def _print_Pow(self, e):
+        if (_negative_number(e.base) or isinstance(e.base, sp.Add)) and e.exp.is_Integer and e.exp > 0:
+            base = self._parens(self._print(e.base))
+            return base ** self._print(e.exp)
+        return super()._print_Pow(e)
+
+    def _factor(self, x):
+        form = self._print(x)
+        if _negative_number(x) or isinstance(x, (sp.Add, sp.MatAdd)):
+            return self._parens(form)
+        return form
+
+    @staticmethod
+    def _parens(form):
+        return prettyForm(*form.parens())
 
     def _named_call(self, name, args):
         inner = self._print_seq(args, delimiter=", ")
@@ -67,6 +132,22 @@ class MathPrinter(PrettyPrinter):
         if value.is_Rational or value.is_Float:
             return rounded(value, self.digits, self.exact)
         return not self.exact
+
+
+def _bound(form, binding) -> prettyForm:
+    """The same picture, marked as a sum or product so that powers and products parenthesize it."""
+    return prettyForm("\n".join(form.picture), form.baseline, binding=binding)
+
+
+def _negative_number(x) -> bool:
+    return isinstance(x, sp.Number) and x < 0
+
+
+def _negated(x):
+    """x = −1·y (a subtraction written as an addition): y, else None."""
+    if isinstance(x, (sp.Mul, sp.MatMul)) and len(x.args) == 2 and x.args[0] == -1:
+        return x.args[1]
+    return None
 
 
 def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False) -> str:

@@ -32,7 +32,7 @@ class TerminalPrinter(Printer):
 
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value))
-        lines = [Text(text)]
+        lines = [Text(text, no_wrap=True, overflow="ignore")]
         lines += [Text("  " + r, style="dim") for r in rules]
         lines += [Text("  " + e, style="dim") for e in extra]
         return Group(*lines, Text(""))
@@ -94,7 +94,7 @@ class TerminalPrinter(Printer):
             head = f"({section.part}) {section.title}" if section.part else section.title
             out.append(Rule(Text(head, style="bold cyan"), align="left", style="cyan"))
             out.append(Text(""))
-            out += [Padding(self.print_step(step), (0, 0, 0, 2)) for step in section.steps]
+            out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
         return out
 
 
@@ -110,4 +110,4 @@ def print_solution(solution: Solution, console: Console | None = None, digits: i
     """Print a whole solution to a Rich console (the terminal by default)."""
     console = console or Console()
     for item in TerminalPrinter(digits, exact).render(solution):
-        console.print(item, overflow="ignore", crop=False, highlight=False)
+        console.print(item, crop=False, highlight=False)
