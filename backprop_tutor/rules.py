@@ -87,8 +87,13 @@ def _backward_binop(node, A, env, delta, acc):
         d_b = A.neg(A.div(A.mul(delta, a), A.mul(b, b)))
         backward(node.right, A, env, _unbroadcast(A, d_b, b.shape), acc)
     elif op == "**":
-        k_minus_1 = A.sub(b, A.const(1))
-        backward(node.left, A, env, A.mul(delta, A.mul(b, A.pow(a, k_minus_1))), acc)
+        if isinstance(b.x, sp.Number):  # a constant exponent: the power rule with k − 1 worked out
+            k_minus_1 = b.x - 1
+            power = a if k_minus_1 == 1 else A.pow(a, A.const(k_minus_1))
+            local = A.mul(b, power) if k_minus_1 != 0 else b
+        else:
+            local = A.mul(b, A.pow(a, A.sub(b, A.const(1))))
+        backward(node.left, A, env, A.mul(delta, local), acc)
         if _has_names(node.right):
             d_k = A.mul(delta, A.mul(A.pow(a, b), A.apply("log", a)))
             backward(node.right, A, env, _unbroadcast(A, d_k, ()), acc)
