@@ -68,6 +68,23 @@ class ScalarFunc(sp.Expr):
         return self.args[0].name
 
 
+class Partial(sp.Expr):
+    """∂of/∂wrt as a factor of a chain, kept in the order written (non-commutative)."""
+
+    is_commutative = False
+
+    def __new__(cls, of, wrt):
+        return sp.Expr.__new__(cls, of, wrt)
+
+    @property
+    def of(self):
+        return self.args[0]
+
+    @property
+    def wrt(self):
+        return self.args[1]
+
+
 def _broadcast(a: tuple, b: tuple, op: str) -> tuple:
     if a == b or b == ():
         return a

@@ -46,6 +46,18 @@ class Graph:
         """Every trained quantity: the given parameters and the derived ones."""
         return [n for n in self.nodes.values() if n.role in ("parameter", "derived")]
 
+    def ancestors(self, name: str) -> set:
+        """The node and everything it is computed from."""
+        out, todo = set(), [name]
+        while todo:
+            n = todo.pop()
+            if n in out:
+                continue
+            out.add(n)
+            if self.nodes[n].expr is not None:
+                todo.extend(names_in(self.nodes[n].expr))
+        return out
+
     def resolve(self, text: str, key: str | None = None, line: int | None = None):
         """A name as a user writes it (W2[2,1], W2_21, an alias, w13, h1) → (node name, index or None)."""
         return _resolve(self, text, key, line, seen=())

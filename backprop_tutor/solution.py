@@ -51,6 +51,8 @@ class Delta:
     numbers: object
     value: object
     rules: tuple = ()
+    leibniz: object = None  # Σ δ_user · ∂user/∂name, in Leibniz notation
+    of: str = "L"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Gradient:
     check: Check | None = None
     label: str | None = None     # a single weight: its name as asked (e.g. W21)
     index: tuple | None = None   # a single weight: (row, column) counted from 1
+    leibniz: object = None
+    of: str = "L"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Graph → Solution: forward pass, loss, every delta once, gradients, one update, the loss after."""
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
-from .algebra import Eval, Show, ShapeError, T, symbol_for
+from .algebra import Eval, Partial, Show, ShapeError, T, symbol_for
 from .expr import Call, names_in
 from .graph import Graph, Node, build
 from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, REDUCTIONS, SOFTMAX_RULE
@@ -45,6 +47,17 @@ def evaluate(graph: Graph, leaves: dict) -> dict:
     return env
 
 
+def leibniz_sum(of: str, name: str, users: tuple):
+    """Σ over the users c of δ_c · ∂c/∂name, in Leibniz notation (∂of/∂name when c is `of`)."""
+    terms = []
+    for c in users:
+        factor = Partial(sp.Symbol(c), sp.Symbol(name))
+        terms.append(factor if c == of else sp.Mul(sp.Symbol(f"delta_{c}"), factor, evaluate=False))
+    if not terms:
+        return sp.Integer(0)
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
 def delta_symbol(name: str, shape: tuple):
     """The symbol δ_name standing for ∂L/∂name in formulas."""
     return symbol_for(f"delta_{name}", shape)
@@ -83,8 +96,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
 class _Work:
     """The three readings of one graph: values (Eval), formulas and numbers (Show)."""
 
-    def __init__(self, graph: Graph):
-        self.g = graph
+    def __init__(self, graph: Graph, of: str = "L"):
+        self.g, self.of = graph, of
         self.ev, self.show = Eval(), Show()
         self.values = evaluate(graph, leaf_values(graph))
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
@@ -96,10 +109,14 @@ class _Work:
     def _backward(self):
         """Reverse accumulation: each node's delta from the deltas of the nodes that use it."""
         terms: dict[str, list] = {n: [] for n in self.g.nodes}
-        one = T(sp.Integer(1), ())
+        seed = self.g.nodes[self.of]
+        one = self.ev.lift(T(sp.Integer(1), ()), seed.shape)
+        above = self.g.ancestors(self.of)
         for node in reversed(self.g.computed):
             name = node.name
-            if node.role == "loss":
+            if name not in above:
+                continue
+            if name == self.of:
                 readings = (one, one, one)
             else:
                 self._close(node, terms[name])
@@ -117,8 +134,11 @@ class _Work:
             for used in parts[0]:
                 terms[used].append((name, parts[0][used], parts[1][used], parts[2][used]))
         for node in self.g.parameters:
-            if node.expr is None:
+            if node.expr is None or node.name not in above:
                 self._close(node, terms[node.name])
+        for node in self.g.computed:
+            if node.name not in self.deltas and node.name != self.of:
+                self._close(node, [])
 
     def _close(self, node: Node, terms: list):
         """Sum the contributions of every user into δ_node, in all three readings."""
@@ -134,13 +154,16 @@ class _Work:
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
             self.deltas[node.name] = value
             formula, numbers, users = formula.x, numbers.x, tuple(t[0] for t in terms)
+        leibniz = leibniz_sum(self.of, node.name, users)
         rules = tuple(r for u in users for r in rules_of(self.g.nodes[u]))
         rules = tuple(dict.fromkeys(rules))
         value = self.deltas[node.name].x
         if node.role in ("parameter", "derived"):
-            self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value)
+            self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value,
+                                                   leibniz=leibniz, of=self.of)
         else:
-            self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value, rules)
+            self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value, rules,
+                                                leibniz=leibniz, of=self.of)
 
     # -- after the backward pass ------------------------------------------------------------
     def updated_leaves(self, only: dict | None = None) -> dict:
@@ -241,7 +264,7 @@ class _Work:
             est = self.checks[name]
             diff = self.ev.sub(T(step.value, step.shape), est)
             check = Check(FD_STEP, est.x, diff.x)
-        return Gradient(step.name, step.shape, step.users, step.formula, step.numbers, step.value, check)
+        return dataclasses.replace(step, check=check)
 
     def update_steps(self, new: dict, only: dict | None = None) -> list:
         lr = self.g.problem.learning_rate

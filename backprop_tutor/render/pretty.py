@@ -114,6 +114,11 @@ class MathPrinter(PrettyPrinter):
     def _print_sigmoid(self, e):
         return self._named_call("sigmoid", e.args)
 
+    def _print_Partial(self, e):
+        num = prettyForm("∂" + self._print(e.of).render(wrap_line=False))
+        den = prettyForm("∂" + self._print(e.wrt).render(wrap_line=False))
+        return num / den
+
     def _print_OneMatrix(self, e):
         return prettyForm("𝟙")
 

@@ -7,6 +7,7 @@ from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
 
+from ..algebra import Partial
 from ..solution import Solution
 from .pretty import MathPrinter, chain
 from .printer import Printer
@@ -27,8 +28,8 @@ class TerminalPrinter(Printer):
     def name(self, name: str) -> str:
         return self.math.form(sp.Symbol(name)).render(wrap_line=False)
 
-    def partial(self, name: str) -> str:
-        return f"∂L/∂{self.name(name)}"
+    def partial(self, name: str, of: str = "L") -> str:
+        return f"∂{self.name(of)}/∂{self.name(name)}"
 
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value))
@@ -53,23 +54,23 @@ class TerminalPrinter(Printer):
         return self.block(self.name(s.name), [s.formula, s.numbers, s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
-        lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name)}"
-        users = ", ".join(self.name(u) for u in s.users) or "nothing: no path to L"
-        return self.block(lhs, [s.formula, s.numbers, s.value], s.value, s.rules,
+        lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
+        users = ", ".join(self.name(u) for u in s.users) or f"nothing: no path to {s.of}"
+        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules,
                           (f"(sum over the nodes that use {self.name(s.name)}: {users})",))
 
     def _print_Gradient(self, s):
         if s.index is not None:
             where = f"{s.name}[{','.join(map(str, s.index))}]"
-            lhs = self.partial(s.label) + ("" if s.label == where else f" (= {where})")
+            lhs = self.partial(s.label, s.of) + ("" if s.label == where else f" (= {where})")
         else:
-            lhs = self.partial(s.name)
+            lhs = self.partial(s.name, s.of)
         extra = []
         if s.check is not None:
             extra.append(f"check: central finite difference (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
                          f"= {_inline(self.math, s.check.estimate)}, "
                          f"difference {_inline(self.math, s.check.difference)}")
-        return self.block(lhs, [s.formula, s.numbers, s.value], s.value, extra=extra)
+        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, extra=extra)
 
     def _print_Update(self, s):
         label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
@@ -96,6 +97,11 @@ class TerminalPrinter(Printer):
             out.append(Text(""))
             out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
         return out
+
+
+def _chain_step(leibniz):
+    """The Leibniz form, unless it only repeats the left-hand side (a single ∂L/∂y)."""
+    return None if isinstance(leibniz, Partial) else leibniz
 
 
 def _inline(math: MathPrinter, value) -> str:
