@@ -315,6 +315,16 @@ def test_error_is_one_line_with_file_line_and_key(kind, json_flag, tmp_path):
         assert needle in rest, f"{needle!r} not in {message!r}"
 
 
+def test_a_line_that_uses_itself_is_not_said_to_be_defined_further_down(tmp_path):
+    """`a: a + x` is a loop on one line; the message must not send the student looking further down."""
+    path = tmp_path / "loop.yaml"
+    path.write_text(ERRORS["loop"][0], encoding="utf-8")
+    result = run("solve", path)
+    assert result.exit_code == 2
+    assert "loop_node" in result.stderr
+    assert "further down" not in result.stderr, result.stderr
+
+
 def test_missing_file_is_an_error_not_a_traceback(tmp_path):
     path = tmp_path / "nope.yaml"
     result = run("solve", path)
