@@ -217,7 +217,7 @@ class Eval(Algebra):
         return self.finish(a ** k) if shape == () else self.each(a, lambda v: v ** k)
 
     def _matmul(self, a, b):
-        return self.each(a * b, lambda v: sp.expand(v) if v.free_symbols else v)
+        return self.each(a * b, lambda v: v)
 
     def _dot(self, a, b):
         return self.finish(sum((u * v for u, v in zip(a, b)), sp.Integer(0)))
@@ -322,6 +322,17 @@ def symbol_for(name: str, shape: tuple):
     if shape == ():
         return sp.Symbol(name, real=True)
     return sp.MatrixSymbol(name, *matrix_dims(shape))
+
+
+def element_symbols(name: str, shape: tuple):
+    """A matrix of symbols name[i] / name[i,j] standing for the elements of a quantity."""
+    if shape == ():
+        return sp.Symbol(name, real=True)
+    if len(shape) == 1:
+        return sp.ImmutableMatrix([sp.Symbol(f"{name}[{i + 1}]", real=True) for i in range(shape[0])])
+    return sp.ImmutableMatrix(shape[0], shape[1],
+                              [sp.Symbol(f"{name}[{i + 1},{j + 1}]", real=True)
+                               for i in range(shape[0]) for j in range(shape[1])])
 
 
 def as_value(value, shape: tuple):

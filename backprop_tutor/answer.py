@@ -5,7 +5,7 @@ import dataclasses
 
 import sympy as sp
 
-from .algebra import Eval, T, symbol_for
+from .algebra import Eval, T, element_symbols
 from .rules import backward
 from .solution import Gradient, Section
 
@@ -149,26 +149,16 @@ def _uses(node):
     return names_in(node.expr)
 
 
-def element_symbols(name: str, shape: tuple):
-    """A matrix of symbols name[i] / name[i,j] standing for the elements of a quantity."""
-    if shape == ():
-        return sp.Symbol(name, real=True)
-    if len(shape) == 1:
-        return sp.ImmutableMatrix([sp.Symbol(f"{name}[{i + 1}]", real=True) for i in range(shape[0])])
-    return sp.ImmutableMatrix(shape[0], shape[1],
-                              [sp.Symbol(f"{name}[{i + 1},{j + 1}]", real=True)
-                               for i in range(shape[0]) for j in range(shape[1])])
-
-
 def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:
     """∂L/∂(one weight): the chain rule written with the elements it touches."""
     g, ev = work.g, Eval()
     env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
     total = None
-    users = g.users[name]
+    above = g.ancestors(work.of)
+    users = tuple(u for u in g.users[name] if u in above)
     for u in users:
         node = g.nodes[u]
-        delta = (T(sp.Integer(1), ()) if node.role == "loss"
+        delta = (ev.lift(T(sp.Integer(1), ()), node.shape) if u == work.of
                  else T(element_symbols(f"delta_{u}", node.shape), node.shape))
         acc: dict = {}
         backward(node.expr, ev, env, delta, acc)
@@ -179,7 +169,7 @@ def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:
     for n, node in g.nodes.items():
         for sym, val in zip(_flat(env[n].x), _flat(work.values[n].x)):
             subs[sym] = val
-        if node.role != "loss" and n in work.deltas:
+        if n != work.of and n in work.deltas:
             for sym, val in zip(_flat(element_symbols(f"delta_{n}", node.shape)), _flat(work.deltas[n].x)):
                 subs[sym] = val
     with sp.evaluate(False):
@@ -191,7 +181,10 @@ def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:
         from .solve import FD_STEP
         est = _at(work.checks[name].x, index)
         check = Check(FD_STEP, est, ev.finish(value - est))
-    return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index)
+    from .solve import leibniz_sum
+    leibniz = leibniz_sum(work.of, label, users)
+    return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
+                    leibniz=leibniz, of=work.of)
 
 
 def _flat(x):

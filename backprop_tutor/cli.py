@@ -52,5 +52,38 @@ def solve(file: Path = FILE, digits: int = DIGITS, exact: bool = EXACT,
     print_solution(solution, _console(no_color), digits, exact)
 
 
+@app.command()
+def derive(file: Path = FILE,
+           wrt: str = typer.Option(None, "--wrt", help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
+           of: str = typer.Option("L", "--of", help="The node to differentiate (default: the loss L)."),
+           all_: bool = typer.Option(False, "--all", help="Every parameter, sharing the deltas."),
+           expand: bool = typer.Option(None, "--expand/--no-expand",
+                                       help="Show the expanded expression even when it is long (or never)."),
+           digits: int = DIGITS, exact: bool = EXACT,
+           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
+           no_color: bool = NO_COLOR):
+    """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
+    from . import load
+    from .derive import derive as derive_one, derive_all
+    if not all_ and not wrt:
+        typer.echo("error: give --wrt NAME (or --all)", err=True)
+        raise typer.Exit(2)
+    try:
+        problem = load(file)
+        results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
+    except TutorError as e:
+        _fail(e)
+    if json:
+        import json as json_module
+        from .render.jsonout import derivation_json
+        objects = [derivation_json(d) for d in results]
+        typer.echo(json_module.dumps(objects if all_ else objects[0], indent=2, ensure_ascii=False))
+        return
+    from .render.terminal import print_solution
+    console = _console(no_color)
+    for d in results:
+        print_solution(d, console, digits, exact)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -77,13 +77,14 @@ def build(problem: Problem) -> Graph:
     lines = [("derived", l) for l in problem.derived] + [("forward", l) for l in problem.forward]
     lines.append(("loss", problem.loss))
     show = Show()
-    for role, line in lines:
+    for position, (role, line) in enumerate(lines):
         env = {}
         for name in names_in(line.expr):
             if name not in nodes:
-                later = [l.name for _, l in lines if l.name == name]
-                why = ("is defined further down: a line may only use names defined above it"
-                       if later else "is not defined")
+                later = any(l.name == name for _, l in lines[position + 1:])
+                why = ("is the line's own name: a line cannot use itself (a loop)" if name == line.name
+                       else "is defined further down: a line may only use names defined above it" if later
+                       else "is not defined")
                 raise problem.error(f"the name {name!r} {why} (known: {', '.join(nodes)})", key=line.key)
             n = nodes[name]
             env[name] = T(symbol_for(name, n.shape), n.shape)

@@ -1,6 +1,7 @@
 """YAML text → a validated, immutable Problem; every key keeps its line for error messages."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +15,7 @@ from .ops import ELEMENTWISE, FUNCTIONS
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases")
 SHOW_CHOICES = ("forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
-_NAME_OK = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)

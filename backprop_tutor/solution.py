@@ -136,3 +136,59 @@ class Solution:
         for section in self.sections:
             yield from section.steps
 
+
+
+@dataclass(frozen=True)
+class ChainRule:
+    """∂of/∂wrt along the graph: one product of Leibniz factors, or a sum over users with shared deltas."""
+
+    of: str
+    wrt: str
+    lhs: object
+    formula: object
+    factors: tuple      # the single path's factors, output first; empty when paths branch
+    shared: bool        # True when the formula uses deltas defined in the backward recursion
+
+
+@dataclass(frozen=True)
+class LocalDerivative:
+    """One factor ∂c/∂n differentiated, with the rule it uses."""
+
+    of: str
+    wrt: str
+    partial: object
+    expression: object   # c as a function of n (scalars), or None
+    derivative: object   # ∂c/∂n, or for tensors δ_c's contribution to δ_n
+    rules: tuple = ()
+    applied: bool = False  # True when `derivative` is the factor already applied to δ_c (tensors)
+
+
+@dataclass(frozen=True)
+class WholeDerivative:
+    """The deltas substituted into each other: the derivative as one expression, then its value."""
+
+    of: str
+    wrt: str
+    expression: object
+    numbers: object
+    value: object
+    shown: bool        # False when the expanded form is too long to help (see --expand)
+    size: int
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Everything `tutor derive` shows for one quantity."""
+
+    title: str
+    source: str | None
+    notes: str | None
+    wrt: str
+    of: str
+    sections: tuple
+    chain: ChainRule
+    whole: WholeDerivative
+
+    def steps(self):
+        for section in self.sections:
+            yield from section.steps

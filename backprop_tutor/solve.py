@@ -6,9 +6,9 @@ import dataclasses
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, ShapeError, T, symbol_for
-from .expr import Call, names_in
+from .expr import BinOp, Call, names_in
 from .graph import Graph, Node, build
-from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, REDUCTIONS, SOFTMAX_RULE
+from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_RULE
 from .problem import Problem
 from .rules import backward, forward
 from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Note, Section, Solution,
@@ -84,6 +84,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
                 add(SOFTMAX_RULE if derivative else DEFINITIONS["softmax"])
             for a in e.args:
                 walk(a)
+        if isinstance(e, BinOp) and e.op == "@" and derivative:
+            add(MATMUL_RULE)
         for child in ("left", "right", "operand"):
             if hasattr(e, child):
                 walk(getattr(e, child))

@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
-from ..solution import Solution
+from ..solution import Delta, Solution
 
 
 def number(x):
     """A value as JSON: a number where it is one, else the SymPy expression as text."""
     x = sp.sympify(x)
     if x.free_symbols or not x.is_number:
-        return sp.sstr(x)
+        return text(x)
     if x.is_Integer:
         return int(x)
     return float(x)
@@ -25,6 +26,49 @@ def shaped(value, shape: tuple):
     if len(shape) == 1:
         return [number(v) for v in value]
     return [[number(v) for v in value.row(i)] for i in range(value.rows)]
+
+
+class _Text(StrPrinter):
+    """SymPy syntax in the file's names, with ∂a/∂b written da/db."""
+
+    def _print_Partial(self, e):
+        return f"d{self._print(e.of)}/d{self._print(e.wrt)}"
+
+    def _print_MatFunc(self, e):
+        return f"{e.name}({', '.join(self._print(a) for a in e.args[1:])})"
+
+    _print_ScalarFunc = _print_MatFunc
+
+
+def text(expr) -> str:
+    """An expression as SymPy-syntax text."""
+    return _Text({"order": "none"}).doprint(expr)
+
+
+def derivation_json(d) -> dict:
+    """`tutor derive --json`: wrt, of, the chain as strings, the expression and its value."""
+    if d.chain.factors:
+        chain = [text(f) for f in d.chain.factors]
+    else:
+        chain = [f"{text(d.chain.lhs)} = {text(d.chain.formula)}"]
+        chain += [f"delta_{step.name} = {text(step.leibniz)}" for step in d.steps() if isinstance(step, Delta)]
+    value = d.whole.value
+    symbolic = getattr(value, "free_symbols", None)
+    return {"wrt": d.wrt, "of": d.of, "chain": chain, "expression": _expression(d.whole.expression),
+            "value": None if symbolic else _plain(value)}
+
+
+def _expression(e):
+    if isinstance(e, sp.MatrixBase):
+        return [[text(v) for v in e.row(i)] for i in range(e.rows)] if e.cols > 1 else [text(v) for v in e]
+    return text(e)
+
+
+def _plain(value):
+    if isinstance(value, sp.MatrixBase):
+        return [[number(v) for v in value.row(i)] for i in range(value.rows)] if value.cols > 1 \
+            else [number(v) for v in value]
+    return number(value)
 
 
 def to_json(solution: Solution) -> dict:

@@ -127,6 +127,8 @@ class MathPrinter(PrettyPrinter):
 
     def is_rounded(self, value) -> bool:
         """True when the printed value is not the exact value."""
+        if value is None:
+            return False
         if isinstance(value, sp.MatrixBase):
             return any(self.is_rounded(v) for v in value)
         value = sp.sympify(value)

@@ -81,10 +81,28 @@ class TerminalPrinter(Printer):
         lhs = f"{name} ← {name} − α·{self.partial(label) if s.label or s.index is None else '∂L/∂' + label}"
         return self.block(lhs, [s.numbers, s.new], s.new)
 
+    def _print_ChainRule(self, s):
+        extra = ("with the deltas defined once each in the backward recursion below",) if s.shared else ()
+        return self.block(self.math.form(s.lhs), [s.formula], None, extra=extra)
+
+    def _print_LocalDerivative(self, s):
+        if s.applied:  # vectors and matrices: the factor as it acts on the delta coming back
+            lhs = f"{self.partial(s.wrt, s.of)} applied to {self.name('delta_' + s.of)}"
+            return self.block(lhs, [s.derivative], None, s.rules)
+        source = () if s.expression is None else (f"from {self.name(s.of)} = {_inline(self.math, s.expression)}",)
+        return self.block(self.math.form(s.partial), [s.derivative], None, s.rules, source)
+
+    def _print_WholeDerivative(self, s):
+        lhs = self.partial(s.wrt, s.of)
+        if not s.shown:
+            return self.block(lhs, [s.value], s.value, extra=(
+                f"(the expanded form has {s.size} operations; --expand shows it)",))
+        return self.block(lhs, [s.expression, s.numbers, s.value], s.value)
+
     def _print_Note(self, s):
         return Group(Text(s.text, style="yellow"), Text(""))
 
-    def render(self, solution: Solution) -> list:
+    def render(self, solution) -> list:
         out = [Text(solution.title, style="bold")]
         if solution.source:
             out.append(Text(solution.source, style="dim"))
@@ -111,7 +129,7 @@ def _inline(math: MathPrinter, value) -> str:
     return math.form(value).render(wrap_line=False)
 
 
-def print_solution(solution: Solution, console: Console | None = None, digits: int = 4,
+def print_solution(solution, console: Console | None = None, digits: int = 4,
                    exact: bool = False) -> None:
     """Print a whole solution to a Rich console (the terminal by default)."""
     console = console or Console()

@@ -1,0 +1,182 @@
+"""The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
+from __future__ import annotations
+
+import sympy as sp
+
+from .algebra import Eval, Partial, Show, T, element_symbols
+from .answer import _flat, element_gradient
+from .graph import Graph, build
+from .problem import Problem
+from .rules import backward, forward
+from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
+from .solve import _at, _Work, rules_of
+
+EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
+
+
+def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
+    """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter)."""
+    graph = problem if isinstance(problem, Graph) else build(problem)
+    work = _work(graph, of)
+    return _derivation(work, wrt, expand)
+
+
+def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None) -> list[Derivation]:
+    """∂of/∂p for every parameter, from one backward pass whose deltas they share."""
+    graph = problem if isinstance(problem, Graph) else build(problem)
+    work = _work(graph, of)
+    return [_derivation(work, p.name, expand) for p in graph.parameters]
+
+
+def _work(graph: Graph, of: str) -> _Work:
+    if of not in graph.nodes or graph.nodes[of].expr is None:
+        computed = ", ".join(n.name for n in graph.computed)
+        raise graph.error(f"--of {of!r} must name a computed node (one of: {computed})", key="--of")
+    if graph.nodes[of].shape not in ((), (1,)):
+        raise graph.error(f"--of {of!r} must be a scalar", key="--of")
+    return _Work(graph, of)
+
+
+def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
+    g, of = work.g, work.of
+    name, index = g.resolve(wrt, key="--wrt")
+    label = wrt
+    between = _between(g, name, of)
+    order = [n for n in reversed(g.computed) if n.name in between and n.name != of]
+    chain = _chain(g, name, of, between, label)
+    locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
+               for c in g.users[n] if c in between]
+    deltas = [work.delta_steps[n.name] for n in order if n.role == "forward"]
+    deltas += [work.delta_steps[n.name] for n in order if n.role == "derived" and n.name != name]
+    final = (element_gradient(work, name, index, label) if index
+             else work.gradient_step(name) if name in work.delta_steps and g.nodes[name].role in ("parameter", "derived")
+             else work.delta_steps[name])
+    whole = _whole(work, name, index, label, between, expand)
+    sections = [Section("Chain rule", (chain,)),
+                Section("Local derivatives", tuple(locals_)),
+                Section("Backward recursion: each δ defined once, then reused", tuple(deltas) + (final,)),
+                Section("The whole derivative", (whole,))]
+    p = g.problem
+    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole)
+
+
+def _between(g: Graph, name: str, of: str) -> set:
+    """Nodes on some path from `name` up to `of`."""
+    above = g.ancestors(of)
+    below = {name}
+    for node in g.computed:
+        if any(u in below for u in _uses(node)):
+            below.add(node.name)
+    return above & below
+
+
+def _uses(node):
+    from .expr import names_in
+    return names_in(node.expr)
+
+
+def _count_paths(g: Graph, name: str, of: str, between: set) -> int:
+    paths = {of: 1}
+    for node in reversed(g.computed):
+        n = node.name
+        if n in between and n != of:
+            paths[n] = sum(paths.get(c, 0) for c in g.users[n] if c in between)
+    return sum(paths.get(c, 0) for c in g.users[name] if c in between) if name != of else 1
+
+
+def _chain(g: Graph, name: str, of: str, between: set, label: str) -> ChainRule:
+    """A single product of factors when there is one path; else the sum with shared deltas."""
+    of_s = sp.Symbol(of)
+    lhs = Partial(of_s, sp.Symbol(label))
+    if _count_paths(g, name, of, between) == 1:
+        factors, n = [], name
+        while n != of:
+            c = next(u for u in g.users[n] if u in between)
+            factors.append(Partial(sp.Symbol(c), sp.Symbol(label if n == name else n)))
+            n = c
+        factors.reverse()
+        product = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+        return ChainRule(of, label, lhs, product, tuple(factors), shared=False)
+    users = [c for c in g.users[name] if c in between]
+    terms = [Partial(of_s, sp.Symbol(label)) if c == of else
+             sp.Mul(sp.Symbol(f"delta_{c}"), Partial(sp.Symbol(c), sp.Symbol(label)), evaluate=False)
+             for c in users]
+    total = terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+    return ChainRule(of, label, lhs, total, (), shared=True)
+
+
+def _local(work: _Work, c: str, n: str) -> LocalDerivative:
+    """∂c/∂n: differentiated symbolically for scalars, the matrix rule for vectors and matrices."""
+    g = work.g
+    node, used = g.nodes[c], g.nodes[n]
+    rules = rules_of(node)
+    if node.shape == () and used.shape == ():
+        env = {k: T(v.x if isinstance(v.x, sp.Symbol) else v.x, v.shape) for k, v in work.symbols.items()}
+        expr = forward(node.expr, Eval(), env).x
+        derivative = sp.diff(expr, sp.Symbol(n, real=True))
+        return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), expr, derivative, rules)
+    acc: dict = {}
+    if c == work.of:
+        delta = Show().lift(T(sp.Integer(1), ()), node.shape)
+    elif node.shape == ():
+        delta = T(sp.Symbol(f"delta_{c}"), ())
+    else:
+        delta = T(sp.MatrixSymbol(f"delta_{c}", *_dims(node.shape)), node.shape)
+    backward(node.expr, Show(), work.symbols, delta, acc)
+    return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), None, acc[n].x, rules,
+                           applied=c != work.of)
+
+
+def _dims(shape):
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
+def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool | None) -> WholeDerivative:
+    """The deltas substituted into each other: one expression in the file's names."""
+    g, ev, of = work.g, Eval(), work.of
+    env = {k: T(element_symbols(k, node.shape), node.shape) for k, node in g.nodes.items()}
+    expanded: dict[str, T] = {of: ev.lift(T(sp.Integer(1), ()), g.nodes[of].shape)}
+    for node in reversed(g.computed):
+        c = node.name
+        if c not in between or c not in expanded:
+            continue
+        acc: dict = {}
+        backward(node.expr, ev, env, expanded[c], acc)
+        for used, contribution in acc.items():
+            if used in between or used == name:
+                expanded[used] = ev.add(expanded[used], contribution) if used in expanded else contribution
+    total = expanded.get(name, ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)).x
+    expression = _at(total, index) if index else total
+    expression = _tidy(expression)
+    size = _ops(expression)
+    shown = expand if expand is not None else size <= EXPAND_LIMIT
+    subs = {}
+    for k in g.nodes:
+        for sym, val in zip(_flat(env[k].x), _flat(work.values[k].x)):
+            if not (isinstance(val, sp.Basic) and val == sym):
+                subs[sym] = val
+    numbers = None
+    if shown and subs and not _symbolic(work):
+        with sp.evaluate(False):
+            numbers = expression.xreplace(subs)
+    value = work.deltas[name].x
+    value = _at(value, index) if index else value
+    return WholeDerivative(of, label, expression, numbers, value, shown, size)
+
+
+def _tidy(expr):
+    """The form a sheet prints: linear(z) is z; matrices element by element."""
+    from .ops import linear
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(_tidy)
+    return expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0])
+
+
+def _ops(expr) -> int:
+    if isinstance(expr, sp.MatrixBase):
+        return sum(sp.count_ops(v) for v in expr)
+    return sp.count_ops(expr)
+
+
+def _symbolic(work: _Work) -> bool:
+    return any(getattr(v.x, "free_symbols", None) for v in work.values.values())
