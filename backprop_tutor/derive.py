@@ -6,6 +6,7 @@ import sympy as sp
 from .algebra import Eval, Partial, Show, T, element_symbols
 from .answer import _flat, element_gradient
 from .graph import Graph, build
+from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
@@ -110,10 +111,11 @@ def _local(work: _Work, c: str, n: str) -> LocalDerivative:
     g = work.g
     node, used = g.nodes[c], g.nodes[n]
     rules = rules_of(node)
-    if node.shape == () and used.shape == ():
-        env = {k: T(v.x if isinstance(v.x, sp.Symbol) else v.x, v.shape) for k, v in work.symbols.items()}
-        expr = forward(node.expr, Eval(), env).x
-        derivative = sp.diff(expr, sp.Symbol(n, real=True))
+    if node.shape == () and used.shape == ():  # the textbook rules of the ops table, applied to δ = 1
+        ev, acc = Eval(), {}
+        backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc)
+        expr = forward(node.expr, ev, work.symbols).x
+        derivative = orient(_tidy(acc[n].x), work.targets)
         return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), expr, derivative, rules)
     acc: dict = {}
     if c == work.of:
@@ -147,7 +149,7 @@ def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool
                 expanded[used] = ev.add(expanded[used], contribution) if used in expanded else contribution
     total = expanded.get(name, ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)).x
     expression = _at(total, index) if index else total
-    expression = _tidy(expression)
+    expression = orient(_tidy(expression), work.targets)
     size = _ops(expression)
     shown = expand if expand is not None else size <= EXPAND_LIMIT
     subs = {}

@@ -86,6 +86,21 @@ def names_in(node) -> list[str]:
     return seen
 
 
+def rename(node, names: dict):
+    """The same expression with some names replaced."""
+    if isinstance(node, Name):
+        return Name(names.get(node.id, node.id))
+    if isinstance(node, Call):
+        return Call(node.func, tuple(rename(a, names) for a in node.args))
+    if isinstance(node, BinOp):
+        return BinOp(node.op, rename(node.left, names), rename(node.right, names))
+    if isinstance(node, Neg):
+        return Neg(rename(node.operand, names))
+    if isinstance(node, Transpose):
+        return Transpose(rename(node.operand, names))
+    return node
+
+
 def parse(text: str | int | float, functions: frozenset[str] | set[str]) -> object:
     """Parse one expression; only the given function names may be called."""
     if isinstance(text, bool):

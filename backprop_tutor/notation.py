@@ -67,3 +67,22 @@ def _decimal(x: sp.Rational) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+_ODD = (sp.tanh, sp.sinh, sp.sign, sp.atan, sp.asinh)
+
+
+def orient(expr, targets: set):
+    """Odd functions of a difference written output minus target, as sheets do: tanh(y − t), not −tanh(t − y)."""
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: orient(e, targets))
+    if not targets or not getattr(expr, "free_symbols", None):
+        return expr
+
+    def positive_target(arg):
+        return any(t.is_Symbol and t.name in targets for t in arg.args) if isinstance(arg, sp.Add) else False
+
+    def flip(e):
+        return -e.func(-e.args[0], evaluate=False)
+
+    return expr.replace(lambda e: isinstance(e, _ODD) and positive_target(e.args[0]), flip)

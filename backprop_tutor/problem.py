@@ -9,11 +9,11 @@ from pathlib import Path
 import yaml
 
 from .errors import ProblemError
-from .expr import ExprError, Num, parse
+from .expr import BinOp, ExprError, Name, Num, parse, rename
 from .ops import ELEMENTWISE, FUNCTIONS
 
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
-            "loss", "learning_rate", "frozen", "ask", "aliases")
+            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction")
 SHOW_CHOICES = ("forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -289,12 +289,59 @@ class _Builder:
             raise self.err("must map names to weights, e.g. W21: \"W2[2,1]\"", "aliases")
         for a in aliases:
             self.check_name(a, f"aliases.{a}")
+        if "data" in self.d:
+            inputs, targets, forward, loss = self.samples(inputs, targets, forward, loss)
+        elif "reduction" in self.d:
+            raise self.err("reduction only applies together with data:", "reduction")
         return Problem(
             path=self.f, title=self.text("title") or Path(self.f).stem, source=self.text("source"),
             notes=self.text("notes"), inputs=tuple(inputs), parameters=tuple(params),
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(self.asks()), aliases=dict(aliases),
             lines=dict(self.lines))
+
+    def samples(self, inputs, targets, forward, loss):
+        """data: one copy of the forward lines per sample (names gain ^(k)), the loss reduced over them."""
+        raw = self.d["data"]
+        if not isinstance(raw, list) or not raw or not all(isinstance(r, dict) for r in raw):
+            raise self.err("data must be a list of samples, each a mapping such as {x: [1, 2], t: 0}", "data")
+        reduction = self.d.get("reduction", "mean")
+        if reduction not in ("mean", "sum"):
+            raise self.err("reduction must be mean or sum", "reduction")
+        leaves = {leaf.name: leaf for leaf in list(inputs) + list(targets)}
+        varying = []
+        for k, sample in enumerate(raw):
+            for name in sample:
+                if name not in leaves:
+                    raise self.err(f"{name!r} is not one of the inputs or targets", f"data[{k}].{name}")
+                if name not in varying:
+                    varying.append(name)
+        n = len(raw)
+        new_leaves = {"inputs": [], "targets": []}
+        for group, items in (("inputs", inputs), ("targets", targets)):
+            for leaf in items:
+                if leaf.name not in varying:
+                    new_leaves[group].append(leaf)
+                    continue
+                for k, sample in enumerate(raw, start=1):
+                    key = f"data[{k - 1}].{leaf.name}"
+                    value = self.value(sample[leaf.name], key) if leaf.name in sample else leaf.value
+                    new_leaves[group].append(Leaf(sample_name(leaf.name, k), value, self.lines.get(key, leaf.line), key))
+        per_sample = set(varying) | {line.name for line in forward}
+        new_forward, losses = [], []
+        for k in range(1, n + 1):
+            names = {name: sample_name(name, k) for name in per_sample}
+            for line in forward:
+                new_forward.append(Line(names[line.name], rename(line.expr, names), line.text, line.line, line.key))
+            losses.append(Line(sample_name("L", k), rename(loss.expr, names), loss.text, loss.line, loss.key))
+        total = Name(losses[0].name)
+        for line in losses[1:]:
+            total = BinOp("+", total, Name(line.name))
+        if reduction == "mean" and n > 1:
+            total = BinOp("*", Num(Fraction(1, n)), total)
+        text = f"{reduction} over the {n} samples of {loss.text}"
+        return (tuple(new_leaves["inputs"]), tuple(new_leaves["targets"]), tuple(new_forward + losses),
+                Line("L", total, text, loss.line, loss.key))
 
     def asks(self):
         raw = self.d.get("ask")
@@ -377,6 +424,11 @@ class _Builder:
             text = f"{act}(z{i})"
             forward.append(Line(h, parse(text, FUNCTIONS), text, self.lines[key], key))
         return params, forward
+
+
+def sample_name(name: str, k: int) -> str:
+    """The name of a quantity for sample k: x1 → x1^(k), printed x1⁽ᵏ⁾."""
+    return f"{name}^({k})"
 
 
 def _fraction_text(v):

@@ -5,10 +5,11 @@ import dataclasses
 
 import sympy as sp
 
-from .algebra import Eval, Partial, Show, ShapeError, T, symbol_for
+from .algebra import Eval, Partial, Show, ShapeError, T, element_symbols, symbol_for
 from .expr import BinOp, Call, names_in
 from .graph import Graph, Node, build
 from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_RULE
+from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
 from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Note, Section, Solution,
@@ -33,18 +34,31 @@ def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
             for n in graph.nodes.values() if n.expr is None}
 
 
-def evaluate(graph: Graph, leaves: dict) -> dict:
-    """The forward pass: every node's value from the leaves' values."""
+def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None) -> dict:
+    """The forward pass: every node's value from the leaves' values.
+
+    With `expressions`, a node whose value is symbolic is carried on as its own name (as a sheet
+    writes tanh(y − t), not tanh of the whole network), and its expression is stored there.
+    """
     env = dict(leaves)
     ev = Eval()
     for node in graph.computed:
         try:
-            env[node.name] = forward(node.expr, ev, env)
+            value = forward(node.expr, ev, env)
         except ShapeError as e:
             raise graph.error(f"{e} in {node.text!r}", key=node.key) from None
         except ZeroDivisionError:
             raise graph.error(f"division by zero in {node.text!r}", key=node.key) from None
+        if expressions is not None:
+            expressions[node.name] = value
+            if _symbolic(value.x):
+                value = T(element_symbols(node.name, node.shape), node.shape)
+        env[node.name] = value
     return env
+
+
+def _symbolic(x) -> bool:
+    return bool(getattr(x, "free_symbols", None))
 
 
 def leibniz_sum(of: str, name: str, users: tuple):
@@ -100,8 +114,10 @@ class _Work:
 
     def __init__(self, graph: Graph, of: str = "L"):
         self.g, self.of = graph, of
+        self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
         self.ev, self.show = Eval(), Show()
-        self.values = evaluate(graph, leaf_values(graph))
+        self.expressions: dict[str, T] = {}
+        self.values = evaluate(graph, leaf_values(graph), self.expressions)
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
         self.deltas: dict[str, T] = {}
         self.delta_steps: dict[str, Delta | Gradient] = {}
@@ -145,26 +161,24 @@ class _Work:
     def _close(self, node: Node, terms: list):
         """Sum the contributions of every user into δ_node, in all three readings."""
         if not terms:
-            zero = self.ev.lift(T(sp.Integer(0), ()), node.shape)
-            self.deltas[node.name] = zero
-            formula = numbers = zero.x
-            users = ()
+            value = self.ev.lift(T(sp.Integer(0), ()), node.shape)
+            formula = numbers = value.x
         else:
             value, formula, numbers = terms[0][1], terms[0][2], terms[0][3]
             for _, v, f, n in terms[1:]:
                 value = self.ev.add(value, v)
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
-            self.deltas[node.name] = value
-            formula, numbers, users = formula.x, numbers.x, tuple(t[0] for t in terms)
+            value = T(orient(value.x, self.targets), value.shape)
+            formula, numbers = formula.x, numbers.x
+        self.deltas[node.name] = value
+        users = tuple(t[0] for t in terms)
         leibniz = leibniz_sum(self.of, node.name, users)
-        rules = tuple(r for u in users for r in rules_of(self.g.nodes[u]))
-        rules = tuple(dict.fromkeys(rules))
-        value = self.deltas[node.name].x
+        rules = tuple(dict.fromkeys(r for u in users for r in rules_of(self.g.nodes[u])))
         if node.role in ("parameter", "derived"):
-            self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value,
+            self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value.x,
                                                    leibniz=leibniz, of=self.of)
         else:
-            self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value, rules,
+            self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value.x, rules,
                                                 leibniz=leibniz, of=self.of)
 
     # -- after the backward pass ------------------------------------------------------------
@@ -242,9 +256,9 @@ class _Work:
     def forward_step(self, node: Node, values: dict) -> Forward | LossValue:
         formula = forward(node.expr, self.show, self.symbols).x
         numbers = forward(node.expr, self.show, values).x
-        value = values[node.name].x
+        value = (self.expressions if values is self.values else values)[node.name].x
         if node.role == "loss":
-            before = None if values is self.values else self.values["L"].x
+            before = None if values is self.values else self.expressions["L"].x
             return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before)
         return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False))
 
@@ -255,7 +269,7 @@ class _Work:
                 out.append(Given(node.name, node.role, node.shape, node.given,
                                  frozen=node.name in self.g.problem.frozen))
             elif node.role == "derived":
-                out.append(Given(node.name, "derived", node.shape, self.values[node.name].x,
+                out.append(Given(node.name, "derived", node.shape, self.expressions[node.name].x,
                                  formula=forward(node.expr, self.show, self.symbols).x))
         return out
 
@@ -307,8 +321,8 @@ class _Work:
         return Solution(
             title=p.title, source=p.source, notes=p.notes, sections=tuple(secs),
             shapes={n: node.shape for n, node in g.nodes.items()},
-            values={n: self.values[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
-            loss=self.values["L"].x, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
+            values={n: self.expressions[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
+            loss=self.expressions["L"].x, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
             updated=updated, loss_after=after["L"].x if has_lr else None,
             checks={k: v.x for k, v in self.checks.items()})
 

@@ -45,6 +45,11 @@ class MathPrinter(PrettyPrinter):
     # Unevaluated sums and products of numbers, as a student writes them: 0.4 − (−0.2), 1.2⋅(−0.2)
     def _print_Add(self, e, order=None):
         terms = list(e.args)
+        if e.free_symbols and not any(_negated(t) for t in terms):  # y − t, 1 − tanh²(z): positive terms first
+            ordered = [t for t in terms if not t.could_extract_minus_sign()]
+            ordered += [t for t in terms if t.could_extract_minus_sign()]
+            if ordered != terms:
+                return super()._print_Add(sp.Add(*ordered, evaluate=False), order)
         if not any(_negated(t) or (i and _negative_number(t)) for i, t in enumerate(terms)):
             return super()._print_Add(e, order)
         return self._join_terms(terms)
