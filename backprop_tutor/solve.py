@@ -169,7 +169,8 @@ class _Work:
                 value = self.ev.add(value, v)
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
             value = T(orient(value.x, self.targets), value.shape)
-            formula, numbers = formula.x, numbers.x
+            # symbolic values: the numbers would only be the same names again
+            formula, numbers = formula.x, None if _symbolic(value.x) else numbers.x
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
         leibniz = leibniz_sum(self.of, node.name, users)

@@ -162,7 +162,7 @@ def _negated(x):
     return None
 
 
-def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False) -> str:
+def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None) -> str:
     """lhs = part₁ = part₂ …, one per line, aligned on '=', each line dropped if it repeats the one before."""
     lhs_form = lhs if isinstance(lhs, prettyForm) else prettyForm(lhs)
     pad = prettyForm(" " * lhs_form.width())
@@ -177,5 +177,9 @@ def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False) ->
         previous = text
         sign = " ≈ " if (i == len(parts) - 1 and last_rounded) else " = "
         head = lhs_form if not lines else pad
-        lines.append(prettyForm(*stringPict.next(head, prettyForm(sign), form)).render(wrap_line=False))
+        line = prettyForm(*stringPict.next(head, prettyForm(sign), form))
+        if width and line.width() > width:  # too wide: SymPy breaks it into chunks of the width
+            lines.append(line.render(wrap_line=True, num_columns=width, use_unicode=True))
+        else:
+            lines.append(line.render(wrap_line=False))
     return "\n".join(lines)

@@ -21,9 +21,10 @@ class TerminalPrinter(Printer):
 
     format_name = "terminal"
 
-    def __init__(self, digits: int = 4, exact: bool = False):
+    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80):
         super().__init__(digits, exact)
         self.math = MathPrinter(digits, exact)
+        self.width = width - 2  # steps are indented by two
 
     def name(self, name: str) -> str:
         return self.math.form(sp.Symbol(name)).render(wrap_line=False)
@@ -32,7 +33,7 @@ class TerminalPrinter(Printer):
         return f"∂{self.name(of)}/∂{self.name(name)}"
 
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
-        text = chain(self.math, lhs, parts, self.math.is_rounded(value))
+        text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
         lines += [Text("  " + r, style="dim") for r in rules]
         lines += [Text("  " + e, style="dim") for e in extra]
@@ -133,5 +134,5 @@ def print_solution(solution, console: Console | None = None, digits: int = 4,
                    exact: bool = False) -> None:
     """Print a whole solution to a Rich console (the terminal by default)."""
     console = console or Console()
-    for item in TerminalPrinter(digits, exact).render(solution):
+    for item in TerminalPrinter(digits, exact, console.width).render(solution):
         console.print(item, crop=False, highlight=False)
