@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 import typer
 
 from .errors import TutorError
@@ -11,7 +9,8 @@ from .errors import TutorError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
 
-FILE = typer.Argument(..., help="A problem file (YAML).", show_default=False)
+FILE = typer.Argument(..., help="A problem file (YAML), or the name of a bundled problem (see tutor list).",
+                      show_default=False)
 DIGITS = typer.Option(4, "--digits", min=1, max=30, help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show fractions and closed forms instead of decimals.")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
@@ -33,15 +32,16 @@ def _console(no_color: bool):
 
 
 @app.command()
-def solve(file: Path = FILE, digits: int = DIGITS, exact: bool = EXACT,
+def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from . import load
+    from .bundled import locate
     from .solve import solve as solve_problem
     try:
-        solution = solve_problem(load(file), verify=verify)
+        solution = solve_problem(load(locate(file)), verify=verify)
     except TutorError as e:
         _fail(e)
     if json:
@@ -53,7 +53,7 @@ def solve(file: Path = FILE, digits: int = DIGITS, exact: bool = EXACT,
 
 
 @app.command()
-def derive(file: Path = FILE,
+def derive(file: str = FILE,
            wrt: str = typer.Option(None, "--wrt", help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
            of: str = typer.Option("L", "--of", help="The node to differentiate (default: the loss L)."),
            all_: bool = typer.Option(False, "--all", help="Every parameter, sharing the deltas."),
@@ -64,12 +64,13 @@ def derive(file: Path = FILE,
            no_color: bool = NO_COLOR):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from . import load
+    from .bundled import locate
     from .derive import derive as derive_one, derive_all
     if not all_ and not wrt:
         typer.echo("error: give --wrt NAME (or --all)", err=True)
         raise typer.Exit(2)
     try:
-        problem = load(file)
+        problem = load(locate(file))
         results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
     except TutorError as e:
         _fail(e)
@@ -83,6 +84,19 @@ def derive(file: Path = FILE,
     console = _console(no_color)
     for d in results:
         print_solution(d, console, digits, exact)
+
+
+@app.command(name="list")
+def list_problems(no_color: bool = NO_COLOR):
+    """The bundled problems: name, title and source."""
+    from rich.table import Table
+    from .bundled import bundled
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for column in ("name", "title", "source"):
+        table.add_column(column, overflow="fold")
+    for entry in bundled():
+        table.add_row(entry.name, entry.title, entry.source)
+    _console(no_color).print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

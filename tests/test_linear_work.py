@@ -6,12 +6,12 @@ rules.backward grows linearly with D; we count them by wrapping the function.
 """
 from __future__ import annotations
 
+import importlib
 import time
 
 import pytest
 
 import backprop_tutor.rules as rules
-import backprop_tutor.solve as solve_module
 from backprop_tutor import loads, solve
 
 
@@ -25,6 +25,10 @@ def chain(depth: int) -> str:
 @pytest.fixture
 def count_backward(monkeypatch):
     """Counts every call of rules.backward, the recursive ones included."""
+    # Imported here, not at the top: importing the submodule backprop_tutor.solve replaces the
+    # package attribute backprop_tutor.solve (the function) by the module, which would break
+    # `from backprop_tutor import solve` in test files collected after this one.
+    solve_module = importlib.import_module("backprop_tutor.solve")
     calls = {"n": 0}
     original = rules.backward
 

@@ -1,0 +1,1 @@
+"""The bundled problem files, installed with the package as backprop_tutor.problems."""
