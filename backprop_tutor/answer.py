@@ -21,8 +21,10 @@ def _whole(work, new, after) -> list[Section]:
     g = work.g
     lr = g.problem.learning_rate
     secs = [Section("Given", tuple(work.givens())),
-            Section("Forward pass", tuple(_forward_steps(work, work.values))),
-            Section("Loss", (work.forward_step(g.nodes["L"], work.values),)),
+            Section("Forward pass", tuple(_forward_steps(work, work.values)))]
+    if "L" not in g.nodes:
+        return secs
+    secs += [Section("Loss", (work.forward_step(g.nodes["L"], work.values),)),
             Section("Backward pass: δ = ∂L/∂node, from the output back",
                     tuple(work.delta_steps[n.name] for n in reversed(g.computed) if n.role == "forward")),
             Section("Gradients", tuple(work.gradient_step(n.name) for n in g.parameters))]
@@ -81,6 +83,23 @@ def _asked(work, new, after) -> list[Section]:
                 steps.append(element_gradient(work, name, index, text) if index else work.gradient_step(name))
             title = "Gradient " + ", ".join(f"∂L/∂{t}" for t in ask.what)
             secs.append(Section(title, tuple(steps), ask.part))
+        elif ask.kind == "derive":
+            from .derive import derivation_for
+            for text in ask.what:
+                d = derivation_for(work, text, ask.options.get("of", "L"))
+                secs += [Section(f"{sec.title}: ∂{d.of}/∂{text}", sec.steps, ask.part) for sec in d.sections]
+        elif ask.kind == "truth_table":
+            from .truth import truth_table
+            secs.append(Section("Truth table", (truth_table(work, ask),), ask.part))
+        elif ask.kind == "linear_pieces":
+            from .pieces import linear_pieces
+            secs.append(Section("Linear pieces and decision boundary", (linear_pieces(work, ask),), ask.part))
+        elif ask.kind == "graph":
+            from .structure import graph_structure
+            kind = ask.what[0]
+            title = ("Computational graph" if kind == "forward"
+                     else "Computational graph with the gradient nodes of backpropagation")
+            secs.append(Section(title, (graph_structure(work, kind),), ask.part))
         elif ask.kind == "update":
             _need_rate(work, ask)
             only: dict = {}

@@ -29,6 +29,11 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     return [_derivation(work, p.name, expand) for p in graph.parameters]
 
 
+def derivation_for(work: _Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
+    """A derivation inside a solution: reuses the solution's backward pass when it starts from `of`."""
+    return _derivation(work if work.of == of else _work(work.g, of), wrt, expand)
+
+
 def _work(graph: Graph, of: str) -> _Work:
     if of not in graph.nodes or graph.nodes[of].expr is None:
         computed = ", ".join(n.name for n in graph.computed)

@@ -75,7 +75,8 @@ def build(problem: Problem) -> Graph:
             value, shape = _given(problem, leaf)
             nodes[leaf.name] = Node(leaf.name, role, shape, line=leaf.line, key=leaf.key, given=value)
     lines = [("derived", l) for l in problem.derived] + [("forward", l) for l in problem.forward]
-    lines.append(("loss", problem.loss))
+    if problem.loss is not None:
+        lines.append(("loss", problem.loss))
     show = Show()
     for position, (role, line) in enumerate(lines):
         env = {}
@@ -109,7 +110,7 @@ def build(problem: Problem) -> Graph:
     for alias, target in problem.aliases.items():
         graph.resolve(target, key=f"aliases.{alias}")
     for ask in problem.ask:
-        if ask.kind != "show":
+        if ask.kind in ("gradient", "update", "derive"):
             for name in ask.what:
                 graph.resolve(name, key=f"ask part {ask.part}", line=ask.line)
     return graph

@@ -14,6 +14,7 @@ from .ops import ELEMENTWISE, FUNCTIONS
 
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction")
+ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
 SHOW_CHOICES = ("forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -44,9 +45,10 @@ class Ask:
     """One part of the sheet's question: its label and what it asks for."""
 
     part: str
-    kind: str       # show | gradient | update
+    kind: str       # one of ASK_KINDS
     what: tuple     # the show choice, or the names asked about
     line: int
+    options: dict = field(default_factory=dict)  # the settings of a truth table, linear pieces, derive
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Problem:
     derived: tuple[Line, ...]
     targets: tuple[Leaf, ...]
     forward: tuple[Line, ...]
-    loss: Line
+    loss: Line | None   # None only when every ask part needs no more than the forward pass
     learning_rate: Fraction | None
     frozen: tuple[str, ...]
     ask: tuple[Ask, ...]
@@ -262,12 +264,15 @@ class _Builder:
         elif "network" in self.d:
             extra_params, forward = self.network(inputs)
             params = params + extra_params
-        if "loss" not in self.d:
+        asks = self.asks()
+        loss = None
+        if "loss" in self.d:
+            loss_text = self.d["loss"]
+            if not isinstance(loss_text, (str, Fraction)):
+                raise self.err("must be an expression such as sse(y, t)", "loss")
+            loss = Line("L", self.expr(loss_text, "loss"), _fraction_text(loss_text), self.lines["loss"], "loss")
+        elif not asks or not all(_forward_only(a) for a in asks):
             raise self.err("the key 'loss' is required (e.g. loss: sse(y, t))", None, line=1)
-        loss_text = self.d["loss"]
-        if not isinstance(loss_text, (str, Fraction)):
-            raise self.err("must be an expression such as sse(y, t)", "loss")
-        loss = Line("L", self.expr(loss_text, "loss"), _fraction_text(loss_text), self.lines["loss"], "loss")
         lr = self.d.get("learning_rate")
         if lr is not None and not isinstance(lr, Fraction):
             raise self.err("must be a number", "learning_rate")
@@ -290,6 +295,8 @@ class _Builder:
         for a in aliases:
             self.check_name(a, f"aliases.{a}")
         if "data" in self.d:
+            if loss is None:
+                raise self.err("data: needs a loss to reduce over the samples", "data")
             inputs, targets, forward, loss = self.samples(inputs, targets, forward, loss)
         elif "reduction" in self.d:
             raise self.err("reduction only applies together with data:", "reduction")
@@ -297,7 +304,7 @@ class _Builder:
             path=self.f, title=self.text("title") or Path(self.f).stem, source=self.text("source"),
             notes=self.text("notes"), inputs=tuple(inputs), parameters=tuple(params),
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
-            learning_rate=lr, frozen=tuple(frozen), ask=tuple(self.asks()), aliases=dict(aliases),
+            learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines))
 
     def samples(self, inputs, targets, forward, loss):
@@ -356,22 +363,72 @@ class _Builder:
                 raise self.err("each part needs a label, e.g. {part: a, show: forward}", key)
             label = item["part"]
             label = _fraction_text(label) if isinstance(label, Fraction) else str(label)
-            kinds = [k for k in item if k != "part"]
-            if len(kinds) != 1 or kinds[0] not in ("show", "gradient", "update"):
-                raise self.err("each part asks for one of show, gradient, update", key)
+            kinds = [k for k in item if k not in ("part", "of")]
+            if len(kinds) != 1 or kinds[0] not in ASK_KINDS:
+                raise self.err(f"each part asks for one of {', '.join(ASK_KINDS)}", key)
             kind = kinds[0]
             v = item[kind]
+            options = {}
+            if "of" in item:
+                if kind != "derive" or not isinstance(item["of"], str):
+                    raise self.err("of: goes with derive: and names a node", f"{key}.of")
+                options["of"] = item["of"]
             if kind == "show":
                 if v not in SHOW_CHOICES:
                     raise self.err(f"show must be one of {', '.join(SHOW_CHOICES)}", f"{key}.show")
                 what = (v,)
+            elif kind == "graph":
+                if v not in ("forward", "backward"):
+                    raise self.err("graph must be forward or backward", f"{key}.graph")
+                what = (v,)
+            elif kind == "truth_table":
+                what, options = (), self.truth_table(v, f"{key}.truth_table")
+            elif kind == "linear_pieces":
+                what, options = (), self.linear_pieces(v, f"{key}.linear_pieces")
             else:
                 vs = v if isinstance(v, list) else [v]
                 if not vs or not all(isinstance(n, str) for n in vs):
                     raise self.err("must name a weight or a list of weights", f"{key}.{kind}")
                 what = tuple(vs)
-            out.append(Ask(label, kind, what, self.lines[key]))
+            out.append(Ask(label, kind, what, self.lines[key], options))
         return out
+
+    def truth_table(self, v, key):
+        if not isinstance(v, dict) or "inputs" not in v:
+            raise self.err("needs inputs: a list of input rows, e.g. [[0, 0], [0, 1]]", key)
+        for k in v:
+            if k not in ("inputs", "expect", "threshold", "input", "output"):
+                raise self.err("unknown key (known: inputs, expect, threshold, input, output)", f"{key}.{k}")
+        rows = v["inputs"]
+        if not isinstance(rows, list) or not rows:
+            raise self.err("inputs must be a list of rows", f"{key}.inputs")
+        rows = [self.value(r, f"{key}.inputs[{i}]") for i, r in enumerate(rows)]
+        expect = v.get("expect")
+        if expect is not None:
+            if not isinstance(expect, list) or len(expect) != len(rows):
+                raise self.err("expect must give one value per input row", f"{key}.expect")
+            expect = [self.scalar(e, f"{key}.expect[{i}]") for i, e in enumerate(expect)]
+        threshold = v.get("threshold", Fraction(0))
+        if not isinstance(threshold, Fraction):
+            raise self.err("threshold must be a number", f"{key}.threshold")
+        for k in ("input", "output"):
+            if k in v and not isinstance(v[k], str):
+                raise self.err("must name a quantity", f"{key}.{k}")
+        return {"rows": rows, "expect": expect, "threshold": threshold,
+                "input": v.get("input"), "output": v.get("output")}
+
+    def linear_pieces(self, v, key):
+        v = v or {}
+        if not isinstance(v, dict):
+            raise self.err("must be a mapping such as {inputs: [x1, x2], output: y}", key)
+        for k in v:
+            if k not in ("inputs", "output", "below", "above"):
+                raise self.err("unknown key (known: inputs, output, below, above)", f"{key}.{k}")
+        inputs = v.get("inputs")
+        if inputs is not None and (not isinstance(inputs, list) or not all(isinstance(n, str) for n in inputs)):
+            raise self.err("inputs must list the input names", f"{key}.inputs")
+        return {"inputs": inputs, "output": v.get("output"),
+                "below": str(v.get("below", "class 1")), "above": str(v.get("above", "class 2"))}
 
     def network(self, inputs):
         net = self.d["network"]
@@ -424,6 +481,12 @@ class _Builder:
             text = f"{act}(z{i})"
             forward.append(Line(h, parse(text, FUNCTIONS), text, self.lines[key], key))
         return params, forward
+
+
+def _forward_only(ask: Ask) -> bool:
+    """Parts that a problem without a loss can still answer."""
+    return ask.kind in ("truth_table", "linear_pieces") or (ask.kind == "graph" and ask.what == ("forward",)) \
+        or (ask.kind == "show" and ask.what == ("forward",))
 
 
 def sample_name(name: str, k: int) -> str:

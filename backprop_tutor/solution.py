@@ -192,3 +192,59 @@ class Derivation:
     def steps(self):
         for section in self.sections:
             yield from section.steps
+
+
+@dataclass(frozen=True)
+class TruthRow:
+    """One input of a truth table: the unit's output, the decision and whether it is the gate's."""
+
+    inputs: object
+    output: object
+    decision: int
+    expected: object = None
+    matches: bool | None = None
+
+
+@dataclass(frozen=True)
+class TruthTable:
+    """A unit evaluated on every input of a gate, decided by a threshold."""
+
+    input: str
+    output: str
+    formula: object
+    threshold: object
+    rows: tuple
+    all_match: bool | None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One activation pattern: its region, the linear piece of the output there, and the classes."""
+
+    active: tuple        # per ReLU argument: True (argument > 0) or False (≤ 0)
+    region: tuple        # the region's inequalities
+    expression: object   # the output, linear on this region
+    below: object        # where on the region the output is < 0: a condition, True (all of it) or False
+    above: object        # where on the region the output is > 0: likewise
+
+
+@dataclass(frozen=True)
+class LinearPieces:
+    """A ReLU network of a few inputs as linear pieces, and its decision boundary output = 0."""
+
+    output: str
+    inputs: tuple
+    formula: object      # the output in the inputs, with the ReLUs
+    arguments: tuple     # the ReLU arguments that split the input space
+    pieces: tuple
+    below: str           # the class where the output is < 0
+    above: str           # the class where the output is > 0
+
+
+@dataclass(frozen=True)
+class GraphStructure:
+    """The computational graph as nodes and directed edges; backward adds the gradient nodes."""
+
+    kind: str            # forward | backward
+    nodes: tuple         # (name, role), role gradient for the nodes backprop adds
+    edges: tuple         # (from, to)

@@ -122,7 +122,9 @@ class _Work:
         self.deltas: dict[str, T] = {}
         self.delta_steps: dict[str, Delta | Gradient] = {}
         self.checks: dict[str, T] = {}
-        self._backward()
+        self.contributions: dict[tuple, object] = {}  # (user, used) → the symbolic term of δ_used
+        if of in graph.nodes:
+            self._backward()
 
     def _backward(self):
         """Reverse accumulation: each node's delta from the deltas of the nodes that use it."""
@@ -151,6 +153,7 @@ class _Work:
                 parts.append(acc)
             for used in parts[0]:
                 terms[used].append((name, parts[0][used], parts[1][used], parts[2][used]))
+                self.contributions[(name, used)] = parts[1][used].x
         for node in self.g.parameters:
             if node.expr is None or node.name not in above:
                 self._close(node, terms[node.name])
@@ -309,13 +312,13 @@ class _Work:
 
     def solution(self) -> Solution:
         p, g = self.g.problem, self.g
-        has_lr = p.learning_rate is not None
+        has_lr = p.learning_rate is not None and "L" in g.nodes
         new = self.updated_leaves() if has_lr else None
         after = self.loss_after(new) if has_lr else None
         from .answer import sections
         secs = sections(self, new, after)
-        deltas = {n: self.deltas[n].x for n, node in g.nodes.items() if node.role == "forward"}
-        grads = {n.name: self.deltas[n.name].x for n in g.parameters}
+        deltas = {n: self.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in self.deltas}
+        grads = {n.name: self.deltas[n.name].x for n in g.parameters if n.name in self.deltas}
         updated = None
         if has_lr:
             updated = {n.name: (after[n.name].x) for n in g.parameters}
@@ -323,7 +326,7 @@ class _Work:
             title=p.title, source=p.source, notes=p.notes, sections=tuple(secs),
             shapes={n: node.shape for n, node in g.nodes.items()},
             values={n: self.expressions[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
-            loss=self.expressions["L"].x, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
+            loss=self.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
             updated=updated, loss_after=after["L"].x if has_lr else None,
             checks={k: v.x for k, v in self.checks.items()})
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import sympy as sp
+from rich import box
 from rich.console import Console, Group
+from rich.table import Table
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
@@ -100,6 +102,48 @@ class TerminalPrinter(Printer):
                 f"(the expanded form has {s.size} operations; --expand shows it)",))
         return self.block(lhs, [s.expression, s.numbers, s.value], s.value)
 
+    def _print_TruthTable(self, s):
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in (self.name(s.input), self.name(s.output), f"{self.name(s.output)} > {_inline(self.math, s.threshold)}",
+                       *(("expected", "") if s.all_match is not None else ())):
+            table.add_column(column, justify="right")
+        for row in s.rows:
+            cells = [_inline(self.math, row.inputs), _inline(self.math, row.output), str(row.decision)]
+            if row.matches is not None:
+                cells += [_inline(self.math, row.expected), "✓" if row.matches else "✗"]
+            table.add_row(*cells)
+        verdict = ("every row matches" if s.all_match else "some rows do not match") if s.all_match is not None else ""
+        return Group(Text(chain(self.math, self.name(s.output), [s.formula], width=self.width), no_wrap=True),
+                     table, Text(verdict, style="bold green" if s.all_match else "bold red"), Text(""))
+
+    def _print_LinearPieces(self, s):
+        out = [Text(chain(self.math, self.name(s.output), [s.formula], width=self.width), no_wrap=True),
+               Text(f"{len(s.arguments)} ReLU argument(s) split the plane: "
+                    + ", ".join(_inline(self.math, a) for a in s.arguments), style="dim")]
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("region", self.name(s.output), s.below + f" ({self.name(s.output)} < 0)",
+                       s.above + f" ({self.name(s.output)} > 0)"):
+            table.add_column(column)
+        for p in s.pieces:
+            region = ", ".join(_inline(self.math, r) for r in p.region)
+            table.add_row(region, _inline(self.math, p.expression), _where(self.math, p.below),
+                          _where(self.math, p.above))
+        out += [table, Text(f"decision boundary: {self.name(s.output)} = 0, i.e. each piece = 0 "
+                            "where it changes sign within its region", style="dim"), Text("")]
+        return Group(*out)
+
+    def _print_GraphStructure(self, s):
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("node", "kind", "computed from (edges into it)"):
+            table.add_column(column, overflow="fold")
+        into: dict = {}
+        for a, b in s.edges:
+            into.setdefault(b, []).append(a)
+        for name, role in s.nodes:
+            table.add_row(self.name(name), role, ", ".join(self.name(a) for a in into.get(name, [])))
+        edges = Text(f"{len(s.nodes)} nodes, {len(s.edges)} directed edges", style="dim")
+        return Group(table, edges, Text(""))
+
     def _print_Note(self, s):
         return Group(Text(s.text, style="yellow"), Text(""))
 
@@ -116,6 +160,14 @@ class TerminalPrinter(Printer):
             out.append(Text(""))
             out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
         return out
+
+
+def _where(math: MathPrinter, where) -> str:
+    if where is True:
+        return "all of the region"
+    if where is False:
+        return "—"
+    return _inline(math, where)
 
 
 def _chain_step(leibniz):
