@@ -388,7 +388,7 @@ def test_gradient_equals_finite_difference_for_every_loss(loss, data):
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-@settings(max_examples=3, **SETTINGS)
+@settings(max_examples=2, **SETTINGS)
 @given(data=st.data())
 def test_gradient_equals_finite_difference_for_every_activation(activation, data):
     check_gradients(data.draw(problems(activation=activation)))
