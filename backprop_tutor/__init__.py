@@ -21,7 +21,7 @@ def loads(text, filename="<string>"):
 
 def solve(problem, verify=False):
     """Solve a Problem (or a path to one) into a Solution."""
-    from .solve import solve as _solve
+    from .solver import solve as _solve
     if not hasattr(problem, "forward"):
         problem = load(problem)
     return _solve(problem, verify=verify)

@@ -84,7 +84,7 @@ def _asked(work, new, after) -> list[Section]:
             title = "Gradient " + ", ".join(f"∂L/∂{t}" for t in ask.what)
             secs.append(Section(title, tuple(steps), ask.part))
         elif ask.kind == "derive":
-            from .derive import derivation_for
+            from .derivation import derivation_for
             for text in ask.what:
                 d = derivation_for(work, text, ask.options.get("of", "L"))
                 secs += [Section(f"{sec.title}: ∂{d.of}/∂{text}", sec.steps, ask.part) for sec in d.sections]
@@ -182,7 +182,7 @@ def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:
         acc: dict = {}
         backward(node.expr, ev, env, delta, acc)
         total = acc[name] if total is None else ev.add(total, acc[name])
-    from .solve import _at
+    from .solver import _at
     formula = _at(total.x, index)
     subs = {}
     for n, node in g.nodes.items():
@@ -197,10 +197,10 @@ def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:
     check = None
     if name in work.checks and work.checks[name].x is not None:
         from .solution import Check
-        from .solve import FD_STEP
+        from .solver import FD_STEP
         est = _at(work.checks[name].x, index)
         check = Check(FD_STEP, est, ev.finish(value - est))
-    from .solve import leibniz_sum
+    from .solver import leibniz_sum
     leibniz = leibniz_sum(work.of, label, users)
     return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
                     leibniz=leibniz, of=work.of)

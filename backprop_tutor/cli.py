@@ -39,7 +39,7 @@ def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from . import load
     from .bundled import locate
-    from .solve import solve as solve_problem
+    from .solver import solve as solve_problem
     try:
         solution = solve_problem(load(locate(file)), verify=verify)
     except TutorError as e:
@@ -65,7 +65,7 @@ def derive(file: str = FILE,
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from . import load
     from .bundled import locate
-    from .derive import derive as derive_one, derive_all
+    from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
         typer.echo("error: give --wrt NAME (or --all)", err=True)
         raise typer.Exit(2)

@@ -162,9 +162,12 @@ def _resolve(graph: Graph, text: str, key, line, seen):
             index = (index[0], 1)
         if len(index) != len(shape) or any(i < 1 or i > n for i, n in zip(index, shape)):
             raise graph.error(f"{text!r} is out of range: {name} is {describe(shape)} "
-                              f"(indices count from 1)", key=key, line=line)
+                              f"(indices count from 1; names: {', '.join(_names(graph))})", key=key, line=line)
         return name, index
-    known = [n for n, node in nodes.items() if node.role not in ("input", "target")]
-    known += [a for a in aliases]
-    raise graph.error(f"{text!r} names nothing in this problem (names: {', '.join(known)}; "
+    raise graph.error(f"{text!r} names nothing in this problem (names: {', '.join(_names(graph))}; "
                       f"a single weight is written like W2[2,1])", key=key, line=line)
+
+
+def _names(graph: Graph) -> list:
+    """Every name a user may differentiate by: parameters, computed nodes, aliases."""
+    return [n for n, node in graph.nodes.items() if node.role not in ("input", "target")] + list(graph.problem.aliases)

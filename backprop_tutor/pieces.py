@@ -9,7 +9,7 @@ from .algebra import T, element_symbols
 from .ops import relu
 from .problem import Ask
 from .solution import LinearPieces, Piece
-from .solve import evaluate, leaf_values
+from .solver import evaluate, leaf_values
 
 
 def linear_pieces(work, ask: Ask) -> LinearPieces:

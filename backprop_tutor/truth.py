@@ -6,7 +6,7 @@ import sympy as sp
 from .graph import Graph
 from .problem import Ask
 from .solution import TruthRow, TruthTable
-from .solve import evaluate, leaf_values
+from .solver import evaluate, leaf_values
 
 
 def truth_table(work, ask: Ask) -> TruthTable:

@@ -20,7 +20,7 @@ from backprop_tutor import load, loads
 from backprop_tutor import solve as solve_problem
 from backprop_tutor.algebra import Partial
 from backprop_tutor.cli import app
-from backprop_tutor.derive import derive, derive_all
+from backprop_tutor.derivation import derive, derive_all
 from backprop_tutor.graph import build
 from backprop_tutor.solution import ChainRule, Delta, Gradient, WholeDerivative
 

@@ -402,12 +402,8 @@ def test_gradient_equals_finite_difference_for_every_layout(mode, data):
 
 
 def test_the_package_solve_stays_callable():
-    """`backprop_tutor.solve` is the public entry point and must stay a function.
-
-    Engine bug: the first call runs `from .solve import solve`, which imports the submodule
-    backprop_tutor.solve and so rebinds the package attribute `solve` to that module; from then on
-    `backprop_tutor.solve(problem)` raises TypeError: 'module' object is not callable.
-    """
+    """`backprop_tutor.solve` is the public entry point and must stay a function, even after the
+    engine module behind it has been imported (a submodule of the same name would replace it)."""
     import backprop_tutor
 
     problem = loads("inputs: {x: 1}\nparameters: {w: 0.5}\ntargets: {t: 0}\n"

@@ -25,10 +25,7 @@ def chain(depth: int) -> str:
 @pytest.fixture
 def count_backward(monkeypatch):
     """Counts every call of rules.backward, the recursive ones included."""
-    # Imported here, not at the top: importing the submodule backprop_tutor.solve replaces the
-    # package attribute backprop_tutor.solve (the function) by the module, which would break
-    # `from backprop_tutor import solve` in test files collected after this one.
-    solve_module = importlib.import_module("backprop_tutor.solve")
+    solve_module = importlib.import_module("backprop_tutor.solver")
     calls = {"n": 0}
     original = rules.backward
 

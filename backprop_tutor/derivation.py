@@ -10,7 +10,7 @@ from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .solve import _at, _Work, rules_of
+from .solver import _at, _Work, rules_of
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 
