@@ -7,7 +7,7 @@ import sympy as sp
 
 from .algebra import Eval, T, element_symbols
 from .rules import backward
-from .solution import Gradient, Section
+from .solution import Dimensions, Gradient, Section
 
 
 def sections(work, new: dict | None, after: dict | None) -> list[Section]:
@@ -49,7 +49,12 @@ def _asked(work, new, after) -> list[Section]:
                 for s in _whole(work, new, after):
                     secs.append(Section(s.title, s.steps, ask.part))
                 continue
-            if what == "forward":
+            if what == "given":
+                secs.append(Section("Given", tuple(work.givens()), ask.part))
+            elif what == "dimensions":
+                rows = tuple((n, node.role, node.shape) for n, node in g.nodes.items())
+                secs.append(Section("Dimensions", (Dimensions(rows),), ask.part))
+            elif what == "forward":
                 secs.append(Section("Forward pass", tuple(_forward_steps(work, work.values)), ask.part))
             elif what == "loss":
                 secs.append(Section("Loss", (work.forward_step(g.nodes["L"], work.values),), ask.part))

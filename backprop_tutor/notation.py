@@ -86,3 +86,13 @@ def orient(expr, targets: set):
         return -e.func(-e.args[0], evaluate=False)
 
     return expr.replace(lambda e: isinstance(e, _ODD) and positive_target(e.args[0]), flip)
+
+
+def shape_text(shape: tuple) -> str:
+    """A shape as a sheet writes it: scalar, ℝ² (vector), ℝ²ˣ³ (matrix)."""
+    sup = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    if shape == ():
+        return "scalar (ℝ)"
+    if len(shape) == 1:
+        return f"vector of {shape[0]} (ℝ{str(shape[0]).translate(sup)})"
+    return f"{shape[0]}×{shape[1]} matrix (ℝ{str(shape[0]).translate(sup)}ˣ{str(shape[1]).translate(sup)})"

@@ -172,6 +172,7 @@ DEFINITIONS = {
 
 REDUCTIONS = {"sum": "sum(v) = Σᵢ vᵢ", "mean": "mean(v) = (1/n) Σᵢ vᵢ"}
 MATMUL_RULE = "z = W x: δ_x = Wᵀ·δ_z, δ_W = δ_z·xᵀ (for z = xᵀW: δ_W = x·δ_zᵀ)"
+SOFTMAX_CE_RULE = "cross_entropy(softmax(s), t): ∂L/∂s = softmax(s)·Σt − t = p − t when the targets sum to 1"
 SOFTMAX_RULE = "softmax: ∂L/∂s = p ⊙ (∂L/∂p − (pᵀ ∂L/∂p)), p = softmax(s)"
 
 FUNCTIONS = frozenset(ELEMENTWISE) | frozenset(LOSSES) | frozenset(REDUCTIONS) | {"softmax"}

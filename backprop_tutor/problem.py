@@ -15,7 +15,7 @@ from .ops import ELEMENTWISE, FUNCTIONS
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction")
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
-SHOW_CHOICES = ("forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
+SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -486,7 +486,7 @@ class _Builder:
 def _forward_only(ask: Ask) -> bool:
     """Parts that a problem without a loss can still answer."""
     return ask.kind in ("truth_table", "linear_pieces") or (ask.kind == "graph" and ask.what == ("forward",)) \
-        or (ask.kind == "show" and ask.what == ("forward",))
+        or (ask.kind == "show" and ask.what[0] in ("forward", "given", "dimensions"))
 
 
 def sample_name(name: str, k: int) -> str:

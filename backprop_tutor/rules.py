@@ -65,6 +65,8 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict) -> None:
         p = A.softmax(args[0])
         inner = A.sub(delta, A.lift(A.matmul(p, delta), p.shape))
         return backward(node.args[0], A, env, A.mul(p, inner), acc)
+    if f == "cross_entropy" and isinstance(node.args[0], Call) and node.args[0].func == "softmax":
+        return _backward_softmax_cross_entropy(node, A, env, delta, acc)
     y, t = _loss_operands(f, A, args)
     grad = LOSSES[f].gradient(A, y, t, _size(y))
     backward(node.args[0], A, env, _unbroadcast(A, A.mul(delta, grad), args[0].shape), acc)
@@ -109,6 +111,19 @@ def _backward_binop(node, A, env, delta, acc):
             d_a = A.outer(delta, b) if len(sb) == 1 else A.matmul(delta, A.transpose(b))
             backward(node.left, A, env, d_a, acc)
             backward(node.right, A, env, A.matmul(A.transpose(a), delta), acc)
+
+
+def _backward_softmax_cross_entropy(node, A, env, delta, acc):
+    """cross_entropy(softmax(s), t): ∂L/∂s = softmax(s)·Σt − t, which is p − t for targets summing to 1."""
+    s_node, t_node = node.args[0].args[0], node.args[1]
+    s, t = forward(s_node, A, env), forward(t_node, A, env)
+    if len(s.shape) != 1:
+        raise ShapeError("softmax needs a vector")
+    p = A.softmax(s)
+    t = _loss_operands("cross_entropy", A, [p, t])[1]
+    grad = A.sub(A.mul(A.total(t), p), t)
+    backward(s_node, A, env, A.mul(delta, grad), acc)
+    backward(t_node, A, env, _unbroadcast(A, A.mul(delta, A.neg(A.apply("log", p))), t.shape), acc)
 
 
 def _target_gradient(f, A, y, t, grad):

@@ -248,3 +248,10 @@ class GraphStructure:
     kind: str            # forward | backward
     nodes: tuple         # (name, role), role gradient for the nodes backprop adds
     edges: tuple         # (from, to)
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The shape of every quantity: name, kind and shape (() scalar, (n,) vector, (m, n) matrix)."""
+
+    rows: tuple

@@ -8,7 +8,7 @@ import sympy as sp
 from .algebra import Eval, Partial, Show, ShapeError, T, element_symbols, symbol_for
 from .expr import BinOp, Call, names_in
 from .graph import Graph, Node, build
-from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_RULE
+from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_CE_RULE, SOFTMAX_RULE
 from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
@@ -90,6 +90,10 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
             f = e.func
             if f in ELEMENTWISE:
                 add(ELEMENTWISE[f].rule if derivative else DEFINITIONS.get(f))
+            elif f == "cross_entropy" and derivative and isinstance(e.args[0], Call) and e.args[0].func == "softmax":
+                add(SOFTMAX_CE_RULE)
+                walk(e.args[0].args[0])
+                return
             elif f in LOSSES:
                 add(LOSSES[f].rule if derivative else LOSSES[f].definition)
             elif f in REDUCTIONS:

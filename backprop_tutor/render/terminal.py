@@ -10,12 +10,13 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..algebra import Partial
+from ..notation import shape_text
 from ..solution import Solution
 from .pretty import MathPrinter, chain
 from .printer import Printer
 
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
-              "derived": "derived parameter"}
+              "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
 
 class TerminalPrinter(Printer):
@@ -42,7 +43,7 @@ class TerminalPrinter(Printer):
         return Group(*lines, Text(""))
 
     def _print_Given(self, s):
-        tag = ROLE_WORDS[s.role] + (", frozen" if s.frozen else "")
+        tag = ROLE_WORDS[s.role] + ", " + shape_text(s.shape) + (", frozen" if s.frozen else "")
         parts = [s.formula, s.value] if s.formula is not None else [s.value]
         return self.block(self.name(s.name), parts, s.value, extra=(f"({tag})",))
 
@@ -143,6 +144,14 @@ class TerminalPrinter(Printer):
             table.add_row(self.name(name), role, ", ".join(self.name(a) for a in into.get(name, [])))
         edges = Text(f"{len(s.nodes)} nodes, {len(s.edges)} directed edges", style="dim")
         return Group(table, edges, Text(""))
+
+    def _print_Dimensions(self, s):
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("name", "kind", "shape"):
+            table.add_column(column)
+        for name, role, shape in s.rows:
+            table.add_row(self.name(name), ROLE_WORDS.get(role, role), shape_text(shape))
+        return Group(table, Text(""))
 
     def _print_Note(self, s):
         return Group(Text(s.text, style="yellow"), Text(""))
