@@ -10,7 +10,7 @@ from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .solver import _at, _Work, rules_of
+from .solver import _at, _Work, leibniz_sum, rules_of
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 
@@ -103,12 +103,10 @@ def _chain(g: Graph, name: str, of: str, between: set, label: str) -> ChainRule:
         factors.reverse()
         product = factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
         return ChainRule(of, label, lhs, product, tuple(factors), shared=False)
-    users = [c for c in g.users[name] if c in between]
-    terms = [Partial(of_s, sp.Symbol(label)) if c == of else
-             sp.Mul(sp.Symbol(f"delta_{c}"), Partial(sp.Symbol(c), sp.Symbol(label)), evaluate=False)
-             for c in users]
-    total = terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
-    return ChainRule(of, label, lhs, total, (), shared=True)
+    users = tuple(c for c in g.users[name] if c in between)
+    derived = frozenset(n for n, node in g.nodes.items() if node.role == "derived")
+    total = leibniz_sum(of, label, users, derived)
+    return ChainRule(of, label, lhs, total, (), shared=not set(users) <= derived)
 
 
 def _local(work: _Work, c: str, n: str) -> LocalDerivative:

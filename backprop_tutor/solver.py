@@ -61,12 +61,17 @@ def _symbolic(x) -> bool:
     return bool(getattr(x, "free_symbols", None))
 
 
-def leibniz_sum(of: str, name: str, users: tuple):
-    """Σ over the users c of δ_c · ∂c/∂name, in Leibniz notation (∂of/∂name when c is `of`)."""
+def leibniz_sum(of: str, name: str, users: tuple, as_partials: frozenset = frozenset()):
+    """Σ over the users c of δ_c · ∂c/∂name, in Leibniz notation (∂of/∂name when c is `of`).
+
+    Users named in `as_partials` (shared parameters) are written ∂of/∂c, as the multivariate
+    chain rule is stated on sheets.
+    """
     terms = []
     for c in users:
         factor = Partial(sp.Symbol(c), sp.Symbol(name))
-        terms.append(factor if c == of else sp.Mul(sp.Symbol(f"delta_{c}"), factor, evaluate=False))
+        outer = Partial(sp.Symbol(of), sp.Symbol(c)) if c in as_partials else sp.Symbol(f"delta_{c}")
+        terms.append(factor if c == of else sp.Mul(outer, factor, evaluate=False))
     if not terms:
         return sp.Integer(0)
     return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
@@ -119,6 +124,7 @@ class _Work:
     def __init__(self, graph: Graph, of: str = "L"):
         self.g, self.of = graph, of
         self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
+        self.derived = frozenset(n for n, node in graph.nodes.items() if node.role == "derived")
         self.ev, self.show = Eval(), Show()
         self.expressions: dict[str, T] = {}
         self.values = evaluate(graph, leaf_values(graph), self.expressions)
@@ -180,7 +186,7 @@ class _Work:
             formula, numbers = formula.x, None if _symbolic(value.x) else numbers.x
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
-        leibniz = leibniz_sum(self.of, node.name, users)
+        leibniz = leibniz_sum(self.of, node.name, users, self.derived)
         rules = tuple(dict.fromkeys(r for u in users for r in rules_of(self.g.nodes[u])))
         if node.role in ("parameter", "derived"):
             self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value.x,
