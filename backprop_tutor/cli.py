@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import typer
 
-from .errors import TutorError
+from .errors import OutputError, TutorError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
@@ -61,6 +61,7 @@ def derive(file: str = FILE,
                                        help="Show the expanded expression even when it is long (or never)."),
            digits: int = DIGITS, exact: bool = EXACT,
            json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
+           latex: bool = typer.Option(False, "--latex", help="Print the derivation as a LaTeX fragment."),
            no_color: bool = NO_COLOR):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from . import load
@@ -80,10 +81,43 @@ def derive(file: str = FILE,
         objects = [derivation_json(d) for d in results]
         typer.echo(json_module.dumps(objects if all_ else objects[0], indent=2, ensure_ascii=False))
         return
+    if latex:
+        from .render.latex import to_latex
+        for d in results:
+            typer.echo(to_latex(d, digits, exact, standalone=False))
+        return
     from .render.terminal import print_solution
     console = _console(no_color)
     for d in results:
         print_solution(d, console, digits, exact)
+
+
+@app.command()
+def export(file: str = FILE,
+           output: str = typer.Option(..., "-o", "--output", help="The .tex file to write."),
+           pdf: bool = typer.Option(False, "--pdf", help="Also compile it to a PDF (needs pdflatex)."),
+           standalone: bool = typer.Option(True, "--standalone/--fragment",
+                                           help="A whole document, or only the body to \\input."),
+           digits: int = DIGITS, exact: bool = EXACT,
+           verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient.")):
+    """Write the worked solution as LaTeX (and a PDF with --pdf)."""
+    from pathlib import Path
+    from . import load
+    from .bundled import locate
+    from .export import compile_pdf, write_atomically
+    from .render.latex import to_latex
+    from .solver import solve as solve_problem
+    try:
+        solution = solve_problem(load(locate(file)), verify=verify)
+        target = Path(output)
+        write_atomically(target, to_latex(solution, digits, exact, standalone))
+        typer.echo(f"wrote {target}")
+        if pdf:
+            if not standalone:
+                raise OutputError("--pdf needs a whole document, not --fragment", file=str(target))
+            typer.echo(f"wrote {compile_pdf(target)}")
+    except TutorError as e:
+        _fail(e)
 
 
 @app.command(name="list")

@@ -10,7 +10,7 @@ from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .solver import _at, _Work, leibniz_sum, rules_of
+from .solver import _at, _Work, leibniz_sum, names_of, rules_of
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 
@@ -63,7 +63,7 @@ def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
                 Section("Backward recursion: each δ defined once, then reused", tuple(deltas) + (final,)),
                 Section("The whole derivative", (whole,))]
     p = g.problem
-    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole)
+    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, names_of(g))
 
 
 def _between(g: Graph, name: str, of: str) -> set:
@@ -174,7 +174,7 @@ def _tidy(expr):
     from .ops import linear
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(_tidy)
-    return expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0])
+    return sp.factor_terms(expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0]))
 
 
 def _ops(expr) -> int:

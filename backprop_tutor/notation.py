@@ -96,3 +96,36 @@ def shape_text(shape: tuple) -> str:
     if len(shape) == 1:
         return f"vector of {shape[0]} (ℝ{str(shape[0]).translate(sup)})"
     return f"{shape[0]}×{shape[1]} matrix (ℝ{str(shape[0]).translate(sup)}ˣ{str(shape[1]).translate(sup)})"
+
+
+_LAYERED = re.compile(r"^([A-Za-z]+)(\d+)$")
+_SAMPLE = re.compile(r"^(.+)\^\((\d+)\)$")
+
+
+def tex_name(name: str, names: dict | None = None) -> str:
+    """A file name as TeX: W2 → W_{2}, w13 → w_{13}, y_hat → \\hat{y}, alpha → \\alpha,
+    W2[2,1] → W^{(2)}_{21}, delta_z1 → \\delta_{z_{1}}, y^(2) → y^{(2)}; the file's latex: map wins."""
+    names = names or {}
+    latex, aliases = names.get("latex", {}), names.get("aliases", {})
+    if name in latex:
+        return latex[name]
+    if name in aliases:
+        return tex_name(aliases[name], names)
+    m = _SAMPLE.match(name)
+    if m:
+        return f"{{{tex_name(m.group(1), names)}}}^{{({m.group(2)})}}"
+    m = _ELEMENT.match(name)
+    if m:
+        base, index = m.group(1), m.group(2)
+        parts = index.split(",")
+        index = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
+        if base.startswith("delta_"):
+            return f"\\delta_{{{tex_name(base[6:], names)},{index}}}"
+        layered = _LAYERED.match(base)
+        if layered and base not in latex:
+            return f"{layered.group(1)}^{{({layered.group(2)})}}_{{{index}}}"
+        return f"{{{tex_name(base, names)}}}_{{{index}}}"
+    if name.startswith("delta_"):
+        return f"\\delta_{{{tex_name(name[6:], names)}}}"
+    from sympy.printing.latex import latex as sympy_latex
+    return sympy_latex(sp.Symbol(display_name(name)))

@@ -13,7 +13,7 @@ from .expr import BinOp, ExprError, Name, Num, parse, rename
 from .ops import ELEMENTWISE, FUNCTIONS
 
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
-            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction")
+            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex")
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
 SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -70,6 +70,7 @@ class Problem:
     ask: tuple[Ask, ...]
     aliases: dict = field(default_factory=dict)
     lines: dict = field(default_factory=dict)
+    latex: dict = field(default_factory=dict)  # name → how LaTeX output writes it
 
     def line_of(self, key: str) -> int | None:
         """The line where a key (e.g. 'parameters.W1') was written."""
@@ -294,6 +295,9 @@ class _Builder:
             raise self.err("must map names to weights, e.g. W21: \"W2[2,1]\"", "aliases")
         for a in aliases:
             self.check_name(a, f"aliases.{a}")
+        latex = self.d.get("latex") or {}
+        if not isinstance(latex, dict) or not all(isinstance(v, str) for v in latex.values()):
+            raise self.err("must map names to LaTeX, e.g. W21: \"W^{(2)}_{21}\"", "latex")
         if "data" in self.d:
             if loss is None:
                 raise self.err("data: needs a loss to reduce over the samples", "data")
@@ -305,7 +309,7 @@ class _Builder:
             notes=self.text("notes"), inputs=tuple(inputs), parameters=tuple(params),
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
-            lines=dict(self.lines))
+            lines=dict(self.lines), latex=dict(latex))
 
     def samples(self, inputs, targets, forward, loss):
         """data: one copy of the forward lines per sample (names gain ^(k)), the loss reduced over them."""

@@ -130,6 +130,7 @@ class Solution:
     updated: dict | None = None
     loss_after: object = None
     checks: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
 
     def steps(self):
         """Every step of every section, in order."""
@@ -188,6 +189,7 @@ class Derivation:
     sections: tuple
     chain: ChainRule
     whole: WholeDerivative
+    names: dict = field(default_factory=dict)
 
     def steps(self):
         for section in self.sections:

@@ -57,6 +57,15 @@ def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None) -> dic
     return env
 
 
+def _factored(x):
+    """A symbolic value with common factors pulled out, as a sheet writes 2(y − t), not 2y − 2t."""
+    if not _symbolic(x):
+        return x
+    if isinstance(x, sp.MatrixBase):
+        return x.applyfunc(sp.factor_terms)
+    return sp.factor_terms(x)
+
+
 def _symbolic(x) -> bool:
     return bool(getattr(x, "free_symbols", None))
 
@@ -75,6 +84,15 @@ def leibniz_sum(of: str, name: str, users: tuple, as_partials: frozenset = froze
     if not terms:
         return sp.Integer(0)
     return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def names_of(graph: Graph) -> dict:
+    """How printers should write names: the file's latex: map, and each alias as the weight it names."""
+    names = {}
+    for alias, target in graph.problem.aliases.items():
+        name, index = graph.resolve(target)
+        names[alias] = f"{name}[{','.join(map(str, index))}]" if index else name
+    return {"aliases": names, "latex": dict(graph.problem.latex)}
 
 
 def delta_symbol(name: str, shape: tuple):
@@ -181,7 +199,7 @@ class _Work:
             for _, v, f, n in terms[1:]:
                 value = self.ev.add(value, v)
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
-            value = T(orient(value.x, self.targets), value.shape)
+            value = T(orient(_factored(value.x), self.targets), value.shape)
             # symbolic values: the numbers would only be the same names again
             formula, numbers = formula.x, None if _symbolic(value.x) else numbers.x
         self.deltas[node.name] = value
@@ -338,7 +356,7 @@ class _Work:
             values={n: self.expressions[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
             loss=self.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
             updated=updated, loss_after=after["L"].x if has_lr else None,
-            checks={k: v.x for k, v in self.checks.items()})
+            checks={k: v.x for k, v in self.checks.items()}, names=names_of(self.g))
 
 
 def _at(m, index):

@@ -6,6 +6,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import _ELEMENT, display_name, number_text, rounded
+from .printer import negated as _negated, negative_number as _negative_number, positive_first
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
 
@@ -45,11 +46,9 @@ class MathPrinter(PrettyPrinter):
     # Unevaluated sums and products of numbers, as a student writes them: 0.4 − (−0.2), 1.2⋅(−0.2)
     def _print_Add(self, e, order=None):
         terms = list(e.args)
-        if e.free_symbols and not any(_negated(t) for t in terms):  # y − t, 1 − tanh²(z): positive terms first
-            ordered = [t for t in terms if not t.could_extract_minus_sign()]
-            ordered += [t for t in terms if t.could_extract_minus_sign()]
-            if ordered != terms:
-                return super()._print_Add(sp.Add(*ordered, evaluate=False), order)
+        ordered = positive_first(e)
+        if ordered is not None:
+            return super()._print_Add(ordered, order)
         if not any(_negated(t) or (i and _negative_number(t)) for i, t in enumerate(terms)):
             return super()._print_Add(e, order)
         return self._join_terms(terms)
@@ -149,17 +148,6 @@ class MathPrinter(PrettyPrinter):
 def _bound(form, binding) -> prettyForm:
     """The same picture, marked as a sum or product so that powers and products parenthesize it."""
     return prettyForm("\n".join(form.picture), form.baseline, binding=binding)
-
-
-def _negative_number(x) -> bool:
-    return isinstance(x, sp.Number) and x < 0
-
-
-def _negated(x):
-    """x = −1·y (a subtraction written as an addition): y, else None."""
-    if isinstance(x, (sp.Mul, sp.MatMul)) and len(x.args) == 2 and x.args[0] == -1:
-        return x.args[1]
-    return None
 
 
 def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None) -> str:

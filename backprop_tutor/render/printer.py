@@ -1,6 +1,8 @@
 """Base printer: one `_print_<StepClass>` method per step type, and a loud failure for any other."""
 from __future__ import annotations
 
+import sympy as sp
+
 
 class Printer:
     """Dispatches each step of a Solution to the method named after the step's class."""
@@ -17,3 +19,25 @@ class Printer:
         if method is None:
             raise NotImplementedError(f"the {self.format_name} printer has no rule for {type(step).__name__}")
         return method(step)
+
+
+def negative_number(x) -> bool:
+    """A number below zero (printed in parentheses after an operator)."""
+    return isinstance(x, sp.Number) and x < 0
+
+
+def negated(x):
+    """x = −1·y (a subtraction written as an addition): y, else None."""
+    if isinstance(x, (sp.Mul, sp.MatMul)) and len(x.args) == 2 and x.args[0] == -1:
+        return x.args[1]
+    return None
+
+
+def positive_first(e):
+    """A symbolic sum with its positive terms first (y − t, 1 − tanh²z), or None if already so."""
+    terms = list(e.args)
+    if not e.free_symbols or any(negated(t) for t in terms):
+        return None
+    ordered = [t for t in terms if not t.could_extract_minus_sign()]
+    ordered += [t for t in terms if t.could_extract_minus_sign()]
+    return None if ordered == terms else sp.Add(*ordered, evaluate=False)
