@@ -334,10 +334,14 @@ def test_softmax_ce_dL_ds_is_softmax_minus_t(softmax_ce):
     assert got == pytest.approx(want, rel=1e-13, abs=1e-15)
     wholes = [w for w in steps_of(sol, "CE'", WholeDerivative) if w.wrt == "s"]
     assert [float(v) for v in column(wholes[0].value)] == pytest.approx(want, rel=1e-13, abs=1e-15)
-    # The notes mix in a binary cross-entropy and keep only the diagonal of the softmax Jacobian,
-    # p_k (1 - p_k); that gives (t_k - p_k)/(p_k(1 - p_k)) * p_k(1 - p_k) summed with the wrong
-    # factors. The correct result has no such factor: dL/ds_k = p_k - t_k, and it sums to 0.
-    assert sum(got) == pytest.approx(0.0, abs=1e-14)
+    # The notes are wrong here: they differentiate a binary cross-entropy (a log p + (1-a) log(1-p))
+    # without its minus sign, which gives (t - p) instead of (p - t), and their last line,
+    # sum_j (t_j - p_j) * p_k (1 - p_k), keeps only the diagonal p_k (1 - p_k) of the softmax
+    # Jacobian; as sum_j t_j = sum_j p_j = 1 that is 0 for every k. The correct dL/ds_k = p_k - t_k.
+    notes_last_line = [sum(tj - pj for tj, pj in zip(t, p)) * pk * (1 - pk) for pk in p]
+    assert notes_last_line == pytest.approx([0.0] * len(p), abs=1e-15)
+    assert max(abs(v) for v in got) > 0.5
+    assert sum(got) == pytest.approx(0.0, abs=1e-14)     # p - t sums to 1 - 1 = 0
 
 
 def test_softmax_ce_gradient_of_W_is_outer_product(softmax_ce):
