@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "solve", "TutorError", "ProblemError"]
+__all__ = ["load", "loads", "solve", "derive", "TutorError", "ProblemError"]
 
 from .errors import ProblemError, TutorError
 
@@ -25,3 +25,11 @@ def solve(problem, verify=False):
     if not hasattr(problem, "forward"):
         problem = load(problem)
     return _solve(problem, verify=verify)
+
+
+def derive(problem, wrt, of="L", expand=None):
+    """The chain rule for one name (a Problem or a path): a Derivation."""
+    from .derivation import derive as _derive
+    if not hasattr(problem, "forward"):
+        problem = load(problem)
+    return _derive(problem, wrt, of, expand)

@@ -117,7 +117,7 @@ def _local(work: _Work, c: str, n: str) -> LocalDerivative:
     if node.shape == () and used.shape == ():  # the textbook rules of the ops table, applied to δ = 1
         ev, acc = Eval(), {}
         backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc)
-        expr = forward(node.expr, ev, work.symbols).x
+        expr = orient(_tidy(forward(node.expr, ev, work.symbols).x), work.targets)
         derivative = orient(_tidy(acc[n].x), work.targets)
         return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), expr, derivative, rules)
     acc: dict = {}

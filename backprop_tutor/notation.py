@@ -70,6 +70,7 @@ def _decimal(x: sp.Rational) -> str:
 
 
 _ODD = (sp.tanh, sp.sinh, sp.sign, sp.atan, sp.asinh)
+_EVEN = (sp.cosh, sp.Abs)
 
 
 def orient(expr, targets: set):
@@ -83,9 +84,10 @@ def orient(expr, targets: set):
         return any(t.is_Symbol and t.name in targets for t in arg.args) if isinstance(arg, sp.Add) else False
 
     def flip(e):
-        return -e.func(-e.args[0], evaluate=False)
+        inner = e.func(-e.args[0], evaluate=False)
+        return inner if isinstance(e, _EVEN) else -inner
 
-    return expr.replace(lambda e: isinstance(e, _ODD) and positive_target(e.args[0]), flip)
+    return expr.replace(lambda e: isinstance(e, _ODD + _EVEN) and positive_target(e.args[0]), flip)
 
 
 def shape_text(shape: tuple) -> str:

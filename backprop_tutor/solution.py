@@ -4,6 +4,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class Printable:
+    """How a solution shows itself in a notebook and in a Rich console: through the printers."""
+
+    def _repr_markdown_(self):
+        from .render.markdown import to_markdown
+        return to_markdown(self)
+
+    def _repr_latex_(self):
+        from .render.latex import to_latex
+        return to_latex(self, standalone=False)
+
+    def __rich__(self):
+        from rich.console import Group
+        from .render.terminal import TerminalPrinter
+        return Group(*TerminalPrinter().render(self))
+
+
 @dataclass(frozen=True)
 class Given:
     """A value the problem states: an input, a parameter, a target, or a derived parameter."""
@@ -114,7 +131,7 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Solution:
+class Solution(Printable):
     """Everything solved: the steps to show, and the values by name for programs."""
 
     title: str
@@ -178,7 +195,7 @@ class WholeDerivative:
 
 
 @dataclass(frozen=True)
-class Derivation:
+class Derivation(Printable):
     """Everything `tutor derive` shows for one quantity."""
 
     title: str

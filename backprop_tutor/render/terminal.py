@@ -93,8 +93,11 @@ class TerminalPrinter(Printer):
         if s.applied:  # vectors and matrices: the factor as it acts on the delta coming back
             lhs = f"{self.partial(s.wrt, s.of)} applied to {self.name('delta_' + s.of)}"
             return self.block(lhs, [s.derivative], None, s.rules)
-        source = () if s.expression is None else (f"from {self.name(s.of)} = {_inline(self.math, s.expression)}",)
-        return self.block(self.math.form(s.partial), [s.derivative], None, s.rules, source)
+        block = self.block(self.math.form(s.partial), [s.derivative], s.derivative, s.rules)
+        if s.expression is None:
+            return block
+        source = chain(self.math, f"  from {self.name(s.of)}", [s.expression], width=self.width)
+        return Group(*block.renderables[:-1], Text(source, style="dim", no_wrap=True), Text(""))
 
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)

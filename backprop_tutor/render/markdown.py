@@ -1,0 +1,45 @@
+"""The notebook printer: a Solution as Markdown with MathJax display math, for Jupyter."""
+from __future__ import annotations
+
+from .latex import LatexDocument, text
+
+
+class MarkdownDocument(LatexDocument):
+    """The LaTeX printer's steps, as `$$\\begin{aligned}…$$` blocks under Markdown headings."""
+
+    format_name = "Markdown"
+
+    def align(self, lhs: str, parts: list, value=None, notes=()) -> str:
+        block = super().align(lhs, parts, value)
+        inner = block.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}")
+        out = f"$$\n{inner.strip()}\n$$\n"
+        out += "".join(f"* {n}\n" for n in notes)
+        return out + "\n"
+
+    def _table(self, header: list, rows: list, caption: str = "") -> str:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n\n" + (caption + "\n\n" if caption else "")
+
+    def _print_Note(self, s):
+        return s.text + "\n\n"
+
+    def body(self, solution) -> str:
+        out = [f"## {solution.title}\n"]
+        if solution.source:
+            out.append(f"*{solution.source}*\n")
+        if solution.notes:
+            out.append(solution.notes.strip() + "\n")
+        for section in solution.sections:
+            head = f"({section.part}) {section.title}" if section.part else section.title
+            out.append(f"### {head}\n")
+            out += [self.print_step(step) for step in section.steps]
+        return "\n".join(out)
+
+
+def to_markdown(solution, digits: int = 4, exact: bool = False) -> str:
+    """A Solution (or Derivation) as Markdown with display math."""
+    return MarkdownDocument(digits, exact, getattr(solution, "names", {})).body(solution)
+
+
+__all__ = ["to_markdown", "text"]
