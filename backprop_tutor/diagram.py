@@ -1,0 +1,194 @@
+"""Graph → Diagram: the network as neurons in columns and weighted edges, pure data for drawing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .algebra import Eval, T, element_symbols
+from .expr import Call, Name
+from .graph import Graph
+from .ops import ELEMENTWISE
+from .rules import forward
+
+MAX_COLUMN_UNITS = 12
+MAX_EDGES = 80
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One neuron: an element of an input, a forward node or the loss, with its activation and bias."""
+
+    id: str
+    label: str               # a node name (scalar) or an element name such as h1[2]
+    kind: str                # input | neuron | output | loss
+    activation: str | None = None
+    bias: object = None      # the bias's name (b1[2]), a number for a constant, or None
+    bias_value: object = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A connection from one unit to another, labelled with its weight."""
+
+    source: str
+    target: str
+    weight: object = None    # a parameter element's name (W1[2,1], w13), a number, or None
+    value: object = None
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """Units column by column (inputs first, the loss last) and the edges between them."""
+
+    columns: tuple
+    edges: tuple
+
+    @property
+    def too_big(self) -> bool:
+        """Whether a drawing of every neuron would be unreadable."""
+        return len(self.edges) > MAX_EDGES or any(len(c) > MAX_COLUMN_UNITS for c in self.columns)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """A node as neurons: the pre-activation of each element and the activation applied to it."""
+
+    name: str
+    pre: list          # one SymPy expression per element, in the element symbols of the nodes used
+    activation: str | None
+    absorbed: str | None = None  # the node z of h = f(z), drawn inside h's neurons
+
+
+def diagram(graph: Graph, values: dict | None = None) -> Diagram:
+    """The network of a graph as neurons, found from its forward lines evaluated element by element."""
+    env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in graph.nodes.items()}
+    drawn = [n for n in graph.nodes.values() if n.role in ("input", "forward", "loss")]
+    unit_of = {}   # element symbol → unit id
+    for node in drawn:
+        for s in _elements(env[node.name].x):
+            unit_of[s] = s.name
+    params = {s for n in graph.parameters for s in _elements(env[n.name].x)}
+
+    layers = {}
+    for node in drawn:
+        if node.role == "input":
+            continue
+        layers[node.name] = _layer(graph, node, env, layers)
+    absorbed = {l.absorbed for l in layers.values() if l.absorbed}
+    for l in layers.values():  # h's neurons stand for z's elements too
+        if l.absorbed:
+            for zs, hs in zip(_elements(env[l.absorbed].x), _elements(env[l.name].x)):
+                unit_of[zs] = hs.name
+
+    order = {s: k for k, s in enumerate(unit_of)}
+    symbols = set(unit_of)
+    owner = {}     # unit id → the node drawn with it
+    units, edges, column = {}, [], {}
+    for node in drawn:
+        name = node.name
+        if name in absorbed:
+            continue
+        if node.role == "input":
+            column[name] = 0
+            units[name] = [Unit(s.name, s.name, "input") for s in _elements(env[name].x)]
+            owner.update((u.id, name) for u in units[name])
+            continue
+        layer = layers[name]
+        kind = "loss" if node.role == "loss" else "output" if _is_output(graph, name) else "neuron"
+        units[name], sources = [], set()
+        for s, pre in zip(_elements(env[name].x), layer.pre):
+            weights, bias = _linear_parts(pre, symbols, params)
+            bias_name, bias_value = _label(bias, values)
+            units[name].append(Unit(s.name, s.name, kind, layer.activation, bias_name, bias_value))
+            owner[s.name] = name
+            for src in sorted(weights, key=order.get):
+                weight, value = _label(weights[src], values)
+                edges.append(Edge(unit_of[src], s.name, weight, value))
+                sources.add(owner[unit_of[src]])
+        column[name] = 1 + max((column[n] for n in sources), default=0)
+    loss = [n.name for n in drawn if n.role == "loss"]
+    last = max((c for n, c in column.items() if n not in loss), default=0)
+    for n in loss:
+        column[n] = last + 1
+    width = max(column.values(), default=-1) + 1
+    columns = tuple(tuple(u for n in units if column[n] == k for u in units[n]) for k in range(width))
+    return Diagram(columns, tuple(edges))
+
+
+def _layer(graph: Graph, node, env: dict, layers: dict) -> _Layer:
+    """Split a node into activation and pre-activation, merging h = f(z) with a z used only by h."""
+    expr = node.expr
+    if isinstance(expr, Call) and expr.func in ELEMENTWISE and len(expr.args) == 1:
+        arg = expr.args[0]
+        if isinstance(arg, Name) and arg.id in layers and graph.users[arg.id] == (node.name,) \
+                and layers[arg.id].activation is None and graph.nodes[arg.id].role == "forward":
+            return _Layer(node.name, layers[arg.id].pre, expr.func, arg.id)
+        return _Layer(node.name, _elements(forward(arg, Eval(), env).x), expr.func)
+    return _Layer(node.name, _elements(forward(expr, Eval(), env).x), None)
+
+
+def _linear_parts(pre, units: set, params: set):
+    """{unit symbol: coefficient or None} and the bias (the constant part, or None if not affine)."""
+    pre = sp.sympify(pre)
+    coefficients, nonlinear, constant = {}, set(), sp.Integer(0)
+    for term in sp.Add.make_args(pre):
+        used = term.free_symbols & units
+        if not used:
+            constant += term
+            continue
+        if len(used) == 1:
+            s = next(iter(used))
+            coefficient, rest = term.as_independent(s, as_Add=False)
+            if rest == s:
+                coefficients[s] = coefficients.get(s, sp.Integer(0)) + coefficient
+                continue
+        nonlinear |= used
+    weights = {}
+    for s in (pre.free_symbols & units):
+        c = coefficients.get(s)
+        weights[s] = c if s not in nonlinear and _is_weight(c, params) else None
+    affine = not nonlinear and all(_free(c, units) for c in coefficients.values())
+    bias = constant if affine and constant != 0 and _is_weight(constant, params) else None
+    return weights, bias
+
+
+def _is_weight(c, params: set) -> bool:
+    """A coefficient worth writing on an edge: a plain number or one parameter element."""
+    return c is not None and (c.is_Number or c in params)
+
+
+def _free(c, symbols: set) -> bool:
+    return not (c.free_symbols & symbols)
+
+
+def _label(c, values: dict | None):
+    """A weight or bias as (name or number, value when known)."""
+    if c is None:
+        return None, None
+    if c.is_Number:
+        return c, c
+    name = c.name
+    return name, _value_of(name, values)
+
+
+def _value_of(element: str, values: dict | None):
+    if values is None:
+        return None
+    node, _, index = element.partition("[")
+    if node not in values:
+        return None
+    x = getattr(values[node], "x", values[node])
+    if not index:
+        return x
+    i = [int(k) - 1 for k in index.rstrip("]").split(",")]
+    return x[i[0], i[1] if len(i) > 1 else 0]
+
+
+def _is_output(graph: Graph, name: str) -> bool:
+    """A forward node that only the loss uses (or nothing)."""
+    return all(graph.nodes[u].role == "loss" for u in graph.users[name])
+
+
+def _elements(x) -> list:
+    return list(x) if isinstance(x, sp.MatrixBase) else [x]

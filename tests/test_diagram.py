@@ -1,0 +1,154 @@
+"""The network drawing: neurons, weights and biases against the files' own numbers; TikZ that compiles."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import sympy as sp
+import yaml
+
+from backprop_tutor.diagram import diagram
+from backprop_tutor.graph import build
+from backprop_tutor.problem import load, loads
+from backprop_tutor.render.tikz import to_tikz
+from backprop_tutor.solver import leaf_values
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
+
+
+def drawn(name: str):
+    graph = build(load(ROOT / "problems" / name))
+    return diagram(graph, leaf_values(graph))
+
+
+def raw(name: str) -> dict:
+    return yaml.safe_load((ROOT / "problems" / name).read_text(encoding="utf-8"))
+
+
+def exact(x) -> sp.Rational:
+    return sp.Rational(str(x))
+
+
+def edges_of(d):
+    return {(e.source, e.target): e for e in d.edges}
+
+
+def test_addition_network_has_its_neurons_weights_and_biases():
+    d = drawn("ws24_sheet4_ex1.yaml")
+    sheet = raw("ws24_sheet4_ex1.yaml")["parameters"]
+    kinds = [[u.kind for u in col] for col in d.columns]
+    assert kinds == [["input", "input"], ["neuron", "neuron"], ["output"], ["loss"]]
+    hidden = d.columns[1]
+    assert [(u.label, u.activation) for u in hidden] == [("Z_out[1]", "relu"), ("Z_out[2]", "relu")]
+    assert [u.bias for u in hidden] == ["c[1]", "c[2]"]
+    assert [u.bias_value for u in hidden] == [exact(v) for v in sheet["c"]]
+    edges = edges_of(d)
+    for i in (1, 2):
+        for j in (1, 2):
+            e = edges[(f"x[{j}]", f"Z_out[{i}]")]
+            assert e.weight == f"u[{i},{j}]"
+            assert e.value == exact(sheet["u"][i - 1][j - 1])
+    assert [edges[(f"x[{j}]", "Z_out[1]")].value for j in (1, 2)] + \
+           [edges[(f"x[{j}]", "Z_out[2]")].value for j in (1, 2)] == [exact(v) for v in (-0.7, 0.2, 0.9, 0.5)]
+    out = d.columns[2][0]
+    assert (out.label, out.activation, out.bias) == ("A_out[1]", "linear", "d[1]")
+    assert edges[("Z_out[2]", "A_out[1]")].value == exact(sheet["v"][0][1])
+
+
+def test_xw_layout_edge_from_input_i_to_hidden_j_carries_w_ij():
+    d = drawn("sheet12_p2.yaml")
+    weights = raw("sheet12_p2.yaml")["network"]["layers"][0]["weights"]
+    edges = edges_of(d)
+    for i in (1, 2):
+        for j in (1, 2):
+            e = edges[(f"x[{i}]", f"h1[{j}]")]
+            assert e.weight == f"W1[{i},{j}]"
+            assert e.value == exact(weights[i - 1][j - 1])
+    assert [u.bias for u in d.columns[1]] == [None, None]
+
+
+def test_skip_connection_reaches_the_output_directly():
+    d = drawn("dnn_a9_q3.yaml")
+    edges = edges_of(d)
+    assert ("z2[1]", "y[1]") in edges and ("z2[2]", "y[2]") in edges
+    assert edges[("z2[1]", "y[1]")].weight == 1
+    column = {u.id: k for k, col in enumerate(d.columns) for u in col}
+    assert column["y[1]"] - column["z2[1]"] == 2
+    assert [u.kind for u in d.columns[-1]] == ["loss"]
+
+
+def test_scalar_network_has_the_sheets_edges():
+    d = drawn("sheet2_ex3.yaml")
+    expected = {("x1", "a3"): "w13", ("x2", "a3"): "w23", ("x1", "a4"): "w14", ("x2", "a4"): "w24",
+                ("a3", "a5"): "w35", ("a4", "a5"): "w45", ("a3", "a6"): "w36", ("a4", "a6"): "w46",
+                ("a5", "y"): "w57", ("a6", "y"): "w67"}
+    got = {k: e.weight for k, e in edges_of(d).items() if k[1] != "L"}
+    assert got == expected
+    assert [[u.label for u in col] for col in d.columns] == [["x1", "x2"], ["a3", "a4"], ["a5", "a6"], ["y"], ["L"]]
+    assert all(u.activation == "tanh" for col in d.columns[1:3] for u in col)
+
+
+def test_constant_coefficients_are_weights_and_a_constant_is_a_bias():
+    d = drawn("sheet2_ex1.yaml")
+    edges = edges_of(d)
+    assert {k: e.weight for k, e in edges.items() if k[1] == "y"} == {("h1", "y"): -1, ("h2", "y"): -1, ("h3", "y"): 1}
+    assert edges[("x1", "h3")].weight == 1 and edges[("x2", "h3")].weight == 1
+    assert d.columns[-1][0].bias == 1
+
+
+@pytest.mark.parametrize("path", PROBLEMS, ids=lambda p: p.stem)
+def test_tikz_for_every_problem_is_ascii(path):
+    graph = build(load(path))
+    for values in (None, leaf_values(graph)):
+        text = to_tikz(diagram(graph, values))
+        assert r"\begin{tikzpicture}" in text and r"\end{tikzpicture}" in text
+        assert text.isascii()
+
+
+def big_network() -> str:
+    n = 15
+    w1 = [[round(0.1 * ((i + j) % 5 - 2), 1) for j in range(3)] for i in range(n)]
+    return yaml.safe_dump({"inputs": {"x": [1, 2, 3]},
+                           "parameters": {"W1": w1, "b1": [0.1] * n, "W2": [[0.2] * n]},
+                           "targets": {"t": [1]},
+                           "forward": {"z1": "W1 @ x + b1", "h1": "tanh(z1)", "y": "W2 @ h1"},
+                           "loss": "sse(y, t)"}, sort_keys=False)
+
+
+def test_too_big_network_is_drawn_as_node_boxes():
+    d = diagram(build(loads(big_network())))
+    assert d.too_big and len(d.columns[1]) == 15
+    text = to_tikz(d)
+    assert text.count(r"\node") == 4 and text.count(r"\draw") == 3
+
+
+def compile_tex(folder: Path, pictures: list) -> None:
+    """pdflatex on a minimal document holding the pictures; fails on any TeX error."""
+    body = "\n\\clearpage\n".join(pictures)
+    (folder / "picture.tex").write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{tikz}\n\\usetikzlibrary{positioning,arrows.meta}\n"
+        "\\begin{document}\n" + body + "\\end{document}\n", encoding="ascii")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "picture.tex"],
+                         cwd=folder, capture_output=True, text=True, timeout=300)
+    log = (folder / "picture.log").read_text(encoding="latin-1")
+    errors = [line for line in log.splitlines() if line.startswith("! ") or "Undefined control sequence" in line]
+    assert run.returncode == 0 and not errors, "\n".join(errors) or run.stdout[-2000:]
+
+
+needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+
+
+@needs_tex
+@pytest.mark.parametrize("path", PROBLEMS, ids=lambda p: p.stem)
+def test_every_picture_compiles(path, tmp_path):
+    graph = build(load(path))
+    d = diagram(graph, leaf_values(graph))
+    compile_tex(tmp_path, [to_tikz(d), to_tikz(d, exact=True), to_tikz(diagram(graph))])
+
+
+@needs_tex
+def test_node_boxes_compile(tmp_path):
+    compile_tex(tmp_path, [to_tikz(diagram(build(loads(big_network()))))])
