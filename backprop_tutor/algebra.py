@@ -46,7 +46,7 @@ class MatFunc(MatrixExpr):
     """A named function applied elementwise to matrices, kept unevaluated for display."""
 
     def __new__(cls, name, *args):
-        return MatrixExpr.__new__(cls, sp.Symbol(name), *args)
+        return MatrixExpr.__new__(cls, sp.Symbol(name) if isinstance(name, str) else name, *args)
 
     @property
     def name(self):
@@ -56,16 +56,24 @@ class MatFunc(MatrixExpr):
     def shape(self):
         return self.args[1].shape
 
+    def _sympystr(self, printer):
+        return f"{self.name}({', '.join(printer._print(a) for a in self.args[1:])})"
+
 
 class ScalarFunc(sp.Expr):
     """A named function of matrices whose result is a scalar (sum, a loss), for display."""
 
+    is_commutative = True
+
     def __new__(cls, name, *args):
-        return sp.Expr.__new__(cls, sp.Symbol(name), *args)
+        return sp.Expr.__new__(cls, sp.Symbol(name) if isinstance(name, str) else name, *args)
 
     @property
     def name(self):
         return self.args[0].name
+
+    def _sympystr(self, printer):
+        return f"{self.name}({', '.join(printer._print(a) for a in self.args[1:])})"
 
 
 class Partial(sp.Expr):

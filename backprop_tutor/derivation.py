@@ -48,7 +48,7 @@ def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
     name, index = g.resolve(wrt, key="--wrt")
     label = wrt
     between = _between(g, name, of)
-    order = [n for n in reversed(g.computed) if n.name in between and n.name != of]
+    order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]
     chain = _chain(g, name, of, between, label)
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]

@@ -131,3 +131,31 @@ def tex_name(name: str, names: dict | None = None) -> str:
         return f"\\delta_{{{tex_name(name[6:], names)}}}"
     from sympy.printing.latex import latex as sympy_latex
     return sympy_latex(sp.Symbol(display_name(name)))
+
+
+def shows_rounded(value, digits: int = 4, exact: bool = False) -> bool:
+    """Whether number_text shows a value (number or matrix) only approximately."""
+    if value is None:
+        return False
+    if isinstance(value, sp.MatrixBase):
+        return any(shows_rounded(v, digits, exact) for v in value)
+    value = sp.sympify(value)
+    if value.free_symbols or not value.is_number:
+        return False
+    if value.is_Rational or value.is_Float:
+        return rounded(value, digits, exact)
+    return not exact
+
+
+def tex_number(x, digits: int = 4, exact: bool = False) -> str:
+    """A number for math mode: \\tfrac{p}{q} for an exact fraction, a·10^{k} for large or small ones."""
+    x = sp.sympify(x)
+    if exact and x.is_Rational and not x.is_Integer:
+        sign = "-" if x < 0 else ""
+        return f"{sign}\\tfrac{{{abs(x.p)}}}{{{x.q}}}"
+    text = number_text(x, digits, exact)
+    m = re.match(r"^(-?[\d.]+)e([+-]?)0*(\d+)$", text)
+    if m:
+        sign = "-" if m.group(2) == "-" else ""
+        text = f"{m.group(1)}\\cdot 10^{{{sign}{m.group(3)}}}"
+    return text

@@ -249,7 +249,10 @@ def test_no_file_text_reaches_eval_exec_sympify_or_parse_expr(monkeypatch):
 SYMPIFY_REVIEWED = {
     ("notation.py", "number_text", "x"),        # a SymPy number from the Solution
     ("notation.py", "rounded", "x"),            # a SymPy number from the Solution
-    ("render/pretty.py", "is_rounded", "value"),  # a value from the Solution
+    ("notation.py", "shows_rounded", "value"),  # a value from the Solution
+    ("notation.py", "tex_number", "x"),         # a SymPy number from the Solution or a diagram
+    ("diagram.py", "_linear_parts", "pre"),     # an expression the engine evaluated over symbols
+    ("render/tikz.py", "_numeric", "x"),        # a weight or value from the diagram
     ("render/jsonout.py", "number", "x"),       # a value from the Solution
     ("algebra.py", "const", "v"),               # a Rational from a Num node, a literal, or the learning rate
     ("algebra.py", "finish", "e"),              # a SymPy expression being evaluated

@@ -77,7 +77,7 @@ def to_json(solution: Solution) -> dict:
     out = {
         "title": solution.title,
         "values": {k: shaped(v, s[k]) for k, v in solution.values.items()},
-        "loss": number(solution.loss),
+        "loss": None if solution.loss is None else number(solution.loss),
         "deltas": {k: shaped(v, s[k]) for k, v in solution.deltas.items()},
         "gradients": {k: shaped(v, s[k]) for k, v in solution.gradients.items()},
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..notation import is_exact_decimal, number_text, rounded, shape_text, tex_name
+from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_number
 from .printer import Printer, negated, negative_number, positive_first
 
 # Characters that titles, notes and rule texts may hold, as pdflatex can set them.
@@ -53,14 +53,7 @@ class MathLatex(LatexPrinter):
         self.digits, self.exact, self.names = digits, exact, names or {}
 
     def _number(self, x):
-        if self.exact and isinstance(x, sp.Rational) and not x.is_Integer:
-            sign = "-" if x < 0 else ""
-            return f"{sign}\\tfrac{{{abs(x.p)}}}{{{x.q}}}"
-        t = number_text(x, self.digits, self.exact)
-        if "e" in t:
-            mantissa, exponent = t.split("e")
-            return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
-        return t
+        return tex_number(x, self.digits, self.exact)
 
     def _print_Rational(self, e):
         return self._number(e)
@@ -180,16 +173,7 @@ class MathLatex(LatexPrinter):
 
     def is_rounded(self, value) -> bool:
         """True when the printed value is not the exact value."""
-        if value is None:
-            return False
-        if isinstance(value, sp.MatrixBase):
-            return any(self.is_rounded(v) for v in value)
-        value = sp.sympify(value)
-        if value.free_symbols or not value.is_number:
-            return False
-        if value.is_Rational or value.is_Float:
-            return rounded(value, self.digits, self.exact)
-        return not self.exact
+        return shows_rounded(value, self.digits, self.exact)
 
 
 class LatexDocument(Printer):
@@ -384,4 +368,4 @@ def _plain(value, digits):
     return number_text(value, digits)
 
 
-__all__ = ["to_latex", "LatexDocument", "MathLatex", "text", "is_exact_decimal"]
+__all__ = ["to_latex", "LatexDocument", "MathLatex", "text"]

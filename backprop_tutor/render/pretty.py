@@ -5,7 +5,7 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import _ELEMENT, display_name, number_text, rounded
+from ..notation import _ELEMENT, display_name, number_text, shows_rounded
 from .printer import negated as _negated, negative_number as _negative_number, positive_first
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
@@ -131,18 +131,7 @@ class MathPrinter(PrettyPrinter):
 
     def is_rounded(self, value) -> bool:
         """True when the printed value is not the exact value."""
-        if value is None:
-            return False
-        if isinstance(value, sp.MatrixBase):
-            return any(self.is_rounded(v) for v in value)
-        value = sp.sympify(value)
-        if value.free_symbols:
-            return False
-        if not value.is_number:
-            return False
-        if value.is_Rational or value.is_Float:
-            return rounded(value, self.digits, self.exact)
-        return not self.exact
+        return shows_rounded(value, self.digits, self.exact)
 
 
 def _bound(form, binding) -> prettyForm:

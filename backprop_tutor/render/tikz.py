@@ -6,7 +6,7 @@ import re
 import sympy as sp
 
 from ..diagram import Diagram, Unit
-from ..notation import number_text
+from ..notation import tex_number
 
 COLUMN_GAP = 3.2   # cm between columns
 ROW_GAP = 1.8      # cm between units of a column
@@ -104,30 +104,16 @@ def _bias(u: Unit, digits: int, exact: bool, name_tex) -> str:
 
 def _weight(weight, value, digits: int, exact: bool, name_tex) -> str | None:
     if _numeric(value):
-        return _number(value, digits, exact)
+        return tex_number(value, digits, exact)
     if weight is None:
         return None
     if _numeric(weight):
-        return _number(weight, digits, exact)
+        return tex_number(weight, digits, exact)
     return name_tex(str(weight))
 
 
 def _numeric(x) -> bool:
     return x is not None and not isinstance(x, str) and bool(sp.sympify(x).is_number)
-
-
-def _number(x, digits: int, exact: bool) -> str:
-    """A number in math mode: \\tfrac{p}{q} for an exact fraction, else as number_text shows it."""
-    x = sp.sympify(x)
-    if exact and x.is_Rational and not x.is_Integer:
-        sign = "-" if x < 0 else ""
-        return rf"{sign}\tfrac{{{abs(x.p)}}}{{{x.q}}}"
-    text = number_text(x, digits, exact)
-    m = re.match(r"^(-?[\d.]+)e([+-]?)0*(\d+)$", text)
-    if m:
-        sign = "-" if m.group(2) == "-" else ""
-        text = rf"{m.group(1)}\cdot 10^{{{sign}{m.group(3)}}}"
-    return text
 
 
 def _escape(text: str) -> str:
