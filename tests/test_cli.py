@@ -102,7 +102,7 @@ def test_json_has_the_contract_keys_and_the_solution_numbers(path, solutions):
     problem = load(path)
     forward_names = [line.name for line in problem.forward]
     parameter_names = [leaf.name for leaf in problem.parameters] + [d.name for d in problem.derived]
-    assert parameter_names
+    assert forward_names or parameter_names
     assert set(data["values"]) == set(forward_names) | ({"L"} if problem.loss is not None else set())
     has_loss = problem.loss is not None  # without a loss there is nothing to backpropagate
     assert set(data["deltas"]) == (set(forward_names) if has_loss else set())
