@@ -148,6 +148,7 @@ class Solution(Printable):
     loss_after: object = None
     checks: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
+    diagram: object = None                      # the network as neurons and weighted edges, for drawing
 
     def steps(self):
         """Every step of every section, in order."""

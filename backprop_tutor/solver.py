@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, ShapeError, T, element_symbols, symbol_for
+from .diagram import diagram
 from .expr import BinOp, Call, names_in
 from .graph import Graph, Node, build
 from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_CE_RULE, SOFTMAX_RULE
@@ -356,7 +357,8 @@ class _Work:
             values={n: self.expressions[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
             loss=self.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
             updated=updated, loss_after=after["L"].x if has_lr else None,
-            checks={k: v.x for k, v in self.checks.items()}, names=names_of(self.g))
+            checks={k: v.x for k, v in self.checks.items()}, names=names_of(self.g),
+            diagram=diagram(self.g, self.values))
 
 
 def _at(m, index):

@@ -27,7 +27,8 @@ TEXT_CHARACTERS = {
     "ₒ": "\\ensuremath{_o}", "ᵤ": "\\ensuremath{_u}", "ₜ": "\\ensuremath{_t}", "ₙ": "\\ensuremath{_n}",
 }
 _SPECIAL = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
-            "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}"}
+            "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
+            "|": "\\textbar{}", "<": "\\textless{}", ">": "\\textgreater{}"}
 
 
 def text(s: str) -> str:
@@ -355,10 +356,14 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True,
-             diagram: str | None = None) -> str:
+def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True) -> str:
     """A Solution (or Derivation) as LaTeX: a whole document, or only its body with standalone=False."""
-    body = LatexDocument(digits, exact, getattr(solution, "names", {}), diagram).body(solution)
+    names = getattr(solution, "names", {})
+    picture = None
+    if getattr(solution, "diagram", None) is not None:
+        from .tikz import to_tikz
+        picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
+    body = LatexDocument(digits, exact, names, picture).body(solution)
     return PREAMBLE + body + "\n\\end{document}\n" if standalone else body
 
 
