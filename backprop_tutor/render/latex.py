@@ -85,6 +85,8 @@ class MathLatex(LatexPrinter):
         return self._call(e.name, e.args[1:])
 
     def _print_ScalarFunc(self, e):
+        if e.name == "dot":  # w·x of two vectors, as w^T x
+            return f"{self._factor(e.args[1])}^{{T}} {self._factor(e.args[2])}"
         return self._call(e.name, e.args[1:])
 
     def _print_sigmoid(self, e, exp=None):

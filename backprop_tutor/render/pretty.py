@@ -113,6 +113,8 @@ class MathPrinter(PrettyPrinter):
         return self._named_call(e.name, e.args[1:])
 
     def _print_ScalarFunc(self, e):
+        if e.name == "dot":  # w·x of two vectors, as wᵀx
+            return self._print(sp.MatMul(sp.Transpose(e.args[1]), e.args[2], evaluate=False))
         return self._named_call(e.name, e.args[1:])
 
     def _print_sigmoid(self, e):
