@@ -117,7 +117,7 @@ class Algebra:
         return self.add(a, self.neg(b))
 
     def neg(self, a: T) -> T:
-        return T(self._scale(sp.Integer(-1), a.x, a.shape), a.shape)
+        return T(self._negate(a.x, a.shape), a.shape)
 
     def mul(self, a: T, b: T) -> T:
         """Scalar times anything, or the elementwise product of equal shapes."""
@@ -209,6 +209,9 @@ class Eval(Algebra):
     def _scale(self, s, a, shape):
         return self.finish(s * a) if shape == () else self.each(a, lambda v: s * v)
 
+    def _negate(self, a, shape):
+        return self._scale(sp.Integer(-1), a, shape)
+
     def _hadamard(self, a, b, shape):
         return self.zip(a, b, lambda u, v: u * v)
 
@@ -264,9 +267,16 @@ class Show(Algebra):
         return MatAdd(a, b, evaluate=False)
 
     def _scale(self, s, a, shape):
+        if s == -1:  # a factor that is −1 (a weight of −1), kept apart from a minus sign
+            s = sp.UnevaluatedExpr(s)
         if shape == ():
             return sp.Mul(s, a, evaluate=False)
         return MatMul(s, a, evaluate=False)
+
+    def _negate(self, a, shape):
+        if shape == ():
+            return sp.Mul(sp.Integer(-1), a, evaluate=False)
+        return MatMul(sp.Integer(-1), a, evaluate=False)
 
     def _hadamard(self, a, b, shape):
         return HadamardProduct(a, b, evaluate=False)

@@ -43,10 +43,34 @@ def number_text(x, digits: int = 4, exact: bool = False) -> str:
             text = _decimal(x)
             if len(text.replace("-", "").replace(".", "").lstrip("0")) <= digits:
                 return text
-    import mpmath
-    with mpmath.workdps(max(digits + 10, 20)):
-        v = mpmath.mpf(sp.Float(x, digits + 10))
-        return mpmath.nstr(v, digits, min_fixed=-5, max_fixed=8)
+    return _significant(_to_decimal(x), digits)
+
+
+def _to_decimal(x):
+    """An exact decimal for a rational (enough places to decide every tie), else the number's own digits."""
+    from decimal import Decimal, localcontext
+    if x.is_Rational:
+        with localcontext() as ctx:
+            ctx.prec = 60
+            return Decimal(int(x.p)) / Decimal(int(x.q))
+    return Decimal(str(sp.Float(x, 40)))
+
+
+def _significant(d, digits: int) -> str:
+    """d rounded half up to `digits` significant digits; fixed point unless very small or large."""
+    from decimal import ROUND_HALF_UP, localcontext
+    if d == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = digits, ROUND_HALF_UP
+        r = +d
+    exponent = r.adjusted()
+    if -5 <= exponent < 8:
+        text = format(r, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa = format(r.scaleb(-exponent), "f")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}e{exponent}"
 
 
 def rounded(x, digits: int = 4, exact: bool = False) -> bool:

@@ -5,7 +5,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_number
-from .printer import Printer, negated, negative_number, positive_first
+from .printer import Printer, negated, negative_number, positive_first, spelled_out
 
 # Characters that titles, notes and rule texts may hold, as pdflatex can set them.
 TEXT_CHARACTERS = {
@@ -143,18 +143,16 @@ class MathLatex(LatexPrinter):
 
     def _print_Mul(self, e):
         args = list(e.args)
-        if any(isinstance(a, sp.Pow) and a.exp == -1 for a in args) or not any(
-                negative_number(a) or isinstance(a, sp.Add) for a in args[1:]):
+        custom = any(negative_number(a) or isinstance(a, sp.Add) for a in args[1:]) or (
+            spelled_out(e) and not self.exact)
+        if any(isinstance(a, sp.Pow) and a.exp == -1 for a in args) or not custom:
             if len(args) == 2 and args[0] == -1:
                 return "-" + self._factor(args[1])
             return super()._print_Mul(e)
         if args[0] == -1:
             rest = args[1] if len(args) == 2 else sp.Mul(*args[1:], evaluate=False)
             return "-" + self._factor(rest)
-        first = self._print(args[0])
-        if isinstance(args[0], sp.Add):
-            first = f"\\left({first}\\right)"
-        return " \\cdot ".join([first] + [self._factor(a) for a in args[1:]])
+        return " \\cdot ".join(self._factor(a) for a in args)
 
     def _print_MatMul(self, e):
         args = list(e.args)

@@ -6,7 +6,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import _ELEMENT, display_name, number_text, shows_rounded
-from .printer import negated as _negated, negative_number as _negative_number, positive_first
+from .printer import negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
 
@@ -73,15 +73,16 @@ class MathPrinter(PrettyPrinter):
 
     def _print_Mul(self, e):
         args = list(e.args)
-        if any(isinstance(a, sp.Pow) and a.exp == -1 for a in args) or not any(
-                _negative_number(a) or isinstance(a, sp.Add) for a in args[1:]):
+        custom = any(_negative_number(a) or isinstance(a, sp.Add) for a in args[1:]) or (
+            spelled_out(e) and not self.exact)
+        if any(isinstance(a, sp.Pow) and a.exp == -1 for a in args) or not custom:
             if len(args) == 2 and args[0] == -1:
                 return prettyForm(*self._factor(args[1]).left("-"), binding=prettyForm.MUL)
             return super()._print_Mul(e)
         if args[0] == -1:
             rest = args[1] if len(args) == 2 else sp.Mul(*args[1:], evaluate=False)
             return prettyForm(*self._factor(rest).left("-"), binding=prettyForm.MUL)
-        forms = [self._print(args[0]) if not isinstance(args[0], sp.Add) else self._parens(self._print(args[0]))]
+        forms = [self._factor(args[0])]
         forms += [self._factor(a) for a in args[1:]]
         out = forms[0]
         for f in forms[1:]:

@@ -23,7 +23,14 @@ class Printer:
 
 def negative_number(x) -> bool:
     """A number below zero (printed in parentheses after an operator)."""
+    if isinstance(x, sp.UnevaluatedExpr):
+        x = x.args[0]
     return isinstance(x, sp.Number) and x < 0
+
+
+def spelled_out(e) -> bool:
+    """A product of numbers only, as in a numbers-substituted row: printed factor by factor."""
+    return not e.free_symbols and not any(isinstance(a, sp.Pow) and a.exp == -1 for a in e.args)
 
 
 def negated(x):
