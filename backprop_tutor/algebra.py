@@ -42,38 +42,32 @@ def matrix_dims(shape: tuple) -> tuple[int, int]:
     return (shape[0], 1) if len(shape) == 1 else shape
 
 
-class MatFunc(MatrixExpr):
-    """A named function applied elementwise to matrices, kept unevaluated for display."""
+class _NamedCall:
+    """A function shown by name and kept unevaluated: its first argument is the name as a Symbol."""
 
     def __new__(cls, name, *args):
-        return MatrixExpr.__new__(cls, sp.Symbol(name) if isinstance(name, str) else name, *args)
+        return super().__new__(cls, sp.Symbol(name) if isinstance(name, str) else name, *args)
 
     @property
     def name(self):
         return self.args[0].name
+
+    def _sympystr(self, printer):
+        return f"{self.name}({', '.join(printer._print(a) for a in self.args[1:])})"
+
+
+class MatFunc(_NamedCall, MatrixExpr):
+    """A named function applied elementwise to matrices, kept unevaluated for display."""
 
     @property
     def shape(self):
         return self.args[1].shape
 
-    def _sympystr(self, printer):
-        return f"{self.name}({', '.join(printer._print(a) for a in self.args[1:])})"
 
-
-class ScalarFunc(sp.Expr):
+class ScalarFunc(_NamedCall, sp.Expr):
     """A named function of matrices whose result is a scalar (sum, a loss), for display."""
 
     is_commutative = True
-
-    def __new__(cls, name, *args):
-        return sp.Expr.__new__(cls, sp.Symbol(name) if isinstance(name, str) else name, *args)
-
-    @property
-    def name(self):
-        return self.args[0].name
-
-    def _sympystr(self, printer):
-        return f"{self.name}({', '.join(printer._print(a) for a in self.args[1:])})"
 
 
 class Partial(sp.Expr):

@@ -5,7 +5,13 @@ from dataclasses import dataclass, field
 
 
 class Printable:
-    """How a solution shows itself in a notebook and in a Rich console: through the printers."""
+    """What solutions and derivations share: their steps in order, and how they show themselves
+    in a notebook and in a Rich console (through the printers)."""
+
+    def steps(self):
+        """Every step of every section, in order."""
+        for section in self.sections:
+            yield from section.steps
 
     def _repr_markdown_(self):
         from .render.markdown import to_markdown
@@ -150,11 +156,6 @@ class Solution(Printable):
     names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
     diagram: object = None                      # the network as neurons and weighted edges, for drawing
 
-    def steps(self):
-        """Every step of every section, in order."""
-        for section in self.sections:
-            yield from section.steps
-
 
 
 @dataclass(frozen=True)
@@ -208,10 +209,6 @@ class Derivation(Printable):
     chain: ChainRule
     whole: WholeDerivative
     names: dict = field(default_factory=dict)
-
-    def steps(self):
-        for section in self.sections:
-            yield from section.steps
 
 
 @dataclass(frozen=True)

@@ -89,25 +89,12 @@ class MathLatex(LatexPrinter):
             return f"{self._factor(e.args[1])}^{{T}} {self._factor(e.args[2])}"
         return self._call(e.name, e.args[1:])
 
-    def _print_sigmoid(self, e, exp=None):
-        s = self._call("sigmoid", e.args)
+    def _print_operation(self, e, exp=None):
+        """relu, step, sigmoid, softplus, linear: the ops table's own functions, by name."""
+        s = self._call(type(e).__name__, e.args)
         return s if exp is None else f"{s}^{{{exp}}}"
 
-    def _print_relu(self, e, exp=None):
-        s = self._call("relu", e.args)
-        return s if exp is None else f"{s}^{{{exp}}}"
-
-    def _print_step(self, e, exp=None):
-        s = self._call("step", e.args)
-        return s if exp is None else f"{s}^{{{exp}}}"
-
-    def _print_softplus(self, e, exp=None):
-        s = self._call("softplus", e.args)
-        return s if exp is None else f"{s}^{{{exp}}}"
-
-    def _print_linear(self, e, exp=None):
-        s = self._call("linear", e.args)
-        return s if exp is None else f"{s}^{{{exp}}}"
+    _print_relu = _print_step = _print_sigmoid = _print_softplus = _print_linear = _print_operation
 
     def _print_Partial(self, e):
         return f"\\frac{{\\partial {self._print(e.of)}}}{{\\partial {self._print(e.wrt)}}}"
