@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from backprop_tutor import load, solve
 from backprop_tutor.cli import app
 from backprop_tutor.solution import Gradient
+from helpers import is_numeric as _is_numeric
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
@@ -35,20 +36,6 @@ def run(*args, env=None):
 @pytest.fixture(scope="module")
 def solutions():
     return {p.name: solve(load(p), verify=False) for p in PROBLEMS}
-
-
-def _is_numeric(path) -> bool:
-    """A problem whose every given value is a number (symbolic problems have no finite differences)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-
-    def has_null(v):
-        if isinstance(v, dict):
-            return any(has_null(x) for x in v.values())
-        if isinstance(v, list):
-            return any(has_null(x) for x in v)
-        return v is None
-
-    return not any(has_null(raw.get(k)) for k in ("inputs", "parameters", "targets", "data"))
 
 
 NUMERIC = [p for p in PROBLEMS if _is_numeric(p)]

@@ -24,6 +24,7 @@ from backprop_tutor.cli import app
 from backprop_tutor.derivation import derive, derive_all
 from backprop_tutor.graph import build
 from backprop_tutor.solution import ChainRule, Delta, Gradient, WholeDerivative
+from helpers import substitute
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
@@ -47,18 +48,6 @@ def problem(name: str):
 
 
 # -- comparison helpers ------------------------------------------------------------------------
-
-def substitute(expr, definitions: dict | None):
-    """Replace intermediate names by their forward definitions until none is left."""
-    if not definitions:
-        return expr
-    for _ in range(len(definitions) + 2):
-        new = expr.xreplace(definitions)
-        if new == expr:
-            break
-        expr = new
-    return expr
-
 
 def assert_same(program, sheet, definitions: dict | None = None, points: int = 5, seed: int = 20240210):
     """program ≡ sheet: simplify(a − b) == 0 and equal at random rational points."""

@@ -24,6 +24,7 @@ from backprop_tutor.export import compile_pdf, summarise_log, write_atomically
 from backprop_tutor.notation import tex_name
 from backprop_tutor.render.jsonout import derivation_json, to_json
 from backprop_tutor.render.latex import text, to_latex
+from helpers import is_numeric as _is_numeric
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
@@ -56,20 +57,6 @@ def run(*args, env=None):
 def needs_pdflatex():
     if shutil.which("pdflatex") is None:
         pytest.skip(NO_TEX)
-
-
-def _is_numeric(path) -> bool:
-    """A problem whose every given value is a number (a missing section is not a symbolic one)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-
-    def has_null(v):
-        if isinstance(v, dict):
-            return any(has_null(x) for x in v.values())
-        if isinstance(v, list):
-            return any(has_null(x) for x in v)
-        return v is None
-
-    return not any(has_null(raw[k]) for k in ("inputs", "parameters", "targets", "data") if k in raw)
 
 
 NUMERIC = [p for p in PROBLEMS if _is_numeric(p)]

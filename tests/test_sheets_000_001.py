@@ -24,6 +24,7 @@ from backprop_tutor.algebra import Partial
 from backprop_tutor.cli import app
 from backprop_tutor.solution import (ChainRule, Delta, Gradient, GraphStructure, LinearPieces,
                                      LocalDerivative, TruthTable, WholeDerivative)
+from helpers import substitute
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
 
@@ -76,17 +77,6 @@ def named(e):
     """Every symbol replaced by a plain symbol of the same name (the program's carry assumptions)."""
     e = sp.sympify(e)
     return e.xreplace({s: S(s.name) for s in e.free_symbols if isinstance(s, sp.Symbol)})
-
-
-def substitute(e, definitions: dict | None):
-    if not definitions:
-        return e
-    for _ in range(len(definitions) + 2):
-        new = e.xreplace(definitions)
-        if new == e:
-            break
-        e = new
-    return e
 
 
 def assert_same(program, sheet, definitions: dict | None = None, points: int = 5, seed: int = 1,
