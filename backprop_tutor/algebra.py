@@ -345,11 +345,3 @@ def element_symbols(name: str, shape: tuple):
     return sp.ImmutableMatrix(shape[0], shape[1],
                               [sp.Symbol(f"{name}[{i + 1},{j + 1}]", real=True)
                                for i in range(shape[0]) for j in range(shape[1])])
-
-
-def as_value(value, shape: tuple):
-    """A given value (scalar or nested lists of SymPy numbers) as a T."""
-    if shape == ():
-        return T(value, ())
-    return T(ImmutableMatrix(value), shape)
-

@@ -159,18 +159,9 @@ def _element_label(g, name, index):
 
 def _deltas_between(work, name: str) -> list:
     """The deltas a gradient needs: every node on a path from the parameter to the loss, output first."""
-    g = work.g
-    below = {name}
-    for node in g.computed:
-        if any(u in below for u in _uses(node)):
-            below.add(node.name)
-    return [work.delta_steps[n.name] for n in reversed(g.computed)
-            if n.role == "forward" and n.name in below]
-
-
-def _uses(node):
-    from .expr import names_in
-    return names_in(node.expr)
+    between = work.g.between(name, work.of)
+    return [work.delta_steps[n.name] for n in reversed(work.g.computed)
+            if n.role == "forward" and n.name in between]
 
 
 def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:

@@ -47,7 +47,7 @@ def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
     g, of = work.g, work.of
     name, index = g.resolve(wrt, key="--wrt")
     label = wrt
-    between = _between(g, name, of)
+    between = g.between(name, of)
     order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]
     chain = _chain(g, name, of, between, label)
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
@@ -64,21 +64,6 @@ def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
                 Section("The whole derivative", (whole,))]
     p = g.problem
     return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, names_of(g))
-
-
-def _between(g: Graph, name: str, of: str) -> set:
-    """Nodes on some path from `name` up to `of`."""
-    above = g.ancestors(of)
-    below = {name}
-    for node in g.computed:
-        if any(u in below for u in _uses(node)):
-            below.add(node.name)
-    return above & below
-
-
-def _uses(node):
-    from .expr import names_in
-    return names_in(node.expr)
 
 
 def _count_paths(g: Graph, name: str, of: str, between: set) -> int:

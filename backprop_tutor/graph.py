@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .algebra import Eval, Show, ShapeError, T, as_value, describe, symbol_for
+from .algebra import Eval, Show, ShapeError, T, describe, symbol_for
 from .expr import names_in
 from .problem import Problem
 from .rules import forward
@@ -57,6 +57,14 @@ class Graph:
             if self.nodes[n].expr is not None:
                 todo.extend(names_in(self.nodes[n].expr))
         return out
+
+    def between(self, name: str, of: str) -> set:
+        """The nodes on some path from `name` up to `of` (both included when connected)."""
+        below = {name}
+        for node in self.computed:
+            if any(u in below for u in names_in(node.expr)):
+                below.add(node.name)
+        return below & self.ancestors(of)
 
     def resolve(self, text: str, key: str | None = None, line: int | None = None):
         """A name as a user writes it (W2[2,1], W2_21, an alias, w13, h1) → (node name, index or None)."""

@@ -72,10 +72,6 @@ class Problem:
     lines: dict = field(default_factory=dict)
     latex: dict = field(default_factory=dict)  # name → how LaTeX output writes it
 
-    def line_of(self, key: str) -> int | None:
-        """The line where a key (e.g. 'parameters.W1') was written."""
-        return self.lines.get(key)
-
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
         if line is None and key is not None:

@@ -121,13 +121,6 @@ class Update:
 
 
 @dataclass(frozen=True)
-class Note:
-    """A sentence the solution must say (e.g. that weights are stand-ins)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
 class Section:
     """A titled group of steps; `part` is the sheet's label when answering an ask: section."""
 

@@ -7,13 +7,13 @@ import sympy as sp
 
 from .algebra import Eval, Partial, Show, ShapeError, T, element_symbols, symbol_for
 from .diagram import diagram
-from .expr import BinOp, Call, names_in
+from .expr import BinOp, Call
 from .graph import Graph, Node, build
 from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_CE_RULE, SOFTMAX_RULE
 from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
-from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Note, Section, Solution,
+from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Solution,
                        Update)
 
 FD_STEP = sp.Rational(1, 10**6)

@@ -239,9 +239,6 @@ class LatexDocument(Printer):
         lhs = f"{name} \\leftarrow {name} - \\alpha\\, {self.partial(label)}"
         return self.align(lhs, [s.numbers, s.new], s.new)
 
-    def _print_Note(self, s):
-        return f"\\noindent {text(s.text)}\n\n"
-
     def _print_ChainRule(self, s):
         notes = ("with the deltas defined once each in the backward recursion",) if s.shared else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)

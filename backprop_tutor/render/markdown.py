@@ -21,9 +21,6 @@ class MarkdownDocument(LatexDocument):
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n\n" + (caption + "\n\n" if caption else "")
 
-    def _print_Note(self, s):
-        return s.text + "\n\n"
-
     def body(self, solution) -> str:
         out = [f"## {solution.title}\n"]
         if solution.source:

@@ -11,7 +11,6 @@ from rich.text import Text
 
 from ..algebra import Partial
 from ..notation import shape_text
-from ..solution import Solution
 from .pretty import MathPrinter, chain
 from .printer import Printer
 
@@ -155,9 +154,6 @@ class TerminalPrinter(Printer):
         for name, role, shape in s.rows:
             table.add_row(self.name(name), ROLE_WORDS.get(role, role), shape_text(shape))
         return Group(table, Text(""))
-
-    def _print_Note(self, s):
-        return Group(Text(s.text, style="yellow"), Text(""))
 
     def render(self, solution) -> list:
         out = [Text(solution.title, style="bold")]

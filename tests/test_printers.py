@@ -1,0 +1,39 @@
+"""Every printer has a rule for every kind of step the solution model holds."""
+import dataclasses
+
+import pytest
+
+from backprop_tutor import solution
+from backprop_tutor.render.latex import LatexDocument
+from backprop_tutor.render.markdown import MarkdownDocument
+from backprop_tutor.render.printer import Printer
+from backprop_tutor.render.terminal import TerminalPrinter
+
+# The model's containers and parts of steps; everything else in solution.py is a step.
+NOT_STEPS = {"Solution", "Derivation", "Section", "Check", "TruthRow", "Piece", "Printable"}
+STEPS = [cls for name, cls in vars(solution).items()
+         if isinstance(cls, type) and dataclasses.is_dataclass(cls) and name not in NOT_STEPS]
+
+
+def test_the_model_has_the_step_kinds_the_printers_know():
+    assert {cls.__name__ for cls in STEPS} >= {
+        "Given", "Forward", "LossValue", "Delta", "Gradient", "Update", "ChainRule",
+        "LocalDerivative", "WholeDerivative", "TruthTable", "LinearPieces", "GraphStructure", "Dimensions"}
+
+
+@pytest.mark.parametrize("printer", [TerminalPrinter, LatexDocument, MarkdownDocument], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: s.__name__)
+def test_every_printer_prints_every_step(printer, step):
+    assert callable(getattr(printer, f"_print_{step.__name__}", None)), \
+        f"{printer.__name__} has no _print_{step.__name__}"
+
+
+def test_an_unknown_step_is_refused_loudly():
+    @dataclasses.dataclass(frozen=True)
+    class Strange:
+        pass
+
+    with pytest.raises(NotImplementedError, match="Strange"):
+        TerminalPrinter().print_step(Strange())
+    with pytest.raises(NotImplementedError):
+        Printer().print_step(Strange())
