@@ -5,7 +5,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_number
-from .printer import Printer, negated, negative_number, positive_first, spelled_out
+from .printer import OurNumbers, Printer, negated, negative_number, positive_first, spelled_out
 
 # Characters that titles, notes and rule texts may hold, as pdflatex can set them.
 TEXT_CHARACTERS = {
@@ -46,7 +46,7 @@ def text(s: str) -> str:
     return "".join(out)
 
 
-class MathLatex(LatexPrinter):
+class MathLatex(OurNumbers, LatexPrinter):
     """SymPy's LaTeX printer with the sheet's names, our number format and unevaluated steps."""
 
     def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
@@ -55,15 +55,6 @@ class MathLatex(LatexPrinter):
 
     def _number(self, x):
         return tex_number(x, self.digits, self.exact)
-
-    def _print_Rational(self, e):
-        return self._number(e)
-
-    def _print_Float(self, e):
-        return self._number(e)
-
-    def _print_Half(self, e):
-        return self._number(e)
 
     def _print_Symbol(self, e, style="plain"):
         return tex_name(e.name, self.names)

@@ -6,12 +6,12 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import _ELEMENT, display_name, number_text, shows_rounded
-from .printer import negated as _negated, negative_number as _negative_number, positive_first, spelled_out
+from .printer import OurNumbers, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
 
 
-class MathPrinter(PrettyPrinter):
+class MathPrinter(OurNumbers, PrettyPrinter):
     """Pretty-prints formulas with the file's names and numbers to the chosen digits."""
 
     def __init__(self, digits: int = 4, exact: bool = False):
@@ -20,15 +20,6 @@ class MathPrinter(PrettyPrinter):
 
     def _number(self, x):
         return prettyForm(number_text(x, self.digits, self.exact))
-
-    def _print_Rational(self, e):
-        return self._number(e)
-
-    def _print_Float(self, e):
-        return self._number(e)
-
-    def _print_Half(self, e):
-        return self._number(e)
 
     def _print_Symbol(self, e, bold_name=False):
         name = display_name(e.name)

@@ -48,3 +48,12 @@ def positive_first(e):
     ordered = [t for t in terms if not t.could_extract_minus_sign()]
     ordered += [t for t in terms if t.could_extract_minus_sign()]
     return None if ordered == terms else sp.Add(*ordered, evaluate=False)
+
+
+class OurNumbers:
+    """For SymPy printer subclasses: every number goes through the subclass's own _number."""
+
+    def _print_Rational(self, e):
+        return self._number(e)
+
+    _print_Float = _print_Half = _print_Rational
