@@ -12,7 +12,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 FILE = typer.Argument(..., help="A problem file (YAML), or the name of a bundled problem (see tutor list).",
                       show_default=False)
 DIGITS = typer.Option(4, "--digits", min=1, max=30, help="Significant digits shown.")
-EXACT = typer.Option(False, "--exact", help="Show fractions and closed forms instead of decimals.")
+EXACT = typer.Option(False, "--exact", help="Show exact fractions instead of decimals.")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
 
@@ -26,6 +26,13 @@ def _fail(error: TutorError):
     raise typer.Exit(error.exit_code)
 
 
+def _problem(file: str):
+    """The problem a command names: a path, or a bundled problem's bare name."""
+    from . import load
+    from .bundled import locate
+    return load(locate(file))
+
+
 def _console(no_color: bool):
     from rich.console import Console
     return Console(no_color=no_color, highlight=False)
@@ -37,11 +44,9 @@ def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
-    from . import load
-    from .bundled import locate
     from .solver import solve as solve_problem
     try:
-        solution = solve_problem(load(locate(file)), verify=verify)
+        solution = solve_problem(_problem(file), verify=verify)
     except TutorError as e:
         _fail(e)
     if json:
@@ -64,14 +69,12 @@ def derive(file: str = FILE,
            latex: bool = typer.Option(False, "--latex", help="Print the derivation as a LaTeX fragment."),
            no_color: bool = NO_COLOR):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
-    from . import load
-    from .bundled import locate
     from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
         typer.echo("error: give --wrt NAME (or --all)", err=True)
         raise typer.Exit(2)
     try:
-        problem = load(locate(file))
+        problem = _problem(file)
         results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
     except TutorError as e:
         _fail(e)
@@ -102,13 +105,11 @@ def export(file: str = FILE,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient.")):
     """Write the worked solution as LaTeX (and a PDF with --pdf)."""
     from pathlib import Path
-    from . import load
-    from .bundled import locate
     from .export import compile_pdf, write_atomically
     from .render.latex import to_latex
     from .solver import solve as solve_problem
     try:
-        solution = solve_problem(load(locate(file)), verify=verify)
+        solution = solve_problem(_problem(file), verify=verify)
         target = Path(output)
         write_atomically(target, to_latex(solution, digits, exact, standalone))
         typer.echo(f"wrote {target}")
