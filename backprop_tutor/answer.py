@@ -12,126 +12,124 @@ from .solution import Dimensions, Gradient, Section
 
 def sections(work, new: dict | None, after: dict | None) -> list[Section]:
     """The solution's sections: one per ask part when the problem has them, else the standard order."""
-    if work.g.problem.ask:
-        return _asked(work, new, after)
-    return _whole(work, new, after)
+    answers = _Answers(work, new, after)
+    if not work.g.problem.ask:
+        return answers.whole()
+    out: list[Section] = []
+    for ask in work.g.problem.ask:
+        found = getattr(answers, ask.kind)(ask)
+        out += [dataclasses.replace(sec, part=ask.part) for sec in found]
+    return out
 
 
-def _whole(work, new, after) -> list[Section]:
-    g = work.g
-    lr = g.problem.learning_rate
-    secs = [Section("Given", tuple(work.givens())),
-            Section("Forward pass", tuple(_forward_steps(work, work.values)))]
-    if "L" not in g.nodes:
-        return secs
-    secs += [Section("Loss", (work.forward_step(g.nodes["L"], work.values),)),
-            Section("Backward pass: δ = ∂L/∂node, from the output back",
-                    tuple(work.delta_steps[n.name] for n in reversed(g.computed) if n.role == "forward")),
-            Section("Gradients", tuple(work.gradient_step(n.name) for n in g.parameters))]
-    if lr is not None:
-        secs.append(Section(f"Gradient-descent update (α = {_lr_text(lr)})", tuple(work.update_steps(new))))
-        secs.append(Section("Loss after the update", (work.forward_step(g.nodes["L"], after),)))
-    return secs
+class _Answers:
+    """One method per kind of part; each returns the sections that answer it."""
+
+    def __init__(self, work, new, after):
+        self.work, self.g, self.new, self.after = work, work.g, new, after
+        self.updated_only: dict | None = None  # set by an update: part that names single weights
+
+    def whole(self) -> list[Section]:
+        """Everything, in the order a worked solution is written."""
+        kinds = ["given", "forward"]
+        if "L" in self.g.nodes:
+            kinds += ["loss", "backward", "gradients"]
+            if self.g.problem.learning_rate is not None:
+                kinds += ["update", "loss_after_update"]
+        return [sec for kind in kinds for sec in self._shown(kind, None)]
+
+    def show(self, ask) -> list[Section]:
+        return self.whole() if ask.what[0] == "all" else self._shown(ask.what[0], ask)
+
+    def _shown(self, what: str, ask) -> list[Section]:
+        w, g = self.work, self.g
+        if what == "given":
+            return [Section("Given", tuple(w.givens()))]
+        if what == "dimensions":
+            return [Section("Dimensions", (Dimensions(tuple((n, node.role, node.shape) for n, node in g.nodes.items())),))]
+        if what == "forward":
+            return [Section("Forward pass", tuple(_forward_steps(w, w.values)))]
+        if what == "loss":
+            return [Section("Loss", (w.forward_step(g.nodes["L"], w.values),))]
+        if what == "backward":
+            return [Section("Backward pass: δ = ∂L/∂node, from the output back",
+                            tuple(w.delta_steps[n.name] for n in reversed(g.computed) if n.role == "forward"))]
+        if what == "gradients":
+            return [Section("Gradients", tuple(w.gradient_step(n.name) for n in g.parameters))]
+        _need_rate(w, ask)
+        if what == "update":
+            return [Section(_update_title(g), tuple(w.update_steps(self.new)))]
+        if self.updated_only is None:  # loss_after_update
+            values, title = self.after, "Loss after the update"
+        else:
+            values = w.loss_after(w.updated_leaves(self.updated_only))
+            names = ", ".join(_element_label(g, n, i) for n, idx in self.updated_only.items() for i in (idx or [None]))
+            title = f"Loss with the updated {names} (every other weight unchanged)"
+        steps = _forward_steps(w, values) + [w.forward_step(g.nodes["L"], values)]
+        return [Section(title, tuple(steps))]
+
+    def gradient(self, ask) -> list[Section]:
+        steps = []
+        for text in ask.what:
+            name, index = self.g.resolve(text)
+            steps += [d for d in _deltas_between(self.work, name) if d not in steps]
+            steps.append(element_gradient(self.work, name, index, text) if index
+                         else self.work.gradient_step(name))
+        return [Section("Gradient " + ", ".join(f"∂L/∂{t}" for t in ask.what), tuple(steps))]
+
+    def update(self, ask) -> list[Section]:
+        """One step for the named weights only: {name: [indices]} or {name: None} for a whole parameter."""
+        _need_rate(self.work, ask)
+        only: dict = {}
+        for text in ask.what:
+            name, index = self.g.resolve(text)
+            if self.g.nodes[name].role == "derived":
+                raise self.g.error(f"{text!r} is derived; update the parameters it is made from",
+                                   key=f"ask part {ask.part}", line=ask.line)
+            if index is None:
+                only[name] = None
+            elif only.get(name, []) is not None:
+                only.setdefault(name, []).append(index)
+        self.updated_only = only
+        partial = self.work.updated_leaves(only)
+        steps = [dataclasses.replace(u, label=_label_for(self.g, ask.what, u.name, u.index))
+                 for u in self.work.update_steps(partial, only)]
+        asked = [self.g.resolve(text) for text in ask.what]
+        steps.sort(key=lambda u: asked.index((u.name, u.index)) if (u.name, u.index) in asked else len(asked))
+        return [Section(_update_title(self.g), tuple(steps))]
+
+    def derive(self, ask) -> list[Section]:
+        from .derivation import derivation_for
+        out = []
+        for text in ask.what:
+            d = derivation_for(self.work, text, ask.options.get("of", "L"))
+            out += [Section(f"{sec.title}: ∂{d.of}/∂{text}", sec.steps) for sec in d.sections]
+        return out
+
+    def truth_table(self, ask) -> list[Section]:
+        from .truth import truth_table
+        return [Section("Truth table", (truth_table(self.work, ask),))]
+
+    def linear_pieces(self, ask) -> list[Section]:
+        from .pieces import linear_pieces
+        return [Section("Linear pieces and decision boundary", (linear_pieces(self.work, ask),))]
+
+    def graph(self, ask) -> list[Section]:
+        from .structure import graph_structure
+        kind = ask.what[0]
+        title = ("Computational graph" if kind == "forward"
+                 else "Computational graph with the gradient nodes of backpropagation")
+        return [Section(title, (graph_structure(self.work, kind),))]
 
 
 def _forward_steps(work, values):
     return [work.forward_step(n, values) for n in work.g.computed if n.role in ("derived", "forward")]
 
 
-def _asked(work, new, after) -> list[Section]:
-    g = work.g
-    secs: list[Section] = []
-    updated_only: dict | None = None
-    for ask in g.problem.ask:
-        if ask.kind == "show":
-            what = ask.what[0]
-            if what == "all":
-                for s in _whole(work, new, after):
-                    secs.append(Section(s.title, s.steps, ask.part))
-                continue
-            if what == "given":
-                secs.append(Section("Given", tuple(work.givens()), ask.part))
-            elif what == "dimensions":
-                rows = tuple((n, node.role, node.shape) for n, node in g.nodes.items())
-                secs.append(Section("Dimensions", (Dimensions(rows),), ask.part))
-            elif what == "forward":
-                secs.append(Section("Forward pass", tuple(_forward_steps(work, work.values)), ask.part))
-            elif what == "loss":
-                secs.append(Section("Loss", (work.forward_step(g.nodes["L"], work.values),), ask.part))
-            elif what == "backward":
-                secs.append(Section("Backward pass: δ = ∂L/∂node", tuple(
-                    work.delta_steps[n.name] for n in reversed(g.computed) if n.role == "forward"), ask.part))
-            elif what == "gradients":
-                secs.append(Section("Gradients", tuple(work.gradient_step(n.name) for n in g.parameters),
-                                    ask.part))
-            elif what == "update":
-                _need_rate(work, ask)
-                secs.append(Section(_update_title(g), tuple(work.update_steps(new)), ask.part))
-            elif what == "loss_after_update":
-                _need_rate(work, ask)
-                if updated_only is not None:
-                    partial = work.updated_leaves(updated_only)
-                    values = work.loss_after(partial)
-                    names = ", ".join(_element_label(g, n, i) for n, idx in updated_only.items() for i in idx)
-                    title = f"Loss with the updated {names} (every other weight unchanged)"
-                else:
-                    values, title = after, "Loss after the update"
-                steps = _forward_steps(work, values) + [work.forward_step(g.nodes["L"], values)]
-                secs.append(Section(title, tuple(steps), ask.part))
-        elif ask.kind == "gradient":
-            steps = []
-            for text in ask.what:
-                name, index = g.resolve(text)
-                for d in _deltas_between(work, name):
-                    if d not in steps:
-                        steps.append(d)
-                steps.append(element_gradient(work, name, index, text) if index else work.gradient_step(name))
-            title = "Gradient " + ", ".join(f"∂L/∂{t}" for t in ask.what)
-            secs.append(Section(title, tuple(steps), ask.part))
-        elif ask.kind == "derive":
-            from .derivation import derivation_for
-            for text in ask.what:
-                d = derivation_for(work, text, ask.options.get("of", "L"))
-                secs += [Section(f"{sec.title}: ∂{d.of}/∂{text}", sec.steps, ask.part) for sec in d.sections]
-        elif ask.kind == "truth_table":
-            from .truth import truth_table
-            secs.append(Section("Truth table", (truth_table(work, ask),), ask.part))
-        elif ask.kind == "linear_pieces":
-            from .pieces import linear_pieces
-            secs.append(Section("Linear pieces and decision boundary", (linear_pieces(work, ask),), ask.part))
-        elif ask.kind == "graph":
-            from .structure import graph_structure
-            kind = ask.what[0]
-            title = ("Computational graph" if kind == "forward"
-                     else "Computational graph with the gradient nodes of backpropagation")
-            secs.append(Section(title, (graph_structure(work, kind),), ask.part))
-        elif ask.kind == "update":
-            _need_rate(work, ask)
-            only: dict = {}
-            for text in ask.what:
-                name, index = g.resolve(text)
-                if g.nodes[name].role == "derived":
-                    raise g.error(f"{text!r} is derived; update the parameters it is made from",
-                                  key=f"ask part {ask.part}", line=ask.line)
-                only.setdefault(name, [])
-                only[name].append(index or None)
-            updated_only = {n: ([i for i in idx if i] or None) for n, idx in only.items()}
-            partial = work.updated_leaves(updated_only)
-            steps = []
-            for name, idx in only.items():
-                sub = {name: [i for i in idx if i] or None}
-                for u in work.update_steps(partial, sub if sub[name] else None):
-                    if u.name == name:
-                        label = _label_for(g, ask.what, name, u.index)
-                        steps.append(dataclasses.replace(u, label=label))
-            secs.append(Section(_update_title(g), tuple(steps), ask.part))
-    return secs
-
-
 def _need_rate(work, ask):
     if work.g.problem.learning_rate is None:
-        raise work.g.error("this part needs a learning_rate in the file", key=f"ask part {ask.part}",
-                           line=ask.line)
+        where = {} if ask is None else {"key": f"ask part {ask.part}", "line": ask.line}
+        raise work.g.error("this part needs a learning_rate in the file", **where)
 
 
 def _update_title(g):
@@ -151,6 +149,8 @@ def _label_for(g, asked, name, index):
 
 
 def _element_label(g, name, index):
+    if index is None:
+        return name
     for alias, target in g.problem.aliases.items():
         if g.resolve(target) == (name, index):
             return alias

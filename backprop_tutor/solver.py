@@ -216,7 +216,7 @@ class _Work:
 
     # -- after the backward pass ------------------------------------------------------------
     def updated_leaves(self, only: dict | None = None) -> dict:
-        """Given parameters after one step; `only` limits it to some elements {name: {index, …}}."""
+        """Given parameters after one step; `only` limits it: {name: [indices], or None for all of it}."""
         lr = self.g.problem.learning_rate
         new = {}
         for node in self.g.parameters:
@@ -316,23 +316,24 @@ class _Work:
         return dataclasses.replace(step, check=check)
 
     def update_steps(self, new: dict, only: dict | None = None) -> list:
+        """w ← w − α·g for every parameter, or for `only` {name: [indices], or None for all of it}."""
         lr = self.g.problem.learning_rate
         out = []
         for node in self.g.parameters:
-            if node.expr is not None:
+            if node.expr is not None or (only is not None and node.name not in only):
                 continue
             frozen = node.name in self.g.problem.frozen
             grad = self.deltas[node.name].x
-            if only is None:
+            stepped = new.get(node.name, node.given)
+            indices = None if only is None else only[node.name]
+            if indices is None:
                 out.append(Update(node.name, node.shape, node.given, lr, grad,
-                                  self._update_numbers(node.given, grad, node.shape),
-                                  new.get(node.name, node.given), frozen))
-            elif node.name in only:
-                for index in only[node.name]:
-                    old, g = _at(node.given, index), _at(grad, index)
-                    out.append(Update(node.name, (), old, lr, g, self._update_numbers(old, g, ()),
-                                      _at(new.get(node.name, node.given), index), frozen,
-                                      index=index))
+                                  self._update_numbers(node.given, grad, node.shape), stepped, frozen))
+                continue
+            for index in indices:
+                old, g = _at(node.given, index), _at(grad, index)
+                out.append(Update(node.name, (), old, lr, g, self._update_numbers(old, g, ()),
+                                  _at(stepped, index), frozen, index=index))
         return out
 
     def _update_numbers(self, old, grad, shape):
