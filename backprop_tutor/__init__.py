@@ -19,12 +19,12 @@ def loads(text, filename="<string>"):
     return _loads(text, filename)
 
 
-def solve(problem, verify=False):
+def solve(problem, verify=False, closed_forms=False):
     """Solve a Problem (or a path to one) into a Solution."""
     from .solver import solve as _solve
     if not hasattr(problem, "forward"):
         problem = load(problem)
-    return _solve(problem, verify=verify)
+    return _solve(problem, verify=verify, closed_forms=closed_forms)
 
 
 def derive(problem, wrt, of="L", expand=None):

@@ -249,6 +249,20 @@ class Eval(Algebra):
         return T(ImmutableMatrix([self.finish(e / s) for e in exps]), a.shape)
 
 
+class Closed(Eval):
+    """Values in closed form (σ(6/5), e^(1/2)/3) while they stay short; past that, as Eval does."""
+
+    LIMIT = 24  # operations in a closed form before it stops helping
+
+    def finish(self, e):
+        e = sp.sympify(e)
+        if e.is_number and not e.is_Rational and not e.has(sp.Float) and sp.count_ops(e) <= self.LIMIT:
+            if not e.evalf(PRECISION).is_real:
+                raise ShapeError(f"the value {e} is not a real number")
+            return e
+        return super().finish(e)
+
+
 class Show(Algebra):
     """Builds unevaluated SymPy formulas; leaves are symbols or values."""
 

@@ -46,7 +46,7 @@ def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
     try:
-        solution = solve_problem(_problem(file), verify=verify)
+        solution = solve_problem(_problem(file), verify=verify, closed_forms=exact and not json)
     except TutorError as e:
         _fail(e)
     if json:
@@ -109,7 +109,7 @@ def export(file: str = FILE,
     from .render.latex import to_latex
     from .solver import solve as solve_problem
     try:
-        solution = solve_problem(_problem(file), verify=verify)
+        solution = solve_problem(_problem(file), verify=verify, closed_forms=exact)
         target = Path(output)
         write_atomically(target, to_latex(solution, digits, exact, standalone))
         typer.echo(f"wrote {target}")

@@ -49,6 +49,7 @@ class Forward:
     numbers: object
     value: object
     rules: tuple = ()
+    closed: object = None   # the value in closed form (σ(6/5)), where it is irrational and short
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class LossValue:
     value: object
     rules: tuple = ()
     before: object = None   # after an update: the loss before it, for comparison
+    closed: object = None
 
 
 @dataclass(frozen=True)

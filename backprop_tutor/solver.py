@@ -5,7 +5,7 @@ import dataclasses
 
 import sympy as sp
 
-from .algebra import Eval, Partial, Show, ShapeError, T, element_symbols, symbol_for
+from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols, symbol_for
 from .diagram import diagram
 from .expr import BinOp, Call
 from .graph import Graph, Node, build
@@ -19,10 +19,14 @@ from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Soluti
 FD_STEP = sp.Rational(1, 10**6)
 
 
-def solve(problem: Problem | Graph, verify: bool = False) -> Solution:
-    """Solve a problem completely: every step in the order a sheet asks for them."""
+def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False) -> Solution:
+    """Solve a problem completely: every step in the order a sheet asks for them.
+
+    closed_forms also keeps each irrational forward value in closed form (σ(6/5)) while it is
+    short, for printing with --exact; it costs a second, symbolic forward pass.
+    """
     graph = problem if isinstance(problem, Graph) else build(problem)
-    work = _Work(graph)
+    work = _Work(graph, closed_forms=closed_forms)
     if verify and "L" in graph.nodes:
         work.verify()
     return work.solution()
@@ -35,14 +39,14 @@ def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
             for n in graph.nodes.values() if n.expr is None}
 
 
-def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None) -> dict:
+def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebra: Eval | None = None) -> dict:
     """The forward pass: every node's value from the leaves' values.
 
     With `expressions`, a node whose value is symbolic is carried on as its own name (as a sheet
     writes tanh(y − t), not tanh of the whole network), and its expression is stored there.
     """
     env = dict(leaves)
-    ev = Eval()
+    ev = algebra or Eval()
     for node in graph.computed:
         try:
             value = forward(node.expr, ev, env)
@@ -56,6 +60,14 @@ def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None) -> dic
                 value = T(element_symbols(node.name, node.shape), node.shape)
         env[node.name] = value
     return env
+
+
+def _closed_form(x):
+    """A value's closed form when it has one worth showing (irrational, short), else None."""
+    items = list(x) if isinstance(x, sp.MatrixBase) else [x]
+    if any(getattr(v, "free_symbols", None) or v.has(sp.Float) for v in items):
+        return None
+    return x if not all(v.is_Rational for v in items) else None
 
 
 def _factored(x):
@@ -140,13 +152,14 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
 class _Work:
     """The three readings of one graph: values (Eval), formulas and numbers (Show)."""
 
-    def __init__(self, graph: Graph, of: str = "L"):
+    def __init__(self, graph: Graph, of: str = "L", closed_forms: bool = False):
         self.g, self.of = graph, of
         self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
         self.derived = frozenset(n for n, node in graph.nodes.items() if node.role == "derived")
         self.ev, self.show = Eval(), Show()
         self.expressions: dict[str, T] = {}
         self.values = evaluate(graph, leaf_values(graph), self.expressions)
+        self.closed = evaluate(graph, leaf_values(graph), algebra=Closed()) if closed_forms else None
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
         self.deltas: dict[str, T] = {}
         self.delta_steps: dict[str, Delta | Gradient] = {}
@@ -290,10 +303,11 @@ class _Work:
         formula = forward(node.expr, self.show, self.symbols).x
         numbers = forward(node.expr, self.show, values).x
         value = (self.expressions if values is self.values else values)[node.name].x
+        closed = _closed_form(self.closed[node.name].x) if self.closed and values is self.values else None
         if node.role == "loss":
             before = None if values is self.values else self.expressions["L"].x
-            return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before)
-        return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False))
+            return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before, closed)
+        return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False), closed)
 
     def givens(self) -> list:
         out = []

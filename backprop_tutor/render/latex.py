@@ -198,13 +198,13 @@ class LatexDocument(Printer):
         return self.align(self.name(s.name), parts, s.value, (tag,))
 
     def _print_Forward(self, s):
-        return self.align(self.name(s.name), [s.formula, s.numbers, s.value], s.value, s.rules)
+        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
 
     def _print_LossValue(self, s):
         notes = list(s.rules)
         if s.before is not None:
             notes.append(f"before the update: L = {number_text(s.before, self.digits, self.exact)}")
-        return self.align(self.name(s.name), [s.formula, s.numbers, s.value], s.value, notes)
+        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, notes)
 
     def _leibniz(self, leibniz):
         from ..algebra import Partial

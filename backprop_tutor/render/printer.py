@@ -13,6 +13,10 @@ class Printer:
         self.digits = digits
         self.exact = exact
 
+    def _closed(self, step) -> list:
+        """With --exact, a value's closed form is shown before its decimal value."""
+        return [step.closed] if self.exact and step.closed is not None else []
+
     def print_step(self, step):
         """Format one step."""
         method = getattr(self, f"_print_{type(step).__name__}", None)

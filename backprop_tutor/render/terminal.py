@@ -47,14 +47,14 @@ class TerminalPrinter(Printer):
         return self.block(self.name(s.name), parts, s.value, extra=(f"({tag})",))
 
     def _print_Forward(self, s):
-        return self.block(self.name(s.name), [s.formula, s.numbers, s.value], s.value, s.rules)
+        return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
 
     def _print_LossValue(self, s):
         extra = ()
         if s.before is not None:
             extra = (f"before the update: L = {self.math.form(s.before).render(wrap_line=False)}, "
                      f"after: L = {self.math.form(s.value).render(wrap_line=False)}",)
-        return self.block(self.name(s.name), [s.formula, s.numbers, s.value], s.value, s.rules, extra)
+        return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
         lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
