@@ -12,7 +12,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 FILE = typer.Argument(..., help="A problem file (YAML), or the name of a bundled problem (see tutor list).",
                       show_default=False)
 DIGITS = typer.Option(4, "--digits", min=1, max=30, help="Significant digits shown.")
-EXACT = typer.Option(False, "--exact", help="Show exact fractions instead of decimals.")
+EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
 
