@@ -39,15 +39,21 @@ def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
             for n in graph.nodes.values() if n.expr is None}
 
 
-def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebra: Eval | None = None) -> dict:
+def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebra: Eval | None = None,
+             fixed: dict | None = None) -> dict:
     """The forward pass: every node's value from the leaves' values.
 
     With `expressions`, a node whose value is symbolic is carried on as its own name (as a sheet
     writes tanh(y − t), not tanh of the whole network), and its expression is stored there.
+    `fixed` replaces the values of some nodes, given or computed (a parameter moved by h).
     """
-    env = dict(leaves)
+    fixed = fixed or {}
+    env = {**leaves, **{n: T(v, graph.nodes[n].shape) for n, v in fixed.items() if n in leaves}}
     ev = algebra or Eval()
     for node in graph.computed:
+        if node.name in fixed:
+            env[node.name] = T(fixed[node.name], node.shape)
+            continue
         try:
             value = forward(node.expr, ev, env)
         except ShapeError as e:
@@ -253,50 +259,28 @@ class _Work:
             self.checks[node.name] = self._finite_difference(node)
 
     def _finite_difference(self, node: Node) -> T:
-        h = FD_STEP
-        base = leaf_values(self.g)
-        if node.expr is not None:  # a derived parameter: perturb it where it is used
-            return self._fd_derived(node, h)
-        if node.given.free_symbols if hasattr(node.given, "free_symbols") else False:
+        """(L(p + h) − L(p − h)) / 2h for each element p of the parameter; a derived one is moved
+        where it is used, as if it were free. None where the value is symbolic."""
+        value = self.values[node.name].x
+        if _symbolic(value):
             return T(None, node.shape)
+        h = FD_STEP
 
-        def loss_with(value):
-            env = dict(base)
-            env[node.name] = T(value, node.shape)
-            return evaluate(self.g, env)["L"].x
+        def loss_with(moved):
+            return evaluate(self.g, leaf_values(self.g), fixed={node.name: moved})["L"].x
 
         if node.shape == ():
-            est = (loss_with(node.given + h) - loss_with(node.given - h)) / (2 * h)
-            return T(self.ev.finish(est), ())
-        m = node.given
+            return T(self.ev.finish((loss_with(value + h) - loss_with(value - h)) / (2 * h)), ())
         out = []
-        for k in range(len(m)):
-            plus, minus = list(m), list(m)
+        for k in range(len(value)):
+            plus, minus = list(value), list(value)
             plus[k] += h
             minus[k] -= h
-            shape2 = m.shape
-            lp = loss_with(sp.ImmutableMatrix(shape2[0], shape2[1], plus))
-            lm = loss_with(sp.ImmutableMatrix(shape2[0], shape2[1], minus))
-            out.append(self.ev.finish((lp - lm) / (2 * h)))
-        return T(sp.ImmutableMatrix(m.shape[0], m.shape[1], out), node.shape)
-
-    def _fd_derived(self, node: Node, h) -> T:
-        values = self.values
-        if node.shape != ():
-            return T(None, node.shape)
-        v = values[node.name].x
-
-        def loss_with(x):
-            env = {k: t for k, t in values.items() if self.g.nodes[k].expr is None}
-            env[node.name] = T(x, ())
-            ev = Eval()
-            for n in self.g.computed:
-                if n.name == node.name:
-                    continue
-                env[n.name] = forward(n.expr, ev, env)
-            return env["L"].x
-
-        return T(self.ev.finish((loss_with(v + h) - loss_with(v - h)) / (2 * h)), ())
+            rows, cols = value.shape
+            estimate = (loss_with(sp.ImmutableMatrix(rows, cols, plus))
+                        - loss_with(sp.ImmutableMatrix(rows, cols, minus))) / (2 * h)
+            out.append(self.ev.finish(estimate))
+        return T(sp.ImmutableMatrix(*value.shape, out), node.shape)
 
     # -- the Solution ----------------------------------------------------------------------
     def forward_step(self, node: Node, values: dict) -> Forward | LossValue:
