@@ -69,7 +69,7 @@ class MathLatex(OurNumbers, LatexPrinter):
         fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'"}.get(name)
         if fname is None:
             base, prime = (name[:-1], "'") if name.endswith("′") else (name, "")
-            fname = f"\\operatorname{{{base}}}{prime}"
+            fname = "\\operatorname{" + base.replace("_", "\\_") + "}" + prime
         return f"{fname}\\left({', '.join(self._print(a) for a in args)}\\right)"
 
     def _print_MatFunc(self, e):
@@ -309,8 +309,9 @@ class LatexDocument(Printer):
             out.append(f"\\noindent\\textit{{{text(solution.source)}}}\n\n")
         if solution.notes:
             out.append(f"\\noindent {text(solution.notes.strip())}\n\n")
-        if self.diagram:
-            out.append("\\begin{center}\n" + self.diagram + "\n\\end{center}\n")
+        if self.diagram:  # shrunk to the line width when the network is wider than the page
+            out.append("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+                       + self.diagram + "}\n\\end{center}\n")
         for section in solution.sections:
             head = f"({text(section.part)}) {text(section.title)}" if section.part else text(section.title)
             out.append(f"\\subsection*{{{head}}}\n")
@@ -318,11 +319,12 @@ class LatexDocument(Printer):
         return "\n".join(out)
 
 
-PREAMBLE = r"""\documentclass[11pt]{article}
+PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 \usepackage[utf8]{inputenc}
 \usepackage[a4paper,margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
+\usepackage{graphicx}
 \usepackage{tikz}
 \usetikzlibrary{positioning,arrows.meta}
 \allowdisplaybreaks
