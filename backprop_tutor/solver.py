@@ -165,6 +165,7 @@ class _Work:
         self.ev, self.show = Eval(), Show()
         self.expressions: dict[str, T] = {}
         self.values = evaluate(graph, leaf_values(graph), self.expressions)
+        self.expressions = {n: T(orient(t.x, self.targets), t.shape) for n, t in self.expressions.items()}
         self.closed = evaluate(graph, leaf_values(graph), algebra=Closed()) if closed_forms else None
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
         self.deltas: dict[str, T] = {}
