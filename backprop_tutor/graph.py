@@ -128,9 +128,9 @@ def _given(problem: Problem, leaf):
     """A leaf's stated value as SymPy, and its shape; None stays a symbol."""
     ev = Eval()
 
-    def number(node, key):
-        if node is None:
-            raise problem.error("a vector or matrix may not hold null; make the whole value null", key=key)
+    def number(node, key, element=None):
+        if node is None:  # an element left open: the symbol x[i] or W[i,j], as derive writes elements
+            return sp.Symbol(f"{leaf.name}[{element}]", real=True)
         try:
             v = forward(node, ev, {}).x
         except ShapeError as e:
@@ -143,10 +143,10 @@ def _given(problem: Problem, leaf):
     if v is None:
         return symbol_for(leaf.name, ()), ()
     if isinstance(v, list) and isinstance(v[0], list):
-        rows = [[number(x, leaf.key) for x in row] for row in v]
+        rows = [[number(x, leaf.key, f"{i + 1},{j + 1}") for j, x in enumerate(row)] for i, row in enumerate(v)]
         return sp.ImmutableMatrix(rows), (len(rows), len(rows[0]))
     if isinstance(v, list):
-        return sp.ImmutableMatrix([number(x, leaf.key) for x in v]), (len(v),)
+        return sp.ImmutableMatrix([number(x, leaf.key, i + 1) for i, x in enumerate(v)]), (len(v),)
     return number(v, leaf.key), ()
 
 
