@@ -31,24 +31,23 @@ def linear_pieces(work, ask: Ask) -> LinearPieces:
     y = values[output].x
     y = y[0] if isinstance(y, sp.MatrixBase) else y
     arguments = _relu_arguments(y)
-    for a in arguments:
-        if not _linear(a, variables):
-            raise g.error("linear pieces need an output built from linear maps and relu of the inputs",
-                          key=where, line=ask.line)
     pieces = []
     for active in product((True, False), repeat=len(arguments)):
         choice = dict(zip(arguments, active))
-        region, piece = [], y
+        region = []
         for a in arguments:  # innermost first, so every argument is linear once its inner ReLUs are fixed
-            a_here = _fix(a, choice)
+            a_here = sp.expand(_fix(a, choice))
             region.append(sp.StrictGreaterThan(a_here, 0) if choice[a] else sp.LessThan(a_here, 0))
         piece = sp.expand(_fix(y, choice))
+        if not all(_linear(e, variables) for e in [piece] + [r.lhs for r in region]):
+            raise g.error("linear pieces need an output built from linear maps and relu of the inputs",
+                          key=where, line=ask.line)
         strict = [r.lhs if r.rel_op == ">" else -r.lhs for r in region]
         if not feasible(strict, variables):
             continue
         below = _where(-piece, strict, variables)
         above = _where(piece, strict, variables)
-        pieces.append(Piece(tuple(active), tuple(_tidy_region(region)), piece, below, above))
+        pieces.append(Piece(tuple(active), tuple(region), piece, below, above))
     return LinearPieces(output, tuple(str(v) for v in variables), y, tuple(arguments), tuple(pieces),
                         o["below"], o["above"])
 
@@ -82,12 +81,9 @@ def _fix(expr, choice: dict):
     return expr.xreplace(mapping)
 
 
-def _linear(a, variables) -> bool:
-    return all(sp.diff(a, v, 2) == 0 for v in variables) if not a.atoms(relu) else True
-
-
-def _tidy_region(region):
-    return [r.func(sp.expand(r.lhs), r.rhs) for r in region]
+def _linear(e, variables) -> bool:
+    """e is affine in the inputs: a polynomial of degree at most one, with no other function in it."""
+    return e.is_polynomial(*variables) and sp.Poly(e, *variables).total_degree() <= 1
 
 
 def feasible(strict: list, variables: list) -> bool:

@@ -42,3 +42,12 @@ def test_update_parts_follow_the_asked_order_and_the_loss_uses_only_those_update
     (after,) = [s for s in b.steps if isinstance(s, LossValue)]
     assert after.value == sp.Rational(loss.numerator, loss.denominator)
     assert after.before == solve(loads(PROBLEM)).loss
+
+
+def test_linear_pieces_refuse_an_output_that_is_not_piecewise_linear():
+    import pytest
+    from backprop_tutor.errors import ProblemError
+    text = ("inputs: {x1: null, x2: null}\nforward: {y: tanh(x1) + relu(x2)}\n"
+            "ask: [{part: a, linear_pieces: {}}]\n")
+    with pytest.raises(ProblemError, match="linear maps and relu"):
+        solve(loads(text))
