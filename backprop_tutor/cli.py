@@ -1,12 +1,44 @@
 """The `tutor` command: parse arguments, call the library, print, map errors to exit codes."""
 from __future__ import annotations
 
+import os
 import sys
+
 import typer
+from typer.core import TyperGroup
 
-from .errors import OutputError, TutorError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, OutputError, TutorError, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+REPORT = "please report it with the output of the same command run with --debug"
+
+
+class _Commands(TyperGroup):
+    """Every command's errors become one line and an exit code; a traceback only with --debug."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.TyperException, typer.Abort, KeyboardInterrupt):
+            raise
+        except TutorError as e:
+            _fail(e)
+        except OSError as e:
+            if e.filename is None:  # writing to standard output failed: main() says so
+                raise
+            _internal(ctx, e)
+        except Exception as e:
+            _internal(ctx, e)
+
+
+def _internal(ctx, e: Exception):
+    """An error of ours, not of the input: one line asking for a report, the traceback with --debug."""
+    if (ctx.obj or {}).get("debug"):
+        raise e
+    typer.echo(f"error: internal error ({type(e).__name__}); {REPORT}", err=True)
+    raise typer.Exit(EXIT_INTERNAL)
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
 
 FILE = typer.Argument(..., help="A problem file (YAML), or the name of a bundled problem (see tutor list).",
@@ -17,8 +49,14 @@ NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
 
 @app.callback()
-def _main():
-    """Exact, step-by-step solutions to neural-network exercise sheets."""
+def _main(ctx: typer.Context,
+          debug: bool = typer.Option(False, "--debug", help="Show the traceback of an internal error.")):
+    """Exact, step-by-step solutions to neural-network exercise sheets.
+
+    Exit status: 0 success, 2 bad input or usage, 3 an external program (LaTeX) failed,
+    70 an internal error.
+    """
+    ctx.obj = {"debug": debug}
 
 
 def _fail(error: TutorError):
@@ -45,10 +83,7 @@ def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
-    try:
-        solution = solve_problem(_problem(file), verify=verify, closed_forms=exact and not json)
-    except TutorError as e:
-        _fail(e)
+    solution = solve_problem(_problem(file), verify=verify, closed_forms=exact and not json)
     if json:
         from .render.jsonout import dumps
         typer.echo(dumps(solution))
@@ -71,13 +106,9 @@ def derive(file: str = FILE,
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
-        typer.echo("error: give --wrt NAME (or --all)", err=True)
-        raise typer.Exit(2)
-    try:
-        problem = _problem(file)
-        results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
-    except TutorError as e:
-        _fail(e)
+        raise UsageError("give --wrt NAME (or --all)")
+    problem = _problem(file)
+    results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
     if json:
         import json as json_module
         from .render.jsonout import derivation_json
@@ -108,17 +139,14 @@ def export(file: str = FILE,
     from .export import compile_pdf, write_atomically
     from .render.latex import to_latex
     from .solver import solve as solve_problem
-    try:
-        solution = solve_problem(_problem(file), verify=verify, closed_forms=exact)
-        target = Path(output)
-        write_atomically(target, to_latex(solution, digits, exact, standalone))
-        typer.echo(f"wrote {target}")
-        if pdf:
-            if not standalone:
-                raise OutputError("--pdf needs a whole document, not --fragment", file=str(target))
-            typer.echo(f"wrote {compile_pdf(target)}")
-    except TutorError as e:
-        _fail(e)
+    solution = solve_problem(_problem(file), verify=verify, closed_forms=exact)
+    target = Path(output)
+    write_atomically(target, to_latex(solution, digits, exact, standalone))
+    typer.echo(f"wrote {target}")
+    if pdf:
+        if not standalone:
+            raise OutputError("--pdf needs a whole document, not --fragment", file=str(target))
+        typer.echo(f"wrote {compile_pdf(target)}")
 
 
 @app.command(name="list")
@@ -134,5 +162,45 @@ def list_problems(no_color: bool = NO_COLOR):
     _console(no_color).print(table)
 
 
+def main(argv: list[str] | None = None) -> int:
+    """The whole program: usage errors in one line, nothing lost to a closed or full output."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:  # accepted anywhere on the line, read by the callback in front
+        args = ["--debug"] + [a for a in args if a != "--debug"]
+    try:
+        code = app(args=args, prog_name="tutor", standalone_mode=False)
+        sys.stdout.flush()
+    except typer.Exit as e:
+        code = e.exit_code
+    except typer.TyperException as e:  # a usage error: one line, not a box
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        if message:  # (with no arguments at all the help was shown instead)
+            typer.echo(f"error: {message} (see tutor --help)", err=True)
+        code = EXIT_BAD_INPUT
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("error: interrupted", err=True)
+        code = 130
+    except OSError as e:  # standard output closed or full (tutor solve > /dev/full)
+        _silence_stdout()
+        typer.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
+        code = EXIT_BAD_INPUT
+    try:
+        sys.stdout.flush()
+    except OSError as e:
+        _silence_stdout()
+        typer.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
+        code = EXIT_BAD_INPUT
+    sys.exit(code or 0)
+
+
+def _silence_stdout():
+    """Point standard output at /dev/null so that Python's own final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

@@ -362,7 +362,7 @@ def test_write_atomically_never_leaves_a_partial_file(tmp_path, monkeypatch):
 def test_missing_output_folder_is_one_clear_error(tmp_path):
     target = tmp_path / "no" / "such" / "x.tex"
     result = run("export", BY_NAME["sheet12_p2"], "-o", target)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "does not exist" in lines[0], result.stderr
     assert "Traceback" not in result.output
