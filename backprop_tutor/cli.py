@@ -1,13 +1,14 @@
 """The `tutor` command: parse arguments, call the library, print, map errors to exit codes."""
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
 import typer
 from typer.core import TyperGroup
 
-from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, OutputError, TutorError, UsageError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, OutputError, TutorError, UsageError
 
 REPORT = "please report it with the output of the same command run with --debug"
 
@@ -73,7 +74,15 @@ def _problem(file: str):
 
 def _console(no_color: bool):
     from rich.console import Console
-    return Console(no_color=no_color, highlight=False)
+
+    class ReaderLeft(Console):
+        """A console that ends quietly with status 0 when the reader of a pipe leaves (| head)."""
+
+        def on_broken_pipe(self):
+            _silence_stdout()
+            raise typer.Exit(EXIT_OK)
+
+    return ReaderLeft(no_color=no_color, highlight=False)
 
 
 @app.command()
@@ -181,16 +190,21 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("error: interrupted", err=True)
         code = 130
     except OSError as e:  # standard output closed or full (tutor solve > /dev/full)
-        _silence_stdout()
-        typer.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
-        code = EXIT_BAD_INPUT
+        code = _output_failed(e)
     try:
         sys.stdout.flush()
     except OSError as e:
-        _silence_stdout()
-        typer.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
-        code = EXIT_BAD_INPUT
+        code = _output_failed(e)
     sys.exit(code or 0)
+
+
+def _output_failed(e: OSError) -> int:
+    """Standard output could not take the text: silent for a reader that left (| head), else one line."""
+    _silence_stdout()
+    if e.errno == errno.EPIPE:
+        return EXIT_OK
+    typer.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
+    return EXIT_BAD_INPUT
 
 
 def _silence_stdout():
