@@ -135,19 +135,27 @@ def compile_pdf(tex, timeout: float = DEFAULT_TIMEOUT, protect=()) -> Path:
     if not pdflatex:
         raise ExternalError(f"cannot make a PDF: pdflatex is not installed ({INSTALL_HINT})"
                             + _stale(pdf), file=str(tex))
-    build = Path(tempfile.mkdtemp(prefix="tutor-latex-"))
     try:
-        (build / "doc.tex").write_bytes(source)
+        build = Path(tempfile.mkdtemp(prefix="tutor-latex-"))
+    except OSError as e:
+        raise OutputError(f"cannot make a temporary folder for LaTeX in {tempfile.gettempdir()}: "
+                          f"{e.strerror or e}", file=str(tex)) from None
+    try:
         try:
+            (build / "doc.tex").write_bytes(source)
             ok, log_text = _typeset(os.path.abspath(pdflatex), build, timeout)
+            made = (build / "doc.pdf").read_bytes() if ok and (build / "doc.pdf").is_file() else None
         except subprocess.TimeoutExpired:
             raise ExternalError(f"LaTeX did not finish within {timeout:g} s and was stopped"
                                 + _stale(pdf), file=str(tex)) from None
         except ExternalError as e:
             e.file, e.message = str(tex), e.message + _stale(pdf)
             raise
-        if ok and (build / "doc.pdf").is_file():
-            write_atomically(pdf, (build / "doc.pdf").read_bytes())
+        except OSError as e:  # the temporary folder is full or gone
+            raise OutputError(f"cannot run LaTeX in {build}: {e.strerror or e}" + _stale(pdf),
+                              file=str(tex)) from None
+        if made is not None:
+            write_atomically(pdf, made)
             return pdf
         kept = _keep_log(log, log_text, protect)
         raise ExternalError(f"LaTeX failed: {summarise_log(log_text)}"
@@ -205,11 +213,12 @@ def _run(command: list, build: Path, env: dict, deadline: float) -> int:
     preexec = sandbox.confine(_system_folders(command[0]), [str(build), os.devnull])
     try:
         with open(build / "output.txt", "wb") as output:
-            process = subprocess.Popen(command, cwd=build, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                                       preexec_fn=preexec)
-    except (OSError, subprocess.SubprocessError) as e:
-        raise ExternalError(f"cannot run {command[0]}: {getattr(e, 'strerror', None) or e}") from None
+            try:
+                process = subprocess.Popen(command, cwd=build, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                           stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                           preexec_fn=preexec)
+            except (OSError, subprocess.SubprocessError) as e:
+                raise ExternalError(f"cannot run {command[0]}: {getattr(e, 'strerror', None) or e}") from None
     finally:
         sandbox.release(preexec)
     try:

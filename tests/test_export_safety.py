@@ -304,7 +304,7 @@ ATTACKS = {
     "input-relative": "\\input{RELATIVE}",
     "pdfobj": "\\immediate\\pdfobj stream file {SECRET}\\pdfrefobj\\pdflastobj",
     "pdffiledump": "\\pdffiledump length 40 {SECRET}",
-    "verbatim input": "\\makeatletter\\@@input SECRET \\makeatother",
+    "at-input": "\\makeatletter\\@@input SECRET \\makeatother",
 }
 
 
@@ -506,7 +506,9 @@ def test_the_timeout_option_reaches_latex_and_kills_a_stubborn_one(tmp_path):
 def _stubborn_pdflatex(tmp_path: Path) -> Path:
     fake = tmp_path / "fakebin" / "bin" / "pdflatex"
     fake.parent.mkdir(parents=True)
-    fake.write_text("#!/bin/sh\ntrap '' TERM INT\nsleep 300 &\nwhile :; do sleep 1; done\n")
+    # ignores SIGTERM and SIGINT, and starts a copy of itself that does too (and outlives its parent)
+    fake.write_text("#!/bin/sh\ntrap '' TERM INT\n[ \"$1\" = child ] || \"$0\" child &\n"
+                    "while :; do sleep 1; done\n")
     fake.chmod(0o755)
     return fake
 
@@ -834,3 +836,26 @@ def test_write_atomically_refuses_what_is_not_a_file(tmp_path):
         write_atomically(tmp_path, "x")
     with pytest.raises(OutputError):
         write_atomically(tmp_path / "missing" / "x.tex", "x")
+
+
+def test_a_full_temporary_folder_is_one_line(tmp_path, monkeypatch):
+    needs_pdflatex()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_module.tempfile, "mkdtemp", full)
+    line = one_error_line(run("export", SHEET, "-o", tmp_path / "x.tex", "--pdf"))
+    assert "temporary folder" in line and "No space left on device" in line
+    assert leftovers(tmp_path, {"x.tex"}) == []
+
+
+def test_a_pdflatex_that_cannot_be_run_is_an_external_error(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "pdflatex"
+    fake.parent.mkdir()
+    fake.write_text("not a program")
+    fake.chmod(0o644)  # found by nothing but this test's which(); running it fails
+    monkeypatch.setattr(export_module.shutil, "which", lambda name: str(fake))
+    line = one_error_line(run("export", SHEET, "-o", tmp_path / "out.tex", "--pdf"), code=3)
+    assert "cannot run" in line and str(tmp_path / "out.tex") in line
+    assert leftovers(tmp_path, {"bin", "out.tex"}) == []
