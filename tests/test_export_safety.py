@@ -279,6 +279,20 @@ def test_hostile_names_and_texts_compile_without_a_trace_of_the_secret(tmp_path,
         assert "100%" in text and "[paragraph]" in text and "input" in text
 
 
+def test_every_name_sympy_spells_specially_typesets(tmp_path):
+    """Names are SymPy's to spell (xhat, xscr, lamda, __): whatever it makes of them must compile."""
+    needs_pdflatex()
+    import importlib
+    sympy_latex = importlib.import_module("sympy.printing.latex")
+    names = sorted({"x" + m for m in sympy_latex.modifier_dict} | set(sympy_latex.greek_letters_set)
+                   | set(sympy_latex.other_symbols) | {"lamda", "Lamda", "x__1", "_b", "__", "x_", "a__b__c"})
+    names = [n for n in names if n not in ("L", "lambda")]
+    problem = problem_yaml(tmp_path, inputs={n: 1 for n in names}, forward={"y": "w * (" + " + ".join(names) + ")"})
+    result = run("export", problem, "-o", tmp_path / "x.tex", "--pdf")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (tmp_path / "x.pdf").read_bytes().startswith(b"%PDF")
+
+
 def test_escape_text_leaves_nothing_tex_can_act_on():
     out = escape_text("\\input{x} % # $ & _ ^^5c ~ [a] \x00\r\n\t\x7f \u2028 \U0001F600")
     assert forbidden_in_document(out) is None
