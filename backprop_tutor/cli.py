@@ -8,7 +8,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, OutputError, TutorError, UsageError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TutorError, UsageError
 
 REPORT = "please report it with the output of the same command run with --debug"
 
@@ -137,25 +137,39 @@ def derive(file: str = FILE,
 
 @app.command()
 def export(file: str = FILE,
-           output: str = typer.Option(..., "-o", "--output", help="The .tex file to write."),
-           pdf: bool = typer.Option(False, "--pdf", help="Also compile it to a PDF (needs pdflatex)."),
+           output: str = typer.Option(..., "-o", "--output", help="The .tex file to write (NAME.tex)."),
+           pdf: bool = typer.Option(False, "--pdf", help="Also compile it to NAME.pdf beside it (needs pdflatex)."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
                                            help="A whole document, or only the body to \\input."),
            digits: int = DIGITS, exact: bool = EXACT,
-           verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient.")):
+           verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
+           timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
+                                         help="Stop LaTeX after this many seconds (with --pdf).")):
     """Write the worked solution as LaTeX (and a PDF with --pdf)."""
-    from pathlib import Path
-    from .export import compile_pdf, write_atomically
+    from . import load
+    from .bundled import locate
+    from .errors import ProblemError
+    from .export import check_target, compile_pdf, write_atomically
     from .render.latex import to_latex
     from .solver import solve as solve_problem
-    solution = solve_problem(_problem(file), verify=verify, closed_forms=exact)
-    target = Path(output)
-    write_atomically(target, to_latex(solution, digits, exact, standalone))
-    typer.echo(f"wrote {target}")
+    source = locate(file)
+    target = check_target(output, ".tex", protect=[source])
     if pdf:
         if not standalone:
-            raise OutputError("--pdf needs a whole document, not --fragment", file=str(target))
-        typer.echo(f"wrote {compile_pdf(target)}")
+            raise UsageError("--pdf needs a whole document, not --fragment", file=str(target))
+        check_target(target.with_suffix(".pdf"), ".pdf", protect=[source])
+    problem = load(source)
+    solution = solve_problem(problem, verify=verify, closed_forms=exact)
+    try:
+        document = to_latex(solution, digits, exact, standalone)
+    except ProblemError as e:  # a latex: value refused where it is placed
+        e.file = e.file or problem.path
+        e.line = e.line or problem.lines.get(e.key)
+        raise
+    write_atomically(target, document)
+    typer.echo(f"wrote {target}")
+    if pdf:
+        typer.echo(f"wrote {compile_pdf(target, timeout=timeout, protect=[source])}")
 
 
 @app.command(name="list")

@@ -5,6 +5,9 @@ import re
 
 import sympy as sp
 
+from .errors import ProblemError
+from .texsafe import UnsafeTeX, check_math, escape_text
+
 _HAT = re.compile(r"^(.*?)_hat$")
 _ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")
 
@@ -130,13 +133,20 @@ _SAMPLE = re.compile(r"^(.+)\^\((\d+)\)$")
 
 def tex_name(name: str, names: dict | None = None) -> str:
     """A file name as TeX: W2 → W_{2}, w13 → w_{13}, y_hat → \\hat{y}, alpha → \\alpha,
-    W2[2,1] → W^{(2)}_{21}, delta_z1 → \\delta_{z_{1}}, y^(2) → y^{(2)}; the file's latex: map wins."""
+    W2[2,1] → W^{(2)}_{21}, delta_z1 → \\delta_{z_{1}}, y^(2) → y^{(2)}; the file's latex: map wins.
+
+    Whatever the name, the result is math that can only typeset: a latex: value is checked against
+    the safe subset again here, and a name of other characters is set as escaped text."""
     names = names or {}
     latex, aliases = names.get("latex", {}), names.get("aliases", {})
     if name in latex:
-        return latex[name]
+        try:
+            return check_math(latex[name])
+        except UnsafeTeX as e:
+            raise ProblemError(str(e), key=f"latex.{name}") from None
     if name in aliases:
-        return tex_name(aliases[name], names)
+        others = {k: v for k, v in aliases.items() if k != name}  # an alias naming itself cannot loop
+        return tex_name(aliases[name], {**names, "aliases": others})
     m = _SAMPLE.match(name)
     if m:
         return f"{{{tex_name(m.group(1), names)}}}^{{({m.group(2)})}}"
@@ -153,8 +163,22 @@ def tex_name(name: str, names: dict | None = None) -> str:
         return f"{{{tex_name(base, names)}}}_{{{index}}}"
     if name.startswith("delta_"):
         return f"\\delta_{{{tex_name(name[6:], names)}}}"
+    if not _TIDY.match(name):
+        return plain_tex_name(name)
     from sympy.printing.latex import latex as sympy_latex
-    return sympy_latex(sp.Symbol(display_name(name)))
+    # SymPy spells a trailing "scr" as \mathscr, which needs a package the documents do not load.
+    return sympy_latex(sp.Symbol(display_name(name))).replace("\\mathscr{", "\\mathcal{")
+
+
+_TIDY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$")
+
+
+def plain_tex_name(name: str) -> str:
+    """A name SymPy would not spell well (x__1, _b) or that is not a plain name at all, set upright:
+    letters, digits and _ in \\mathrm, anything else as escaped text."""
+    if re.fullmatch(r"[A-Za-z0-9_]+", name):
+        return "\\mathrm{" + name.replace("_", "\\_") + "}"
+    return "\\text{" + escape_text(name) + "}"
 
 
 def shows_rounded(value, digits: int = 4, exact: bool = False) -> bool:

@@ -11,6 +11,7 @@ import yaml
 from .errors import ProblemError
 from .expr import BinOp, ExprError, Name, Num, parse, rename
 from .ops import ELEMENTWISE, FUNCTIONS
+from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex")
@@ -294,6 +295,11 @@ class _Builder:
         latex = self.d.get("latex") or {}
         if not isinstance(latex, dict) or not all(isinstance(v, str) for v in latex.values()):
             raise self.err("must map names to LaTeX, e.g. W21: \"W^{(2)}_{21}\"", "latex")
+        for k, v in latex.items():
+            try:
+                check_math(v)
+            except UnsafeTeX as e:
+                raise self.err(str(e), f"latex.{k}") from None
         if "data" in self.d:
             if loss is None:
                 raise self.err("data: needs a loss to reduce over the samples", "data")

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from backprop_tutor import derive, load, solve
 from backprop_tutor import export as export_module
 from backprop_tutor.cli import app
-from backprop_tutor.errors import OutputError
+from backprop_tutor.errors import ExternalError, OutputError
 from backprop_tutor.export import compile_pdf, summarise_log, write_atomically
 from backprop_tutor.notation import tex_name
 from backprop_tutor.render.jsonout import derivation_json, to_json
@@ -276,8 +276,9 @@ def test_compile_pdf_without_tex_raises_with_the_install_hint(tmp_path, monkeypa
     tex = tmp_path / "x.tex"
     tex.write_text(WRAPPER % "hello", encoding="utf-8")
     monkeypatch.setattr(export_module.shutil, "which", lambda *a, **k: None)
-    with pytest.raises(OutputError) as info:
+    with pytest.raises(ExternalError) as info:
         compile_pdf(tex)
+    assert info.value.exit_code == 3
     assert "install a TeX system" in str(info.value) and "texlive" in str(info.value)
     assert tex.is_file() and not (tmp_path / "x.pdf").exists()
 
@@ -298,19 +299,31 @@ latex:
 """
 
 
-def test_latex_error_is_summarised_in_one_line(tmp_path):
-    needs_pdflatex()
+def test_a_latex_value_outside_the_safe_subset_is_refused_when_loading(tmp_path):
     problem = tmp_path / "bad.yaml"
     problem.write_text(BAD_MACRO_PROBLEM, encoding="utf-8")
-    assert load(problem).latex == {"y": "\\undefinedmacro"}
     tex = tmp_path / "bad.tex"
     result = run("export", problem, "-o", tex, "--pdf")
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
-    assert "LaTeX failed" in lines[0] and "Undefined control sequence" in lines[0], lines[0]
-    assert re.search(r"l\.\d+", lines[0]), lines[0]
+    assert f"{problem}:12: latex.y:" in lines[0] and "\\undefinedmacro" in lines[0], lines[0]
     assert "Traceback" not in result.output
+    assert not tex.exists() and not (tmp_path / "bad.pdf").exists()
+
+
+def test_latex_error_is_summarised_in_one_line_and_the_log_kept(tmp_path):
+    needs_pdflatex()
+    tex = tmp_path / "bad.tex"
+    tex.write_text(WRAPPER % "$y = \\undefinedmacro$", encoding="utf-8")
+    with pytest.raises(ExternalError) as info:
+        compile_pdf(tex)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "LaTeX failed" in message and "Undefined control sequence" in message, message
+    assert re.search(r"l\.\d+", message), message
+    assert str(tmp_path / "bad.log") in message
+    assert "Undefined control sequence" in (tmp_path / "bad.log").read_text(encoding="utf-8")
     assert tex.is_file() and not (tmp_path / "bad.pdf").exists()
 
 
@@ -352,7 +365,7 @@ def test_write_atomically_never_leaves_a_partial_file(tmp_path, monkeypatch):
             raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(export_module.os, "fdopen", lambda fd, *a, **k: HalfWriter(real_fdopen(fd, *a, **k)))
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(OutputError, match="simulated"):
         write_atomically(target, "NEW " * 1000)
     monkeypatch.undo()
     assert target.read_text(encoding="utf-8") == "OLD"

@@ -1,49 +1,18 @@
 """The LaTeX printer: a Solution as a document (or a fragment) of align* steps, tables and TikZ."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_number
+from ..texsafe import escape_paragraphs, escape_text
 from .printer import OurNumbers, Printer, negated, negative_number, positive_first, spelled_out
-
-# Characters that titles, notes and rule texts may hold, as pdflatex can set them.
-TEXT_CHARACTERS = {
-    "−": "\\ensuremath{-}", "′": "\\ensuremath{'}", "²": "\\ensuremath{^2}", "³": "\\ensuremath{^3}",
-    "ᵢ": "\\ensuremath{_i}", "ⱼ": "\\ensuremath{_j}", "ₖ": "\\ensuremath{_k}", "ᵀ": "\\ensuremath{^{T}}",
-    "Σ": "\\ensuremath{\\Sigma}", "σ": "\\ensuremath{\\sigma}", "δ": "\\ensuremath{\\delta}",
-    "α": "\\ensuremath{\\alpha}", "ρ": "\\ensuremath{\\rho}", "∂": "\\ensuremath{\\partial}",
-    "·": "\\ensuremath{\\cdot}", "⋅": "\\ensuremath{\\cdot}", "⊙": "\\ensuremath{\\odot}",
-    "∘": "\\ensuremath{\\circ}", "≤": "\\ensuremath{\\le}", "≥": "\\ensuremath{\\ge}",
-    "≈": "\\ensuremath{\\approx}", "→": "\\ensuremath{\\to}", "←": "\\ensuremath{\\leftarrow}",
-    "½": "\\ensuremath{\\tfrac12}", "ℝ": "\\ensuremath{\\mathbb{R}}", "×": "\\ensuremath{\\times}",
-    "√": "\\ensuremath{\\surd}", "∈": "\\ensuremath{\\in}", "ŷ": "\\ensuremath{\\hat y}",
-    "‖": "\\ensuremath{\\|}", "⟨": "\\ensuremath{\\langle}", "⟩": "\\ensuremath{\\rangle}",
-    "–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''", "…": "\\ldots{}",
-    "✓": "\\ensuremath{\\checkmark}", "✗": "\\ensuremath{\\times}",
-    "⁰": "\\ensuremath{^0}", "¹": "\\ensuremath{^1}", "⁴": "\\ensuremath{^4}", "⁵": "\\ensuremath{^5}",
-    "⁶": "\\ensuremath{^6}", "⁷": "\\ensuremath{^7}", "⁸": "\\ensuremath{^8}", "⁹": "\\ensuremath{^9}",
-    "ˣ": "\\ensuremath{^{\\times}}", "⁽": "\\ensuremath{^(}", "⁾": "\\ensuremath{^)}",
-    "ₒ": "\\ensuremath{_o}", "ᵤ": "\\ensuremath{_u}", "ₜ": "\\ensuremath{_t}", "ₙ": "\\ensuremath{_n}",
-}
-_SPECIAL = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
-            "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
-            "|": "\\textbar{}", "<": "\\textless{}", ">": "\\textgreater{}"}
-
 
 def text(s: str) -> str:
     """Plain text for a LaTeX document: special characters escaped, symbols set in math."""
-    out = []
-    for ch in str(s):
-        if ch in _SPECIAL:
-            out.append(_SPECIAL[ch])
-        elif ch in TEXT_CHARACTERS:
-            out.append(TEXT_CHARACTERS[ch])
-        elif ord(ch) < 128 or ch in "äöüÄÖÜßéèàçñ":
-            out.append(ch)
-        else:
-            out.append("?")
-    return "".join(out)
+    return escape_text(s)
 
 
 class MathLatex(OurNumbers, LatexPrinter):
@@ -69,7 +38,8 @@ class MathLatex(OurNumbers, LatexPrinter):
         fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'"}.get(name)
         if fname is None:
             base, prime = (name[:-1], "'") if name.endswith("′") else (name, "")
-            fname = "\\operatorname{" + base.replace("_", "\\_") + "}" + prime
+            spelled = base.replace("_", "\\_") if re.fullmatch(r"[A-Za-z0-9_]+", base) else escape_text(base)
+            fname = "\\operatorname{" + spelled + "}" + prime
         return f"{fname}\\left({', '.join(self._print(a) for a in args)}\\right)"
 
     def _print_MatFunc(self, e):
@@ -308,7 +278,7 @@ class LatexDocument(Printer):
         if solution.source:
             out.append(f"\\noindent\\textit{{{text(solution.source)}}}\n\n")
         if solution.notes:
-            out.append(f"\\noindent {text(solution.notes.strip())}\n\n")
+            out.append(f"\\noindent {escape_paragraphs(solution.notes)}\n\n")
         if self.diagram:  # shrunk to the line width when the network is wider than the page
             out.append("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
                        + self.diagram + "}\n\\end{center}\n")

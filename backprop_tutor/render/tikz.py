@@ -6,7 +6,8 @@ import re
 import sympy as sp
 
 from ..diagram import Diagram, Unit
-from ..notation import tex_number
+from ..notation import plain_tex_name, tex_number
+from ..texsafe import escape_text
 
 COLUMN_GAP = 3.2   # cm between columns
 ROW_GAP = 1.8      # cm between units of a column
@@ -17,6 +18,8 @@ _SAMPLE = re.compile(r"^(.+)\^\((\d+)\)$")
 def default_name_tex(name: str) -> str:
     """A plain math-mode spelling of a name: W1[2,1] → W_{1,21}, w13 → w_{13}, Z_in → Z_{\\mathrm{in}}."""
     index = ""
+    if not re.fullmatch(r"[A-Za-z0-9_]+(?:\^\(\d+\))?(?:\[\d+(?:,\d+)?\])?(?:\^\(\d+\))?", name):
+        return plain_tex_name(name)
     m = _ELEMENT.match(name)
     if m:
         name, index = m.group(1), m.group(2) + (m.group(3) or "")
@@ -93,7 +96,7 @@ def _style(u: Unit, digits: int, exact: bool, name_tex) -> str:
 def _content(u: Unit, name_tex) -> str:
     text = f"${name_tex(u.label)}$"
     if u.activation:
-        text += r"\\[-2pt]{\tiny " + _escape(u.activation) + "}"
+        text += r"\\[-2pt]{\tiny " + escape_text(u.activation) + "}"
     return text
 
 
@@ -114,10 +117,6 @@ def _weight(weight, value, digits: int, exact: bool, name_tex) -> str | None:
 
 def _numeric(x) -> bool:
     return x is not None and not isinstance(x, str) and bool(sp.sympify(x).is_number)
-
-
-def _escape(text: str) -> str:
-    return re.sub(r"([_&%#$])", r"\\\1", text)
 
 
 def _boxes(diagram: Diagram, name_tex) -> str:
@@ -141,7 +140,7 @@ def _boxes(diagram: Diagram, name_tex) -> str:
             units = nodes[n]
             extra = [f"{len(units)} units" if len(units) > 1 else "1 unit"]
             if units[0].activation:
-                extra.insert(0, _escape(units[0].activation))
+                extra.insert(0, escape_text(units[0].activation))
             if any(u.bias is not None for u in units):
                 extra.append("+ bias")
             y = ((len(col) - 1) / 2 - i) * 1.8
