@@ -31,7 +31,7 @@ PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
 BY_NAME = {p.stem: p for p in PROBLEMS}
 TIMEOUT = 120
 NO_TEX = "pdflatex is not installed (CI installs TeX Live through .ci/run; locally: apt install texlive-latex-base " \
-         "texlive-latex-recommended texlive-pictures latexmk)"
+         "texlive-latex-recommended texlive-pictures)"
 BAD_LOG = re.compile(r"^!|Undefined control sequence|Missing character")
 
 # The packages of the export's own preamble, for wrapping fragments.
