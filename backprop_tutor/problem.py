@@ -88,7 +88,13 @@ def load(path: str | Path, limits: Limits | dict | None = None) -> Problem:
     if isinstance(path, str) and ("\n" in path or path.lstrip().startswith("{")):
         raise UsageError("this looks like YAML text: use loads(text)")
     limits = coerce(limits)
-    return loads(read_text(path, limits), os.fspath(path), limits)
+    try:
+        text = read_text(path, limits)
+    except ProblemError as e:
+        if isinstance(path, str) and ": " in path and e.message == "no such file":
+            raise UsageError("this looks like YAML text: use loads(text)") from None
+        raise
+    return loads(text, os.fspath(path), limits)
 
 
 def loads(text: str, filename: str = "<string>", limits: Limits | dict | None = None) -> Problem:
@@ -413,13 +419,16 @@ class _Builder:
             raise self.err("inputs must be a list of rows", f"{key}.inputs")
         self.count("samples", len(rows), "rows", f"{key}.inputs")
         for i, r in enumerate(rows):
-            if r is None:
-                raise self.err("each row gives the input's values, e.g. [0, 1]", f"{key}.inputs[{i}]")
+            for where, x in _entries(r, f"{key}.inputs[{i}]"):
+                if x is None:
+                    raise self.err("a truth table row gives numbers, e.g. [0, 1], not null", where)
         rows = [self.value(r, f"{key}.inputs[{i}]") for i, r in enumerate(rows)]
         expect = v.get("expect")
         if expect is not None:
             if not isinstance(expect, list) or len(expect) != len(rows):
                 raise self.err("expect must give one value per input row", f"{key}.expect")
+            if None in expect:
+                raise self.err("expect gives a number for each row, not null", f"{key}.expect[{expect.index(None)}]")
             expect = [self.scalar(e, f"{key}.expect[{i}]") for i, e in enumerate(expect)]
         threshold = self.number(v.get("threshold", Fraction(0)), f"{key}.threshold", "threshold must be a number")
         if threshold is None:
@@ -440,6 +449,8 @@ class _Builder:
         inputs = v.get("inputs")
         if inputs is not None and (not isinstance(inputs, list) or not all(isinstance(n, str) for n in inputs)):
             raise self.err("inputs must list the input names", f"{key}.inputs")
+        if "output" in v and not isinstance(v["output"], str):
+            raise self.err("must name a quantity", f"{key}.output")
         for k in ("below", "above"):
             if isinstance(v.get(k), (list, dict)):
                 raise self.err("must be text, e.g. class 1", f"{key}.{k}")
@@ -500,6 +511,13 @@ class _Builder:
             text = f"{act}(z{i})"
             forward.append(Line(h, self.expr(text, key), text, self.lines[key], key))
         return params, forward
+
+
+def _entries(value, key):
+    """(key, entry) for a scalar, a vector or a matrix as written, entry by entry."""
+    if not isinstance(value, list):
+        return [(key, value)]
+    return [pair for i, x in enumerate(value) for pair in _entries(x, f"{key}[{i}]")]
 
 
 def _forward_only(ask: Ask) -> bool:

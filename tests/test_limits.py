@@ -136,6 +136,15 @@ HOSTILE = {
     "truth_table_null_row": ("inputs: {x: [0, 0]}\nforward:\n  y: sum(x)\nask:\n"
                              "  - {part: a, truth_table: {inputs: [null, [0, 1]]}}\n", 5,
                              "ask[0].truth_table.inputs[0]", ["row"]),
+    "truth_table_null_entry": ("inputs: {x: [0, 0]}\nforward:\n  y: sum(x)\nask:\n"
+                               "  - {part: a, truth_table: {inputs: [[0, 1], [1, null]]}}\n", 5,
+                               "ask[0].truth_table.inputs[1][1]", ["not null"]),
+    "truth_table_null_expect": ("inputs: {x: [0, 0]}\nforward:\n  y: sum(x)\nask:\n"
+                                "  - {part: a, truth_table: {inputs: [[0, 1]], expect: [null]}}\n", 5,
+                                "ask[0].truth_table.expect[0]", ["not null"]),
+    "linear_pieces_output_list": ("inputs: {x: null}\nforward:\n  y: relu(x)\nask:\n"
+                                  "  - {part: a, linear_pieces: {inputs: [x], output: [y]}}\n", 5,
+                                  "ask[0].linear_pieces.output", ["name"]),
     # wrong input accepted
     "date": (with_param("[2001-12-14, 1]"), 4, "parameters.w[0]", ["2001-12-14 is a date, not a number"]),
     "date_as_a_line": (with_param("1", "forward:\n  y: 2001-12-14\nloss: y * w\n"), 6, "forward.y", ["a date"]),
@@ -309,6 +318,7 @@ def test_every_limit_is_documented_with_its_default():
     (lambda: load(123), "load needs a path"),
     (lambda: load("inputs:\n  x: 1\nloss: x\n"), "this looks like YAML text: use loads(text)"),
     (lambda: load("{inputs: {x: 1}, loss: x}"), "use loads(text)"),
+    (lambda: load("loss: x"), "use loads(text)"),
     (lambda: loads(None), "loads needs the YAML text"),
     (lambda: loads(b"loss: x"), "loads needs the YAML text"),
     (lambda: loads("loss: x", limits="many"), "limits= takes"),
