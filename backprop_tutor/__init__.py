@@ -2,34 +2,43 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "solve", "derive", "TutorError", "ProblemError"]
+__all__ = ["load", "loads", "solve", "derive", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
 
-from .errors import ProblemError, TutorError
+from .errors import LimitError, ProblemError, TutorError, UsageError
+from .limits import Limits
 
 
-def load(path):
-    """Read and validate a problem file into a Problem."""
+def load(path, limits=None):
+    """Read and validate a problem file into a Problem; limits= raises a limit, e.g. {"matrix_side": 100}."""
     from .problem import load as _load
-    return _load(path)
+    return _load(path, limits)
 
 
-def loads(text, filename="<string>"):
-    """Validate a problem given as YAML text."""
+def loads(text, filename="<string>", limits=None):
+    """Validate a problem given as YAML text; limits= as for load."""
     from .problem import loads as _loads
-    return _loads(text, filename)
+    return _loads(text, filename, limits)
 
 
-def solve(problem, verify=False, closed_forms=False):
-    """Solve a Problem (or a path to one) into a Solution."""
+def solve(problem, verify=False, closed_forms=False, limits=None):
+    """Solve a Problem (or a path to one, read within limits=) into a Solution."""
     from .solver import solve as _solve
-    if not hasattr(problem, "forward"):
-        problem = load(problem)
+    problem = _problem(problem, limits, "solve")
     return _solve(problem, verify=verify, closed_forms=closed_forms)
 
 
-def derive(problem, wrt, of="L", expand=None):
-    """The chain rule for one name (a Problem or a path): a Derivation."""
+def derive(problem, wrt, of="L", expand=None, limits=None):
+    """The chain rule for one name (a Problem or a path, read within limits=): a Derivation."""
     from .derivation import derive as _derive
-    if not hasattr(problem, "forward"):
-        problem = load(problem)
+    problem = _problem(problem, limits, "derive")
     return _derive(problem, wrt, of, expand)
+
+
+def _problem(problem, limits, caller):
+    """A Problem as given, or the one a path names."""
+    from .problem import Problem
+    if isinstance(problem, Problem):
+        return problem
+    if problem is None:
+        raise UsageError(f"{caller} needs a Problem or a path to a problem file")
+    return load(problem, limits)

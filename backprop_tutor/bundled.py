@@ -6,6 +6,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from .errors import ProblemError
+from .limits import DEFAULT
+from .reading import read_yaml
 
 
 @dataclass(frozen=True)
@@ -23,21 +25,22 @@ def _folder():
 
 
 def bundled() -> list[Entry]:
-    """Every bundled problem, by name."""
-    import yaml
+    """Every bundled problem, by name, read as every problem file is."""
     out = []
     for item in sorted(_folder().iterdir(), key=lambda p: p.name):
         if item.name.endswith(".yaml"):
-            head = yaml.safe_load(item.read_text(encoding="utf-8")) or {}
-            out.append(Entry(item.name[:-5], str(head.get("title", "")), str(head.get("source", "")),
-                             Path(str(item))))
+            texts = read_yaml(item.read_text(encoding="utf-8"), item.name, DEFAULT).texts
+            out.append(Entry(item.name[:-5], texts.get("title", ""), texts.get("source", ""), Path(str(item))))
     return out
 
 
 def locate(name: str) -> Path:
     """A path as given, or else the bundled problem of that name (with or without .yaml)."""
     path = Path(name)
-    if path.exists():
+    try:
+        if path.exists() or path.is_symlink():
+            return path
+    except (OSError, ValueError):  # a name too long, or with a NUL byte: reading it says why
         return path
     bare = name[:-5] if name.endswith(".yaml") else name
     if "/" not in bare and "\\" not in bare:

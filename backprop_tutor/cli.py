@@ -51,13 +51,18 @@ NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
 @app.callback()
 def _main(ctx: typer.Context,
-          debug: bool = typer.Option(False, "--debug", help="Show the traceback of an internal error.")):
+          debug: bool = typer.Option(False, "--debug", help="Show the traceback of an internal error."),
+          limit: list[str] = typer.Option(None, "--limit", metavar="NAME=N",
+                                          help="Raise (or lower) one limit on the problem file, e.g. "
+                                               "--limit matrix_side=100; repeatable. Names: see the guide.")):
     """Exact, step-by-step solutions to neural-network exercise sheets.
 
     Exit status: 0 success, 2 bad input or usage, 3 an external program (LaTeX) failed,
     70 an internal error.
     """
+    from .limits import from_settings
     ctx.obj = {"debug": debug}
+    _LIMITS[:] = [from_settings(limit or ())]
 
 
 def _fail(error: TutorError):
@@ -65,11 +70,15 @@ def _fail(error: TutorError):
     raise typer.Exit(error.exit_code)
 
 
+# The limits of this run, set by _main before the command runs (commands take no context to read them from).
+_LIMITS: list = []
+
+
 def _problem(file: str):
-    """The problem a command names: a path, or a bundled problem's bare name."""
+    """The problem a command names: a path, or a bundled problem's bare name, read within the limits."""
     from . import load
     from .bundled import locate
-    return load(locate(file))
+    return load(locate(file), _LIMITS[-1] if _LIMITS else None)
 
 
 def _console(no_color: bool):

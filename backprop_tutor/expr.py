@@ -5,9 +5,15 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .limits import DEFAULT, Limits
+
 
 class ExprError(ValueError):
     """An expression that is not in the language; the caller adds file, line and key."""
+
+
+class ExprLimitError(ExprError):
+    """An expression beyond one of the limits (its length, depth, a number's size); the caller adds where."""
 
 
 @dataclass(frozen=True)
@@ -65,25 +71,36 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
+def _children(node) -> tuple:
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, BinOp):
+        return node.left, node.right
+    if isinstance(node, (Neg, Transpose)):
+        return (node.operand,)
+    return ()
+
+
 def names_in(node) -> list[str]:
     """Every name an expression uses, in order of first use."""
-    seen: list[str] = []
-
-    def walk(n):
+    seen: dict[str, None] = {}
+    stack = [node]
+    while stack:  # a stack, not recursion: a tree of any depth
+        n = stack.pop()
         if isinstance(n, Name):
-            if n.id not in seen:
-                seen.append(n.id)
-        elif isinstance(n, Call):
-            for a in n.args:
-                walk(a)
-        elif isinstance(n, BinOp):
-            walk(n.left)
-            walk(n.right)
-        elif isinstance(n, (Neg, Transpose)):
-            walk(n.operand)
+            seen.setdefault(n.id)
+        stack.extend(reversed(_children(n)))
+    return list(seen)
 
-    walk(node)
-    return seen
+
+def depth(node) -> int:
+    """How deeply an expression nests: 1 for a number or a name, 3 for f(a + b)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in _children(n))
+    return deepest
 
 
 def rename(node, names: dict):
@@ -101,30 +118,125 @@ def rename(node, names: dict):
     return node
 
 
-def parse(text: str | int | float, functions: frozenset[str] | set[str]) -> object:
-    """Parse one expression; only the given function names may be called."""
+_NUMBER = re.compile(r"(?P<sign>[-+]?)(?P<mantissa>[0-9_]*\.?[0-9_]*)(?:[eE](?P<exponent>[-+]?[0-9]+))?")
+
+
+def number(text: str, limits: Limits = DEFAULT) -> Fraction:
+    """A decimal number (1.5, -2.5E+4, 1_000) exactly, refused before it is built if it is too large."""
+    m = _NUMBER.fullmatch(text)
+    if not m or not any(c.isdigit() for c in m["mantissa"]):
+        raise ExprError(f"{shorten(text)!r} is not a number")
+    digits = sum(c.isdigit() for c in m["mantissa"])
+    if digits > limits.number_digits:
+        raise ExprLimitError(limits.message("number_digits", f"the number has {digits} digits"))
+    exponent = (m["exponent"] or "0").lstrip("+-").lstrip("0")
+    if len(exponent) > len(str(limits.number_exponent)) or int(exponent or 0) > limits.number_exponent:
+        raise ExprLimitError(limits.message(
+            "number_exponent", f"the exponent of {shorten(text)} is too large"))
+    return Fraction(text.replace("_", ""))
+
+
+def shorten(text: str, width: int = 60) -> str:
+    """Text for an error message: at most `width` characters, the middle left out."""
+    if len(text) <= width:
+        return text
+    half = (width - 3) // 2
+    return f"{text[:half]}...{text[-half:]}"
+
+
+def parse(text: str | int | float, functions: frozenset[str] | set[str], limits: Limits = DEFAULT) -> object:
+    """Parse one expression within the limits; only the given function names may be called."""
     if isinstance(text, bool):
         raise ExprError(f"{text!r} is not a number or an expression")
     if isinstance(text, int):
-        return Num(Fraction(text))
+        if text.bit_length() > 4 * limits.number_digits:  # too long for str() to be quick, or at all
+            digits = text.bit_length() * 3 // 10
+            raise ExprLimitError(limits.message("number_digits", f"the number has about {digits} digits"))
+        return Num(number(str(text), limits))
     if isinstance(text, float):
-        return Num(Fraction(repr(text)))
+        return Num(number(repr(text), limits))
     if not isinstance(text, str):
         raise ExprError(f"{text!r} is not a number or an expression")
+    if len(text) > limits.expression_chars:
+        raise ExprLimitError(limits.message("expression_chars", f"the expression has {len(text)} characters"))
     toks = _tokens(text)
-    parser = _Parser(toks, text, functions)
+    parser = _Parser(toks, text, functions, limits)
     node = parser.expr()
     kind, tok, pos = parser.peek()
     if kind != "end":
         raise ExprError(f"unexpected {tok!r} at column {pos + 1} in {text!r}")
+    if depth(node) > limits.expression_depth:
+        raise ExprLimitError(limits.message("expression_depth", f"{shorten(text)!r} nests {depth(node)} deep"))
+    _check_powers(node, text, limits)
     return node
+
+
+def _check_powers(node, text: str, limits: Limits) -> None:
+    """Refuse what would be astronomically large before any work: huge constant exponents, towers of **."""
+    tallest, stack = 0, [(node, 0)]  # (subtree, how many ** exponents it stands in)
+    while stack:
+        n, tower = stack.pop()
+        if isinstance(n, BinOp) and n.op == "**":
+            tallest = max(tallest, tower + 1)
+            size = _constant_size(n.right)
+            if size is not None and not size <= limits.power:
+                raise ExprLimitError(limits.message(
+                    "power", f"the exponent of ** in {shorten(text)!r} is too large"))
+            stack.append((n.left, tower))
+            stack.append((n.right, tower + 1))
+        else:
+            stack.extend((c, tower) for c in _children(n))
+    if tallest > limits.power_tower:
+        raise ExprLimitError(limits.message(
+            "power_tower", f"{shorten(text)!r} stacks {tallest} powers in each other's exponents"))
+
+
+def _constant_size(node) -> float | None:
+    """|value| of an exponent made of numbers alone, in floating point (inf or nan when huge); None if it
+    has names or divides by zero (the solver reports that)."""
+    if any(isinstance(n, (Name, Call)) for n in _walk(node)):
+        return None
+    try:
+        return abs(_float_value(node))
+    except OverflowError:
+        return float("inf")
+    except ZeroDivisionError:
+        return None
+
+
+def _float_value(node) -> float | complex:
+    if isinstance(node, Num):
+        return float(node.value)
+    if isinstance(node, Neg):
+        return -_float_value(node.operand)
+    if isinstance(node, Transpose):
+        return _float_value(node.operand)
+    a, b = _float_value(node.left), _float_value(node.right)
+    if node.op == "+":
+        return a + b
+    if node.op == "-":
+        return a - b
+    if node.op in ("*", "@"):
+        return a * b
+    if node.op == "/":
+        return a / b
+    return a ** b  # floats: overflows raise at once, never a huge exact number
+
+
+def _walk(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(_children(n))
 
 
 class _Parser:
     """Precedence climbing: + - < * / @ < unary - < ** < postfix .T."""
 
-    def __init__(self, toks, text, functions):
-        self.toks, self.i, self.text, self.functions = toks, 0, text, functions
+    def __init__(self, toks, text, functions, limits):
+        self.toks, self.i, self.text, self.functions, self.limits = toks, 0, text, functions, limits
+        self.nesting = 0
 
     def peek(self):
         return self.toks[self.i]
@@ -152,13 +264,21 @@ class _Parser:
         return node
 
     def unary(self):
-        if self.peek()[1] == "-":
-            self.take()
-            return Neg(self.unary())
-        if self.peek()[1] == "+":
-            self.take()
-            return self.unary()
-        return self.power()
+        # every nesting (parentheses, a call, a sign, a power) passes here: bound the recursion
+        self.nesting += 1
+        if self.nesting > self.limits.expression_depth:
+            raise ExprLimitError(self.limits.message(
+                "expression_depth", f"{shorten(self.text)!r} nests more than {self.limits.expression_depth} deep"))
+        try:
+            if self.peek()[1] == "-":
+                self.take()
+                return Neg(self.unary())
+            if self.peek()[1] == "+":
+                self.take()
+                return self.unary()
+            return self.power()
+        finally:
+            self.nesting -= 1
 
     def power(self):
         base = self.postfix()
@@ -177,7 +297,7 @@ class _Parser:
     def atom(self):
         kind, tok, pos = self.take()
         if kind == "num":
-            return Num(Fraction(tok))
+            return Num(number(tok, self.limits))
         if kind == "name":
             if self.peek()[1] == "(":
                 if tok not in self.functions:

@@ -1,23 +1,25 @@
 """YAML text → a validated, immutable Problem; every key keeps its line for error messages."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import yaml
-
-from .errors import ProblemError
-from .expr import BinOp, ExprError, Name, Num, parse, rename
+from .errors import LimitError, ProblemError, UsageError
+from .expr import BinOp, ExprError, ExprLimitError, Name, Num, names_in, parse, rename, shorten
+from .limits import Limits, coerce
 from .ops import ELEMENTWISE, FUNCTIONS
+from .reading import Lookalike, printable, read_text, read_yaml
 from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex")
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
 SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
-_NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
 
 
 @dataclass(frozen=True)
@@ -77,82 +79,41 @@ class Problem:
         """A ProblemError pointing at this file."""
         if line is None and key is not None:
             line = self.lines.get(key)
-        return ProblemError(message, file=self.path, line=line, key=key)
+        return ProblemError(message, file=self.path, line=line, key=printable(key))
 
 
-def load(path: str | Path) -> Problem:
-    """Read and validate a problem file."""
-    p = Path(path)
+def load(path: str | Path, limits: Limits | dict | None = None) -> Problem:
+    """Read and validate a problem file, refusing anything beyond the limits before work starts."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"load needs a path to a problem file, not {type(path).__name__}")
+    if isinstance(path, str) and ("\n" in path or path.lstrip().startswith("{")):
+        raise UsageError("this looks like YAML text: use loads(text)")
+    limits = coerce(limits)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProblemError("no such file", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ProblemError(f"cannot read the file: {e}", file=str(path)) from None
-    return loads(text, str(path))
+        text = read_text(path, limits)
+    except ProblemError as e:
+        if isinstance(path, str) and ": " in path and e.message == "no such file":
+            raise UsageError("this looks like YAML text: use loads(text)") from None
+        raise
+    return loads(text, os.fspath(path), limits)
 
 
-def loads(text: str, filename: str = "<string>") -> Problem:
-    """Validate a problem given as YAML text."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise ProblemError(f"not valid YAML: {problem}", file=filename, line=line) from None
-    if node is None:
-        raise ProblemError("the file is empty", file=filename, line=1)
-    reader = _Reader(filename)
-    data = reader.convert(node, "")
-    if not isinstance(data, dict):
+def loads(text: str, filename: str = "<string>", limits: Limits | dict | None = None) -> Problem:
+    """Validate a problem given as YAML text, refusing anything beyond the limits before work starts."""
+    if not isinstance(text, str):
+        raise UsageError(f"loads needs the YAML text of a problem as a str, not {type(text).__name__}")
+    filename, limits = str(filename), coerce(limits)
+    doc = read_yaml(text, filename, limits)
+    if not isinstance(doc.data, dict):
         raise ProblemError("a problem file must be a mapping of keys such as inputs, parameters, loss",
-                           file=filename, line=node.start_mark.line + 1)
-    return _Builder(filename, data, reader.lines).build()
-
-
-class _Reader:
-    """YAML node tree → plain data with exact numbers, recording the line of every key."""
-
-    def __init__(self, filename):
-        self.filename = filename
-        self.lines: dict[str, int] = {}
-
-    def convert(self, node, key):
-        self.lines.setdefault(key, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out = {}
-            for k_node, v_node in node.value:
-                k = k_node.value
-                if not isinstance(k_node, yaml.ScalarNode):
-                    raise ProblemError("keys must be plain names", file=self.filename,
-                                       line=k_node.start_mark.line + 1, key=key or None)
-                sub = f"{key}.{k}" if key else k
-                if k in out:
-                    raise ProblemError("this key is given twice", file=self.filename,
-                                       line=k_node.start_mark.line + 1, key=sub)
-                self.lines[sub] = k_node.start_mark.line + 1
-                out[k] = self.convert(v_node, sub)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(v, f"{key}[{i}]") for i, v in enumerate(node.value)]
-        tag = node.tag
-        if tag.endswith(":null"):
-            return None
-        if tag.endswith(":bool"):
-            return node.value.lower() in ("true", "yes", "on")
-        if tag.endswith(":int") or tag.endswith(":float"):
-            try:
-                return Fraction(node.value.replace("_", ""))
-            except ValueError:
-                raise ProblemError(f"{node.value!r} is not a finite number", file=self.filename,
-                                   line=node.start_mark.line + 1, key=key) from None
-        return node.value
+                           file=filename, line=doc.line)
+    return _Builder(filename, doc, limits).build()
 
 
 class _Builder:
-    def __init__(self, filename, data, lines):
-        self.f, self.d, self.lines = filename, data, lines
+    def __init__(self, filename, doc, limits):
+        self.f, self.d, self.lines, self.texts, self.limits = filename, doc.data, doc.lines, doc.texts, limits
+        self.values = 0  # entries of given values read so far, for the values limit
 
     def err(self, message, key=None, line=None):
         if line is None and key is not None:
@@ -160,7 +121,25 @@ class _Builder:
             while probe and probe not in self.lines:
                 probe = probe.rsplit(".", 1)[0] if "." in probe else ""
             line = self.lines.get(probe)
-        return ProblemError(message, file=self.f, line=line, key=key)
+        return ProblemError(message, file=self.f, line=line, key=printable(key))
+
+    def limit(self, name, what, key):
+        """A LimitError at key: what passes the limit `name`, and how to raise it."""
+        return self.limit_error(self.limits.message(name, what), key)
+
+    def limit_error(self, message, key):
+        error = self.err(message, key)
+        return LimitError(message, file=error.file, line=error.line, key=error.key)
+
+    def count(self, name, n, what, key):
+        """Refuse n things where the limit `name` allows fewer."""
+        if n > getattr(self.limits, name):
+            raise self.limit(name, f"there are {n} {what}", key)
+
+    def count_values(self, n, key):
+        self.values += n
+        if self.values > self.limits.values:
+            raise self.limit("values", f"the given values have more than {self.limits.values} entries in all", key)
 
     def text(self, key):
         v = self.d.get(key)
@@ -168,17 +147,20 @@ class _Builder:
             return None
         if isinstance(v, (dict, list)):
             raise self.err("must be text", key)
-        return str(v) if not isinstance(v, Fraction) else _fraction_text(v)
+        return self.texts.get(key, str(v))
 
     def expr(self, text, key, allow_names=True):
         if isinstance(text, Fraction):
             return Num(text)
+        if isinstance(text, Lookalike):
+            raise self.err(text.why, key)
         try:
-            node = parse(text, FUNCTIONS)
+            node = parse(text, FUNCTIONS, self.limits)
+        except ExprLimitError as e:
+            raise self.limit_error(str(e), key) from None
         except ExprError as e:
             raise self.err(str(e), key) from None
         if not allow_names:
-            from .expr import names_in
             names = names_in(node)
             if names:
                 raise self.err(f"a given value may only use numbers, not the name {names[0]!r}", key)
@@ -190,13 +172,13 @@ class _Builder:
             return [], []
         if not isinstance(raw, dict):
             raise self.err(f"{section} must be a mapping of names to values", section)
+        self.count("nodes", len(raw), "names", section)
         leaves, derived = [], []
         for name, v in raw.items():
             key = f"{section}.{name}"
             self.check_name(name, key)
-            if allow_derived and isinstance(v, str):
+            if allow_derived and isinstance(v, str) and not isinstance(v, Lookalike):
                 node = self.expr(v, key)
-                from .expr import names_in
                 if names_in(node):
                     derived.append(Line(name, node, v, self.lines[key], key))
                     continue
@@ -209,11 +191,21 @@ class _Builder:
         if v is None:
             return None
         if isinstance(v, (Fraction, str)):
+            self.count_values(1, key)
             return self.expr(v, key, allow_names=False)
         if isinstance(v, list):
             if not v:
                 raise self.err("an empty list is not a vector", key)
-            if all(isinstance(r, list) for r in v):
+            side, is_matrix = self.limits.matrix_side, all(isinstance(r, list) for r in v)
+            if len(v) > side:
+                raise self.limit("matrix_side", f"the matrix has {len(v)} rows" if is_matrix
+                                 else f"the vector has {len(v)} entries", key)
+            if is_matrix:
+                widest = max(len(r) for r in v)
+                if widest > side:
+                    raise self.limit("matrix_side", f"the matrix has {widest} columns", key)
+                self.count("matrix_elements", sum(len(r) for r in v), "entries in the matrix", key)
+                self.count_values(sum(len(r) for r in v), key)
                 rows = [[self.scalar(x, f"{key}[{i}][{j}]") for j, x in enumerate(r)]
                         for i, r in enumerate(v)]
                 if len({len(r) for r in rows}) != 1 or not rows[0]:
@@ -221,21 +213,26 @@ class _Builder:
                 return rows
             if any(isinstance(r, list) for r in v):
                 raise self.err("mixes numbers and lists: write a vector [a, b] or a matrix [[a, b], [c, d]]", key)
+            self.count_values(len(v), key)
             return [self.scalar(x, f"{key}[{i}]") for i, x in enumerate(v)]
-        raise self.err(f"{v!r} is not a number, a list or a list of lists", key)
+        raise self.err(f"{shorten(repr(v))} is not a number, a list or a list of lists", key)
 
     def scalar(self, v, key):
         if isinstance(v, (Fraction, str)) and not isinstance(v, bool):
             return self.expr(v, key, allow_names=False)
         if v is None:
             return None
-        raise self.err(f"{v!r} is not a number", key)
+        raise self.err(f"{shorten(repr(v))} is not a number", key)
 
     def check_name(self, name, key):
-        if not isinstance(name, str) or not _NAME_OK.match(name):
-            raise self.err(f"{name!r} is not a valid name (letters, digits, _; not starting with a digit)", key)
+        if not isinstance(name, str) or not _NAME_OK.fullmatch(name):
+            shown = shorten(name) if isinstance(name, str) else name
+            raise self.err(f"{shown!r} is not a valid name (letters, digits, _; not starting with a digit)", key)
         if name in FUNCTIONS:
             raise self.err(f"{name!r} is the name of a function", key)
+        if name.startswith(RESERVED_PREFIX):
+            raise self.err(f"{name!r}: names starting with {RESERVED_PREFIX} are kept for the backward pass's "
+                           f"deltas ({RESERVED_PREFIX}y is δ_y); choose another name", key)
 
     def build(self) -> Problem:
         for k in self.d:
@@ -253,12 +250,13 @@ class _Builder:
                 raw = {}
             if not isinstance(raw, dict):
                 raise self.err("forward must be a mapping of names to expressions", "forward")
+            self.count("nodes", len(raw), "forward lines", "forward")
             for name, text in raw.items():
                 key = f"forward.{name}"
                 self.check_name(name, key)
                 if not isinstance(text, (str, Fraction)):
                     raise self.err("must be an expression", key)
-                forward.append(Line(name, self.expr(text, key), _fraction_text(text), self.lines[key], key))
+                forward.append(Line(name, self.expr(text, key), self.texts.get(key, text), self.lines[key], key))
         elif "network" in self.d:
             extra_params, forward = self.network(inputs)
             params = params + extra_params
@@ -268,12 +266,11 @@ class _Builder:
             loss_text = self.d["loss"]
             if not isinstance(loss_text, (str, Fraction)):
                 raise self.err("must be an expression such as sse(y, t)", "loss")
-            loss = Line("L", self.expr(loss_text, "loss"), _fraction_text(loss_text), self.lines["loss"], "loss")
+            loss = Line("L", self.expr(loss_text, "loss"), self.texts.get("loss", loss_text), self.lines["loss"],
+                        "loss")
         elif not asks or not all(_forward_only(a) for a in asks):
             raise self.err("the key 'loss' is required (e.g. loss: sse(y, t))", None, line=1)
-        lr = self.d.get("learning_rate")
-        if lr is not None and not isinstance(lr, Fraction):
-            raise self.err("must be a number", "learning_rate")
+        lr = self.number(self.d.get("learning_rate"), "learning_rate", "must be a number")
         names = {}
         for group in (inputs, params, derived, targets, forward):
             for item in group:
@@ -306,6 +303,9 @@ class _Builder:
             inputs, targets, forward, loss = self.samples(inputs, targets, forward, loss)
         elif "reduction" in self.d:
             raise self.err("reduction only applies together with data:", "reduction")
+        where = next((k for k in ("data", "forward", "network", "parameters", "inputs", "targets") if k in self.d), None)
+        self.count("nodes", sum(map(len, (inputs, params, derived, targets, forward))),
+                   "inputs, parameters, targets and forward lines", where)
         return Problem(
             path=self.f, title=self.text("title") or Path(self.f).stem, source=self.text("source"),
             notes=self.text("notes"), inputs=tuple(inputs), parameters=tuple(params),
@@ -313,11 +313,22 @@ class _Builder:
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines), latex=dict(latex))
 
+    def number(self, v, key, message):
+        """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""
+        if v is None or isinstance(v, Fraction):
+            return v
+        if isinstance(v, Lookalike):
+            raise self.err(v.why, key)
+        raise self.err(message, key)
+
     def samples(self, inputs, targets, forward, loss):
         """data: one copy of the forward lines per sample (names gain ^(k)), the loss reduced over them."""
         raw = self.d["data"]
         if not isinstance(raw, list) or not raw or not all(isinstance(r, dict) for r in raw):
             raise self.err("data must be a list of samples, each a mapping such as {x: [1, 2], t: 0}", "data")
+        self.count("samples", len(raw), "samples", "data")
+        self.count("nodes", len(raw) * (len(forward) + 1), f"forward lines and losses for {len(raw)} samples",
+                   "data")
         reduction = self.d.get("reduction", "mean")
         if reduction not in ("mean", "sum"):
             raise self.err("reduction must be mean or sum", "reduction")
@@ -362,13 +373,16 @@ class _Builder:
             return []
         if not isinstance(raw, list):
             raise self.err("must be a list of parts, e.g. - {part: a, show: forward}", "ask")
+        self.count("parts", len(raw), "parts", "ask")
         out = []
         for i, item in enumerate(raw):
             key = f"ask[{i}]"
             if not isinstance(item, dict) or "part" not in item:
                 raise self.err("each part needs a label, e.g. {part: a, show: forward}", key)
             label = item["part"]
-            label = _fraction_text(label) if isinstance(label, Fraction) else str(label)
+            if label is None or isinstance(label, (list, dict)):
+                raise self.err("a part's label is text or a number, e.g. part: a", f"{key}.part")
+            label = self.texts.get(f"{key}.part", str(label))
             kinds = [k for k in item if k not in ("part", "of")]
             if len(kinds) != 1 or kinds[0] not in ASK_KINDS:
                 raise self.err(f"each part asks for one of {', '.join(ASK_KINDS)}", key)
@@ -395,6 +409,7 @@ class _Builder:
                 vs = v if isinstance(v, list) else [v]
                 if not vs or not all(isinstance(n, str) for n in vs):
                     raise self.err("must name a weight or a list of weights", f"{key}.{kind}")
+                self.count("parts", len(vs), "names in one part", f"{key}.{kind}")
                 what = tuple(vs)
             out.append(Ask(label, kind, what, self.lines[key], options))
         return out
@@ -408,14 +423,21 @@ class _Builder:
         rows = v["inputs"]
         if not isinstance(rows, list) or not rows:
             raise self.err("inputs must be a list of rows", f"{key}.inputs")
+        self.count("samples", len(rows), "rows", f"{key}.inputs")
+        for i, r in enumerate(rows):
+            for where, x in _entries(r, f"{key}.inputs[{i}]"):
+                if x is None:
+                    raise self.err("a truth table row gives numbers, e.g. [0, 1], not null", where)
         rows = [self.value(r, f"{key}.inputs[{i}]") for i, r in enumerate(rows)]
         expect = v.get("expect")
         if expect is not None:
             if not isinstance(expect, list) or len(expect) != len(rows):
                 raise self.err("expect must give one value per input row", f"{key}.expect")
+            if None in expect:
+                raise self.err("expect gives a number for each row, not null", f"{key}.expect[{expect.index(None)}]")
             expect = [self.scalar(e, f"{key}.expect[{i}]") for i, e in enumerate(expect)]
-        threshold = v.get("threshold", Fraction(0))
-        if not isinstance(threshold, Fraction):
+        threshold = self.number(v.get("threshold", Fraction(0)), f"{key}.threshold", "threshold must be a number")
+        if threshold is None:
             raise self.err("threshold must be a number", f"{key}.threshold")
         for k in ("input", "output"):
             if k in v and not isinstance(v[k], str):
@@ -433,8 +455,14 @@ class _Builder:
         inputs = v.get("inputs")
         if inputs is not None and (not isinstance(inputs, list) or not all(isinstance(n, str) for n in inputs)):
             raise self.err("inputs must list the input names", f"{key}.inputs")
+        if "output" in v and not isinstance(v["output"], str):
+            raise self.err("must name a quantity", f"{key}.output")
+        for k in ("below", "above"):
+            if isinstance(v.get(k), (list, dict)):
+                raise self.err("must be text, e.g. class 1", f"{key}.{k}")
         return {"inputs": inputs, "output": v.get("output"),
-                "below": str(v.get("below", "class 1")), "above": str(v.get("above", "class 2"))}
+                "below": self.texts.get(f"{key}.below", str(v.get("below", "class 1"))),
+                "above": self.texts.get(f"{key}.above", str(v.get("above", "class 2")))}
 
     def network(self, inputs):
         net = self.d["network"]
@@ -452,7 +480,9 @@ class _Builder:
         layers = net.get("layers")
         if not isinstance(layers, list) or not layers:
             raise self.err("must be a list of layers", "network.layers")
+        self.count("nodes", 2 * len(layers), "forward lines (two per layer)", "network.layers")
         out_name = net.get("output", "y")
+        self.check_name(out_name, "network.output")
         params, forward, h = [], [], src
         for i, layer in enumerate(layers, start=1):
             key = f"network.layers[{i - 1}]"
@@ -480,13 +510,20 @@ class _Builder:
                 z += f" + b{i}"
             last = i == len(layers)
             if last and act in ("linear", "identity"):
-                forward.append(Line(out_name, parse(z, FUNCTIONS), z, self.lines[key], key))
+                forward.append(Line(out_name, self.expr(z, key), z, self.lines[key], key))
                 break
-            forward.append(Line(f"z{i}", parse(z, FUNCTIONS), z, self.lines[key], key))
+            forward.append(Line(f"z{i}", self.expr(z, key), z, self.lines[key], key))
             h = out_name if last else f"h{i}"
             text = f"{act}(z{i})"
-            forward.append(Line(h, parse(text, FUNCTIONS), text, self.lines[key], key))
+            forward.append(Line(h, self.expr(text, key), text, self.lines[key], key))
         return params, forward
+
+
+def _entries(value, key):
+    """(key, entry) for a scalar, a vector or a matrix as written, entry by entry."""
+    if not isinstance(value, list):
+        return [(key, value)]
+    return [pair for i, x in enumerate(value) for pair in _entries(x, f"{key}[{i}]")]
 
 
 def _forward_only(ask: Ask) -> bool:
@@ -498,12 +535,6 @@ def _forward_only(ask: Ask) -> bool:
 def sample_name(name: str, k: int) -> str:
     """The name of a quantity for sample k: x1 → x1^(k), printed x1⁽ᵏ⁾."""
     return f"{name}^({k})"
-
-
-def _fraction_text(v):
-    if isinstance(v, Fraction):
-        return str(v.numerator) if v.denominator == 1 else format_decimal(v)
-    return v
 
 
 def format_decimal(v: Fraction) -> str:
