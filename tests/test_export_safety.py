@@ -287,7 +287,9 @@ def test_every_name_sympy_spells_specially_typesets(tmp_path):
     names = sorted({"x" + m for m in sympy_latex.modifier_dict} | set(sympy_latex.greek_letters_set)
                    | set(sympy_latex.other_symbols) | {"lamda", "Lamda", "x__1", "_b", "__", "x_", "a__b__c"})
     names = [n for n in names if n not in ("L", "lambda")]
-    problem = problem_yaml(tmp_path, inputs={n: 1 for n in names}, forward={"y": "w * (" + " + ".join(names) + ")"})
+    groups = {f"s{k}": " + ".join(names[i:i + 10]) for k, i in enumerate(range(0, len(names), 10))}
+    forward = {**groups, "y": "w * (" + " + ".join(groups) + ")"}  # sums of ten, within the expression limits
+    problem = problem_yaml(tmp_path, inputs={n: 1 for n in names}, forward=forward)
     result = run("export", problem, "-o", tmp_path / "x.tex", "--pdf")
     assert result.exit_code == 0, (result.output, result.exception)
     assert (tmp_path / "x.pdf").read_bytes().startswith(b"%PDF")
