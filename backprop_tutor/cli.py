@@ -61,8 +61,7 @@ def _main(ctx: typer.Context,
     70 an internal error.
     """
     from .limits import from_settings
-    ctx.obj = {"debug": debug}
-    _LIMITS[:] = [from_settings(limit or ())]
+    ctx.obj = {"debug": debug, "limits": from_settings(limit or ())}
 
 
 def _fail(error: TutorError):
@@ -70,15 +69,16 @@ def _fail(error: TutorError):
     raise typer.Exit(error.exit_code)
 
 
-# The limits of this run, set by _main before the command runs (commands take no context to read them from).
-_LIMITS: list = []
-
-
-def _problem(file: str):
-    """The problem a command names: a path, or a bundled problem's bare name, read within the limits."""
+def _problem(ctx: typer.Context, source):
+    """The problem at a path (see locate), read within the limits given on the command line."""
     from . import load
+    return load(source, (ctx.obj or {}).get("limits"))
+
+
+def _locate(file: str):
+    """The path a command's FILE names: a path, or a bundled problem's bare name."""
     from .bundled import locate
-    return load(locate(file), _LIMITS[-1] if _LIMITS else None)
+    return locate(file)
 
 
 def _console(no_color: bool):
@@ -95,13 +95,13 @@ def _console(no_color: bool):
 
 
 @app.command()
-def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
+def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
-    solution = solve_problem(_problem(file), verify=verify, closed_forms=exact and not json)
+    solution = solve_problem(_problem(ctx, _locate(file)), verify=verify, closed_forms=exact and not json)
     if json:
         from .render.jsonout import dumps
         typer.echo(dumps(solution))
@@ -111,7 +111,7 @@ def solve(file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
 
 
 @app.command()
-def derive(file: str = FILE,
+def derive(ctx: typer.Context, file: str = FILE,
            wrt: str = typer.Option(None, "--wrt", help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
            of: str = typer.Option("L", "--of", help="The node to differentiate (default: the loss L)."),
            all_: bool = typer.Option(False, "--all", help="Every parameter, sharing the deltas."),
@@ -125,7 +125,7 @@ def derive(file: str = FILE,
     from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
-    problem = _problem(file)
+    problem = _problem(ctx, _locate(file))
     results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
     if json:
         import json as json_module
@@ -145,7 +145,7 @@ def derive(file: str = FILE,
 
 
 @app.command()
-def export(file: str = FILE,
+def export(ctx: typer.Context, file: str = FILE,
            output: str = typer.Option(..., "-o", "--output", help="The .tex file to write (NAME.tex)."),
            pdf: bool = typer.Option(False, "--pdf", help="Also compile it to NAME.pdf beside it (needs pdflatex)."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
@@ -155,26 +155,17 @@ def export(file: str = FILE,
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
                                          help="Stop LaTeX after this many seconds (with --pdf).")):
     """Write the worked solution as LaTeX (and a PDF with --pdf)."""
-    from . import load
-    from .bundled import locate
-    from .errors import ProblemError
     from .export import check_target, compile_pdf, write_atomically
     from .render.latex import to_latex
     from .solver import solve as solve_problem
-    source = locate(file)
+    source = _locate(file)
     target = check_target(output, ".tex", protect=[source])
     if pdf:
         if not standalone:
             raise UsageError("--pdf needs a whole document, not --fragment", file=str(target))
         check_target(target.with_suffix(".pdf"), ".pdf", protect=[source])
-    problem = load(source)
-    solution = solve_problem(problem, verify=verify, closed_forms=exact)
-    try:
-        document = to_latex(solution, digits, exact, standalone)
-    except ProblemError as e:  # a latex: value refused where it is placed
-        e.file = e.file or problem.path
-        e.line = e.line or problem.lines.get(e.key)
-        raise
+    solution = solve_problem(_problem(ctx, source), verify=verify, closed_forms=exact)
+    document = to_latex(solution, digits, exact, standalone)
     write_atomically(target, document)
     typer.echo(f"wrote {target}")
     if pdf:
@@ -196,9 +187,7 @@ def list_problems(no_color: bool = NO_COLOR):
 
 def main(argv: list[str] | None = None) -> int:
     """The whole program: usage errors in one line, nothing lost to a closed or full output."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in args:  # accepted anywhere on the line, read by the callback in front
-        args = ["--debug"] + [a for a in args if a != "--debug"]
+    args = _program_options_first(list(sys.argv[1:] if argv is None else argv))
     try:
         code = app(args=args, prog_name="tutor", standalone_mode=False)
         sys.stdout.flush()
@@ -228,6 +217,22 @@ def _output_failed(e: OSError) -> int:
         return EXIT_OK
     typer.echo(f"error: cannot write the output: {e.strerror or e}", err=True)
     return EXIT_BAD_INPUT
+
+
+def _program_options_first(args: list[str]) -> list[str]:
+    """--debug and --limit NAME=N are accepted anywhere on the line; the callback reads them in front."""
+    front, rest, i = [], [], 0
+    while i < len(args):
+        a = args[i]
+        if a == "--debug" or a.startswith("--limit="):
+            front.append(a)
+        elif a == "--limit" and i + 1 < len(args):
+            front += [a, args[i + 1]]
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
 
 
 def _silence_stdout():
