@@ -11,13 +11,20 @@ import sympy as sp
 from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
                    OneMatrix, Transpose)
 
+from .magnitude import beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits
 from .ops import ELEMENTWISE, LOSSES
 
 PRECISION = 40  # significant digits carried for values that are not rational
+EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh"})  # computed through e^z
 
 
 class ShapeError(ValueError):
-    """Operands whose shapes do not fit; the caller names the file, line and key."""
+    """An operation that cannot be carried out on its operands (shapes that do not fit, a value
+    that is not real); the caller names the file, line and key."""
+
+
+class RangeError(ShapeError):
+    """A value too large (or too small, or too long an exact fraction) to be computed in time."""
 
 
 @dataclass(frozen=True)
@@ -176,16 +183,22 @@ class Algebra:
 
 
 class Eval(Algebra):
-    """Computes values: exact where rational, otherwise numbers of PRECISION digits."""
+    """Computes values: exact where rational, otherwise numbers of PRECISION digits.
+
+    Every value is checked against the limits of magnitude.py, and a power or an exponential
+    before it is computed, so a runaway value stops with a RangeError instead of a hang.
+    """
 
     def finish(self, e):
         e = sp.sympify(e)
-        if e.is_Rational or e.is_Float or e.free_symbols or not e.is_number:
+        if e.is_Rational or e.is_Float:
+            return in_range(e)
+        if e.free_symbols or not e.is_number:
             return e
         v = e.evalf(PRECISION)
         if not v.is_real:
-            raise ShapeError(f"the value {e} is not a real number")
-        return sp.Float(v, PRECISION)
+            raise ShapeError(f"the value {_brief(e)} is not a real number")
+        return in_range(sp.Float(v, PRECISION))
 
     def each(self, m, f):
         return ImmutableMatrix(m.shape[0], m.shape[1], [self.finish(f(v)) for v in m])
@@ -219,7 +232,14 @@ class Eval(Algebra):
         return self.zip(a, b, lambda u, v: u / v)
 
     def _pow(self, a, k, shape):
-        return self.finish(a ** k) if shape == () else self.each(a, lambda v: v ** k)
+        return self._power(a, k) if shape == () else self.each(a, lambda v: self._power(v, k))
+
+    def _power(self, a, k):
+        if _number(a) and _number(k):
+            if isinstance(k, sp.Rational) and not k.is_Integer:
+                a = _root_ready(a, k.q)
+            _refuse(power_beyond_limits(a, k))
+        return self.finish(a ** k)
 
     def _matmul(self, a, b):
         return self.each(a * b, lambda v: v)
@@ -233,6 +253,10 @@ class Eval(Algebra):
     def _apply(self, name, a, shape, derivative):
         op = ELEMENTWISE[name]
         f = op.derivative if derivative else op.forward
+        if name in EXPONENTIAL:
+            f = _guarded(name, f)
+        elif name == "sqrt":
+            f = _rooted(f)
         return self.finish(f(a)) if shape == () else self.each(a, f)
 
     def _total(self, a):
@@ -258,9 +282,60 @@ class Closed(Eval):
         e = sp.sympify(e)
         if e.is_number and not e.is_Rational and not e.has(sp.Float) and sp.count_ops(e) <= self.LIMIT:
             if not e.evalf(PRECISION).is_real:
-                raise ShapeError(f"the value {e} is not a real number")
+                raise ShapeError(f"the value {_brief(e)} is not a real number")
             return e
         return super().finish(e)
+
+
+def in_range(x):
+    """x itself (an exact or a decimal number), if it is within the limits of magnitude.py."""
+    if isinstance(x, sp.Float) and not x._mpf_[1] and x._mpf_[2]:  # mpmath's infinities and nan
+        raise ShapeError(f"the value {x} is not a real number")
+    if x != 0:
+        _refuse(beyond_limits(x))
+    return x
+
+
+def _refuse(why: str | None):
+    if why:
+        raise RangeError(why)
+
+
+def _guarded(name, f):
+    """f, refusing an argument whose exponential would be out of range, before computing it."""
+    def checked(v):
+        if _number(v):
+            _refuse(exponential_beyond_limits(name, v))
+        return f(v)
+    return checked
+
+
+def _root_ready(a, n: int):
+    """a itself for an n-th root if that is exact or a is short; else a as a decimal number.
+
+    SymPy looks for factors of a long integer that is not an exact power for seconds on end
+    (√(7^3500 + 1)); the decimal root is what finish() would make of the result anyway.
+    """
+    if not isinstance(a, sp.Rational) or exact_bits(a) <= 256:
+        return a
+    if sp.integer_nthroot(abs(int(a.p)), n)[1] and sp.integer_nthroot(int(a.q), n)[1]:
+        return a
+    return sp.Float(a, PRECISION + 10)
+
+
+def _rooted(f):
+    """f of a square root, its argument made ready as _root_ready makes it."""
+    return lambda v: f(_root_ready(v, 2))
+
+
+def _number(x) -> bool:
+    return isinstance(x, sp.Basic) and x.is_number and not x.free_symbols
+
+
+def _brief(e) -> str:
+    """An expression for a message, cut short if a long number makes it long."""
+    text = str(e)
+    return text if len(text) <= 80 else text[:60] + "…" + text[-15:]
 
 
 class Show(Algebra):

@@ -245,7 +245,11 @@ class _Work:
             if only is not None and node.name not in only:
                 continue
             grad = self.deltas[node.name].x
-            stepped = self.ev.sub(T(node.given, node.shape), self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
+            try:
+                stepped = self.ev.sub(T(node.given, node.shape),
+                                      self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
+            except ShapeError as e:
+                raise self.g.error(f"{e} in the update of {node.name}", key=node.key, line=node.line) from None
             if only is not None and only[node.name] is not None:
                 stepped = _take_elements(node.given, stepped, only[node.name], node.shape)
             new[node.name] = stepped
