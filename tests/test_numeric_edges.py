@@ -141,6 +141,39 @@ def test_large_values_within_the_limits_are_computed():
     assert_rel(sol.loss, want)
 
 
+# -- JSON ------------------------------------------------------------------------------------------
+
+def test_json_writes_values_beyond_a_double_as_decimal_strings():
+    sol = solved("""
+        parameters: {w: 1}
+        loss: exp(1000 * w) + exp(-1000 * w) * 0
+        """)
+    data = strict_json(dumps(sol))
+    with mpmath.workdps(40):
+        for got, want in ((data["loss"], mpmath.exp(1000)), (data["gradients"]["w"], 1000 * mpmath.exp(1000))):
+            assert isinstance(got, str)
+            assert abs(Decimal(got) - Decimal(mpmath.nstr(want, 30))) <= Decimal(10) ** -15 * Decimal(got)
+
+
+def test_json_writes_values_below_a_double_as_decimal_strings():
+    sol = solved("""
+        parameters: {w: 1}
+        loss: exp(-1000 * w)
+        """)
+    data = strict_json(dumps(sol))
+    assert isinstance(data["loss"], str)
+    assert abs(Decimal(data["loss"]) / Decimal(mpmath.nstr(mpmath.exp(-1000), 30)) - 1) < Decimal("1e-15")
+    with_ordinary = solved("parameters: {w: 1}\nloss: exp(-700 * w)")
+    assert isinstance(strict_json(dumps(with_ordinary))["loss"], float)
+
+
+def test_derive_json_writes_a_huge_value_as_a_string():
+    d = derive(loads("parameters: {w: 1}\nloss: exp(1000 * w)"), "w")
+    data = strict_json(json.dumps(derivation_json(d), allow_nan=False))
+    assert isinstance(data["value"], str) and data["value"].endswith("e+437")
+    assert abs(Decimal(data["value"]) / Decimal(mpmath.nstr(1000 * mpmath.exp(1000), 30)) - 1) < Decimal("1e-15")
+
+
 # -- through the command line ----------------------------------------------------------------------
 
 def run_cli(tmp_path, text, *args):
@@ -152,6 +185,13 @@ def run_cli(tmp_path, text, *args):
                           capture_output=True, text=True, timeout=30, env=env)
     assert time.perf_counter() - start < 5.0
     return done
+
+
+def test_cli_json_of_a_value_beyond_a_double(tmp_path):
+    done = run_cli(tmp_path, "parameters: {w: 1}\nloss: exp(1000 * w)\n")
+    assert done.returncode == 0, done.stderr
+    data = strict_json(done.stdout)
+    assert data["loss"].startswith("1.97007111401704") and data["loss"].endswith("e+434")
 
 
 @pytest.mark.parametrize("text", [
