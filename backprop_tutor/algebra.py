@@ -136,9 +136,15 @@ class Algebra:
         return T(self._div(self.lift(a, shape).x, self.lift(b, shape).x, shape), shape)
 
     def pow(self, a: T, k: T) -> T:
-        if k.shape != ():
-            raise ShapeError("an exponent must be a scalar")
-        return T(self._pow(a.x, k.x, a.shape), a.shape)
+        """a ** k entry by entry: equal shapes, or a scalar on either side spread over the other."""
+        if k.shape == ():
+            return T(self._pow(a.x, k.x, a.shape), a.shape)
+        shape = _broadcast(a.shape, k.shape, "**")
+        return T(self._hpow(self.lift(a, shape).x, self.lift(k, shape).x, shape), shape)
+
+    def power_slope(self, a: T, k: T) -> T:
+        """∂(a ** k)/∂a = k·a^(k − 1), entry by entry."""
+        return self.mul(k, self.pow(a, self.sub(k, self.const(1))))
 
     def matmul(self, a: T, b: T) -> T:
         sa, sb = a.shape, b.shape
@@ -234,12 +240,24 @@ class Eval(Algebra):
     def _pow(self, a, k, shape):
         return self._power(a, k) if shape == () else self.each(a, lambda v: self._power(v, k))
 
+    def _hpow(self, a, k, shape):
+        return self.zip(a, k, self._power)
+
     def _power(self, a, k):
         if _number(a) and _number(k):
             if isinstance(k, sp.Rational) and not k.is_Integer:
                 a = _root_ready(a, k.q)
             _refuse(power_beyond_limits(a, k))
         return self.finish(a ** k)
+
+    def power_slope(self, a: T, k: T) -> T:
+        """k·a^(k − 1), taken as 0 where k is 0: a ** 0 is 1 everywhere, even at a = 0."""
+        if not _numeric(a, k):
+            return super().power_slope(a, k)
+        shape = _broadcast(a.shape, k.shape, "**")
+        bases, powers = _elements(self.lift(a, shape)), _elements(self.lift(k, shape))
+        return _shaped([self.finish(0 if v == 0 else v * self._power(u, v - 1)) for u, v in zip(bases, powers)],
+                       shape)
 
     def _matmul(self, a, b):
         return self.each(a * b, lambda v: v)
@@ -332,6 +350,18 @@ def _number(x) -> bool:
     return isinstance(x, sp.Basic) and x.is_number and not x.free_symbols
 
 
+def _numeric(*values: T) -> bool:
+    return all(_number(v) for t in values for v in _elements(t))
+
+
+def _shaped(values: list, shape: tuple):
+    """A list of numbers as a value of the shape: the number itself for a scalar."""
+    if shape == ():
+        return T(values[0], ())
+    r, c = matrix_dims(shape)
+    return T(ImmutableMatrix(r, c, values), shape)
+
+
 def _brief(e) -> str:
     """An expression for a message, cut short if a long number makes it long."""
     text = str(e)
@@ -371,6 +401,9 @@ class Show(Algebra):
 
     def _pow(self, a, k, shape):
         return sp.Pow(a, k, evaluate=False) if shape == () else HadamardPower(a, k)
+
+    def _hpow(self, a, k, shape):
+        return HadamardPower(a, k)
 
     def _matmul(self, a, b):
         return MatMul(a, b, evaluate=False)

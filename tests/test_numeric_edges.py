@@ -62,6 +62,175 @@ def strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
+# -- what is differentiated -----------------------------------------------------------------------
+
+def test_an_input_exponent_is_not_differentiated():
+    """∂(w ** n)/∂n = w^n log w is not real for w < 0, but n is an input: nobody asks for it."""
+    sol = solved("""
+        inputs: {n: 2}
+        parameters: {w: -0.5}
+        targets: {t: 1}
+        loss: sse(w ** n, t)
+        """)
+    w, n, t = sp.Rational(-1, 2), 2, 1
+    assert sol.loss == (w ** n - t) ** 2
+    assert sol.gradients["w"] == 2 * (w ** n - t) * n * w ** (n - 1)
+
+
+def test_a_node_computed_from_inputs_alone_is_not_differentiated():
+    sol = solved("""
+        inputs: {n: 1}
+        parameters: {w: -0.5}
+        targets: {t: 1}
+        forward:
+          k: 2 * n
+          y: w ** k
+        loss: sse(y, t)
+        """)
+    assert sol.gradients["w"] == sp.Rational(3, 2)
+    assert "k" not in sol.deltas and "y" in sol.deltas
+
+
+def test_a_trained_exponent_of_a_negative_base_is_refused():
+    error = refused("""
+        parameters: {w: -0.5, n: 2}
+        targets: {t: 1}
+        loss: sse(w ** n, t)
+        """)
+    assert error.key == "loss" and "not a real number" in error.message
+
+
+def test_sqrt_of_an_input_at_zero():
+    sol = solved("""
+        inputs: {x: 0}
+        parameters: {w: 1}
+        targets: {t: 3}
+        loss: sse(w * sqrt(x) + w, t)
+        """)
+    assert sol.loss == 4 and sol.gradients["w"] == -4
+
+
+def test_sqrt_of_a_target_at_zero():
+    sol = solved("""
+        parameters: {w: 3}
+        targets: {t: 0}
+        loss: sse(w, sqrt(t))
+        """)
+    assert sol.loss == 9 and sol.gradients["w"] == 6
+
+
+FROZEN = """
+    parameters: {{w: 1, v: 0}}
+    targets: {{t: 4}}
+    frozen: [v]
+    loss: sse(w + sqrt(v), t)
+    learning_rate: 0.1
+    {ask}
+    """
+
+
+def test_a_frozen_parameter_not_asked_about_is_not_differentiated():
+    sol = solved(FROZEN.format(ask="ask: [{part: a, gradient: w}, {part: b, show: update}]"))
+    assert sol.gradients == {"w": -6}  # 2(w + √v − t)
+    assert sol.updated["v"] == 0 and sol.updated["w"] == sp.Rational(16, 10)
+
+
+def test_a_frozen_parameter_asked_about_is_differentiated():
+    error = refused(FROZEN.format(ask="ask: [{part: a, gradient: v}]"))  # sqrt′(0) = 1/(2·0)
+    assert error.key == "loss"
+    sol = solved(FROZEN.format(ask="").replace("v: 0", "v: 4"))  # the whole solution shows it
+    assert sol.gradients["v"] == sp.Rational(2 * (1 + 2 - 4), 2 * 2)  # 2(w + √v − t)/(2√v)
+    assert sol.updated["v"] == 4
+
+
+# -- z ** 0 ----------------------------------------------------------------------------------------
+
+def test_zero_to_the_zero_is_one_with_slope_zero():
+    sol = solved("""
+        parameters: {w: 0}
+        targets: {t: 2}
+        loss: sse(w ** 0, t)
+        """)
+    assert sol.loss == 1 and sol.gradients["w"] == 0
+
+
+def test_zero_to_an_input_exponent_of_zero():
+    sol = solved("""
+        inputs: {k: 0}
+        parameters: {w: 0}
+        targets: {t: 2}
+        loss: sse(w ** k, t)
+        """)
+    assert sol.loss == 1 and sol.gradients["w"] == 0
+    assert derive(loads(textwrap.dedent("""
+        inputs: {k: 0}
+        parameters: {w: 0}
+        targets: {t: 2}
+        loss: sse(w ** k, t)
+        """)), "w").whole.value == 0
+
+
+def test_zero_to_the_zero_entry_by_entry():
+    sol = solved("""
+        inputs: {k: [0, 3]}
+        parameters: {w: [0, 2]}
+        loss: sum(w ** k)
+        """)
+    assert sol.loss == 1 + 8
+    assert list(sol.gradients["w"]) == [0, 3 * 2 ** 2]
+
+
+# -- elementwise ** --------------------------------------------------------------------------------
+
+def test_power_of_equal_shapes_entry_by_entry():
+    sol = solved("""
+        parameters: {w: [2, 3], x: [1, 2.5]}
+        loss: sum(w ** x)
+        """)
+    w, x = [mpmath.mpf(2), mpmath.mpf(3)], [mpmath.mpf(1), mpmath.mpf("2.5")]
+
+    def loss(*v):
+        return v[0] ** v[2] + v[1] ** v[3]
+
+    point = w + x
+    assert_rel(sol.loss, loss(*point), "loss")
+    for i, name in enumerate(["w", "w", "x", "x"]):
+        order = tuple(int(i == j) for j in range(4))
+        assert_rel(sol.gradients[name][i % 2], mpmath.diff(loss, point, order), f"d/d{name}[{i % 2 + 1}]")
+    assert sol.gradients["w"][0] == 1 and sol.gradients["w"][1] == sp.Rational(5, 2) * sp.Integer(3) ** sp.Rational(3, 2) \
+        or abs(sol.gradients["w"][1] - sp.Rational(5, 2) * 3 ** sp.Rational(3, 2)) < sp.Float("1e-35")
+
+
+def test_power_of_a_scalar_base_and_a_vector_exponent():
+    sol = solved("""
+        parameters: {b: 2, v: [1, 2, 3]}
+        loss: sum(b ** v)
+        """)
+    assert sol.loss == 2 + 4 + 8
+    assert sol.gradients["b"] == 1 + 2 * 2 + 3 * 4
+    for i, k in enumerate([1, 2, 3]):
+        assert abs(sol.gradients["v"][i] - 2 ** k * sp.log(2)) < sp.Float("1e-35")
+
+
+def test_power_of_matrices_entry_by_entry():
+    sol = solved("""
+        parameters: {W: [[1, 2], [3, 0.5]]}
+        loss: sum(sum(W ** W))
+        """)
+    entries = [sp.Integer(1), sp.Integer(2), sp.Integer(3), sp.Rational(1, 2)]
+    assert abs(sol.loss - sum(e ** e for e in entries)) < sp.Float("1e-35")
+    for got, e in zip(sol.gradients["W"], entries):  # d(e^e)/de = e^e (1 + log e)
+        assert abs(got - e ** e * (1 + sp.log(e))) < sp.Float("1e-35")
+
+
+def test_power_of_unequal_shapes_is_refused():
+    error = refused("""
+        parameters: {w: [1, 2], x: [1, 2, 3]}
+        loss: sum(w ** x)
+        """)
+    assert error.key == "loss" and "cannot combine" in error.message
+
+
 # -- runaway magnitudes ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
