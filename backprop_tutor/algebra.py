@@ -1,21 +1,29 @@
 """Two readings of the same tensor operations: Eval computes exact values, Show builds the formula.
 
 A rule written once against these operations yields the formula (Show over symbols), the numbers
-substituted (Show over values) and the value (Eval), so the three can never disagree.
+substituted (Show over values) and the value (Eval), so the three can never disagree. Where the
+textbook's form of a value loses its digits (log(1 − σ(z)) for a large z, 1 − tanh²(z)), Eval
+computes the same quantity in a form that does not (stable.py); the formula shown stays the
+textbook's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
                    OneMatrix, Transpose)
 
-from .magnitude import beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits
+from . import stable
+from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits,
+                        scores_beyond_limits)
 from .ops import ELEMENTWISE, LOSSES
 
 PRECISION = 40  # significant digits carried for values that are not rational
+WORKING = PRECISION + 20  # digits the cancellation-free losses are computed with
 EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh"})  # computed through e^z
+EXPONENTIAL_SLOPES = frozenset({"tanh"})  # tanh′ = 1/cosh² is computed through e^z too
 
 
 class ShapeError(ValueError):
@@ -146,6 +154,32 @@ class Algebra:
         """∂(a ** k)/∂a = k·a^(k − 1), entry by entry."""
         return self.mul(k, self.pow(a, self.sub(k, self.const(1))))
 
+    def ratio(self, c: T, x: T) -> T:
+        """c / x entry by entry, as it appears in the slope of c·log x (so 0 where c is 0)."""
+        return self.div(c, x)
+
+    # The cross-entropies of a sigmoid and of a softmax, as the textbook writes them; Eval
+    # computes the same quantities without cancellation.
+    def sigmoid_bce(self, z: T, t: T) -> T:
+        """bce(σ(z), t)."""
+        return self.loss("bce", self.apply("sigmoid", z), t)
+
+    def sigmoid_bce_slope(self, z: T, t: T) -> T:
+        """∂bce(σ(z), t)/∂z = σ(z) − t."""
+        return self.sub(self.apply("sigmoid", z), t)
+
+    def softmax_cross_entropy(self, s: T, t: T) -> T:
+        """cross_entropy(softmax(s), t)."""
+        return self.loss("cross_entropy", self.softmax(s), t)
+
+    def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
+        """∂cross_entropy(softmax(s), t)/∂s = softmax(s)·Σt − t."""
+        return self.sub(self.mul(self.total(t), self.softmax(s)), t)
+
+    def neg_log_softmax(self, s: T) -> T:
+        """−log softmax(s), the slope of cross_entropy(softmax(s), t) in t."""
+        return self.neg(self.apply("log", self.softmax(s)))
+
     def matmul(self, a: T, b: T) -> T:
         sa, sb = a.shape, b.shape
         if sa == () or sb == ():
@@ -259,6 +293,16 @@ class Eval(Algebra):
         return _shaped([self.finish(0 if v == 0 else v * self._power(u, v - 1)) for u, v in zip(bases, powers)],
                        shape)
 
+    def ratio(self, c: T, x: T) -> T:
+        """c / x, and 0 where c is 0 (even where x is 0), for the convention 0·log 0 = 0."""
+        if not _numeric(c, x):
+            return super().ratio(c, x)
+        shape = _broadcast(c.shape, x.shape, "/")
+        cs, xs = _elements(self.lift(c, shape)), _elements(self.lift(x, shape))
+        if any(v == 0 and u != 0 for u, v in zip(cs, xs)):
+            raise ShapeError("division by zero")
+        return _shaped([self.finish(0 if u == 0 else u / v) for u, v in zip(cs, xs)], shape)
+
     def _matmul(self, a, b):
         return self.each(a * b, lambda v: v)
 
@@ -270,8 +314,10 @@ class Eval(Algebra):
 
     def _apply(self, name, a, shape, derivative):
         op = ELEMENTWISE[name]
-        f = op.derivative if derivative else op.forward
-        if name in EXPONENTIAL:
+        f = op.forward
+        if derivative:  # a number by the form that keeps its digits; a formula as the textbook writes it
+            f = (lambda v: (op.slope if _number(v) else op.derivative)(v)) if op.slope else op.derivative
+        if name in EXPONENTIAL or derivative and name in EXPONENTIAL_SLOPES:
             f = _guarded(name, f)
         elif name == "sqrt":
             f = _rooted(f)
@@ -283,12 +329,55 @@ class Eval(Algebra):
     def loss(self, name: str, y: T, t: T) -> T:
         rule = LOSSES[name]
         ys, ts = _elements(y), _elements(t)
+        if name == "log_cosh" and _numeric(y, t):  # log cosh(1e−30) is log of 1 + 5e−61
+            differences = [self.finish(u - v) for u, v in zip(ys, ts)]
+            return self._stably(lambda d: [mpmath.fsum(map(stable.log_cosh, d))], (), differences)
         return T(self.finish(rule.scale(len(ys)) * sum((rule.term(u, v) for u, v in zip(ys, ts)), sp.Integer(0))), ())
 
     def softmax(self, a: T) -> T:
+        if not _numeric(a):
+            return self._softmax_as_written(a)
+        return self._stably(stable.softmax, a.shape, _softmax_scores(a))
+
+    def _softmax_as_written(self, a: T) -> T:
         exps = [sp.exp(v) for v in a.x]
         s = sum(exps, sp.Integer(0))
         return T(ImmutableMatrix([self.finish(e / s) for e in exps]), a.shape)
+
+    def sigmoid_bce(self, z: T, t: T) -> T:
+        if not _numeric(z, t):
+            return super().sigmoid_bce(z, t)
+        zs = _logits(z)
+        return self._stably(lambda a, b: [mpmath.fsum(map(stable.bce_of_logit, a, b))], (), zs, _elements(t))
+
+    def sigmoid_bce_slope(self, z: T, t: T) -> T:
+        if not _numeric(z, t):
+            return super().sigmoid_bce_slope(z, t)
+        zs = _logits(z)
+        return self._stably(lambda a, b: list(map(stable.bce_of_logit_slope, a, b)), z.shape, zs, _elements(t))
+
+    def softmax_cross_entropy(self, s: T, t: T) -> T:
+        if not _numeric(s, t):
+            return super().softmax_cross_entropy(s, t)
+        return self._stably(lambda a, b: [stable.softmax_cross_entropy(a, b)], (), _softmax_scores(s),
+                            _elements(t))
+
+    def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
+        if not _numeric(s, t):
+            return super().softmax_cross_entropy_slope(s, t)
+        return self._stably(stable.softmax_cross_entropy_slope, s.shape, _softmax_scores(s), _elements(t))
+
+    def neg_log_softmax(self, s: T) -> T:
+        if not _numeric(s):
+            return super().neg_log_softmax(s)
+        return self._stably(stable.neg_log_softmax, s.shape, _softmax_scores(s))
+
+    def _stably(self, f, shape, *columns) -> T:
+        """f of the columns' numbers at WORKING digits, back as numbers of PRECISION digits."""
+        with mpmath.workdps(WORKING):
+            out = f(*([mpmath.mpf(sp.Float(v, WORKING)) for v in column] for column in columns))
+            values = [self.finish(sp.Float(v, PRECISION)) for v in out]
+        return _shaped(values, shape)
 
 
 class Closed(Eval):
@@ -303,6 +392,29 @@ class Closed(Eval):
                 raise ShapeError(f"the value {_brief(e)} is not a real number")
             return e
         return super().finish(e)
+
+    # The closed form of a loss is the textbook's; where that is long or cannot be evaluated as
+    # written (log of 1 − σ(800)), the cancellation-free number instead.
+    def softmax(self, a: T) -> T:
+        return self._closed_or(lambda: self._softmax_as_written(a), lambda: super(Closed, self).softmax(a))
+
+    def sigmoid_bce(self, z: T, t: T) -> T:
+        return self._closed_or(lambda: Algebra.sigmoid_bce(self, z, t), lambda: super(Closed, self).sigmoid_bce(z, t))
+
+    def softmax_cross_entropy(self, s: T, t: T) -> T:
+        return self._closed_or(lambda: Algebra.softmax_cross_entropy(self, s, t),
+                               lambda: super(Closed, self).softmax_cross_entropy(s, t))
+
+    def _closed_or(self, as_written, stably) -> T:
+        try:
+            value = as_written()
+        except RangeError:
+            raise
+        except ShapeError:
+            return stably()
+        if any(isinstance(v, sp.Float) for v in _elements(value)):
+            return stably()
+        return value
 
 
 def in_range(x):
@@ -344,6 +456,21 @@ def _root_ready(a, n: int):
 def _rooted(f):
     """f of a square root, its argument made ready as _root_ready makes it."""
     return lambda v: f(_root_ready(v, 2))
+
+
+def _logits(z: T) -> list:
+    """The arguments of a sigmoid inside a loss, checked as _guarded checks them."""
+    zs = _elements(z)
+    for v in zs:
+        _refuse(exponential_beyond_limits("sigmoid", v))
+    return zs
+
+
+def _softmax_scores(s: T) -> list:
+    """The scores of a softmax, refused when two lie so far apart that e^(difference) is out of range."""
+    ss = _elements(s)
+    _refuse(scores_beyond_limits(ss))
+    return ss
 
 
 def _number(x) -> bool:

@@ -22,6 +22,10 @@ def forward(node, A: Algebra, env: dict) -> T:
         a, b = forward(node.left, A, env), forward(node.right, A, env)
         return {"+": A.add, "-": A.sub, "*": A.mul, "/": A.div, "@": A.matmul, "**": A.pow}[node.op](a, b)
     if isinstance(node, Call):
+        fused = fused_loss(node)
+        if fused:
+            inner, t = _fused_operands(node, A, env)
+            return A.sigmoid_bce(inner, t) if fused == "bce" else A.softmax_cross_entropy(inner, t)
         f, args = node.func, [forward(a, A, env) for a in node.args]
         _check_arity(f, args)
         if f in ELEMENTWISE:
@@ -66,8 +70,9 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> Non
     if isinstance(node, BinOp):
         return _backward_binop(node, A, env, delta, into)
     f = node.func
-    if f == "cross_entropy" and isinstance(node.args[0], Call) and node.args[0].func == "softmax":
-        return _backward_softmax_cross_entropy(node, A, env, delta, into)
+    fused = fused_loss(node)
+    if fused:
+        return _backward_fused(fused, node, A, env, delta, into)
     args = [forward(a, A, env) for a in node.args]
     if f in ELEMENTWISE:
         return into(node.args[0], lambda: A.mul(delta, A.apply_prime(f, args[0])))
@@ -126,16 +131,39 @@ def _power_slope(A, a, k):
     return A.mul(k, a if k_minus_1 == 1 else A.pow(a, A.const(k_minus_1))) if k_minus_1 != 0 else k
 
 
-def _backward_softmax_cross_entropy(node, A, env, delta, into):
-    """cross_entropy(softmax(s), t): ∂L/∂s = softmax(s)·Σt − t, which is p − t for targets summing to 1."""
-    s_node, t_node = node.args[0].args[0], node.args[1]
-    s, t = forward(s_node, A, env), forward(t_node, A, env)
-    if len(s.shape) != 1:
+def fused_loss(node) -> str | None:
+    """'bce' for bce(sigmoid(z), t) and 'cross_entropy' for cross_entropy(softmax(s), t): the
+    loss and its function differentiated as one, which is both simpler and free of cancellation."""
+    if not (isinstance(node, Call) and len(node.args) == 2):
+        return None
+    inner = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(node.func)
+    first = node.args[0]
+    if inner and isinstance(first, Call) and first.func == inner and len(first.args) == 1:
+        return node.func
+    return None
+
+
+def _fused_operands(node, A, env):
+    """z (or s) and the target of a fused loss, the target spread over z's shape if a scalar."""
+    inner = forward(node.args[0].args[0], A, env)
+    t = forward(node.args[1], A, env)
+    if node.func == "cross_entropy" and len(inner.shape) != 1:
         raise ShapeError("softmax needs a vector")
-    p = A.softmax(s)
-    t = _loss_operands("cross_entropy", A, [p, t])[1]
-    into(s_node, lambda: A.mul(delta, A.sub(A.mul(A.total(t), p), t)))
-    into(t_node, lambda: _unbroadcast(A, A.mul(delta, A.neg(A.apply("log", p))), t.shape))
+    return _loss_operands(node.func, A, [inner, t])
+
+
+def _backward_fused(f, node, A, env, delta, into):
+    """bce(σ(z), t): ∂L/∂z = σ(z) − t, ∂L/∂t = −z; cross_entropy(softmax(s), t):
+    ∂L/∂s = softmax(s)·Σt − t (p − t for targets summing to 1), ∂L/∂t = −log softmax(s)."""
+    z_node, t_node = node.args[0].args[0], node.args[1]
+    z, t = _fused_operands(node, A, env)
+    z_shape, t_shape = forward(z_node, A, env).shape, forward(t_node, A, env).shape
+    if f == "bce":
+        into(z_node, lambda: _unbroadcast(A, A.mul(delta, A.sigmoid_bce_slope(z, t)), z_shape))
+        into(t_node, lambda: _unbroadcast(A, A.mul(delta, A.neg(z)), t_shape))
+    else:
+        into(z_node, lambda: A.mul(delta, A.softmax_cross_entropy_slope(z, t)))
+        into(t_node, lambda: _unbroadcast(A, A.mul(delta, A.neg_log_softmax(z)), t_shape))
 
 
 def _target_gradient(f, A, y, t):

@@ -9,10 +9,11 @@ from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols
 from .diagram import diagram
 from .expr import BinOp, Call
 from .graph import Graph, Node, build
-from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_CE_RULE, SOFTMAX_RULE
+from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
+                  SOFTMAX_RULE)
 from .notation import orient
 from .problem import Problem
-from .rules import backward, forward
+from .rules import backward, forward, fused_loss
 from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Solution,
                        Update)
 
@@ -132,8 +133,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
             f = e.func
             if f in ELEMENTWISE:
                 add(ELEMENTWISE[f].rule if derivative else DEFINITIONS.get(f))
-            elif f == "cross_entropy" and derivative and isinstance(e.args[0], Call) and e.args[0].func == "softmax":
-                add(SOFTMAX_CE_RULE)
+            elif derivative and fused_loss(e):
+                add(SOFTMAX_CE_RULE if f == "cross_entropy" else SIGMOID_BCE_RULE)
                 walk(e.args[0].args[0])
                 return
             elif f in LOSSES:

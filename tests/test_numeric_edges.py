@@ -62,6 +62,224 @@ def strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
+# -- bce of a sigmoid ------------------------------------------------------------------------------
+
+def textbook_bce(z, t):
+    p = 1 / (1 + mpmath.exp(-z))
+    return -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 - p))
+
+
+LOGITS = [-1000, -800, -100, -80, -65, -30, -1, 0, 1, 30, 65, 80, 100, 800, 1000]
+
+
+@pytest.mark.parametrize("t", ["0", "1", "0.3"])
+@pytest.mark.parametrize("z", LOGITS)
+def test_bce_of_a_sigmoid_is_accurate_for_large_logits(z, t):
+    x = 2
+    w = Fraction(z, x)
+    sol = solved(f"""
+        inputs: {{x: {x}}}
+        parameters: {{w: "{w}", t: {t}}}
+        loss: bce(sigmoid(w * x), t)
+        """)
+    with mpmath.workdps(digits_for(z)):
+        tt = mpmath.mpf(Fraction(t).numerator) / Fraction(t).denominator
+        ww = mpmath.mpf(w.numerator) / w.denominator
+        assert_rel(sol.loss, textbook_bce(ww * x, tt), "loss")
+        assert_rel(sol.gradients["w"], mpmath.diff(lambda v: textbook_bce(v * x, tt), ww), "dL/dw")
+        assert_rel(sol.gradients["w"], (1 / (1 + mpmath.exp(-ww * x)) - tt) * x, "dL/dw closed form")
+        # the target's slope: log(1 − σ(z)) − log σ(z) = −z, exactly
+        assert sol.gradients["t"] == -z
+        if z:
+            assert_rel(sol.gradients["t"], mpmath.diff(lambda u: textbook_bce(ww * x, u), tt), "dL/dt")
+
+
+def test_bce_of_a_sigmoid_of_a_vector_with_a_scalar_target():
+    sol = solved("""
+        parameters: {z: [-900, 0.5, 700], t: 1}
+        loss: bce(sigmoid(z), t)
+        """)
+    zs = [-900, Fraction(1, 2), 700]
+    with mpmath.workdps(digits_for(900)):
+        zz = [mpmath.mpf(v.numerator) / v.denominator if isinstance(v, Fraction) else mpmath.mpf(v) for v in zs]
+        assert_rel(sol.loss, sum(textbook_bce(v, 1) for v in zz), "loss")
+        for i, v in enumerate(zz):
+            assert_rel(sol.gradients["z"][i], mpmath.diff(lambda u: textbook_bce(u, 1), v), f"dL/dz[{i}]")
+        assert_rel(sol.gradients["t"], mpmath.diff(lambda u: sum(textbook_bce(v, u) for v in zz), 1), "dL/dt")
+    assert sol.gradients["t"] == -sum(sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else v
+                                      for v in zs)
+
+
+def test_bce_of_a_sigmoid_with_closed_forms_at_a_large_logit():
+    text = """
+        inputs: {x: 1}
+        parameters: {w: 800}
+        targets: {t: 0}
+        loss: bce(sigmoid(w * x), t)
+        """
+    plain, closed = solved(text), solved(text, closed_forms=True, verify=True)
+    assert plain.loss == closed.loss
+    assert_rel(plain.loss, 800 + mpmath.log1p(mpmath.exp(-800)))
+    assert_rel(closed.checks["w"], 1)
+
+
+# -- cross-entropy of a softmax --------------------------------------------------------------------
+
+def textbook_ce(s, t):
+    total = mpmath.fsum(mpmath.exp(v) for v in s)
+    return -mpmath.fsum(c * mpmath.log(mpmath.exp(v) / total) for v, c in zip(s, t))
+
+
+SCORES = [
+    ([1000, 0, -3], [1, 0, 0]),
+    ([1000, 0, -3], [0, 1, 0]),
+    ([-1000, 1000, 999.5], [0, 0, 1]),
+    ([800, 800, -800], [1, 0, 0]),
+    (["0.5", "0.25", "-0.25"], ["0.2", "0.3", "0.5"]),
+    ([700, -700, 0], ["0.2", "0.3", "0.5"]),
+]
+
+
+@pytest.mark.parametrize("scores, target", SCORES)
+def test_cross_entropy_of_a_softmax_is_accurate_for_far_apart_scores(scores, target):
+    sol = solved(f"""
+        parameters: {{s: [{", ".join(map(str, scores))}]}}
+        targets: {{t: [{", ".join(map(str, target))}]}}
+        loss: cross_entropy(softmax(s), t)
+        """)
+    s = [Fraction(str(v)) for v in scores]
+    with mpmath.workdps(digits_for(max(s) - min(s))):
+        ss = [mpmath.mpf(v.numerator) / v.denominator for v in s]
+        tt = [mpmath.mpf(Fraction(str(c)).numerator) / Fraction(str(c)).denominator for c in target]
+        assert_rel(sol.loss, textbook_ce(ss, tt), "loss")
+        for i in range(3):
+            order = tuple(int(i == j) for j in range(3))
+            want = mpmath.diff(lambda *v: textbook_ce(v, tt), ss, order)
+            assert_rel(sol.gradients["s"][i], want, f"dL/ds[{i}]")
+
+
+@pytest.mark.parametrize("w, s", [("0.5", "1"), ("0.5", "0.5"), ("300", "1")])
+def test_cross_entropy_of_a_softmax_with_a_trained_scalar_target(w, s):
+    """The target spread over every class: ∂L/∂s = −Σᵢ log pᵢ, not −log p₁."""
+    sol = solved(f"""
+        inputs: {{x: [1, 2, 3]}}
+        parameters: {{w: {w}, s: {s}}}
+        loss: cross_entropy(softmax(w * x), s)
+        """)
+    x = [1, 2, 3]
+    with mpmath.workdps(digits_for(2 * float(w) * 3)):
+        ww, sc = mpmath.mpf(w), mpmath.mpf(s)
+
+        def loss(wv, sv):
+            return textbook_ce([wv * v for v in x], [sv] * 3)
+
+        total = mpmath.fsum(mpmath.exp(ww * v) for v in x)
+        closed = -mpmath.fsum(mpmath.log(mpmath.exp(ww * v) / total) for v in x)
+        assert_rel(sol.gradients["s"], closed, "dL/ds closed form")
+        assert_rel(sol.gradients["s"], mpmath.diff(lambda v: loss(ww, v), sc), "dL/ds")
+        assert_rel(sol.gradients["w"], mpmath.diff(lambda v: loss(v, sc), ww), "dL/dw")
+        assert_rel(sol.loss, loss(ww, sc), "loss")
+
+
+def test_softmax_closed_forms_at_far_apart_scores():
+    text = """
+        parameters: {s: [1000, 0, -1000]}
+        targets: {t: [0, 1, 0]}
+        loss: cross_entropy(softmax(s), t)
+        """
+    plain, closed = solved(text), solved(text, closed_forms=True)
+    assert plain.loss == closed.loss
+    with mpmath.workdps(digits_for(2000)):
+        assert_rel(plain.loss, textbook_ce([1000, 0, -1000], [0, 1, 0]))
+
+
+# -- slopes that the textbook form would cancel ---------------------------------------------------
+
+@pytest.mark.parametrize("z", [-800, -100, -30, 30, 100, 800])
+@pytest.mark.parametrize("f", ["sigmoid", "tanh"])
+def test_slopes_of_saturated_units_keep_their_digits(f, z):
+    """σ′ = σ(1 − σ) and tanh′ = 1 − tanh² are 1 − 1 in 40 digits once z passes 50 or so."""
+    sol = solved(f"""
+        inputs: {{x: 2}}
+        parameters: {{w: "{Fraction(z, 2)}"}}
+        targets: {{t: 3}}
+        loss: half_sse({f}(w * x), t)
+        """)
+    with mpmath.workdps(digits_for(2 * z)):
+        g = mpmath.sigmoid if f == "sigmoid" else mpmath.tanh
+        w = mpmath.mpf(z) / 2
+        assert_rel(sol.gradients["w"], mpmath.diff(lambda v: (g(v * 2) - 3) ** 2 / 2, w), "dL/dw")
+
+
+@pytest.mark.parametrize("d", ["1e-30", "0.001", "0.9", "1", "40", "-700", "1e300"])
+def test_log_cosh_keeps_its_digits_near_zero_and_far_out(d):
+    start = time.perf_counter()
+    sol = solved(f"""
+        parameters: {{y: {d}}}
+        targets: {{t: 0}}
+        loss: log_cosh(y, t)
+        """)
+    assert time.perf_counter() - start < 1.0
+    x = Fraction(d)
+    with mpmath.workdps(digits_for(abs(x)) + 100 if abs(x) < 10**6 else 80):  # log(1 + 5e−61) too
+        xx = mpmath.mpf(x.numerator) / x.denominator
+        want = mpmath.log(mpmath.cosh(xx)) if abs(x) < 10**6 else abs(xx) - mpmath.log(2)
+        assert_rel(sol.loss, want, "loss")
+        assert_rel(sol.gradients["y"], mpmath.tanh(xx), "dL/dy")
+
+
+# -- 0·log 0 = 0 -----------------------------------------------------------------------------------
+
+def test_cross_entropy_takes_zero_log_zero_as_zero():
+    sol = solved("""
+        parameters: {p: [1, 0]}
+        targets: {t: [1, 0]}
+        loss: cross_entropy(p, t)
+        """)
+    assert sol.loss == 0
+    assert list(sol.gradients["p"]) == [-1, 0]  # −t/p, and 0 where t = 0
+
+
+def test_cross_entropy_with_a_zero_target_and_a_zero_probability_beside_others():
+    sol = solved("""
+        parameters: {p: [0.5, 0, 0.5]}
+        targets: {t: [0.5, 0, 0.5]}
+        loss: cross_entropy(p, t)
+        """)
+    assert sp.simplify(sol.loss - sp.log(2)) == 0 or abs(sol.loss - sp.log(2)) < sp.Float("1e-35")
+    assert list(sol.gradients["p"]) == [-1, 0, -1]
+
+
+@pytest.mark.parametrize("p, t, slope", [(0, 0, 1), (1, 1, -1)])
+def test_bce_takes_zero_log_zero_as_zero(p, t, slope):
+    sol = solved(f"""
+        parameters: {{p: {p}}}
+        targets: {{t: {t}}}
+        loss: bce(p, t)
+        """)
+    assert sol.loss == 0
+    assert sol.gradients["p"] == slope  # (1 − t)/(1 − p) − t/p with the zero-weighted term left out
+
+
+def test_bce_of_certain_predictions_of_a_vector():
+    sol = solved("""
+        parameters: {p: [0, 1, 0.25]}
+        targets: {t: [0, 1, 1]}
+        loss: bce(p, t)
+        """)
+    assert abs(sol.loss - sp.log(4)) < sp.Float("1e-35")
+    assert list(sol.gradients["p"]) == [1, -1, -4]
+
+
+def test_a_log_of_zero_with_a_nonzero_weight_is_still_refused():
+    error = refused("""
+        parameters: {p: [0, 1]}
+        targets: {t: [1, 0]}
+        loss: cross_entropy(p, t)
+        """)
+    assert error.key == "loss" and "not a real number" in error.message
+
+
 # -- what is differentiated -----------------------------------------------------------------------
 
 def test_an_input_exponent_is_not_differentiated():
@@ -241,6 +459,7 @@ def test_power_of_unequal_shapes_is_refused():
     "inputs: {x: 2, k: 1073741824}\nparameters: {w: 1}\nloss: w * x ** k",
     "parameters: {w: 1}\nloss: exp(700000 * w) * exp(700000 * w)",
     "parameters: {w: 1}\nloss: cosh(1000000 * w)",
+    "parameters: {s: [1000000, -1000000]}\ntargets: {t: [1, 0]}\nloss: cross_entropy(softmax(s), t)",
 ])
 def test_a_runaway_value_stops_with_value_too_large(text):
     error = refused(text)
@@ -356,6 +575,18 @@ def run_cli(tmp_path, text, *args):
     return done
 
 
+def test_cli_bce_at_a_logit_of_800(tmp_path):
+    done = run_cli(tmp_path, """
+        inputs: {x: 1}
+        parameters: {w: 800}
+        targets: {t: 0}
+        loss: bce(sigmoid(w * x), t)
+        """)
+    assert done.returncode == 0, done.stderr
+    data = strict_json(done.stdout)
+    assert data["loss"] == 800.0 and data["gradients"]["w"] == 1.0
+
+
 def test_cli_json_of_a_value_beyond_a_double(tmp_path):
     done = run_cli(tmp_path, "parameters: {w: 1}\nloss: exp(1000 * w)\n")
     assert done.returncode == 0, done.stderr
@@ -374,3 +605,16 @@ def test_cli_a_runaway_value_is_one_error_line(tmp_path, text):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert lines[0].startswith("error: ") and "problem.yaml:2: loss: value too large" in lines[0]
+
+
+def test_cli_an_untrained_input_is_not_differentiated(tmp_path):
+    done = run_cli(tmp_path, """
+        inputs: {n: 2}
+        parameters: {w: -0.5}
+        targets: {t: 1}
+        loss: sse(w ** n, t)
+        """, "--verify")
+    assert done.returncode == 0, done.stderr
+    data = strict_json(done.stdout)
+    assert data["loss"] == 0.5625 and data["gradients"] == {"w": 1.5}
+    assert abs(data["finite_differences"]["w"] - 1.5) < 1e-9
