@@ -1,23 +1,38 @@
 """Two readings of the same tensor operations: Eval computes exact values, Show builds the formula.
 
 A rule written once against these operations yields the formula (Show over symbols), the numbers
-substituted (Show over values) and the value (Eval), so the three can never disagree.
+substituted (Show over values) and the value (Eval), so the three can never disagree. Where the
+textbook's form of a value loses its digits (log(1 − σ(z)) for a large z, 1 − tanh²(z)), Eval
+computes the same quantity in a form that does not (stable.py); the formula shown stays the
+textbook's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
                    OneMatrix, Transpose)
 
+from . import stable
+from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits,
+                        scores_beyond_limits)
 from .ops import ELEMENTWISE, LOSSES
 
 PRECISION = 40  # significant digits carried for values that are not rational
+WORKING = PRECISION + 20  # digits the cancellation-free losses are computed with
+EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh"})  # computed through e^z
+EXPONENTIAL_SLOPES = frozenset({"tanh"})  # tanh′ = 1/cosh² is computed through e^z too
 
 
 class ShapeError(ValueError):
-    """Operands whose shapes do not fit; the caller names the file, line and key."""
+    """An operation that cannot be carried out on its operands (shapes that do not fit, a value
+    that is not real); the caller names the file, line and key."""
+
+
+class RangeError(ShapeError):
+    """A value too large (or too small, or too long an exact fraction) to be computed in time."""
 
 
 @dataclass(frozen=True)
@@ -129,9 +144,41 @@ class Algebra:
         return T(self._div(self.lift(a, shape).x, self.lift(b, shape).x, shape), shape)
 
     def pow(self, a: T, k: T) -> T:
-        if k.shape != ():
-            raise ShapeError("an exponent must be a scalar")
-        return T(self._pow(a.x, k.x, a.shape), a.shape)
+        """a ** k entry by entry: equal shapes, or a scalar on either side spread over the other."""
+        if k.shape == ():
+            return T(self._pow(a.x, k.x, a.shape), a.shape)
+        shape = _broadcast(a.shape, k.shape, "**")
+        return T(self._hpow(self.lift(a, shape).x, self.lift(k, shape).x, shape), shape)
+
+    def power_slope(self, a: T, k: T) -> T:
+        """∂(a ** k)/∂a = k·a^(k − 1), entry by entry."""
+        return self.mul(k, self.pow(a, self.sub(k, self.const(1))))
+
+    def ratio(self, c: T, x: T) -> T:
+        """c / x entry by entry, as it appears in the slope of c·log x (so 0 where c is 0)."""
+        return self.div(c, x)
+
+    # The cross-entropies of a sigmoid and of a softmax, as the textbook writes them; Eval
+    # computes the same quantities without cancellation.
+    def sigmoid_bce(self, z: T, t: T) -> T:
+        """bce(σ(z), t)."""
+        return self.loss("bce", self.apply("sigmoid", z), t)
+
+    def sigmoid_bce_slope(self, z: T, t: T) -> T:
+        """∂bce(σ(z), t)/∂z = σ(z) − t."""
+        return self.sub(self.apply("sigmoid", z), t)
+
+    def softmax_cross_entropy(self, s: T, t: T) -> T:
+        """cross_entropy(softmax(s), t)."""
+        return self.loss("cross_entropy", self.softmax(s), t)
+
+    def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
+        """∂cross_entropy(softmax(s), t)/∂s = softmax(s)·Σt − t."""
+        return self.sub(self.mul(self.total(t), self.softmax(s)), t)
+
+    def neg_log_softmax(self, s: T) -> T:
+        """−log softmax(s), the slope of cross_entropy(softmax(s), t) in t."""
+        return self.neg(self.apply("log", self.softmax(s)))
 
     def matmul(self, a: T, b: T) -> T:
         sa, sb = a.shape, b.shape
@@ -176,16 +223,22 @@ class Algebra:
 
 
 class Eval(Algebra):
-    """Computes values: exact where rational, otherwise numbers of PRECISION digits."""
+    """Computes values: exact where rational, otherwise numbers of PRECISION digits.
+
+    Every value is checked against the limits of magnitude.py, and a power or an exponential
+    before it is computed, so a runaway value stops with a RangeError instead of a hang.
+    """
 
     def finish(self, e):
         e = sp.sympify(e)
-        if e.is_Rational or e.is_Float or e.free_symbols or not e.is_number:
+        if e.is_Rational or e.is_Float:
+            return in_range(e)
+        if e.free_symbols or not e.is_number:
             return e
         v = e.evalf(PRECISION)
         if not v.is_real:
-            raise ShapeError(f"the value {e} is not a real number")
-        return sp.Float(v, PRECISION)
+            raise ShapeError(f"the value {_brief(e)} is not a real number")
+        return in_range(sp.Float(v, PRECISION))
 
     def each(self, m, f):
         return ImmutableMatrix(m.shape[0], m.shape[1], [self.finish(f(v)) for v in m])
@@ -219,7 +272,36 @@ class Eval(Algebra):
         return self.zip(a, b, lambda u, v: u / v)
 
     def _pow(self, a, k, shape):
-        return self.finish(a ** k) if shape == () else self.each(a, lambda v: v ** k)
+        return self._power(a, k) if shape == () else self.each(a, lambda v: self._power(v, k))
+
+    def _hpow(self, a, k, shape):
+        return self.zip(a, k, self._power)
+
+    def _power(self, a, k):
+        if _number(a) and _number(k):
+            if isinstance(k, sp.Rational) and not k.is_Integer:
+                a = _root_ready(a, k.q)
+            _refuse(power_beyond_limits(a, k))
+        return self.finish(a ** k)
+
+    def power_slope(self, a: T, k: T) -> T:
+        """k·a^(k − 1), taken as 0 where k is 0: a ** 0 is 1 everywhere, even at a = 0."""
+        if not _numeric(a, k):
+            return super().power_slope(a, k)
+        shape = _broadcast(a.shape, k.shape, "**")
+        bases, powers = _elements(self.lift(a, shape)), _elements(self.lift(k, shape))
+        return _shaped([self.finish(0 if v == 0 else v * self._power(u, v - 1)) for u, v in zip(bases, powers)],
+                       shape)
+
+    def ratio(self, c: T, x: T) -> T:
+        """c / x, and 0 where c is 0 (even where x is 0), for the convention 0·log 0 = 0."""
+        if not _numeric(c, x):
+            return super().ratio(c, x)
+        shape = _broadcast(c.shape, x.shape, "/")
+        cs, xs = _elements(self.lift(c, shape)), _elements(self.lift(x, shape))
+        if any(v == 0 and u != 0 for u, v in zip(cs, xs)):
+            raise ShapeError("division by zero")
+        return _shaped([self.finish(0 if u == 0 else u / v) for u, v in zip(cs, xs)], shape)
 
     def _matmul(self, a, b):
         return self.each(a * b, lambda v: v)
@@ -232,7 +314,13 @@ class Eval(Algebra):
 
     def _apply(self, name, a, shape, derivative):
         op = ELEMENTWISE[name]
-        f = op.derivative if derivative else op.forward
+        f = op.forward
+        if derivative:  # a number by the form that keeps its digits; a formula as the textbook writes it
+            f = (lambda v: (op.slope if _number(v) else op.derivative)(v)) if op.slope else op.derivative
+        if name in EXPONENTIAL or derivative and name in EXPONENTIAL_SLOPES:
+            f = _guarded(name, f)
+        elif name == "sqrt":
+            f = _rooted(f)
         return self.finish(f(a)) if shape == () else self.each(a, f)
 
     def _total(self, a):
@@ -241,12 +329,55 @@ class Eval(Algebra):
     def loss(self, name: str, y: T, t: T) -> T:
         rule = LOSSES[name]
         ys, ts = _elements(y), _elements(t)
+        if name == "log_cosh" and _numeric(y, t):  # log cosh(1e−30) is log of 1 + 5e−61
+            differences = [self.finish(u - v) for u, v in zip(ys, ts)]
+            return self._stably(lambda d: [mpmath.fsum(map(stable.log_cosh, d))], (), differences)
         return T(self.finish(rule.scale(len(ys)) * sum((rule.term(u, v) for u, v in zip(ys, ts)), sp.Integer(0))), ())
 
     def softmax(self, a: T) -> T:
+        if not _numeric(a):
+            return self._softmax_as_written(a)
+        return self._stably(stable.softmax, a.shape, _softmax_scores(a))
+
+    def _softmax_as_written(self, a: T) -> T:
         exps = [sp.exp(v) for v in a.x]
         s = sum(exps, sp.Integer(0))
         return T(ImmutableMatrix([self.finish(e / s) for e in exps]), a.shape)
+
+    def sigmoid_bce(self, z: T, t: T) -> T:
+        if not _numeric(z, t):
+            return super().sigmoid_bce(z, t)
+        zs = _logits(z)
+        return self._stably(lambda a, b: [mpmath.fsum(map(stable.bce_of_logit, a, b))], (), zs, _elements(t))
+
+    def sigmoid_bce_slope(self, z: T, t: T) -> T:
+        if not _numeric(z, t):
+            return super().sigmoid_bce_slope(z, t)
+        zs = _logits(z)
+        return self._stably(lambda a, b: list(map(stable.bce_of_logit_slope, a, b)), z.shape, zs, _elements(t))
+
+    def softmax_cross_entropy(self, s: T, t: T) -> T:
+        if not _numeric(s, t):
+            return super().softmax_cross_entropy(s, t)
+        return self._stably(lambda a, b: [stable.softmax_cross_entropy(a, b)], (), _softmax_scores(s),
+                            _elements(t))
+
+    def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
+        if not _numeric(s, t):
+            return super().softmax_cross_entropy_slope(s, t)
+        return self._stably(stable.softmax_cross_entropy_slope, s.shape, _softmax_scores(s), _elements(t))
+
+    def neg_log_softmax(self, s: T) -> T:
+        if not _numeric(s):
+            return super().neg_log_softmax(s)
+        return self._stably(stable.neg_log_softmax, s.shape, _softmax_scores(s))
+
+    def _stably(self, f, shape, *columns) -> T:
+        """f of the columns' numbers at WORKING digits, back as numbers of PRECISION digits."""
+        with mpmath.workdps(WORKING):
+            out = f(*([mpmath.mpf(sp.Float(v, WORKING)) for v in column] for column in columns))
+            values = [self.finish(sp.Float(v, PRECISION)) for v in out]
+        return _shaped(values, shape)
 
 
 class Closed(Eval):
@@ -258,9 +389,110 @@ class Closed(Eval):
         e = sp.sympify(e)
         if e.is_number and not e.is_Rational and not e.has(sp.Float) and sp.count_ops(e) <= self.LIMIT:
             if not e.evalf(PRECISION).is_real:
-                raise ShapeError(f"the value {e} is not a real number")
+                raise ShapeError(f"the value {_brief(e)} is not a real number")
             return e
         return super().finish(e)
+
+    # The closed form of a loss is the textbook's; where that is long or cannot be evaluated as
+    # written (log of 1 − σ(800)), the cancellation-free number instead.
+    def softmax(self, a: T) -> T:
+        return self._closed_or(lambda: self._softmax_as_written(a), lambda: super(Closed, self).softmax(a))
+
+    def sigmoid_bce(self, z: T, t: T) -> T:
+        return self._closed_or(lambda: Algebra.sigmoid_bce(self, z, t), lambda: super(Closed, self).sigmoid_bce(z, t))
+
+    def softmax_cross_entropy(self, s: T, t: T) -> T:
+        return self._closed_or(lambda: Algebra.softmax_cross_entropy(self, s, t),
+                               lambda: super(Closed, self).softmax_cross_entropy(s, t))
+
+    def _closed_or(self, as_written, stably) -> T:
+        try:
+            value = as_written()
+        except RangeError:
+            raise
+        except ShapeError:
+            return stably()
+        if any(isinstance(v, sp.Float) for v in _elements(value)):
+            return stably()
+        return value
+
+
+def in_range(x):
+    """x itself (an exact or a decimal number), if it is within the limits of magnitude.py."""
+    if isinstance(x, sp.Float) and not x._mpf_[1] and x._mpf_[2]:  # mpmath's infinities and nan
+        raise ShapeError(f"the value {x} is not a real number")
+    if x != 0:
+        _refuse(beyond_limits(x))
+    return x
+
+
+def _refuse(why: str | None):
+    if why:
+        raise RangeError(why)
+
+
+def _guarded(name, f):
+    """f, refusing an argument whose exponential would be out of range, before computing it."""
+    def checked(v):
+        if _number(v):
+            _refuse(exponential_beyond_limits(name, v))
+        return f(v)
+    return checked
+
+
+def _root_ready(a, n: int):
+    """a itself for an n-th root if that is exact or a is short; else a as a decimal number.
+
+    SymPy looks for factors of a long integer that is not an exact power for seconds on end
+    (√(7^3500 + 1)); the decimal root is what finish() would make of the result anyway.
+    """
+    if not isinstance(a, sp.Rational) or exact_bits(a) <= 256:
+        return a
+    if sp.integer_nthroot(abs(int(a.p)), n)[1] and sp.integer_nthroot(int(a.q), n)[1]:
+        return a
+    return sp.Float(a, PRECISION + 10)
+
+
+def _rooted(f):
+    """f of a square root, its argument made ready as _root_ready makes it."""
+    return lambda v: f(_root_ready(v, 2))
+
+
+def _logits(z: T) -> list:
+    """The arguments of a sigmoid inside a loss, checked as _guarded checks them."""
+    zs = _elements(z)
+    for v in zs:
+        _refuse(exponential_beyond_limits("sigmoid", v))
+    return zs
+
+
+def _softmax_scores(s: T) -> list:
+    """The scores of a softmax, refused when two lie so far apart that e^(difference) is out of range."""
+    ss = _elements(s)
+    _refuse(scores_beyond_limits(ss))
+    return ss
+
+
+def _number(x) -> bool:
+    return isinstance(x, sp.Basic) and x.is_number and not x.free_symbols
+
+
+def _numeric(*values: T) -> bool:
+    return all(_number(v) for t in values for v in _elements(t))
+
+
+def _shaped(values: list, shape: tuple):
+    """A list of numbers as a value of the shape: the number itself for a scalar."""
+    if shape == ():
+        return T(values[0], ())
+    r, c = matrix_dims(shape)
+    return T(ImmutableMatrix(r, c, values), shape)
+
+
+def _brief(e) -> str:
+    """An expression for a message, cut short if a long number makes it long."""
+    text = str(e)
+    return text if len(text) <= 80 else text[:60] + "…" + text[-15:]
 
 
 class Show(Algebra):
@@ -296,6 +528,9 @@ class Show(Algebra):
 
     def _pow(self, a, k, shape):
         return sp.Pow(a, k, evaluate=False) if shape == () else HadamardPower(a, k)
+
+    def _hpow(self, a, k, shape):
+        return HadamardPower(a, k)
 
     def _matmul(self, a, b):
         return MatMul(a, b, evaluate=False)

@@ -53,7 +53,8 @@ class _Answers:
             return [Section("Loss", (w.forward_step(g.nodes["L"], w.values),))]
         if what == "backward":
             return [Section("Backward pass: δ = ∂L/∂node, from the output back",
-                            tuple(w.delta_steps[n.name] for n in reversed(g.computed) if n.role == "forward"))]
+                            tuple(w.delta_steps[n.name] for n in reversed(g.computed)
+                                  if n.role == "forward" and n.name in w.delta_steps))]
         if what == "gradients":
             return [Section("Gradients", tuple(w.gradient_step(n.name) for n in g.parameters))]
         _need_rate(w, ask)

@@ -18,29 +18,31 @@ EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown o
 def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
     """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter)."""
     graph = problem if isinstance(problem, Graph) else build(problem)
-    work = _work(graph, of)
+    work = _work(graph, of, {graph.resolve(wrt, key="--wrt")[0]})
     return _derivation(work, wrt, expand)
 
 
 def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None) -> list[Derivation]:
     """∂of/∂p for every parameter, from one backward pass whose deltas they share."""
     graph = problem if isinstance(problem, Graph) else build(problem)
-    work = _work(graph, of)
+    work = _work(graph, of, {p.name for p in graph.parameters})
     return [_derivation(work, p.name, expand) for p in graph.parameters]
 
 
 def derivation_for(work: _Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
     """A derivation inside a solution: reuses the solution's backward pass when it starts from `of`."""
-    return _derivation(work if work.of == of else _work(work.g, of), wrt, expand)
+    name = work.g.resolve(wrt)[0]
+    reuse = work.of == of and name in work.deltas
+    return _derivation(work if reuse else _work(work.g, of, {name}), wrt, expand)
 
 
-def _work(graph: Graph, of: str) -> _Work:
+def _work(graph: Graph, of: str, asked: set) -> _Work:
     if of not in graph.nodes or graph.nodes[of].expr is None:
         computed = ", ".join(n.name for n in graph.computed)
         raise graph.error(f"--of {of!r} must name a computed node (one of: {computed})", key="--of")
     if graph.nodes[of].shape not in ((), (1,)):
         raise graph.error(f"--of {of!r} must be a scalar", key="--of")
-    return _Work(graph, of)
+    return _Work(graph, of, asked=asked)
 
 
 def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:

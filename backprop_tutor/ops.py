@@ -98,12 +98,16 @@ class Elementwise:
     forward: Callable
     derivative: Callable  # x -> the textbook form of f'(x)
     rule: str             # the derivative rule in words, shown to the student
+    slope: Callable | None = None  # x -> f'(x) in a form whose value loses no digits, where the
+                                   # textbook's does (1 − tanh²(z) is 1 − 1 for z ≈ 50)
 
 
 ELEMENTWISE: dict[str, Elementwise] = {e.name: e for e in (
     Elementwise("relu", relu, lambda x: step(x), "relu′(z) = step(z): 1 if z > 0, else 0"),
-    Elementwise("sigmoid", sigmoid, lambda x: sigmoid(x) * (1 - sigmoid(x)), "σ′(z) = σ(z)·(1 − σ(z))"),
-    Elementwise("tanh", sp.tanh, lambda x: 1 - sp.tanh(x) ** 2, "tanh′(z) = 1 − tanh²(z)"),
+    Elementwise("sigmoid", sigmoid, lambda x: sigmoid(x) * (1 - sigmoid(x)), "σ′(z) = σ(z)·(1 − σ(z))",
+                lambda x: sigmoid(x) * sigmoid(-x)),
+    Elementwise("tanh", sp.tanh, lambda x: 1 - sp.tanh(x) ** 2, "tanh′(z) = 1 − tanh²(z)",
+                lambda x: 1 / sp.cosh(x) ** 2),
     Elementwise("exp", sp.exp, lambda x: sp.exp(x), "exp′(z) = exp(z)"),
     Elementwise("log", sp.log, lambda x: 1 / x, "log′(z) = 1/z"),
     Elementwise("softplus", softplus, lambda x: sigmoid(x), "softplus′(z) = σ(z)"),
@@ -134,6 +138,11 @@ def _c(A, v):
     return A.const(sp.sympify(v))
 
 
+def xlogy(c, x):
+    """c·log x, and 0 where c is 0 even at x = 0: the convention 0·log 0 = 0 of the cross-entropies."""
+    return sp.Integer(0) if c == 0 else c * sp.log(x)
+
+
 LOSSES: dict[str, Loss] = {l.name: l for l in (
     Loss("sse", lambda y, t: (y - t) ** 2, lambda n: sp.Integer(1),
          lambda A, y, t, n: A.mul(_c(A, 2), A.sub(y, t)),
@@ -154,12 +163,13 @@ LOSSES: dict[str, Loss] = {l.name: l for l in (
          lambda A, y, t, n: A.apply("tanh", A.sub(y, t)),
          "log_cosh(y, t) = Σᵢ log cosh(yᵢ − tᵢ)",
          "∂/∂y log cosh(y − t) = sinh(y − t)/cosh(y − t) = tanh(y − t)"),
-    Loss("cross_entropy", lambda p, t: -t * sp.log(p), lambda n: sp.Integer(1),
-         lambda A, p, t, n: A.neg(A.div(t, p)),
+    Loss("cross_entropy", lambda p, t: xlogy(-t, p), lambda n: sp.Integer(1),
+         lambda A, p, t, n: A.neg(A.ratio(t, p)),
          "cross_entropy(p, t) = −Σᵢ tᵢ log pᵢ", "∂cross_entropy/∂pᵢ = −tᵢ/pᵢ"),
-    Loss("bce", lambda p, t: -(t * sp.log(p) + (1 - t) * sp.log(1 - p)), lambda n: sp.Integer(1),
-         lambda A, p, t, n: A.div(A.sub(p, t), A.mul(p, A.sub(_c(A, 1), p))),
-         "bce(p, t) = −Σᵢ [tᵢ log pᵢ + (1 − tᵢ) log(1 − pᵢ)]", "∂bce/∂pᵢ = (pᵢ − tᵢ)/(pᵢ(1 − pᵢ))"),
+    Loss("bce", lambda p, t: -(xlogy(t, p) + xlogy(1 - t, 1 - p)), lambda n: sp.Integer(1),
+         lambda A, p, t, n: A.sub(A.ratio(A.sub(_c(A, 1), t), A.sub(_c(A, 1), p)), A.ratio(t, p)),
+         "bce(p, t) = −Σᵢ [tᵢ log pᵢ + (1 − tᵢ) log(1 − pᵢ)]",
+         "∂bce/∂pᵢ = (1 − tᵢ)/(1 − pᵢ) − tᵢ/pᵢ = (pᵢ − tᵢ)/(pᵢ(1 − pᵢ))"),
 )}
 
 DEFINITIONS = {
@@ -173,6 +183,7 @@ DEFINITIONS = {
 REDUCTIONS = {"sum": "sum(v) = Σᵢ vᵢ", "mean": "mean(v) = (1/n) Σᵢ vᵢ"}
 MATMUL_RULE = "z = W x: δ_x = Wᵀ·δ_z, δ_W = δ_z·xᵀ (for z = xᵀW: δ_W = x·δ_zᵀ)"
 SOFTMAX_CE_RULE = "cross_entropy(softmax(s), t): ∂L/∂s = softmax(s)·Σt − t = p − t when the targets sum to 1"
+SIGMOID_BCE_RULE = "bce(σ(z), t): ∂L/∂z = σ(z) − t, and ∂L/∂t = −z"
 SOFTMAX_RULE = "softmax: ∂L/∂s = p ⊙ (∂L/∂p − (pᵀ ∂L/∂p)), p = softmax(s)"
 
 FUNCTIONS = frozenset(ELEMENTWISE) | frozenset(LOSSES) | frozenset(REDUCTIONS) | {"softmax"}

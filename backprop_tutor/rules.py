@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .algebra import Algebra, ShapeError, T
-from .expr import BinOp, Call, Name, Neg, Num, Transpose
+from .algebra import Algebra, ShapeError, T, describe
+from .expr import BinOp, Call, Name, Neg, Num, Transpose, names_in
 from .ops import ELEMENTWISE, LOSSES
 
 
@@ -22,6 +22,10 @@ def forward(node, A: Algebra, env: dict) -> T:
         a, b = forward(node.left, A, env), forward(node.right, A, env)
         return {"+": A.add, "-": A.sub, "*": A.mul, "/": A.div, "@": A.matmul, "**": A.pow}[node.op](a, b)
     if isinstance(node, Call):
+        fused = fused_loss(node)
+        if fused:
+            inner, t = _fused_operands(node, A, env)
+            return A.sigmoid_bce(inner, t) if fused == "bce" else A.softmax_cross_entropy(inner, t)
         f, args = node.func, [forward(a, A, env) for a in node.args]
         _check_arity(f, args)
         if f in ELEMENTWISE:
@@ -39,99 +43,135 @@ def forward(node, A: Algebra, env: dict) -> T:
     raise TypeError(f"unknown syntax node {node!r}")
 
 
-def backward(node, A: Algebra, env: dict, delta: T, acc: dict) -> None:
-    """Add ∂L/∂name for every name in the expression to acc, given delta = ∂L/∂(expression)."""
+def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> None:
+    """Add ∂L/∂name for every name in the expression to acc, given delta = ∂L/∂(expression).
+
+    With `need`, only names in it are reached: a part of the expression that uses none of them
+    is not differentiated at all (an input's local derivative may not even exist there).
+    """
+    if need is not None and not _reaches(node, need):
+        return
     if isinstance(node, Num):
         return
     if isinstance(node, Name):
         acc[node.id] = A.add(acc[node.id], delta) if node.id in acc else delta
         return
     if isinstance(node, Neg):
-        return backward(node.operand, A, env, A.neg(delta), acc)
+        return backward(node.operand, A, env, A.neg(delta), acc, need)
     if isinstance(node, Transpose):
-        return backward(node.operand, A, env, A.transpose(delta), acc)
+        return backward(node.operand, A, env, A.transpose(delta), acc, need)
+
+    def into(child, delta_of_child):
+        """Pass a delta down to a child, computing it only when the child reaches a needed name
+        (a constant such as the 2 of w ** 2 has no derivative to compute)."""
+        if names_in(child) and (need is None or _reaches(child, need)):
+            backward(child, A, env, delta_of_child(), acc, need)
+
     if isinstance(node, BinOp):
-        return _backward_binop(node, A, env, delta, acc)
+        return _backward_binop(node, A, env, delta, into)
     f = node.func
+    fused = fused_loss(node)
+    if fused:
+        return _backward_fused(fused, node, A, env, delta, into)
     args = [forward(a, A, env) for a in node.args]
     if f in ELEMENTWISE:
-        return backward(node.args[0], A, env, A.mul(delta, A.apply_prime(f, args[0])), acc)
+        return into(node.args[0], lambda: A.mul(delta, A.apply_prime(f, args[0])))
     if f == "sum":
-        return backward(node.args[0], A, env, A.lift(delta, args[0].shape), acc)
+        return into(node.args[0], lambda: A.lift(delta, args[0].shape))
     if f == "mean":
         scaled = A.mul(A.const(sp.Rational(1, _size(args[0]))), delta)
-        return backward(node.args[0], A, env, A.lift(scaled, args[0].shape), acc)
+        return into(node.args[0], lambda: A.lift(scaled, args[0].shape))
     if f == "softmax":
-        p = A.softmax(args[0])
-        inner = A.sub(delta, A.lift(A.matmul(p, delta), p.shape))
-        return backward(node.args[0], A, env, A.mul(p, inner), acc)
-    if f == "cross_entropy" and isinstance(node.args[0], Call) and node.args[0].func == "softmax":
-        return _backward_softmax_cross_entropy(node, A, env, delta, acc)
+        def through_softmax():
+            p = A.softmax(args[0])
+            inner = A.sub(delta, A.lift(A.matmul(p, delta), p.shape))
+            return A.mul(p, inner)
+        return into(node.args[0], through_softmax)
     y, t = _loss_operands(f, A, args)
-    grad = LOSSES[f].gradient(A, y, t, _size(y))
-    backward(node.args[0], A, env, _unbroadcast(A, A.mul(delta, grad), args[0].shape), acc)
-    backward(node.args[1], A, env, _unbroadcast(A, A.mul(delta, _target_gradient(f, A, y, t, grad)),
-                                                 args[1].shape), acc)
+    into(node.args[0], lambda: _unbroadcast(A, A.mul(delta, LOSSES[f].gradient(A, y, t, _size(y))),
+                                            args[0].shape))
+    into(node.args[1], lambda: _unbroadcast(A, A.mul(delta, _target_gradient(f, A, y, t)), args[1].shape))
 
 
-def _backward_binop(node, A, env, delta, acc):
+def _backward_binop(node, A, env, delta, into):
     a, b = forward(node.left, A, env), forward(node.right, A, env)
     op = node.op
     if op in "+-":
-        backward(node.left, A, env, _unbroadcast(A, delta, a.shape), acc)
-        right = delta if op == "+" else A.neg(delta)
-        backward(node.right, A, env, _unbroadcast(A, right, b.shape), acc)
+        into(node.left, lambda: _unbroadcast(A, delta, a.shape))
+        into(node.right, lambda: _unbroadcast(A, delta if op == "+" else A.neg(delta), b.shape))
     elif op == "*":
-        backward(node.left, A, env, _unbroadcast(A, A.mul(delta, b), a.shape), acc)
-        backward(node.right, A, env, _unbroadcast(A, A.mul(a, delta), b.shape), acc)
+        into(node.left, lambda: _unbroadcast(A, A.mul(delta, b), a.shape))
+        into(node.right, lambda: _unbroadcast(A, A.mul(a, delta), b.shape))
     elif op == "/":
-        backward(node.left, A, env, _unbroadcast(A, A.div(delta, b), a.shape), acc)
-        d_b = A.neg(A.div(A.mul(delta, a), A.mul(b, b)))
-        backward(node.right, A, env, _unbroadcast(A, d_b, b.shape), acc)
+        into(node.left, lambda: _unbroadcast(A, A.div(delta, b), a.shape))
+        into(node.right, lambda: _unbroadcast(A, A.neg(A.div(A.mul(delta, a), A.mul(b, b))), b.shape))
     elif op == "**":
-        if isinstance(b.x, sp.Number):  # a constant exponent: the power rule with k − 1 worked out
-            k_minus_1 = b.x - 1
-            power = a if k_minus_1 == 1 else A.pow(a, A.const(k_minus_1))
-            local = A.mul(b, power) if k_minus_1 != 0 else b
-        else:
-            local = A.mul(b, A.pow(a, A.sub(b, A.const(1))))
-        backward(node.left, A, env, A.mul(delta, local), acc)
-        if _has_names(node.right):
-            d_k = A.mul(delta, A.mul(A.pow(a, b), A.apply("log", a)))
-            backward(node.right, A, env, _unbroadcast(A, d_k, ()), acc)
+        into(node.left, lambda: _unbroadcast(A, A.mul(delta, _power_slope(A, a, b)), a.shape))
+        into(node.right, lambda: _unbroadcast(A, A.mul(delta, A.mul(A.pow(a, b), A.apply("log", a))), b.shape))
     elif op == "@":
         sa, sb = a.shape, b.shape
         if len(sa) == 1 and len(sb) == 1:
-            backward(node.left, A, env, A.mul(delta, b), acc)
-            backward(node.right, A, env, A.mul(delta, a), acc)
+            into(node.left, lambda: A.mul(delta, b))
+            into(node.right, lambda: A.mul(delta, a))
         elif len(sa) == 1:  # x @ W
-            backward(node.left, A, env, A.matmul(b, delta), acc)
-            backward(node.right, A, env, A.outer(a, delta), acc)
+            into(node.left, lambda: A.matmul(b, delta))
+            into(node.right, lambda: A.outer(a, delta))
         else:
-            d_a = A.outer(delta, b) if len(sb) == 1 else A.matmul(delta, A.transpose(b))
-            backward(node.left, A, env, d_a, acc)
-            backward(node.right, A, env, A.matmul(A.transpose(a), delta), acc)
+            into(node.left, lambda: A.outer(delta, b) if len(sb) == 1 else A.matmul(delta, A.transpose(b)))
+            into(node.right, lambda: A.matmul(A.transpose(a), delta))
 
 
-def _backward_softmax_cross_entropy(node, A, env, delta, acc):
-    """cross_entropy(softmax(s), t): ∂L/∂s = softmax(s)·Σt − t, which is p − t for targets summing to 1."""
-    s_node, t_node = node.args[0].args[0], node.args[1]
-    s, t = forward(s_node, A, env), forward(t_node, A, env)
-    if len(s.shape) != 1:
+def _power_slope(A, a, k):
+    """∂(a ** k)/∂a; a constant exponent with k − 1 worked out, as a sheet writes 2(y − t)."""
+    if k.shape != () or not isinstance(k.x, sp.Number):
+        return A.power_slope(a, k)
+    if k.x == 0:  # a ** 0 is 1 everywhere, even at a = 0
+        return A.lift(A.const(0), a.shape)
+    k_minus_1 = k.x - 1
+    return A.mul(k, a if k_minus_1 == 1 else A.pow(a, A.const(k_minus_1))) if k_minus_1 != 0 else k
+
+
+def fused_loss(node) -> str | None:
+    """'bce' for bce(sigmoid(z), t) and 'cross_entropy' for cross_entropy(softmax(s), t): the
+    loss and its function differentiated as one, which is both simpler and free of cancellation."""
+    if not (isinstance(node, Call) and len(node.args) == 2):
+        return None
+    inner = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(node.func)
+    first = node.args[0]
+    if inner and isinstance(first, Call) and first.func == inner and len(first.args) == 1:
+        return node.func
+    return None
+
+
+def _fused_operands(node, A, env):
+    """z (or s) and the target of a fused loss, the target spread over z's shape if a scalar."""
+    inner = forward(node.args[0].args[0], A, env)
+    t = forward(node.args[1], A, env)
+    if node.func == "cross_entropy" and len(inner.shape) != 1:
         raise ShapeError("softmax needs a vector")
-    p = A.softmax(s)
-    t = _loss_operands("cross_entropy", A, [p, t])[1]
-    grad = A.sub(A.mul(A.total(t), p), t)
-    backward(s_node, A, env, A.mul(delta, grad), acc)
-    backward(t_node, A, env, _unbroadcast(A, A.mul(delta, A.neg(A.apply("log", p))), t.shape), acc)
+    return _loss_operands(node.func, A, [inner, t])
 
 
-def _target_gradient(f, A, y, t, grad):
+def _backward_fused(f, node, A, env, delta, into):
+    """bce(σ(z), t): ∂L/∂z = σ(z) − t, ∂L/∂t = −z; cross_entropy(softmax(s), t):
+    ∂L/∂s = softmax(s)·Σt − t (p − t for targets summing to 1), ∂L/∂t = −log softmax(s)."""
+    z_node, t_node = node.args[0].args[0], node.args[1]
+    z, t = _fused_operands(node, A, env)
+    z_shape, t_shape = forward(z_node, A, env).shape, forward(t_node, A, env).shape
+    if f == "bce":
+        into(z_node, lambda: _unbroadcast(A, A.mul(delta, A.sigmoid_bce_slope(z, t)), z_shape))
+        into(t_node, lambda: _unbroadcast(A, A.mul(delta, A.neg(z)), t_shape))
+    else:
+        into(z_node, lambda: A.mul(delta, A.softmax_cross_entropy_slope(z, t)))
+        into(t_node, lambda: _unbroadcast(A, A.mul(delta, A.neg_log_softmax(z)), t_shape))
+
+
+def _target_gradient(f, A, y, t):
     if f == "cross_entropy":
         return A.neg(A.apply("log", y))
     if f == "bce":
         return A.neg(A.sub(A.apply("log", y), A.apply("log", A.sub(A.const(1), y))))
-    return A.neg(grad)
+    return A.neg(LOSSES[f].gradient(A, y, t, _size(y)))
 
 
 def _unbroadcast(A, delta: T, shape: tuple) -> T:
@@ -150,7 +190,6 @@ def _loss_operands(f, A, args):
         elif y.shape == () and t.shape == (1,):
             y = A.lift(y, t.shape)
         else:
-            from .algebra import describe
             raise ShapeError(f"{f} needs output and target of the same shape, "
                              f"not {describe(y.shape)} and {describe(t.shape)}")
     return y, t
@@ -169,6 +208,6 @@ def _size(a: T) -> int:
     return n
 
 
-def _has_names(node) -> bool:
-    from .expr import names_in
-    return bool(names_in(node))
+def _reaches(node, need) -> bool:
+    """Whether an expression uses any of the names in need."""
+    return any(name in need for name in names_in(node))

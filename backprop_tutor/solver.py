@@ -9,10 +9,11 @@ from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols
 from .diagram import diagram
 from .expr import BinOp, Call
 from .graph import Graph, Node, build
-from .ops import DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SOFTMAX_CE_RULE, SOFTMAX_RULE
+from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
+                  SOFTMAX_RULE)
 from .notation import orient
 from .problem import Problem
-from .rules import backward, forward
+from .rules import backward, forward, fused_loss
 from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Solution,
                        Update)
 
@@ -132,8 +133,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
             f = e.func
             if f in ELEMENTWISE:
                 add(ELEMENTWISE[f].rule if derivative else DEFINITIONS.get(f))
-            elif f == "cross_entropy" and derivative and isinstance(e.args[0], Call) and e.args[0].func == "softmax":
-                add(SOFTMAX_CE_RULE)
+            elif derivative and fused_loss(e):
+                add(SOFTMAX_CE_RULE if f == "cross_entropy" else SIGMOID_BCE_RULE)
                 walk(e.args[0].args[0])
                 return
             elif f in LOSSES:
@@ -155,11 +156,48 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
     return tuple(out)
 
 
-class _Work:
-    """The three readings of one graph: values (Eval), formulas and numbers (Show)."""
+def asked_names(graph: Graph) -> set:
+    """The parameters whose gradient a solution shows: all of them, unless the file's ask parts
+    name some (gradient:, update:, derive:) and none shows every gradient (show: gradients, all)."""
+    everything = {n.name for n in graph.parameters}
+    if not graph.problem.ask:
+        return everything
+    out = set()
+    for ask in graph.problem.ask:
+        if ask.kind == "show" and ask.what[0] in ("gradients", "all"):
+            out |= everything
+        elif ask.kind in ("gradient", "update", "derive"):
+            out |= {graph.resolve(text)[0] for text in ask.what}
+    return out
 
-    def __init__(self, graph: Graph, of: str = "L", closed_forms: bool = False):
+
+def wanted(graph: Graph, asked: set) -> frozenset:
+    """The names whose gradient is computed: the trained parameters (derived ones too) and the
+    names asked about. Inputs and targets are not among them, frozen parameters only when asked."""
+    frozen = set(graph.problem.frozen)
+    return frozenset({n.name for n in graph.parameters if n.name not in frozen} | set(asked))
+
+
+def differentiated(graph: Graph, of: str, names: frozenset) -> frozenset:
+    """The names a backward pass reaches: those given and every node on a path from one of them
+    up to `of`; nodes computed from inputs and targets alone are left out."""
+    out = set()
+    for name in names:
+        out |= graph.between(name, of)
+    return frozenset(out)
+
+
+class _Work:
+    """The three readings of one graph: values (Eval), formulas and numbers (Show).
+
+    `asked` names what must be differentiated besides the trained parameters (default: what the
+    file's ask parts show; see asked_names).
+    """
+
+    def __init__(self, graph: Graph, of: str = "L", closed_forms: bool = False, asked: set | None = None):
         self.g, self.of = graph, of
+        self.wanted = wanted(graph, asked_names(graph) if asked is None else set(asked))
+        self.need = differentiated(graph, of, self.wanted) if of in graph.nodes else frozenset()
         self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
         self.derived = frozenset(n for n, node in graph.nodes.items() if node.role == "derived")
         self.ev, self.show = Eval(), Show()
@@ -183,7 +221,7 @@ class _Work:
         above = self.g.ancestors(self.of)
         for node in reversed(self.g.computed):
             name = node.name
-            if name not in above:
+            if name not in above or name not in self.need:
                 continue
             if name == self.of:
                 readings = (one, one, one)
@@ -196,7 +234,7 @@ class _Work:
                                   (self.show, self.values, readings[2])):
                 acc: dict[str, T] = {}
                 try:
-                    backward(node.expr, A, env, delta, acc)
+                    backward(node.expr, A, env, delta, acc, self.need)
                 except ShapeError as e:
                     raise self.g.error(f"{e} in {node.text!r}", key=node.key) from None
                 parts.append(acc)
@@ -204,10 +242,10 @@ class _Work:
                 terms[used].append((name, parts[0][used], parts[1][used], parts[2][used]))
                 self.contributions[(name, used)] = parts[1][used].x
         for node in self.g.parameters:
-            if node.expr is None or node.name not in above:
+            if (node.expr is None or node.name not in above) and node.name in self.wanted:
                 self._close(node, terms[node.name])
-        for node in self.g.computed:
-            if node.name not in self.deltas and node.name != self.of:
+        for node in self.g.computed:  # `of` does not depend on these at all
+            if node.name not in above and node.name not in self.deltas:
                 self._close(node, [])
 
     def _close(self, node: Node, terms: list):
@@ -245,7 +283,11 @@ class _Work:
             if only is not None and node.name not in only:
                 continue
             grad = self.deltas[node.name].x
-            stepped = self.ev.sub(T(node.given, node.shape), self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
+            try:
+                stepped = self.ev.sub(T(node.given, node.shape),
+                                      self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
+            except ShapeError as e:
+                raise self.g.error(f"{e} in the update of {node.name}", key=node.key, line=node.line) from None
             if only is not None and only[node.name] is not None:
                 stepped = _take_elements(node.given, stepped, only[node.name], node.shape)
             new[node.name] = stepped
@@ -257,7 +299,8 @@ class _Work:
     def verify(self):
         """A central finite difference for every gradient element."""
         for node in self.g.parameters:
-            self.checks[node.name] = self._finite_difference(node)
+            if node.name in self.deltas:
+                self.checks[node.name] = self._finite_difference(node)
 
     def _finite_difference(self, node: Node) -> T:
         """(L(p + h) − L(p − h)) / 2h for each element p of the parameter; a derived one is moved
@@ -322,6 +365,9 @@ class _Work:
             if node.expr is not None or (only is not None and node.name not in only):
                 continue
             frozen = node.name in self.g.problem.frozen
+            if node.name not in self.deltas:  # frozen and not asked about: kept, no gradient
+                out.append(Update(node.name, node.shape, node.given, lr, None, None, node.given, frozen))
+                continue
             grad = self.deltas[node.name].x
             stepped = new.get(node.name, node.given)
             indices = None if only is None else only[node.name]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .algebra import ShapeError
 from .graph import Graph
 from .problem import Ask
 from .solution import TruthRow, TruthTable
@@ -25,7 +26,10 @@ def truth_table(work, ask: Ask) -> TruthTable:
     shape = g.nodes[name].shape
     rows = []
     for k, raw in enumerate(o["rows"]):
-        value = _given(raw)
+        try:
+            value = _given(raw)
+        except ShapeError as e:  # a row too large to compute, say
+            raise g.error(f"row {k + 1}: {e}", key=where, line=ask.line) from None
         is_vector = isinstance(value, sp.MatrixBase)
         if (shape == ()) == is_vector or (is_vector and (value.rows,) != shape):
             raise g.error(f"row {k + 1} does not have the shape of {name}", key=where, line=ask.line)

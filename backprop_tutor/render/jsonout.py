@@ -2,21 +2,49 @@
 from __future__ import annotations
 
 import json
+import sys
 
+import mpmath
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..solution import Delta, Solution
 
+DIGITS_BEYOND_DOUBLE = 17  # significant digits of a number written as a string, as many as a double's
+
 
 def number(x):
-    """A value as JSON: a number where it is one, else the SymPy expression as text."""
+    """A value as JSON: a number where a double can hold it, else a string.
+
+    The string is the decimal value (1.970071114017047e+434) for a number beyond the range of
+    a double, which JSON cannot write (no Infinity, no NaN), and the SymPy expression for a
+    value that depends on a symbol.
+    """
     x = sp.sympify(x)
     if x.free_symbols or not x.is_number:
         return text(x)
+    if not x.is_zero and not _in_double_range(x):
+        return _decimal(x)
     if x.is_Integer:
         return int(x)
     return float(x)
+
+
+def _in_double_range(x) -> bool:
+    """Whether a nonzero number is a normal double: 2.2e−308 ≤ |x| ≤ 1.8e308."""
+    from ..magnitude import log2_abs
+    size = log2_abs(x)
+    if abs(size) < sys.float_info.max_exp - 2:  # clear of both ends: no need to look closer
+        return True
+    magnitude = abs(x.evalf(30))
+    return sys.float_info.min <= magnitude <= sys.float_info.max
+
+
+def _decimal(x) -> str:
+    if not x.is_extended_real or x.is_infinite:  # the engine never passes these on; never write them
+        raise ValueError(f"{x} is not a finite real number")
+    with mpmath.workdps(DIGITS_BEYOND_DOUBLE + 10):
+        return mpmath.nstr(mpmath.mpf(x.evalf(DIGITS_BEYOND_DOUBLE + 10)), DIGITS_BEYOND_DOUBLE)
 
 
 def shaped(value, shape: tuple):
@@ -92,4 +120,4 @@ def to_json(solution: Solution) -> dict:
 
 def dumps(solution: Solution) -> str:
     """The JSON text, indented for reading."""
-    return json.dumps(to_json(solution), indent=2, ensure_ascii=False)
+    return json.dumps(to_json(solution), indent=2, ensure_ascii=False, allow_nan=False)
