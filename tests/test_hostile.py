@@ -327,7 +327,7 @@ def check_run(case: Case, r: Result, outcome: Outcome) -> list[str]:
         try:
             check_success(case, r, outcome)
         except AssertionError as e:
-            wrong.append(str(e))
+            wrong.append(str(e).splitlines()[0])
     return [f"{shown}: {w}" for w in wrong]
 
 

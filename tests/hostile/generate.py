@@ -247,6 +247,21 @@ def own_mount(options: str) -> tuple[str, ...]:
     return ("unshare", "--mount", "/bin/sh", "-c", script, "{dir}")
 
 
+def own_dev() -> tuple[str, ...]:
+    """Run python with /dev a fresh tmpfs holding its own null, full, zero and urandom (the machine's
+    stay untouched), and write the kinds of /dev/null and /dev/full afterwards into {dir}.listing."""
+    script = ('mount -t tmpfs hostile /dev || exit 99; '
+              'for d in null:3 full:7 zero:5 urandom:9; do mknod -m 666 "/dev/${d%:*}" c 1 "${d#*:}"; done; '
+              '"$@"; code=$?; stat -c "%n %F" /dev/null /dev/full > "$0.listing"; exit $code')
+    return ("unshare", "--mount", "/bin/sh", "-c", script, "{dir}")
+
+
+def devices_intact(folder: Path, results) -> None:
+    listing = folder.with_name(folder.name + ".listing").read_text().splitlines()
+    assert listing == ["/dev/null character special file", "/dev/full character special file"], \
+        f"the devices are not what they were: {listing}"
+
+
 def no_mount_namespace() -> str | None:
     """Why a private mount namespace cannot be had here (None when it can)."""
     try:
@@ -404,12 +419,13 @@ def generated_cases() -> list[Case]:
         ("out_proc_self", "/proc/self/hostile.tex", "/proc", None),
         ("out_sys", "/sys/hostile.tex", "/sys", None),
         ("out_missing_folder", "nope/out.tex", "nope", None),
-        ("out_trailing_slash", "out.tex/", "out.tex", None),
         ("out_wrong_extension", "out.txt", "out.txt", None),
         ("out_no_extension", "out", "out", None),
     ]:
         add(Case(id=id, expect=TWO, text=b, runs=(Run(cli("export", "{file}", "-o", out)),), mentions=mentions,
                  setup=setup))
+    add(Case(id="out_trailing_slash", expect=EITHER, text=b, runs=(Run(cli("export", "{file}", "-o", "out.tex/")),),
+             mentions="out.tex"))
     add(Case(id="out_char_device_null", expect=EITHER, text=b, runs=(Run(cli("export", "{file}", "-o", "null.tex")),),
              mentions="null.tex", setup=lambda d: mknod(d / "null.tex", 3), check=still_char_device("null.tex")))
     add(Case(id="out_char_device_full", expect=TWO, text=b, runs=(Run(cli("export", "{file}", "-o", "full.tex")),),
@@ -468,6 +484,15 @@ def generated_cases() -> list[Case]:
         add(Case(id=id, expect=TWO, text=b, runs=(Run(args, stdout="full"),), mentions=None))
     add(Case(id="stdout_closed_solve", expect=TWO, text=b, mentions=None,
              runs=(Run(cli("solve", "{file}"), prefix=("/bin/sh", "-c", 'exec "$@" >&-', "sh")),)))
+
+    # -- /dev/null and /dev/full themselves, in a private mount namespace with a /dev of its own
+    for id, expect, args in [
+        ("out_dev_null", EITHER, cli("export", "{file}", "-o", "/dev/null")),
+        ("out_dev_null_pdf", TWO, cli("export", "{file}", "-o", "/dev/null", "--pdf")),
+        ("out_dev_full", TWO, cli("export", "{file}", "-o", "/dev/full")),
+    ]:
+        add(Case(id=id, expect=expect, text=b, mentions="/dev/", runs=(Run(args, prefix=own_dev()),),
+                 check=devices_intact, unless=no_mount_namespace))
 
     # -- a full disk and a read-only folder, each a file system of its own in a private mount namespace
     for id, mount, args, check in [
