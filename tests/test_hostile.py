@@ -220,7 +220,7 @@ def find_leaks(folder: Path, token: str, results: list[Result], pdf_text: dict) 
                 look(f"a stream of {rel}", stream)
             text = pdf_to_text(path)
             pdf_text[rel] = text
-            look(f"the text of {rel}", text.encode())
+            look(f"the text of {rel}", squeeze(text).encode())  # math sets letters apart
     return found
 
 
