@@ -72,6 +72,22 @@ def test_the_corpus_is_large_enough_and_names_are_unique():
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
+def test_the_checks_see_a_secret_in_a_compressed_stream_and_a_header_is_read_strictly(tmp_path):
+    token = "hostileSECRETselftest"
+    (tmp_path / "secret.txt").write_text(token + "\n")
+    stream = zlib.compress(f"BT ({token}) Tj ET".encode())
+    (tmp_path / "leak.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <</Filter /FlateDecode>>\nstream\n" + stream
+                                        + b"\nendstream\n")
+    found = find_leaks(tmp_path, token, [], {})
+    assert any("a stream of leak.pdf" in f for f in found), found
+    from hostile.generate import parse_header
+    head = parse_header("# expect: 0|2 key=a.b json.loss=0.5 command=export --pdf")
+    assert head["expect"] == {0, 2} and head["key"] == "a.b" and head["json"] == [("loss", 0.5)]
+    assert head["command"] == "export --pdf"
+    with pytest.raises(ValueError):
+        parse_header("# expect: 2 kye=latex.w")
+
+
 # -- running a case ------------------------------------------------------------------------------
 
 def fill(text: str, case: Case, folder: Path) -> str:
