@@ -30,6 +30,8 @@ def solve(problem, verify=False, closed_forms=False, limits=None):
 def derive(problem, wrt, of="L", expand=None, limits=None):
     """The chain rule for one name (a Problem or a path, read within limits=): a Derivation."""
     from .derivation import derive as _derive
+    if not isinstance(wrt, str) or not isinstance(of, str):
+        raise UsageError("derive needs the names to differentiate as text, e.g. derive(problem, \"w13\")")
     problem = _problem(problem, limits, "derive")
     return _derive(problem, wrt, of, expand)
 

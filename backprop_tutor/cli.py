@@ -188,6 +188,9 @@ def list_problems(no_color: bool = NO_COLOR):
 def main(argv: list[str] | None = None) -> int:
     """The whole program: usage errors in one line, nothing lost to a closed or full output."""
     args = _program_options_first(list(sys.argv[1:] if argv is None else argv))
+    if sys.stdout is None:  # started with standard output closed: nothing could be shown
+        typer.echo("error: cannot write the output: standard output is closed", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     try:
         code = app(args=args, prog_name="tutor", standalone_mode=False)
         sys.stdout.flush()

@@ -156,12 +156,15 @@ _SUFFIXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*?)_(\d)(\d)?$")
 
 def _resolve(graph: Graph, text: str, key, line, seen):
     nodes, aliases = graph.nodes, graph.problem.aliases
-    text = text.strip()
+    if not text.isprintable():
+        raise graph.error(f"{text!r} holds a control character (a line break, a tab); write the name alone",
+                          key=key, line=line)
+    text = text.strip(" ")
     if text in aliases and text not in seen:
         return _resolve(graph, aliases[text], key, line, seen + (text,))
     if text in nodes and nodes[text].role not in ("input", "target"):
         return text, None
-    m = _INDEXED.match(text) or (_SUFFIXED.match(text) if text not in nodes else None)
+    m = _INDEXED.fullmatch(text) or (_SUFFIXED.fullmatch(text) if text not in nodes else None)
     if m and m.group(1) in nodes and nodes[m.group(1)].role not in ("input", "target"):
         name = m.group(1)
         index = tuple(int(g) for g in m.groups()[1:] if g is not None)

@@ -19,6 +19,7 @@ TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forw
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
 SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
 
 
@@ -289,10 +290,15 @@ class _Builder:
             raise self.err("must map names to weights, e.g. W21: \"W2[2,1]\"", "aliases")
         for a in aliases:
             self.check_name(a, f"aliases.{a}")
+            if a in names:
+                raise self.err(f"{a!r} already names a quantity of the file; choose another alias", f"aliases.{a}")
         latex = self.d.get("latex") or {}
         if not isinstance(latex, dict) or not all(isinstance(v, str) for v in latex.values()):
             raise self.err("must map names to LaTeX, e.g. W21: \"W^{(2)}_{21}\"", "latex")
         for k, v in latex.items():
+            if not isinstance(k, str) or not _LATEX_KEY.fullmatch(k):
+                raise self.err(f"{printable(str(k))!r} is not a name (or one weight such as W2[2,1]) to write in LaTeX",
+                               "latex")
             try:
                 check_math(v)
             except UnsafeTeX as e:
@@ -483,6 +489,10 @@ class _Builder:
         self.count("nodes", 2 * len(layers), "forward lines (two per layer)", "network.layers")
         out_name = net.get("output", "y")
         self.check_name(out_name, "network.output")
+        given = {l.name for l in inputs} | {str(n) for k in ("parameters", "targets")
+                                            if isinstance(self.d.get(k), dict) for n in self.d[k]}
+        if out_name in given or re.fullmatch(r"[zhb]\d+", out_name):
+            raise self.err(f"the output's name {out_name!r} is already taken; choose another", "network.output")
         params, forward, h = [], [], src
         for i, layer in enumerate(layers, start=1):
             key = f"network.layers[{i - 1}]"
@@ -499,7 +509,7 @@ class _Builder:
             params.append(Leaf(w_name, w, self.lines[f"{key}.weights"], f"{key}.weights"))
             n_out = len(w) if layout == "Wx" else len(w[0])
             act = layer.get("activation", "linear")
-            if act not in ELEMENTWISE:
+            if not isinstance(act, str) or act not in ELEMENTWISE:
                 raise self.err(f"unknown activation (known: {', '.join(ELEMENTWISE)})", f"{key}.activation")
             z = f"{w_name} @ {h}" if layout == "Wx" else f"{h} @ {w_name}"
             if "bias" in layer:

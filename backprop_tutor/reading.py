@@ -136,13 +136,18 @@ def read_yaml(text: str, filename: str, limits: Limits) -> Document:
     size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
     if size > limits.file_bytes:
         raise LimitError(limits.message("file_bytes", f"the text has {size} bytes"), file=filename)
-    loader = Loader(text, filename, limits)
+    try:
+        loader = Loader(text, filename, limits)  # reading starts here: a NUL byte is refused already
+    except yaml.reader.ReaderError as e:
+        line = text[:e.position].count("\n") + 1
+        raise ProblemError(f"not valid YAML: the character U+{e.character:04X} is not allowed in a YAML file",
+                           file=filename, line=line) from None
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        problem = getattr(e, "problem", None) or str(e)
+        problem = " ".join((getattr(e, "problem", None) or str(e)).split())
         raise ProblemError(f"not valid YAML: {problem}", file=filename, line=line) from None
     finally:
         loader.dispose()

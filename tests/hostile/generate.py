@@ -434,7 +434,7 @@ def generated_cases() -> list[Case]:
              runs=(Run(cli("export", "{file}", "-o", "full.tex", "--pdf")),), mentions="full.tex",
              setup=lambda d: mknod(d / "full.tex", 7), check=still_char_device("full.tex")))
     add(Case(id="out_char_device_pdf_target", expect=TWO, text=b,
-             runs=(Run(cli("export", "{file}", "-o", "out.tex", "--pdf")),),
+             runs=(Run(cli("export", "{file}", "-o", "out.tex", "--pdf")),), mentions="out.pdf",
              setup=lambda d: mknod(d / "out.pdf", 3), check=still_char_device("out.pdf")))
 
     # -- data loss: the problem file, other files, devices, links
@@ -495,16 +495,19 @@ def generated_cases() -> list[Case]:
                  check=devices_intact, unless=no_mount_namespace))
 
     # -- a full disk and a read-only folder, each a file system of its own in a private mount namespace
-    for id, mount, args, check in [
-        ("out_full_disk", "size=8k", cli("export", "{file}", "-o", "{dir}/mnt/out.tex"), only_listed("fill")),
+    for id, mount, args, check, mentions in [
+        ("out_full_disk", "size=8k", cli("export", "{file}", "-o", "{dir}/mnt/out.tex"), only_listed("fill"),
+         "out.tex"),
         ("out_full_disk_pdf", "size=8k", cli("export", "{file}", "-o", "{dir}/mnt/out.tex", "--pdf"),
-         only_listed("fill")),
+         only_listed("fill"), "out.tex"),
+        # the .tex fits and is kept whole; the PDF that does not fit is what the error names
         ("out_nearly_full_disk_pdf", "size=16k", cli("export", "{file}", "-o", "{dir}/mnt/out.tex", "--pdf"),
-         only_listed("out.tex")),
-        ("out_read_only_folder", "ro", cli("export", "{file}", "-o", "{dir}/mnt/out.tex"), only_listed()),
-        ("out_read_only_folder_pdf", "ro", cli("export", "{file}", "-o", "{dir}/mnt/out.tex", "--pdf"), only_listed()),
+         only_listed("out.tex"), "out.pdf"),
+        ("out_read_only_folder", "ro", cli("export", "{file}", "-o", "{dir}/mnt/out.tex"), only_listed(), "out.tex"),
+        ("out_read_only_folder_pdf", "ro", cli("export", "{file}", "-o", "{dir}/mnt/out.tex", "--pdf"),
+         only_listed(), "out.tex"),
     ]:
-        add(Case(id=id, expect=TWO, text=b, mentions="out.tex", runs=(Run(args, prefix=own_mount(mount)),),
+        add(Case(id=id, expect=TWO, text=b, mentions=mentions, runs=(Run(args, prefix=own_mount(mount)),),
                  setup=lambda d: (d / "mnt").mkdir(), check=check, unless=no_mount_namespace))
 
     # -- code execution around the compile: run-control files, options and names on the command line
