@@ -185,7 +185,7 @@ def list_problems(no_color: bool = NO_COLOR):
     _console(no_color).print(table)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     """The whole program: usage errors in one line, nothing lost to a closed or full output."""
     args = _program_options_first(list(sys.argv[1:] if argv is None else argv))
     if sys.stdout is None:  # started with standard output closed: nothing could be shown
@@ -193,7 +193,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(EXIT_BAD_INPUT)
     try:
         code = app(args=args, prog_name="tutor", standalone_mode=False)
-        sys.stdout.flush()
     except typer.Exit as e:
         code = e.exit_code
     except typer.TyperException as e:  # a usage error: one line, not a box
@@ -206,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         code = 130
     except OSError as e:  # standard output closed or full (tutor solve > /dev/full)
         code = _output_failed(e)
-    try:
+    try:  # what is still buffered must reach the output now, while a failure can be reported
         sys.stdout.flush()
     except OSError as e:
         code = _output_failed(e)
