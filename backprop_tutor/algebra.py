@@ -8,6 +8,7 @@ textbook's.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mpmath
@@ -23,6 +24,8 @@ from .ops import ELEMENTWISE, LOSSES
 PRECISION = 40  # significant digits carried for values that are not rational
 WORKING = PRECISION + 20  # digits the cancellation-free losses are computed with
 EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh"})  # computed through e^z
+SATURATING = {"sigmoid": 1, "tanh": 2}  # f(z) is e^(−k|z|) from where it saturates, for these k
+MAX_EXTRA_DIGITS = 2000  # past |z| ≈ 4600 a saturated value is carried at PRECISION digits, as it comes
 EXPONENTIAL_SLOPES = frozenset({"tanh"})  # tanh′ = 1/cosh² is computed through e^z too
 
 
@@ -321,6 +324,8 @@ class Eval(Algebra):
             f = _guarded(name, f)
         elif name == "sqrt":
             f = _rooted(f)
+        if not derivative and name in SATURATING:
+            f = _kept_apart(name, f)
         return self.finish(f(a)) if shape == () else self.each(a, f)
 
     def _total(self, a):
@@ -429,6 +434,20 @@ def in_range(x):
 def _refuse(why: str | None):
     if why:
         raise RangeError(why)
+
+
+def _kept_apart(name, f):
+    """f of a number, with as many more digits as it takes to keep it apart from the value it saturates at.
+
+    σ(800) is 1 − e^−800: at PRECISION digits it would be 1, and 1 − σ(z), log(1 − p) or p(1 − p)
+    computed from it on a later line would be 0. The extra digits keep them right to PRECISION digits.
+    """
+    def apart(v):
+        if not _number(v):
+            return f(v)
+        extra = SATURATING[name] * abs(float(v)) * math.log10(math.e) + 5
+        return f(v).evalf(PRECISION + int(extra)) if 10 < extra <= MAX_EXTRA_DIGITS else f(v)
+    return apart
 
 
 def _guarded(name, f):

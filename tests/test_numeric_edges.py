@@ -99,6 +99,45 @@ def test_bce_of_a_sigmoid_is_accurate_for_large_logits(z, t):
             assert_rel(sol.gradients["t"], mpmath.diff(lambda u: textbook_bce(ww * x, u), tt), "dL/dt")
 
 
+@pytest.mark.parametrize("t", ["0", "1", "0.3"])
+@pytest.mark.parametrize("z", [-1000, -100, 1, 65, 100, 800, 1000])
+def test_bce_of_a_sigmoid_on_its_own_line_is_accurate(z, t):
+    """p = σ(z) on a line of its own keeps its distance from 1, so bce(p, t) and δ_p stay right."""
+    x = 2
+    w = Fraction(z, x)
+    sol = solved(f"""
+        inputs: {{x: {x}}}
+        parameters: {{w: "{w}"}}
+        targets: {{t: {t}}}
+        forward:
+          z: w * x
+          p: sigmoid(z)
+        loss: bce(p, t)
+        """)
+    with mpmath.workdps(digits_for(z)):
+        tt = mpmath.mpf(Fraction(t).numerator) / Fraction(t).denominator
+        zz = mpmath.mpf(z)
+        p = 1 / (1 + mpmath.exp(-zz))
+        assert_rel(sol.loss, textbook_bce(zz, tt), "loss")
+        assert_rel(sol.gradients["w"], (p - tt) * x, "dL/dw")
+        assert_rel(sol.gradients["w"], mpmath.diff(lambda v: textbook_bce(v * x, tt), zz / x), "dL/dw by h")
+        assert_rel(sol.deltas["p"], (p - tt) / (p * (1 - p)), "delta_p")
+
+
+@pytest.mark.parametrize("z", [-300, -40, 0, 40, 300])
+def test_one_minus_a_saturated_tanh_keeps_its_digits(z):
+    sol = solved(f"""
+        parameters: {{w: {z}}}
+        forward:
+          h: tanh(w)
+        loss: log(1 - h) + log(1 + h)
+        """)
+    with mpmath.workdps(digits_for(2 * z)):
+        zz = mpmath.mpf(z)
+        assert_rel(sol.loss, mpmath.log(1 - mpmath.tanh(zz)) + mpmath.log(1 + mpmath.tanh(zz)), "loss")
+        assert_rel(sol.gradients["w"], -2 * mpmath.tanh(zz), "dL/dw")
+
+
 def test_bce_of_a_sigmoid_of_a_vector_with_a_scalar_target():
     sol = solved("""
         parameters: {z: [-900, 0.5, 700], t: 1}
