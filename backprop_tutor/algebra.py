@@ -380,7 +380,7 @@ class Eval(Algebra):
     def _stably(self, f, shape, *columns) -> T:
         """f of the columns' numbers at WORKING digits, back as numbers of PRECISION digits."""
         with mpmath.workdps(WORKING):
-            out = f(*([mpmath.mpf(sp.Float(v, WORKING)) for v in column] for column in columns))
+            out = f(*([mpmath.mpf(v.evalf(WORKING)) for v in column] for column in columns))
             values = [self.finish(sp.Float(v, PRECISION)) for v in out]
         return _shaped(values, shape)
 

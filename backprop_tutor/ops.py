@@ -4,7 +4,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import mpmath
 import sympy as sp
+from sympy.core.evalf import prec_to_dps
+
+
+def _evaluated(f, x, prec):
+    """f (an mpmath function) of x to prec bits as a Float, or None if x is not a real number.
+
+    x is evaluated in its own right first: a formula built unevaluated (σ(−1·0.5) shown with
+    its numbers) would otherwise be evaluated unevaluated, and SymPy loops on that.
+    """
+    with sp.evaluate(True):
+        v = x.evalf(prec_to_dps(prec) + 5)
+    if not (v.is_Float or v.is_Rational):
+        return None
+    with mpmath.workprec(prec + 20):
+        return sp.Float(f(mpmath.mpf(v)), precision=prec)
 
 
 class step(sp.Function):
@@ -46,7 +62,7 @@ class sigmoid(sp.Function):
         return 1 / (1 + sp.exp(-x))
 
     def _eval_evalf(self, prec):
-        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+        return _evaluated(lambda x: 1 / (1 + mpmath.exp(-x)), self.args[0], prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
@@ -70,7 +86,7 @@ class softplus(sp.Function):
         return sp.log(1 + sp.exp(x))
 
     def _eval_evalf(self, prec):
-        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
+        return _evaluated(lambda x: mpmath.log1p(mpmath.exp(x)), self.args[0], prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real

@@ -255,6 +255,26 @@ def test_slopes_of_saturated_units_keep_their_digits(f, z):
         assert_rel(sol.gradients["w"], mpmath.diff(lambda v: (g(v * 2) - 3) ** 2 / 2, w), "dL/dw")
 
 
+@pytest.mark.parametrize("loss", ["log_cosh(sigmoid(w * x), t)", "sse(log(sigmoid(w * x)), t)",
+                                  "sse(softplus(w * x), t)"])
+def test_sigmoid_and_softplus_of_numbers_inside_a_formula_shown_with_its_numbers(loss):
+    """σ(−1·0.5) written out unevaluated, as the solution shows it, is still a number to SymPy."""
+    sol = solved(f"""
+        inputs: {{x: 0.5}}
+        parameters: {{w: -1}}
+        targets: {{t: 0.3}}
+        loss: {loss}
+        learning_rate: 0.1
+        """)
+    with mpmath.workdps(60):
+        z, t = mpmath.mpf(-1) / 2, mpmath.mpf(3) / 10
+        f = {"log_cos": lambda v: mpmath.log(mpmath.cosh(mpmath.sigmoid(v) - t)),
+             "sse(log": lambda v: (mpmath.log(mpmath.sigmoid(v)) - t) ** 2,
+             "sse(sof": lambda v: (mpmath.log1p(mpmath.exp(v)) - t) ** 2}[loss[:7]]
+        assert_rel(sol.loss, f(z), "loss")
+        assert_rel(sol.gradients["w"], mpmath.diff(lambda w: f(w / 2), -1), "dL/dw")
+
+
 @pytest.mark.parametrize("d", ["1e-30", "0.001", "0.9", "1", "40", "-700", "1e300"])
 def test_log_cosh_keeps_its_digits_near_zero_and_far_out(d):
     start = time.perf_counter()
