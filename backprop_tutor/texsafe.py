@@ -183,7 +183,8 @@ TEXT_CHARACTERS = {
 # ASCII characters that mean something to TeX (or start an optional argument), spelled as text.
 SPECIAL = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
            "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
-           "|": "\\textbar{}", "<": "\\textless{}", ">": "\\textgreater{}", "[": "{[}", "]": "{]}"}
+           "|": "\\textbar{}", "<": "\\textless{}", ">": "\\textgreater{}", "[": "{[}", "]": "{]}",
+           "-": "-{}", "`": "\\textasciigrave{}"}  # no -- or --- dashes, no `` quotes: the text as typed
 LATIN = frozenset("äöüÄÖÜßéèàçñ")  # set by inputenc's utf8
 
 

@@ -875,3 +875,10 @@ def test_a_pdflatex_that_cannot_be_run_is_an_external_error(tmp_path, monkeypatc
     line = one_error_line(run("export", SHEET, "-o", tmp_path / "out.tex", "--pdf"), code=3)
     assert "cannot run" in line and str(tmp_path / "out.tex") in line
     assert leftovers(tmp_path, {"bin", "out.tex"}) == []
+
+
+def test_escaped_text_keeps_dashes_and_quotes_as_typed():
+    """TeX would join -- into an en dash and `` into a quote; text from a file is shown as typed."""
+    out = escape_text("tutor derive --wrt w13 ``x'' a---b")
+    assert "--" not in out and "``" not in out
+    assert out.replace("-{}", "-").replace("\\textasciigrave{}", "`") == "tutor derive --wrt w13 ``x'' a---b"
