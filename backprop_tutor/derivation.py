@@ -5,6 +5,7 @@ import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols
 from .answer import _flat, element_gradient
+from .expr import names_in
 from .graph import Graph, build
 from .notation import orient
 from .problem import Problem
@@ -101,9 +102,11 @@ def _local(work: _Work, c: str, n: str) -> LocalDerivative:
     g = work.g
     node, used = g.nodes[c], g.nodes[n]
     rules = rules_of(node)
-    if node.shape == () and used.shape == ():  # the textbook rules of the ops table, applied to δ = 1
+    only = frozenset({n})  # the other operands' slopes are not asked for here
+    scalars = all(g.nodes[m].shape == () for m in names_in(node.expr))
+    if node.shape == () and used.shape == () and scalars:  # the ops table's rules, applied to δ = 1
         ev, acc = Eval(), {}
-        backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc)
+        backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc, only)
         expr = orient(_tidy(forward(node.expr, ev, work.symbols).x), work.targets)
         derivative = orient(_tidy(acc[n].x), work.targets)
         return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), expr, derivative, rules)
@@ -114,7 +117,7 @@ def _local(work: _Work, c: str, n: str) -> LocalDerivative:
         delta = T(sp.Symbol(f"delta_{c}"), ())
     else:
         delta = T(sp.MatrixSymbol(f"delta_{c}", *_dims(node.shape)), node.shape)
-    backward(node.expr, Show(), work.symbols, delta, acc)
+    backward(node.expr, Show(), work.symbols, delta, acc, only)
     return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), None, acc[n].x, rules,
                            applied=c != work.of)
 

@@ -425,6 +425,19 @@ def test_a_frozen_parameter_asked_about_is_differentiated():
     assert sol.updated["v"] == 4
 
 
+def test_derive_a_trained_scalar_target_of_a_vector_loss():
+    """The local derivative ∂L/∂s of half_sse(W @ x + b, s) differentiates only the s in it."""
+    problem = loads(textwrap.dedent("""
+        inputs: {x: [1, 2]}
+        parameters: {W: [[1, 0], [0, 1]], b: [1, 1], s: 1}
+        loss: half_sse(W @ x + b, s)
+        """))
+    y, s = [2, 3], 1
+    assert derive(problem, "s").whole.value == -sum(v - s for v in y)
+    assert list(derive(problem, "b").whole.value) == [v - s for v in y]
+    assert derive(problem, "W").whole.value.tolist() == [[(v - s) * u for u in (1, 2)] for v in y]
+
+
 # -- z ** 0 ----------------------------------------------------------------------------------------
 
 def test_zero_to_the_zero_is_one_with_slope_zero():
