@@ -882,3 +882,14 @@ def test_escaped_text_keeps_dashes_and_quotes_as_typed():
     out = escape_text("tutor derive --wrt w13 ``x'' a---b")
     assert "--" not in out and "``" not in out
     assert out.replace("-{}", "-").replace("\\textasciigrave{}", "`") == "tutor derive --wrt w13 ``x'' a---b"
+
+
+def test_a_relative_output_in_a_subfolder_compiles(tmp_path, monkeypatch):
+    """-o sub/x.tex --pdf from the folder above: LaTeX is given absolute paths, so the folder counts once."""
+    needs_pdflatex()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = run("export", ROOT / "problems" / "ws24_sheet4_ex1.yaml", "-o", "sub/x.tex", "--pdf")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (tmp_path / "sub" / "x.pdf").read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["x.pdf", "x.tex"]
