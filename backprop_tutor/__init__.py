@@ -9,8 +9,15 @@ from .limits import Limits
 
 
 def load(path, limits=None):
-    """Read and validate a problem file into a Problem; limits= raises a limit, e.g. {"matrix_side": 100}."""
+    """Read and validate a problem file (a path, or a bundled problem's bare name) into a Problem.
+
+    limits= raises a limit, e.g. {"matrix_side": 100}.
+    """
+    import os
+    from .bundled import find
     from .problem import load as _load
+    if isinstance(path, str) and not os.path.lexists(path):
+        path = find(path) or path
     return _load(path, limits)
 
 

@@ -34,6 +34,18 @@ def bundled() -> list[Entry]:
     return out
 
 
+def find(name: str) -> Path | None:
+    """The bundled problem of that bare name (with or without .yaml), or None."""
+    bare = name[:-5] if name.endswith(".yaml") else name
+    if not bare or any(c in bare for c in "/\\\n\0"):
+        return None
+    candidate = _folder() / f"{bare}.yaml"
+    try:
+        return Path(str(candidate)) if candidate.is_file() else None
+    except (OSError, ValueError):  # a name too long to be a file's
+        return None
+
+
 def locate(name: str) -> Path:
     """A path as given, or else the bundled problem of that name (with or without .yaml)."""
     path = Path(name)
@@ -42,10 +54,8 @@ def locate(name: str) -> Path:
             return path
     except (OSError, ValueError):  # a name too long, or with a NUL byte: reading it says why
         return path
-    bare = name[:-5] if name.endswith(".yaml") else name
-    if "/" not in bare and "\\" not in bare:
-        candidate = _folder() / f"{bare}.yaml"
-        if candidate.is_file():
-            return Path(str(candidate))
-    raise ProblemError("no such file, and no bundled problem of that name (tutor list shows them)",
-                       file=name)
+    found = find(name)
+    if found is None:
+        raise ProblemError("no such file, and no bundled problem of that name (tutor list shows them)",
+                           file=name)
+    return found

@@ -73,3 +73,20 @@ def test_problems_are_inside_the_installed_package():
     assert shipped == sorted(p.name for p in PROBLEMS)
     for path in PROBLEMS:
         assert (folder / path.name).read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+def test_the_api_loads_a_bundled_problem_by_its_bare_name(tmp_path, monkeypatch):
+    """load() and solve() take what the command line takes: a path or a bundled problem's name."""
+    from backprop_tutor import ProblemError, UsageError, load, solve
+    monkeypatch.chdir(tmp_path)  # away from the repository, where problems/ is no relative path
+    by_name = load("ws24_sheet4_ex1")
+    by_path = load(ROOT / "problems" / "ws24_sheet4_ex1.yaml")
+    assert by_name.forward == by_path.forward and by_name.parameters == by_path.parameters
+    assert load("ws24_sheet4_ex1.yaml").title == by_path.title
+    assert solve("ws24_sheet4_ex1").loss == solve(by_path).loss
+    (tmp_path / "ws24_sheet4_ex1").write_text("inputs: {x: 1}\nparameters: {w: 2}\nloss: w * x\n", encoding="utf-8")
+    assert load("ws24_sheet4_ex1").title == "ws24_sheet4_ex1", "a file of that name comes first"
+    with pytest.raises(ProblemError, match="no such file"):
+        load("no_such_problem")
+    with pytest.raises(UsageError, match="loads"):
+        load("inputs: {x: 1}\nloss: x")
