@@ -49,9 +49,19 @@ EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short clo
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
 
+def _show_version(value: bool):
+    """--version: the tool's version, then stop."""
+    if value:
+        from . import __version__
+        typer.echo(f"tutor (backprop-tutor) {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def _main(ctx: typer.Context,
           debug: bool = typer.Option(False, "--debug", help="Show the traceback of an internal error."),
+          version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="Print the version and exit."),
           limit: list[str] = typer.Option(None, "--limit", metavar="NAME=N",
                                           help="Raise (or lower) one limit on the problem file, e.g. "
                                                "--limit matrix_side=100; repeatable. Names: see the guide.")):
@@ -173,10 +183,14 @@ def export(ctx: typer.Context, file: str = FILE,
 
 
 @app.command(name="list")
-def list_problems(no_color: bool = NO_COLOR):
+def list_problems(no_color: bool = NO_COLOR,
+                  names: bool = typer.Option(False, "--names", help="Only the names, one a line (for scripts).")):
     """The bundled problems: name, title and source."""
     from rich.table import Table
     from .bundled import bundled
+    if names:
+        typer.echo("\n".join(entry.name for entry in bundled()))
+        return
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     for column in ("name", "title", "source"):
         table.add_column(column, overflow="fold")

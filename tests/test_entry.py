@@ -102,3 +102,16 @@ def test_a_reader_that_leaves_ends_the_program_quietly(extra):
     status = proc.wait(timeout=60)
     err = proc.stderr.read().decode()
     assert status == 0 and err == "", (status, err)
+
+
+def test_version_prints_the_package_version(capsys):
+    from backprop_tutor import __version__
+    code, out, err = main(["--version"], capsys)
+    assert code == 0 and out.strip() == f"tutor (backprop-tutor) {__version__}" and err == ""
+    assert __version__ in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_list_names_gives_one_bundled_name_a_line(capsys):
+    code, out, err = main(["list", "--names"], capsys)
+    assert code == 0
+    assert out.splitlines() == sorted(p.stem for p in (ROOT / "problems").glob("*.yaml"))
