@@ -69,7 +69,7 @@ def textbook_bce(z, t):
     return -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 - p))
 
 
-LOGITS = [-1000, -800, -100, -80, -65, -30, -1, 0, 1, 30, 65, 80, 100, 800, 1000]
+LOGITS = [-1000, -800, -100, -80, -65, -30, -2, -1, 0, 1, 30, 65, 80, 100, 800, 1000]  # −2: a weight of −1
 
 
 @pytest.mark.parametrize("t", ["0", "1", "0.3"])
