@@ -88,6 +88,29 @@ class ScalarFunc(_NamedCall, sp.Expr):
     is_commutative = True
 
 
+class Weight(sp.UnevaluatedExpr):
+    """A number kept apart in a formula, (−1)·x rather than −x, that SymPy can still evaluate
+    and ask the sign of (a bare UnevaluatedExpr inside σ(…) or log(…) makes it fail or loop)."""
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_is_extended_positive(self):
+        return self.args[0].is_extended_positive
+
+    def _eval_is_extended_negative(self):
+        return self.args[0].is_extended_negative
+
+    def _eval_is_zero(self):
+        return self.args[0].is_zero
+
+    def _eval_is_integer(self):
+        return self.args[0].is_integer
+
+
 class Partial(sp.Expr):
     """∂of/∂wrt as a factor of a chain, kept in the order written (non-commutative)."""
 
@@ -527,7 +550,7 @@ class Show(Algebra):
 
     def _scale(self, s, a, shape):
         if s == -1:  # a factor that is −1 (a weight of −1), kept apart from a minus sign
-            s = sp.UnevaluatedExpr(s)
+            s = Weight(s)
         if shape == ():
             return sp.Mul(s, a, evaluate=False)
         return MatMul(s, a, evaluate=False)

@@ -13,10 +13,11 @@ def _evaluated(f, x, prec):
     """f (an mpmath function) of x to prec bits as a Float, or None if x is not a real number.
 
     x is evaluated in its own right first: a formula built unevaluated (σ(−1·0.5) shown with
-    its numbers) would otherwise be evaluated unevaluated, and SymPy loops on that.
+    its numbers, a weight of −1 kept apart) would otherwise be evaluated unevaluated, and SymPy
+    loops on that.
     """
     with sp.evaluate(True):
-        v = x.evalf(prec_to_dps(prec) + 5)
+        v = x.doit().evalf(prec_to_dps(prec) + 5)
     if not (v.is_Float or v.is_Rational):
         return None
     with mpmath.workprec(prec + 20):

@@ -74,7 +74,7 @@ def textbook_bce(z, t):
     return -(t * mpmath.log(p) + (1 - t) * mpmath.log(1 - p))
 
 
-LOGITS = [-1000, -800, -100, -80, -65, -30, -1, 0, 1, 30, 65, 80, 100, 800, 1000]
+LOGITS = [-1000, -800, -100, -80, -65, -30, -2, -1, 0, 1, 30, 65, 80, 100, 800, 1000]  # −2: a weight of −1
 
 
 @pytest.mark.parametrize("t", ["0", "1", "0.3"])
@@ -255,24 +255,29 @@ def test_slopes_of_saturated_units_keep_their_digits(f, z):
         assert_rel(sol.gradients["w"], mpmath.diff(lambda v: (g(v * 2) - 3) ** 2 / 2, w), "dL/dw")
 
 
+@pytest.mark.parametrize("x", ["0.5", "1", "-1"])
 @pytest.mark.parametrize("loss", ["log_cosh(sigmoid(w * x), t)", "sse(log(sigmoid(w * x)), t)",
-                                  "sse(softplus(w * x), t)"])
-def test_sigmoid_and_softplus_of_numbers_inside_a_formula_shown_with_its_numbers(loss):
-    """σ(−1·0.5) written out unevaluated, as the solution shows it, is still a number to SymPy."""
+                                  "sse(softplus(w * x), t)", "sse(log(softplus(exp(w * x))), t)",
+                                  "sse(log(-w * x * x), t)"])
+def test_numbers_inside_a_formula_shown_with_its_numbers(loss, x):
+    """σ(−1·0.5) written out unevaluated, as the solution shows it (a weight of −1 kept apart),
+    is still a number to SymPy."""
     sol = solved(f"""
-        inputs: {{x: 0.5}}
+        inputs: {{x: {x}}}
         parameters: {{w: -1}}
         targets: {{t: 0.3}}
         loss: {loss}
         learning_rate: 0.1
         """)
     with mpmath.workdps(60):
-        z, t = mpmath.mpf(-1) / 2, mpmath.mpf(3) / 10
-        f = {"log_cos": lambda v: mpmath.log(mpmath.cosh(mpmath.sigmoid(v) - t)),
-             "sse(log": lambda v: (mpmath.log(mpmath.sigmoid(v)) - t) ** 2,
-             "sse(sof": lambda v: (mpmath.log1p(mpmath.exp(v)) - t) ** 2}[loss[:7]]
-        assert_rel(sol.loss, f(z), "loss")
-        assert_rel(sol.gradients["w"], mpmath.diff(lambda w: f(w / 2), -1), "dL/dw")
+        xx, t = mpmath.mpf(x), mpmath.mpf(3) / 10
+        f = {"log_cosh(sigmoid": lambda v: mpmath.log(mpmath.cosh(mpmath.sigmoid(v) - t)),
+             "sse(log(sigmoid(": lambda v: (mpmath.log(mpmath.sigmoid(v)) - t) ** 2,
+             "sse(softplus(w *": lambda v: (mpmath.log1p(mpmath.exp(v)) - t) ** 2,
+             "sse(log(softplus": lambda v: (mpmath.log(mpmath.log1p(mpmath.exp(mpmath.exp(v)))) - t) ** 2,
+             "sse(log(-w * x *": lambda v: (mpmath.log(-v * xx) - t) ** 2}[loss[:16]]
+        assert_rel(sol.loss, f(-xx), "loss")
+        assert_rel(sol.gradients["w"], mpmath.diff(lambda w: f(w * xx), -1), "dL/dw")
 
 
 @pytest.mark.parametrize("d", ["1e-30", "0.001", "0.9", "1", "40", "-700", "1e300"])
