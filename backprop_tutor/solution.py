@@ -63,6 +63,7 @@ class LossValue:
     rules: tuple = ()
     before: object = None   # after an update: the loss before it, for comparison
     closed: object = None
+    updated: tuple = ()     # after an update: the weights stepped, as named (every parameter, or those asked)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Update:
     frozen: bool = False
     label: str | None = None
     index: tuple | None = None
+    shown_in: str | None = None  # the earlier part that showed this gradient, when one did
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class Section:
     title: str
     steps: tuple
     part: str | None = None
+    request: tuple = ()   # the ask: request it answers: its kind, then what it names (show, forward)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Solution(Printable):
     checks: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
     diagram: object = None                      # the network as neurons and weighted edges, for drawing
+    answers: tuple = ()                         # what each ask: part answers (answer.Answer), in order
 
 
 

@@ -390,7 +390,7 @@ class _Work:
         has_lr = p.learning_rate is not None and "L" in g.nodes
         new = self.updated_leaves() if has_lr else None
         after = self.loss_after(new) if has_lr else None
-        from .answer import sections
+        from .answer import part_answers, sections
         secs = sections(self, new, after)
         deltas = {n: self.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in self.deltas}
         grads = {n.name: self.deltas[n.name].x for n in g.parameters if n.name in self.deltas}
@@ -404,7 +404,7 @@ class _Work:
             loss=self.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
             updated=updated, loss_after=after["L"].x if has_lr else None,
             checks={k: v.x for k, v in self.checks.items()}, names=names_of(self.g),
-            diagram=diagram(self.g, self.values))
+            diagram=diagram(self.g, self.values), answers=part_answers(secs))
 
 
 def _at(m, index):

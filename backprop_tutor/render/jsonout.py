@@ -115,7 +115,56 @@ def to_json(solution: Solution) -> dict:
         out["loss_after"] = number(solution.loss_after)
     if solution.checks:
         out["finite_differences"] = {k: shaped(v, s[k]) for k, v in solution.checks.items() if v is not None}
+    out["answers"] = {a.part: answer_json(a) for a in solution.answers}
     return out
+
+
+def answer_json(answer) -> dict:
+    """One part: its title, its answer, what it shows by kind and name, and all of it again as exact text."""
+    out, exact = {"title": answer.title}, {}
+    if answer.main:
+        out["answer"], exact["answer"] = _main(answer, shaped), _main(answer, exact_shaped)
+    for kind, entries in answer.shown.items():
+        if isinstance(entries, tuple):
+            out[kind], exact[kind] = shaped(*entries), exact_shaped(*entries)
+        else:
+            out[kind] = {name: shaped(*e) for name, e in entries.items()}
+            exact[kind] = {name: exact_shaped(*e) for name, e in entries.items()}
+    if answer.after_updating:
+        out["after_updating"] = list(answer.after_updating)
+    if exact:
+        out["exact"] = exact
+    return out
+
+
+def _main(answer, write):
+    """The part's answer: the one value it asks for, or a mapping by name when it asks for several."""
+    def entry(kind, name):
+        return answer.shown[kind] if name is None else answer.shown[kind][name]
+
+    if len(answer.main) == 1:
+        return write(*entry(*answer.main[0]))
+    return {kind if name is None else name: write(*entry(kind, name)) for kind, name in answer.main}
+
+
+def exact_text(x):
+    """A value as exact text: a fraction "6/25", an integer, a formula in the file's names where it holds
+    a symbol; None for a number known only to high precision (a value of exp, tanh, ...)."""
+    x = sp.sympify(x)
+    if x.free_symbols or not x.is_number:
+        return text(x)
+    if x.is_Rational:
+        return str(x)
+    return None
+
+
+def exact_shaped(value, shape: tuple):
+    """exact_text in the value's own shape."""
+    if shape == ():
+        return exact_text(value[0] if isinstance(value, sp.MatrixBase) else value)
+    if len(shape) == 1:
+        return [exact_text(v) for v in value]
+    return [[exact_text(v) for v in value.row(i)] for i in range(value.rows)]
 
 
 def dumps(solution: Solution) -> str:
