@@ -18,6 +18,7 @@ def sections(work, new: dict | None, after: dict | None) -> list[Section]:
     if not work.g.problem.ask:
         return answers.whole()
     out: list[Section] = []
+    answers.earlier = out
     for ask in work.g.problem.ask:
         found = getattr(answers, ask.kind)(ask)
         out += [dataclasses.replace(sec, part=ask.part, request=(ask.kind, *ask.what)) for sec in found]
@@ -30,6 +31,7 @@ class _Answers:
     def __init__(self, work, new, after):
         self.work, self.g, self.new, self.after = work, work.g, new, after
         self.updated_only: dict | None = None  # set by an update: part that names single weights
+        self.earlier: list[Section] = []  # the sections of the parts answered so far
 
     def whole(self) -> list[Section]:
         """Everything, in the order a worked solution is written."""
@@ -100,7 +102,19 @@ class _Answers:
                  for u in self.work.update_steps(partial, only)]
         asked = [self.g.resolve(text) for text in ask.what]
         steps.sort(key=lambda u: asked.index((u.name, u.index)) if (u.name, u.index) in asked else len(asked))
-        return [Section(_update_title(self.g), tuple(steps))]
+        steps = [dataclasses.replace(u, shown_in=self._shown_in(u.name, u.index)) for u in steps]
+        # a gradient no earlier part showed is shown here, before it is subtracted
+        unseen = [u.label or u.name for u in steps if u.shown_in is None and u.gradient is not None]
+        shown = self.gradient(dataclasses.replace(ask, what=tuple(unseen)))[0].steps if unseen else ()
+        return [Section(_update_title(self.g), tuple(shown) + tuple(steps))]
+
+    def _shown_in(self, name: str, index) -> str | None:
+        """The earliest part that showed ∂L/∂name (or the whole parameter's gradient, which holds it)."""
+        for sec in self.earlier:
+            for s in sec.steps:
+                if isinstance(s, Gradient) and s.name == name and s.of == "L" and s.index in (index, None):
+                    return sec.part
+        return None
 
     def derive(self, ask) -> list[Section]:
         from .derivation import derivation_for

@@ -3,8 +3,10 @@ from fractions import Fraction as F
 
 import sympy as sp
 
-from backprop_tutor import loads, solve
-from backprop_tutor.solution import LossValue, Update
+from pathlib import Path
+
+from backprop_tutor import load, loads, solve
+from backprop_tutor.solution import Delta, Gradient, LossValue, Update
 
 PROBLEM = """
 inputs: {x: [1, 2]}
@@ -34,14 +36,47 @@ def oracle():
 def test_update_parts_follow_the_asked_order_and_the_loss_uses_only_those_updates():
     sol = solve(loads(PROBLEM))
     a, b = sol.sections
-    assert [(u.name, u.index) for u in a.steps] == [("b", (2,)), ("W", None)]
-    assert all(isinstance(u, Update) for u in a.steps)
+    ups = [u for u in a.steps if isinstance(u, Update)]
+    assert [(u.name, u.index) for u in ups] == [("b", (2,)), ("W", None)]
+    assert a.steps[-2:] == tuple(ups)
     W2, b2, loss = oracle()
-    assert a.steps[0].new == sp.Rational(b2[1].numerator, b2[1].denominator)
-    assert a.steps[1].new == sp.ImmutableMatrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in W2])
+    assert ups[0].new == sp.Rational(b2[1].numerator, b2[1].denominator)
+    assert ups[1].new == sp.ImmutableMatrix([[sp.Rational(v.numerator, v.denominator) for v in row] for row in W2])
     (after,) = [s for s in b.steps if isinstance(s, LossValue)]
     assert after.value == sp.Rational(loss.numerator, loss.denominator)
     assert after.before == solve(loads(PROBLEM)).loss
+
+
+def test_an_update_part_shows_the_gradients_no_earlier_part_showed():
+    """Part a subtracts ∂L/∂b[2] and ∂L/∂W: with no gradient part before it, it shows both first."""
+    (a, _) = solve(loads(PROBLEM)).sections
+    x, t = [1, 2], [1, 0]
+    y = [F(1, 10) * 1 + F(2, 10) * 2 + F(1, 2), F(3, 10) * 1 + F(4, 10) * 2 - F(1, 2)]
+    d = [2 * (y[i] - t[i]) for i in range(2)]          # ∂L/∂y = ∂L/∂b for L = Σ (y − t)²
+    grads = [s for s in a.steps if isinstance(s, Gradient)]
+    assert [(g.name, g.index) for g in grads] == [("b", (2,)), ("W", None)]
+    assert grads[0].value == sp.Rational(d[1].numerator, d[1].denominator)
+    assert grads[1].value == sp.ImmutableMatrix([[sp.Rational(str(d[i] * x[j])) for j in range(2)] for i in range(2)])
+    kinds = [type(s) for s in a.steps]
+    assert kinds.index(Update) > max(i for i, k in enumerate(kinds) if k is Gradient)
+    assert any(isinstance(s, Delta) and s.name == "y" for s in a.steps)  # the delta the gradients use
+    assert all(u.shown_in is None for u in a.steps if isinstance(u, Update))
+
+
+def test_an_update_part_refers_to_the_parts_that_showed_its_gradients():
+    sol = solve(load(Path(__file__).resolve().parents[1] / "problems" / "sheet12_p2.yaml"))
+    (e,) = [sec for sec in sol.sections if sec.part == "e"]
+    assert all(isinstance(s, Update) for s in e.steps)
+    assert {u.label: u.shown_in for u in e.steps} == {"W21": "c", "W12": "d"}
+
+
+def test_a_whole_gradient_shown_earlier_covers_one_of_its_weights():
+    text = PROBLEM.replace('  - {part: a, update: ["b[2]", W]}',
+                           '  - {part: g, show: gradients}\n  - {part: a, update: ["b[2]", W]}')
+    sol = solve(loads(text))
+    (a,) = [sec for sec in sol.sections if sec.part == "a"]
+    assert all(isinstance(s, Update) for s in a.steps)
+    assert [u.shown_in for u in a.steps] == ["g", "g"]
 
 
 def test_linear_pieces_refuse_an_output_that_is_not_piecewise_linear():
