@@ -121,7 +121,7 @@ class _Answers:
         out = []
         for text in ask.what:
             d = derivation_for(self.work, text, ask.options.get("of", "L"))
-            out += [Section(f"{sec.title}: ∂{d.of}/∂{text}", sec.steps) for sec in d.sections]
+            out += list(d.sections)
         return out
 
     def truth_table(self, ask) -> list[Section]:

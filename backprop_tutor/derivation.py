@@ -65,6 +65,7 @@ def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
                 Section("Local derivatives", tuple(locals_)),
                 Section("Backward recursion: each δ defined once, then reused", tuple(deltas) + (final,)),
                 Section("The whole derivative", (whole,))]
+    sections = [Section(f"{sec.title}: ∂{of}/∂{label}", sec.steps) for sec in sections]
     p = g.problem
     return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, names_of(g))
 
