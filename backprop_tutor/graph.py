@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .algebra import Eval, Show, ShapeError, T, describe, symbol_for
-from .expr import names_in
+from .expr import BinOp, Call, Name, Neg, Transpose, names_in
 from .problem import Problem
+from .ops import LOSSES
 from .rules import forward
 
 ROLES_GIVEN = ("input", "parameter", "target")
@@ -76,15 +77,43 @@ class Graph:
 
 def build(problem: Problem) -> Graph:
     """Check every name and shape and order the nodes."""
+    lines = [("derived", l) for l in problem.derived] + [("forward", l) for l in problem.forward]
+    if problem.loss is not None:
+        lines.append(("loss", problem.loss))
+    nodes = _nodes(problem, lines, {})
+    wide = _broadcast_targets(nodes, lines)
+    if wide:
+        nodes = _nodes(problem, lines, wide)
+    users: dict[str, list[str]] = {n: [] for n in nodes}
+    for node in nodes.values():
+        if node.expr is not None:
+            for name in names_in(node.expr):
+                users[name].append(node.name)
+    graph = Graph(problem, nodes, {k: tuple(v) for k, v in users.items()})
+    for name in problem.frozen:
+        if nodes[name].role == "derived":
+            raise problem.error(f"{name!r} is derived from other parameters; freeze those instead",
+                                key="frozen")
+    for alias, target in problem.aliases.items():
+        graph.resolve(target, key=f"aliases.{alias}")
+    for ask in problem.ask:
+        if ask.kind in ("gradient", "update", "derive"):
+            for name in ask.what:
+                graph.resolve(name, key=f"ask part {ask.part}", line=ask.line)
+    return graph
+
+
+def _nodes(problem: Problem, lines: list, wide: dict) -> dict[str, Node]:
+    """Every node with its shape, in order; `wide` gives scalar targets the shape they are broadcast to."""
     nodes: dict[str, Node] = {}
     for role, leaves in (("input", problem.inputs), ("parameter", problem.parameters),
                          ("target", problem.targets)):
         for leaf in leaves:
             value, shape = _given(problem, leaf)
+            if leaf.name in wide:
+                shape = wide[leaf.name]
+                value = sp.ImmutableMatrix(*_dims(shape), [value] * _size(shape))
             nodes[leaf.name] = Node(leaf.name, role, shape, line=leaf.line, key=leaf.key, given=value)
-    lines = [("derived", l) for l in problem.derived] + [("forward", l) for l in problem.forward]
-    if problem.loss is not None:
-        lines.append(("loss", problem.loss))
     show = Show()
     for position, (role, line) in enumerate(lines):
         env = {}
@@ -105,23 +134,49 @@ def build(problem: Problem) -> Graph:
             raise problem.error(f"the loss must be a scalar, not {describe(shape)}; use e.g. sse(y, t)",
                                 key=line.key)
         nodes[line.name] = Node(line.name, role, shape, line.expr, line.text, line.line, line.key)
-    users: dict[str, list[str]] = {n: [] for n in nodes}
-    for node in nodes.values():
-        if node.expr is not None:
-            for name in names_in(node.expr):
-                users[name].append(node.name)
-    graph = Graph(problem, nodes, {k: tuple(v) for k, v in users.items()})
-    for name in problem.frozen:
-        if nodes[name].role == "derived":
-            raise problem.error(f"{name!r} is derived from other parameters; freeze those instead",
-                                key="frozen")
-    for alias, target in problem.aliases.items():
-        graph.resolve(target, key=f"aliases.{alias}")
-    for ask in problem.ask:
-        if ask.kind in ("gradient", "update", "derive"):
-            for name in ask.what:
-                graph.resolve(name, key=f"ask part {ask.part}", line=ask.line)
-    return graph
+    return nodes
+
+
+def _broadcast_targets(nodes: dict, lines: list) -> dict:
+    """Numeric scalar targets used only as loss(y, t) beside a vector or matrix y, with the shape each
+    is broadcast to: its number in every component, so the sheet's formula y − t stays as written."""
+    show = Show()
+    env = {n: T(symbol_for(n, node.shape), node.shape) for n, node in nodes.items()}
+    candidates = {n for n, node in nodes.items()
+                  if node.role == "target" and node.shape == () and not getattr(node.given, "free_symbols", None)}
+    uses = {n: 0 for n in candidates}
+    beside: dict = {n: [] for n in candidates}
+    for _, line in lines:
+        for e in _walk(line.expr):
+            if isinstance(e, Name) and e.id in candidates:
+                uses[e.id] += 1
+            elif isinstance(e, Call) and e.func in LOSSES and len(e.args) == 2 and isinstance(e.args[1], Name) \
+                    and e.args[1].id in candidates:
+                beside[e.args[1].id].append(forward(e.args[0], show, env).shape)
+    return {n: shapes[0] for n, shapes in beside.items()
+            if shapes and len(shapes) == uses[n] and len(set(shapes)) == 1 and shapes[0] != ()}
+
+
+def _walk(e):
+    """Every node of an expression tree."""
+    stack = [e]
+    while stack:
+        e = stack.pop()
+        yield e
+        if isinstance(e, Call):
+            stack.extend(e.args)
+        elif isinstance(e, BinOp):
+            stack.extend((e.left, e.right))
+        elif isinstance(e, (Neg, Transpose)):
+            stack.append(e.operand)
+
+
+def _dims(shape: tuple) -> tuple:
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
+def _size(shape: tuple) -> int:
+    return shape[0] * (shape[1] if len(shape) > 1 else 1)
 
 
 def _given(problem: Problem, leaf):
