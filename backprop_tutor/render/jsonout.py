@@ -9,6 +9,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..solution import Delta, Solution
+from .printer import positive_first
 
 DIGITS_BEYOND_DOUBLE = 17  # significant digits of a number written as a string, as many as a double's
 
@@ -57,7 +58,11 @@ def shaped(value, shape: tuple):
 
 
 class _Text(StrPrinter):
-    """SymPy syntax in the file's names, with ∂a/∂b written da/db."""
+    """SymPy syntax in the file's names, with ∂a/∂b written da/db, sums in the order the terminal shows."""
+
+    def _print_Add(self, expr, order=None):
+        ordered = positive_first(expr)  # y - 1, not SymPy's -1 + y
+        return super()._print_Add(expr if ordered is None else ordered, order)
 
     def _print_Partial(self, e):
         return f"d{self._print(e.of)}/d{self._print(e.wrt)}"
@@ -80,10 +85,8 @@ def derivation_json(d) -> dict:
     else:
         chain = [f"{text(d.chain.lhs)} = {text(d.chain.formula)}"]
         chain += [f"delta_{step.name} = {text(step.leibniz)}" for step in d.steps() if isinstance(step, Delta)]
-    value = d.whole.value
-    symbolic = getattr(value, "free_symbols", None)
     return {"wrt": d.wrt, "of": d.of, "chain": chain, "expression": _expression(d.whole.expression),
-            "value": None if symbolic else _plain(value)}
+            "value": _plain(d.whole.value)}
 
 
 def _expression(e):
