@@ -153,7 +153,10 @@ def _main(answer, write):
 def exact_text(x):
     """A value as exact text: a fraction "6/25", an integer, a formula in the file's names where it holds
     a symbol; None for a number known only to high precision (a value of exp, tanh, ...)."""
-    x = sp.sympify(x)
+    if isinstance(x, int):
+        return str(x)
+    if not isinstance(x, sp.Basic):  # the engine gives only SymPy values; anything else has no exact form
+        return None
     if x.free_symbols or not x.is_number:
         return text(x)
     if x.is_Rational:
