@@ -143,7 +143,7 @@ def _broadcast_targets(nodes: dict, lines: list) -> dict:
     show = Show()
     env = {n: T(symbol_for(n, node.shape), node.shape) for n, node in nodes.items()}
     candidates = {n for n, node in nodes.items()
-                  if node.role == "target" and node.shape == () and not getattr(node.given, "free_symbols", None)}
+                  if node.role == "target" and node.shape == ()}
     uses = {n: 0 for n in candidates}
     beside: dict = {n: [] for n in candidates}
     for _, line in lines:

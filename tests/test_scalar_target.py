@@ -85,3 +85,13 @@ def test_one_sample_of_data_broadcasts_too():
     mean = (sum((v - 1) ** 2 for v in y) / 2 + sum(v ** 2 for v in y) / 2) / 2
     assert sol.loss == sp.Rational(mean.numerator, mean.denominator)
     assert sol.shapes["t^(1)"] == sol.shapes["t^(2)"] == (2,)
+
+
+def test_a_symbolic_scalar_target_is_broadcast_as_the_same_symbol():
+    sol = solve(loads(TEXT.replace("t: 1", "t: null")))
+    y, _, _, _ = by_hand()
+    assert sol.shapes["t"] == (2,)
+    names = {s.name for s in sol.loss.free_symbols}
+    assert names == {"t"}
+    want = sum((sp.Rational(v.numerator, v.denominator) - sp.Symbol("t")) ** 2 for v in y) / 2
+    assert sp.simplify(sol.loss.subs({s: sp.Symbol("t") for s in sol.loss.free_symbols}) - want) == 0
