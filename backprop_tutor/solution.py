@@ -153,7 +153,7 @@ class Solution(Printable):
     checks: dict = field(default_factory=dict)
     names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
     diagram: object = None                      # the network as neurons and weighted edges, for drawing
-    answers: tuple = ()                         # what each ask: part answers (answer.Answer), in order
+    answers: tuple = ()                         # what each ask: part answers (parts.Answer), in order
 
 
 

@@ -12,6 +12,7 @@ from .graph import Graph, Node, build
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
 from .notation import orient
+from .parts import part_answers
 from .problem import Problem
 from .rules import backward, forward, fused_loss
 from .solution import (Check, Delta, Forward, Given, Gradient, LossValue, Solution,
@@ -390,7 +391,7 @@ class _Work:
         has_lr = p.learning_rate is not None and "L" in g.nodes
         new = self.updated_leaves() if has_lr else None
         after = self.loss_after(new) if has_lr else None
-        from .answer import part_answers, sections
+        from .answer import sections
         secs = sections(self, new, after)
         deltas = {n: self.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in self.deltas}
         grads = {n.name: self.deltas[n.name].x for n in g.parameters if n.name in self.deltas}

@@ -103,7 +103,7 @@ def _plain(value):
 
 
 def to_json(solution: Solution) -> dict:
-    """The contract's object: values, loss, deltas, gradients, and the update where there is one."""
+    """The contract's object: values, loss, deltas, gradients, the update where there is one, and the answers by part."""
     s = solution.shapes
     out = {
         "title": solution.title,
