@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from pathlib import Path
 
 import typer
 from typer.core import TyperGroup
@@ -42,8 +43,9 @@ def _internal(ctx, e: Exception):
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
 
-FILE = typer.Argument(..., help="A problem file (YAML), or the name of a bundled problem (see tutor list).",
-                      show_default=False)
+FILE = typer.Argument(None, metavar="[FILE]", show_default=False,
+                      help="A problem file (YAML), or the name of a bundled problem (see tutor list). "
+                           "Left out: the problem last used in this folder.")
 DIGITS = typer.Option(4, "--digits", min=1, max=30, help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
@@ -79,16 +81,72 @@ def _fail(error: TutorError):
     raise typer.Exit(error.exit_code)
 
 
-def _problem(ctx: typer.Context, source):
-    """The problem at a path (see locate), read within the limits given on the command line."""
+class _Source:
+    """The problem a command works on: its path, and the name it was given by if it is a bundled one."""
+
+    def __init__(self, path, bundled_name: str | None = None):
+        self.path, self.bundled_name = path, bundled_name
+
+
+def _source(file: str | None, no_color: bool = False) -> _Source:
+    """FILE as given (a path, or a bundled problem's bare name); left out, the problem last used here."""
+    from .bundled import find, locate
+    if file is not None:
+        path = locate(file)
+        return _Source(path, None if path == Path(file) else file)
+    from .recent import BUNDLED, remembered
+    folder = _here()
+    found = remembered(folder) if folder else None
+    if found is None:
+        raise UsageError("no problem file given, and none was used in this folder before; "
+                         "give one, e.g. tutor solve problems/sheet.yaml (tutor list shows the bundled ones)")
+    kind, text = found
+    shown = _printable(text if kind == BUNDLED else _relative(text, folder))
+    if kind == BUNDLED:
+        path = find(text)
+        if path is None:
+            raise UsageError(f"the bundled problem last used in this folder, {shown}, is no longer bundled; "
+                             "give FILE (tutor list shows the bundled ones)")
+    else:
+        path = Path(text)
+        if not os.path.lexists(text):
+            raise UsageError("the problem file last used in this folder no longer exists; "
+                             "give FILE, e.g. tutor solve problems/sheet.yaml", file=shown)
+    typer.secho(f"using {shown}", err=True, dim=True, color=False if no_color else None)
+    return _Source(path, text if kind == BUNDLED else None)
+
+
+def _problem(ctx: typer.Context, source: _Source):
+    """The problem a source names, read within the limits given on the command line; then remembered here."""
     from . import load
-    return load(source, (ctx.obj or {}).get("limits"))
+    from .recent import remember
+    problem = load(source.path, (ctx.obj or {}).get("limits"))
+    folder = _here()
+    if folder:
+        remember(folder, source.bundled_name or source.path, bundled=source.bundled_name is not None)
+    return problem
 
 
-def _locate(file: str):
-    """The path a command's FILE names: a path, or a bundled problem's bare name."""
-    from .bundled import locate
-    return locate(file)
+def _here() -> str | None:
+    """The current folder, or None if it has gone (deleted while we stand in it)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def _relative(path: str, folder: str) -> str:
+    """A path relative to folder when it lies inside it, else as it is."""
+    try:
+        inside = os.path.commonpath([os.path.abspath(path), folder]) == folder
+    except ValueError:
+        return path
+    return os.path.relpath(path, folder) if inside else path
+
+
+def _printable(text: str) -> str:
+    """Text safe to show on a terminal: control characters (and undecodable bytes) as ?."""
+    return "".join(c if c.isprintable() and not 0xDC80 <= ord(c) <= 0xDCFF else "?" for c in text)
 
 
 def _console(no_color: bool):
@@ -111,7 +169,8 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
-    solution = solve_problem(_problem(ctx, _locate(file)), verify=verify, closed_forms=exact and not json)
+    solution = solve_problem(_problem(ctx, _source(file, no_color)), verify=verify,
+                             closed_forms=exact and not json)
     if json:
         from .render.jsonout import dumps
         typer.echo(dumps(solution))
@@ -135,7 +194,7 @@ def derive(ctx: typer.Context, file: str = FILE,
     from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
-    problem = _problem(ctx, _locate(file))
+    problem = _problem(ctx, _source(file, no_color))
     results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
     if json:
         import json as json_module
@@ -168,18 +227,18 @@ def export(ctx: typer.Context, file: str = FILE,
     from .export import check_target, compile_pdf, write_atomically
     from .render.latex import to_latex
     from .solver import solve as solve_problem
-    source = _locate(file)
-    target = check_target(output, ".tex", protect=[source])
+    source = _source(file)
+    target = check_target(output, ".tex", protect=[source.path])
     if pdf:
         if not standalone:
             raise UsageError("--pdf needs a whole document, not --fragment", file=str(target))
-        check_target(target.with_suffix(".pdf"), ".pdf", protect=[source])
+        check_target(target.with_suffix(".pdf"), ".pdf", protect=[source.path])
     solution = solve_problem(_problem(ctx, source), verify=verify, closed_forms=exact)
     document = to_latex(solution, digits, exact, standalone)
     write_atomically(target, document)
     typer.echo(f"wrote {target}")
     if pdf:
-        typer.echo(f"wrote {compile_pdf(target, timeout=timeout, protect=[source])}")
+        typer.echo(f"wrote {compile_pdf(target, timeout=timeout, protect=[source.path])}")
 
 
 @app.command(name="list")
