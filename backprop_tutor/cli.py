@@ -84,11 +84,11 @@ def _fail(error: TutorError):
 class _Source:
     """The problem a command works on: its path, and the name it was given by if it is a bundled one."""
 
-    def __init__(self, path, bundled_name: str | None = None):
-        self.path, self.bundled_name = path, bundled_name
+    def __init__(self, path, bundled_name: str | None = None, announce: str | None = None):
+        self.path, self.bundled_name, self.announce = path, bundled_name, announce
 
 
-def _source(file: str | None, no_color: bool = False) -> _Source:
+def _source(file: str | None) -> _Source:
     """FILE as given (a path, or a bundled problem's bare name); left out, the problem last used here."""
     from .bundled import find, locate
     if file is not None:
@@ -112,15 +112,20 @@ def _source(file: str | None, no_color: bool = False) -> _Source:
         if not os.path.lexists(text):
             raise UsageError("the problem file last used in this folder no longer exists; "
                              "give FILE, e.g. tutor solve problems/sheet.yaml", file=shown)
-    typer.secho(f"using {shown}", err=True, dim=True, color=False if no_color else None)
-    return _Source(path, text if kind == BUNDLED else None)
+    return _Source(path, text if kind == BUNDLED else None, f"using {shown}")
 
 
-def _problem(ctx: typer.Context, source: _Source):
-    """The problem a source names, read within the limits given on the command line; then remembered here."""
+def _problem(ctx: typer.Context, source: _Source, no_color: bool = False):
+    """The problem a source names, read within the limits given on the command line; then remembered here.
+
+    A problem taken from memory is named in one dim line on stderr, once it has loaded (a file that
+    does not load is named by its error), so that standard output stays the command's alone.
+    """
     from . import load
     from .recent import remember
     problem = load(source.path, (ctx.obj or {}).get("limits"))
+    if source.announce:
+        typer.secho(source.announce, err=True, dim=True, color=False if no_color else None)
     folder = _here()
     if folder:
         remember(folder, source.bundled_name or source.path, bundled=source.bundled_name is not None)
@@ -169,7 +174,7 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
-    solution = solve_problem(_problem(ctx, _source(file, no_color)), verify=verify,
+    solution = solve_problem(_problem(ctx, _source(file), no_color), verify=verify,
                              closed_forms=exact and not json)
     if json:
         from .render.jsonout import dumps
@@ -194,7 +199,7 @@ def derive(ctx: typer.Context, file: str = FILE,
     from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
-    problem = _problem(ctx, _source(file, no_color))
+    problem = _problem(ctx, _source(file), no_color)
     results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
     if json:
         import json as json_module
@@ -213,32 +218,58 @@ def derive(ctx: typer.Context, file: str = FILE,
         print_solution(d, console, digits, exact)
 
 
+OUTPUT_KINDS = (".tex", ".pdf", ".md")
+
+
 @app.command()
 def export(ctx: typer.Context, file: str = FILE,
-           output: str = typer.Option(..., "-o", "--output", help="The .tex file to write (NAME.tex)."),
-           pdf: bool = typer.Option(False, "--pdf", help="Also compile it to NAME.pdf beside it (needs pdflatex)."),
+           output: str = typer.Option(..., "-o", "--output", metavar="NAME.tex|NAME.pdf|NAME.md",
+                                      help="The file to write; its extension chooses the format: LaTeX, "
+                                           "a PDF typeset by pdflatex, or Markdown."),
+           pdf: bool = typer.Option(False, "--pdf", help="With NAME.tex: also typeset NAME.pdf beside it."),
+           keep_tex: bool = typer.Option(False, "--keep-tex", help="With NAME.pdf: keep the LaTeX as NAME.tex too."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
-                                           help="A whole document, or only the body to \\input."),
+                                           help="A whole LaTeX document, or only the body to \\input."),
            digits: int = DIGITS, exact: bool = EXACT,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
-                                         help="Stop LaTeX after this many seconds (with --pdf).")):
-    """Write the worked solution as LaTeX (and a PDF with --pdf)."""
-    from .export import check_target, compile_pdf, write_atomically
-    from .render.latex import to_latex
+                                         help="Stop LaTeX after this many seconds (for a PDF).")):
+    """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
+    from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
     source = _source(file)
-    target = check_target(output, ".tex", protect=[source.path])
-    if pdf:
-        if not standalone:
-            raise UsageError("--pdf needs a whole document, not --fragment", file=str(target))
-        check_target(target.with_suffix(".pdf"), ".pdf", protect=[source.path])
+    protect = [source.path]
+    target = check_target(output, None, protect)
+    kind = target.suffix.lower()
+    if kind not in OUTPUT_KINDS:
+        raise UsageError("the output's extension chooses the format: end it in .tex (LaTeX), "
+                         ".pdf (a PDF) or .md (Markdown)", file=str(target))
+    makes_pdf = kind == ".pdf" or (kind == ".tex" and pdf)
+    if kind == ".md" and (pdf or not standalone):
+        raise UsageError(f"{'--pdf' if pdf else '--fragment'} is for LaTeX; a .md output is Markdown",
+                         file=str(target))
+    if makes_pdf and not standalone:
+        raise UsageError("a PDF needs a whole document, not --fragment", file=str(target))
+    if keep_tex and not makes_pdf:
+        raise UsageError("--keep-tex is for a PDF output (-o NAME.pdf)", file=str(target))
+    tex = target if kind == ".tex" else (check_target(target.with_suffix(".tex"), ".tex", protect)
+                                         if keep_tex else None)
+    pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
+        target.with_suffix(".pdf"), ".pdf", protect)
     solution = solve_problem(_problem(ctx, source), verify=verify, closed_forms=exact)
+    if kind == ".md":
+        from .render.markdown import to_markdown
+        write_atomically(target, to_markdown(solution, digits, exact))
+        typer.echo(f"wrote {target}")
+        return
+    from .render.latex import to_latex
     document = to_latex(solution, digits, exact, standalone)
-    write_atomically(target, document)
-    typer.echo(f"wrote {target}")
-    if pdf:
-        typer.echo(f"wrote {compile_pdf(target, timeout=timeout, protect=[source.path])}")
+    if tex is not None:
+        write_atomically(tex, document)
+        typer.echo(f"wrote {tex}")
+    if pdf_file is not None:
+        typeset_pdf(document, pdf_file, timeout=timeout, protect=protect, shown=tex)
+        typer.echo(f"wrote {pdf_file}")
 
 
 @app.command(name="list")
