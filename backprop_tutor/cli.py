@@ -40,13 +40,14 @@ def _internal(ctx, e: Exception):
     raise typer.Exit(EXIT_INTERNAL)
 
 
-app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=_Commands, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
 
-FILE = typer.Argument(None, metavar="[FILE]", show_default=False,
-                      help="A problem file (YAML), or the name of a bundled problem (see tutor list). "
-                           "Left out: the problem last used in this folder.")
-DIGITS = typer.Option(4, "--digits", min=1, max=30, help="Significant digits shown.")
+FILE = typer.Argument(None, metavar="FILE", show_default=False, hidden=True)  # described in ABOUT_FILE
+ABOUT_FILE = ("FILE is a problem file (YAML) or the name of a bundled problem (see tutor list); "
+              "left out, the problem last used in this folder.")
+DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
@@ -116,15 +117,11 @@ def _source(file: str | None) -> _Source:
 
 
 def _problem(ctx: typer.Context, source: _Source, no_color: bool = False):
-    """The problem a source names, read within the limits given on the command line; then remembered here.
-
-    A problem taken from memory is named in one dim line on stderr, once it has loaded (a file that
-    does not load is named by its error), so that standard output stays the command's alone.
-    """
+    """The problem a source names, read within the limits given on the command line; then remembered here."""
     from . import load
     from .recent import remember
     problem = load(source.path, (ctx.obj or {}).get("limits"))
-    if source.announce:
+    if source.announce:  # only once it loaded: a file that does not load is named by its error
         typer.secho(source.announce, err=True, dim=True, color=False if no_color else None)
     folder = _here()
     if folder:
@@ -167,7 +164,8 @@ def _console(no_color: bool):
     return ReaderLeft(no_color=no_color, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Forward pass, loss, deltas, gradients, update, loss after.",
+             help="Solve a problem: forward pass, loss, deltas, gradients, update, loss after.\n\n" + ABOUT_FILE)
 def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
@@ -184,10 +182,14 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
     print_solution(solution, _console(no_color), digits, exact)
 
 
-@app.command()
+@app.command(short_help="The chain rule for one quantity, step by step.",
+             help="The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole "
+                  "expression.\n\n" + ABOUT_FILE)
 def derive(ctx: typer.Context, file: str = FILE,
-           wrt: str = typer.Option(None, "--wrt", help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
-           of: str = typer.Option("L", "--of", help="The node to differentiate (default: the loss L)."),
+           wrt: str = typer.Option(None, "--wrt", metavar="NAME",
+                                   help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
+           of: str = typer.Option("L", "--of", metavar="NAME", show_default=False,
+                                  help="The node to differentiate (default: the loss L)."),
            all_: bool = typer.Option(False, "--all", help="Every parameter, sharing the deltas."),
            expand: bool = typer.Option(None, "--expand/--no-expand",
                                        help="Show the expanded expression even when it is long (or never)."),
@@ -221,11 +223,13 @@ def derive(ctx: typer.Context, file: str = FILE,
 OUTPUT_KINDS = (".tex", ".pdf", ".md")
 
 
-@app.command()
+@app.command(short_help="Write the solution as LaTeX, a PDF or Markdown.",
+             help="Write the worked solution as LaTeX, a PDF or Markdown: the output's extension "
+                  "chooses.\n\n" + ABOUT_FILE)
 def export(ctx: typer.Context, file: str = FILE,
-           output: str = typer.Option(..., "-o", "--output", metavar="NAME.tex|NAME.pdf|NAME.md",
-                                      help="The file to write; its extension chooses the format: LaTeX, "
-                                           "a PDF typeset by pdflatex, or Markdown."),
+           output: str = typer.Option(..., "-o", "--output", metavar="OUTPUT",
+                                      help="The file to write, as its extension says: NAME.tex (LaTeX), "
+                                           "NAME.pdf (a PDF typeset by pdflatex) or NAME.md (Markdown)."),
            pdf: bool = typer.Option(False, "--pdf", help="With NAME.tex: also typeset NAME.pdf beside it."),
            keep_tex: bool = typer.Option(False, "--keep-tex", help="With NAME.pdf: keep the LaTeX as NAME.tex too."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
@@ -300,9 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as e:
         code = e.exit_code
     except typer.TyperException as e:  # a usage error: one line, not a box
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
-        if message:  # (with no arguments at all the help was shown instead)
-            typer.echo(f"error: {message} (see tutor --help)", err=True)
+        if type(e).__name__ == "NoArgsIsHelpError":  # `tutor` alone: the help, as --help shows it
+            typer.echo(e.ctx.get_help())
+        else:
+            message = e.format_message() if hasattr(e, "format_message") else str(e)
+            typer.echo(f"error: {message or 'bad usage'} (see tutor --help)", err=True)
         code = EXIT_BAD_INPUT
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
