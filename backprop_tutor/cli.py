@@ -152,7 +152,9 @@ def _printable(text: str) -> str:
 
 
 def _console(no_color: bool):
+    """The terminal, or the pipe, as a Rich console: no line of it ends in spaces."""
     from rich.console import Console
+    from .render.console import trimmed
 
     class ReaderLeft(Console):
         """A console that ends quietly with status 0 when the reader of a pipe leaves (| head)."""
@@ -161,7 +163,7 @@ def _console(no_color: bool):
             _silence_stdout()
             raise typer.Exit(EXIT_OK)
 
-    return ReaderLeft(no_color=no_color, highlight=False)
+    return ReaderLeft(file=trimmed(), no_color=no_color, highlight=False)
 
 
 @app.command(short_help="Forward pass, loss, deltas, gradients, update, loss after.",
@@ -203,6 +205,9 @@ def derive(ctx: typer.Context, file: str = FILE,
         raise UsageError("give --wrt NAME (or --all)")
     problem = _problem(ctx, _source(file), no_color)
     results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
+    if not results:
+        raise UsageError("--all: the problem has no parameters to differentiate by; "
+                         "give --wrt NAME (an input or a computed node)")
     if json:
         import json as json_module
         from .render.jsonout import derivation_json

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..algebra import Partial
 from ..notation import shape_text
+from .console import trimmed
 from .pretty import MathPrinter, chain
 from .printer import Printer
 
@@ -193,6 +194,6 @@ def _inline(math: MathPrinter, value) -> str:
 def print_solution(solution, console: Console | None = None, digits: int = 4,
                    exact: bool = False) -> None:
     """Print a whole solution to a Rich console (the terminal by default)."""
-    console = console or Console()
+    console = console or Console(file=trimmed())
     for item in TerminalPrinter(digits, exact, console.width).render(solution):
         console.print(item, crop=False, highlight=False)
