@@ -150,3 +150,10 @@ def test_without_pdflatex_a_pdf_output_writes_nothing(tmp_path):
     assert done.returncode == 3
     assert "pdflatex is not installed" in done.stderr and len(done.stderr.splitlines()) == 1
     assert files(out) == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "problems").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_problem_exports_to_markdown(tmp_path, path):
+    result = run("export", path, "-o", tmp_path / "x.md")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert (tmp_path / "x.md").read_text(encoding="utf-8") == to_markdown(solve(load(path)), 4, False)

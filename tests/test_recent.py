@@ -236,3 +236,23 @@ def test_through_a_real_process_the_memory_is_kept_between_runs(folder):
     assert done.stderr.strip() == f"using {Path('problems', 'sheet.yaml')}"
     assert "\x1b" not in done.stderr   # dim only on a terminal
     json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("entry", ["fifo", "device", "traversal"])
+def test_a_hostile_remembered_problem_is_read_as_any_problem_file_is(folder, entry):
+    """The memory only says which file to read: reading it is as safe as reading FILE."""
+    if entry == "fifo":
+        os.mkfifo(folder / "pipe.yaml")
+        remembered = {"kind": "path", "problem": str(folder / "pipe.yaml")}
+    elif entry == "device":
+        remembered = {"kind": "path", "problem": "/dev/zero"}
+    else:
+        remembered = {"kind": "bundled", "problem": "../../../etc/passwd"}
+    state = recent.state_file()
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"folders": {str(folder): remembered}}), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "backprop_tutor", "solve"], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=folder)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
