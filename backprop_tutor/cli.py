@@ -254,6 +254,8 @@ def export(ctx: typer.Context, file: str = FILE,
         raise UsageError("the output's extension chooses the format: end it in .tex (LaTeX), "
                          ".pdf (a PDF) or .md (Markdown)", file=str(target))
     makes_pdf = kind == ".pdf" or (kind == ".tex" and pdf)
+    if kind == ".pdf" and pdf:
+        raise UsageError("--pdf is for a .tex output; -o NAME.pdf makes the PDF by itself", file=str(target))
     if kind == ".md" and (pdf or not standalone):
         raise UsageError(f"{'--pdf' if pdf else '--fragment'} is for LaTeX; a .md output is Markdown",
                          file=str(target))

@@ -98,6 +98,7 @@ def test_any_other_extension_is_refused_before_anything_is_written(tmp_path, nam
     ("x.md", ["--keep-tex"], "--keep-tex"),
     ("x.md", ["--pdf"], "--pdf"),
     ("x.md", ["--fragment"], "--fragment"),
+    ("x.pdf", ["--pdf"], "--pdf"),
 ])
 def test_options_that_do_not_fit_the_output_are_refused_up_front(tmp_path, output, options, word):
     line = refused(run("export", SHEET, "-o", tmp_path / output, *options))
