@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from pathlib import Path
 
 import typer
 from typer.core import TyperGroup
@@ -39,12 +40,14 @@ def _internal(ctx, e: Exception):
     raise typer.Exit(EXIT_INTERNAL)
 
 
-app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=_Commands, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Exact, step-by-step solutions to neural-network exercise sheets.")
 
-FILE = typer.Argument(..., help="A problem file (YAML), or the name of a bundled problem (see tutor list).",
-                      show_default=False)
-DIGITS = typer.Option(4, "--digits", min=1, max=30, help="Significant digits shown.")
+FILE = typer.Argument(None, metavar="FILE", show_default=False, hidden=True)  # described in ABOUT_FILE
+ABOUT_FILE = ("FILE is a problem file (YAML) or the name of a bundled problem (see tutor list); "
+              "left out, the problem last used in this folder.")
+DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 
@@ -79,20 +82,79 @@ def _fail(error: TutorError):
     raise typer.Exit(error.exit_code)
 
 
-def _problem(ctx: typer.Context, source):
-    """The problem at a path (see locate), read within the limits given on the command line."""
+class _Source:
+    """The problem a command works on: its path, and the name it was given by if it is a bundled one."""
+
+    def __init__(self, path, bundled_name: str | None = None, announce: str | None = None):
+        self.path, self.bundled_name, self.announce = path, bundled_name, announce
+
+
+def _source(file: str | None) -> _Source:
+    """FILE as given (a path, or a bundled problem's bare name); left out, the problem last used here."""
+    from .bundled import find, locate
+    if file is not None:
+        path = locate(file)
+        return _Source(path, None if path == Path(file) else file)
+    from .recent import BUNDLED, remembered
+    folder = _here()
+    found = remembered(folder) if folder else None
+    if found is None:
+        raise UsageError("no problem file given, and none was used in this folder before; "
+                         "give one, e.g. tutor solve problems/sheet.yaml (tutor list shows the bundled ones)")
+    kind, text = found
+    shown = _printable(text if kind == BUNDLED else _relative(text, folder))
+    if kind == BUNDLED:
+        path = find(text)
+        if path is None:
+            raise UsageError(f"the bundled problem last used in this folder, {shown}, is no longer bundled; "
+                             "give FILE (tutor list shows the bundled ones)")
+    else:
+        path = Path(text)
+        if not os.path.lexists(text):
+            raise UsageError("the problem file last used in this folder no longer exists; "
+                             "give FILE, e.g. tutor solve problems/sheet.yaml", file=shown)
+    return _Source(path, text if kind == BUNDLED else None, f"using {shown}")
+
+
+def _problem(ctx: typer.Context, source: _Source, no_color: bool = False):
+    """The problem a source names, read within the limits given on the command line; then remembered here."""
     from . import load
-    return load(source, (ctx.obj or {}).get("limits"))
+    from .recent import remember
+    problem = load(source.path, (ctx.obj or {}).get("limits"))
+    if source.announce:  # only once it loaded: a file that does not load is named by its error
+        typer.secho(source.announce, err=True, dim=True, color=False if no_color else None)
+    folder = _here()
+    if folder:
+        remember(folder, source.bundled_name or source.path, bundled=source.bundled_name is not None)
+    return problem
 
 
-def _locate(file: str):
-    """The path a command's FILE names: a path, or a bundled problem's bare name."""
-    from .bundled import locate
-    return locate(file)
+def _here() -> str | None:
+    """The current folder, or None if it has gone (deleted while we stand in it)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+def _relative(path: str, folder: str) -> str:
+    """A path relative to folder when it lies inside it, else as it is."""
+    try:
+        inside = os.path.commonpath([os.path.abspath(path), folder]) == folder
+    except ValueError:
+        return path
+    return os.path.relpath(path, folder) if inside else path
+
+
+def _printable(text: str) -> str:
+    """Text safe to show on a terminal: control characters (and undecodable bytes) as ?."""
+    return "".join(c if c.isprintable() and not 0xDC80 <= ord(c) <= 0xDCFF else "?" for c in text)
 
 
 def _console(no_color: bool):
+    """The terminal, or the pipe, as a Rich console: no line of it ends in spaces."""
     from rich.console import Console
+    from .render.console import trimmed
 
     class ReaderLeft(Console):
         """A console that ends quietly with status 0 when the reader of a pipe leaves (| head)."""
@@ -101,17 +163,19 @@ def _console(no_color: bool):
             _silence_stdout()
             raise typer.Exit(EXIT_OK)
 
-    return ReaderLeft(no_color=no_color, highlight=False)
+    return ReaderLeft(file=trimmed(), no_color=no_color, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Forward pass, loss, deltas, gradients, update, loss after.",
+             help="Solve a problem: forward pass, loss, deltas, gradients, update, loss after.\n\n" + ABOUT_FILE)
 def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
           no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
-    solution = solve_problem(_problem(ctx, _locate(file)), verify=verify, closed_forms=exact and not json)
+    solution = solve_problem(_problem(ctx, _source(file), no_color), verify=verify,
+                             closed_forms=exact and not json)
     if json:
         from .render.jsonout import dumps
         typer.echo(dumps(solution))
@@ -120,10 +184,14 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
     print_solution(solution, _console(no_color), digits, exact)
 
 
-@app.command()
+@app.command(short_help="The chain rule for one quantity, step by step.",
+             help="The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole "
+                  "expression.\n\n" + ABOUT_FILE)
 def derive(ctx: typer.Context, file: str = FILE,
-           wrt: str = typer.Option(None, "--wrt", help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
-           of: str = typer.Option("L", "--of", help="The node to differentiate (default: the loss L)."),
+           wrt: str = typer.Option(None, "--wrt", metavar="NAME",
+                                   help="What to differentiate by: w13, W2[2,1], W2, h1, an alias."),
+           of: str = typer.Option("L", "--of", metavar="NAME", show_default=False,
+                                  help="The node to differentiate (default: the loss L)."),
            all_: bool = typer.Option(False, "--all", help="Every parameter, sharing the deltas."),
            expand: bool = typer.Option(None, "--expand/--no-expand",
                                        help="Show the expanded expression even when it is long (or never)."),
@@ -135,8 +203,11 @@ def derive(ctx: typer.Context, file: str = FILE,
     from .derivation import derive as derive_one, derive_all
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
-    problem = _problem(ctx, _locate(file))
+    problem = _problem(ctx, _source(file), no_color)
     results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
+    if not results:
+        raise UsageError("--all: the problem has no parameters to differentiate by; "
+                         "give --wrt NAME (an input or a computed node)")
     if json:
         import json as json_module
         from .render.jsonout import derivation_json
@@ -154,32 +225,62 @@ def derive(ctx: typer.Context, file: str = FILE,
         print_solution(d, console, digits, exact)
 
 
-@app.command()
+OUTPUT_KINDS = (".tex", ".pdf", ".md")
+
+
+@app.command(short_help="Write the solution as LaTeX, a PDF or Markdown.",
+             help="Write the worked solution as LaTeX, a PDF or Markdown: the output's extension "
+                  "chooses.\n\n" + ABOUT_FILE)
 def export(ctx: typer.Context, file: str = FILE,
-           output: str = typer.Option(..., "-o", "--output", help="The .tex file to write (NAME.tex)."),
-           pdf: bool = typer.Option(False, "--pdf", help="Also compile it to NAME.pdf beside it (needs pdflatex)."),
+           output: str = typer.Option(..., "-o", "--output", metavar="OUTPUT",
+                                      help="The file to write, as its extension says: NAME.tex (LaTeX), "
+                                           "NAME.pdf (a PDF typeset by pdflatex) or NAME.md (Markdown)."),
+           pdf: bool = typer.Option(False, "--pdf", help="With NAME.tex: also typeset NAME.pdf beside it."),
+           keep_tex: bool = typer.Option(False, "--keep-tex", help="With NAME.pdf: keep the LaTeX as NAME.tex too."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
-                                           help="A whole document, or only the body to \\input."),
+                                           help="A whole LaTeX document, or only the body to \\input."),
            digits: int = DIGITS, exact: bool = EXACT,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
-                                         help="Stop LaTeX after this many seconds (with --pdf).")):
-    """Write the worked solution as LaTeX (and a PDF with --pdf)."""
-    from .export import check_target, compile_pdf, write_atomically
-    from .render.latex import to_latex
+                                         help="Stop LaTeX after this many seconds (for a PDF).")):
+    """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
+    from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
-    source = _locate(file)
-    target = check_target(output, ".tex", protect=[source])
-    if pdf:
-        if not standalone:
-            raise UsageError("--pdf needs a whole document, not --fragment", file=str(target))
-        check_target(target.with_suffix(".pdf"), ".pdf", protect=[source])
+    source = _source(file)
+    protect = [source.path]
+    target = check_target(output, None, protect)
+    kind = target.suffix.lower()
+    if kind not in OUTPUT_KINDS:
+        raise UsageError("the output's extension chooses the format: end it in .tex (LaTeX), "
+                         ".pdf (a PDF) or .md (Markdown)", file=str(target))
+    makes_pdf = kind == ".pdf" or (kind == ".tex" and pdf)
+    if kind == ".pdf" and pdf:
+        raise UsageError("--pdf is for a .tex output; -o NAME.pdf makes the PDF by itself", file=str(target))
+    if kind == ".md" and (pdf or not standalone):
+        raise UsageError(f"{'--pdf' if pdf else '--fragment'} is for LaTeX; a .md output is Markdown",
+                         file=str(target))
+    if makes_pdf and not standalone:
+        raise UsageError("a PDF needs a whole document, not --fragment", file=str(target))
+    if keep_tex and not makes_pdf:
+        raise UsageError("--keep-tex is for a PDF output (-o NAME.pdf)", file=str(target))
+    tex = target if kind == ".tex" else (check_target(target.with_suffix(".tex"), ".tex", protect)
+                                         if keep_tex else None)
+    pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
+        target.with_suffix(".pdf"), ".pdf", protect)
     solution = solve_problem(_problem(ctx, source), verify=verify, closed_forms=exact)
+    if kind == ".md":
+        from .render.markdown import to_markdown
+        write_atomically(target, to_markdown(solution, digits, exact))
+        typer.echo(f"wrote {target}")
+        return
+    from .render.latex import to_latex
     document = to_latex(solution, digits, exact, standalone)
-    write_atomically(target, document)
-    typer.echo(f"wrote {target}")
-    if pdf:
-        typer.echo(f"wrote {compile_pdf(target, timeout=timeout, protect=[source])}")
+    if tex is not None:
+        write_atomically(tex, document)
+        typer.echo(f"wrote {tex}")
+    if pdf_file is not None:
+        typeset_pdf(document, pdf_file, timeout=timeout, protect=protect, shown=tex)
+        typer.echo(f"wrote {pdf_file}")
 
 
 @app.command(name="list")
@@ -210,9 +311,11 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as e:
         code = e.exit_code
     except typer.TyperException as e:  # a usage error: one line, not a box
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
-        if message:  # (with no arguments at all the help was shown instead)
-            typer.echo(f"error: {message} (see tutor --help)", err=True)
+        if type(e).__name__ == "NoArgsIsHelpError":  # `tutor` alone: the help, as --help shows it
+            typer.echo(e.ctx.get_help())
+        else:
+            message = e.format_message() if hasattr(e, "format_message") else str(e)
+            typer.echo(f"error: {message or 'bad usage'} (see tutor --help)", err=True)
         code = EXIT_BAD_INPUT
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)

@@ -41,8 +41,7 @@ def check_target(path, suffix: str | None = None, protect=()) -> Path:
     if text.endswith(("/", os.sep)) or target.name in ("", ".", ".."):
         raise UsageError("names a folder; give a file name", file=shown)
     if suffix and target.suffix.lower() != suffix:
-        hint = " (write -o NAME.tex --pdf for a PDF beside the .tex)" if target.suffix.lower() == ".pdf" else ""
-        raise UsageError(f"the output must end in {suffix}{hint}", file=shown)
+        raise UsageError(f"the output must end in {suffix}", file=shown)
     folder = target.parent
     limit = _name_max(folder)
     if len(os.fsencode(target.name)) > limit:
@@ -113,33 +112,42 @@ def write_atomically(path, data) -> None:
 # ---------------------------------------------------------------- a PDF from pdflatex
 
 def compile_pdf(tex, timeout: float = DEFAULT_TIMEOUT, protect=()) -> Path:
-    """Typeset a .tex file into the PDF beside it, in a private folder with a time limit.
-
-    pdflatex runs without a shell, with shell escape off, reading and writing files only in its own
-    temporary folder (kpathsea's paranoid settings; where Linux offers Landlock, confined to that
-    folder and the TeX installation as well), in a session of its own that is killed on time-out or
-    Ctrl-C. On failure the log is kept beside the .tex and ExternalError names its first errors.
-    """
+    """Typeset a .tex file into the PDF beside it, in a private folder with a time limit (see typeset_pdf)."""
     tex = Path(tex)
-    pdf, log = tex.with_suffix(".pdf"), tex.with_suffix(".log")
-    check_target(pdf, ".pdf", protect)
+    check_target(tex.with_suffix(".pdf"), ".pdf", protect)
     try:
         source = tex.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read the document: {e.strerror or e}", file=str(tex)) from None
+    return typeset_pdf(source, tex.with_suffix(".pdf"), timeout, protect, shown=tex)
+
+
+def typeset_pdf(document, pdf, timeout: float = DEFAULT_TIMEOUT, protect=(), shown=None) -> Path:
+    """Typeset a LaTeX document (text or bytes) into the file pdf, in a private folder with a time limit.
+
+    pdflatex runs without a shell, with shell escape off, reading and writing files only in its own
+    temporary folder (kpathsea's paranoid settings; where Linux offers Landlock, confined to that
+    folder and the TeX installation as well), in a session of its own that is killed on time-out or
+    Ctrl-C. Nothing but the PDF appears beside it; on failure the log is kept beside the PDF (NAME.log)
+    and ExternalError names its first errors. Errors name `shown` (the .tex), else the PDF.
+    """
+    pdf = Path(pdf)
+    log, named = pdf.with_suffix(".log"), str(shown if shown is not None else pdf)
+    check_target(pdf, ".pdf", protect)
+    source = document.encode("utf-8") if isinstance(document, str) else bytes(document)
     bad = forbidden_in_document(source.decode("utf-8", errors="replace"))
     if bad:
         raise UsageError(f"the document uses {bad}, which exported documents never do; "
-                         "refusing to run LaTeX on it", file=str(tex))
+                         "refusing to run LaTeX on it", file=named)
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
         raise ExternalError(f"cannot make a PDF: pdflatex is not installed ({INSTALL_HINT})"
-                            + _stale(pdf), file=str(tex))
+                            + _stale(pdf), file=named)
     try:
         build = Path(tempfile.mkdtemp(prefix="tutor-latex-"))
     except OSError as e:
         raise OutputError(f"cannot make a temporary folder for LaTeX in {tempfile.gettempdir()}: "
-                          f"{e.strerror or e}", file=str(tex)) from None
+                          f"{e.strerror or e}", file=named) from None
     try:
         try:
             (build / "doc.tex").write_bytes(source)
@@ -147,19 +155,19 @@ def compile_pdf(tex, timeout: float = DEFAULT_TIMEOUT, protect=()) -> Path:
             made = (build / "doc.pdf").read_bytes() if ok and (build / "doc.pdf").is_file() else None
         except subprocess.TimeoutExpired:
             raise ExternalError(f"LaTeX did not finish within {timeout:g} s and was stopped"
-                                + _stale(pdf), file=str(tex)) from None
+                                + _stale(pdf), file=named) from None
         except ExternalError as e:
-            e.file, e.message = str(tex), e.message + _stale(pdf)
+            e.file, e.message = named, e.message + _stale(pdf)
             raise
         except OSError as e:  # the temporary folder is full or gone
             raise OutputError(f"cannot run LaTeX in {build}: {e.strerror or e}" + _stale(pdf),
-                              file=str(tex)) from None
+                              file=named) from None
         if made is not None:
             write_atomically(pdf, made)
             return pdf
         kept = _keep_log(log, log_text, protect)
         raise ExternalError(f"LaTeX failed: {summarise_log(log_text)}"
-                            + (f" (log: {log})" if kept else "") + _stale(pdf), file=str(tex))
+                            + (f" (log: {log})" if kept else "") + _stale(pdf), file=named)
     finally:
         shutil.rmtree(build, ignore_errors=True)
 

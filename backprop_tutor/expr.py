@@ -1,6 +1,7 @@
 """Our own whitelisting expression parser: text → a small syntax tree, never eval."""
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -57,12 +58,27 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 
+def did_you_mean(word: str, known) -> str:
+    """' (did you mean X?)' when word is one of known but for case or a slip of spelling, else ''."""
+    by_lower: dict[str, str] = {}
+    for k in known:
+        by_lower.setdefault(k.lower(), k)
+    if word in by_lower.values():
+        return ""
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return f" (did you mean {by_lower[close[0]]}?)" if close else ""
+
+
+_OTHER_SPELLINGS = {"^": "**"}  # x^2 as other tools write it
+
+
 def _tokens(text: str) -> list[tuple[str, str, int]]:
     out, pos = [], 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m:
-            raise ExprError(f"unexpected {text[pos]!r} at column {pos + 1} in {text!r}")
+            hint = f" (did you mean {_OTHER_SPELLINGS[text[pos]]}?)" if text[pos] in _OTHER_SPELLINGS else ""
+            raise ExprError(f"unexpected {text[pos]!r} at column {pos + 1} in {text!r}{hint}")
         kind = m.lastgroup
         if kind != "space":
             out.append((kind, m.group(), pos))
@@ -301,8 +317,8 @@ class _Parser:
         if kind == "name":
             if self.peek()[1] == "(":
                 if tok not in self.functions:
-                    known = ", ".join(sorted(self.functions))
-                    raise ExprError(f"unknown function {tok!r} in {self.text!r} (known: {known})")
+                    hint = did_you_mean(tok, sorted(self.functions)) or f" (known: {', '.join(sorted(self.functions))})"
+                    raise ExprError(f"unknown function {tok!r} in {self.text!r}{hint}")
                 self.take("(")
                 args = [self.expr()]
                 while self.peek()[1] == ",":

@@ -8,7 +8,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import LimitError, ProblemError, UsageError
-from .expr import BinOp, ExprError, ExprLimitError, Name, Num, names_in, parse, rename, shorten
+from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, names_in, parse, rename,
+                   shorten)
 from .limits import Limits, coerce
 from .ops import ELEMENTWISE, FUNCTIONS
 from .reading import Lookalike, printable, read_text, read_yaml
@@ -238,7 +239,7 @@ class _Builder:
     def build(self) -> Problem:
         for k in self.d:
             if k not in TOP_KEYS:
-                raise self.err(f"unknown key (known: {', '.join(TOP_KEYS)})", k)
+                raise self.err("unknown key" + (did_you_mean(str(k), TOP_KEYS) or f" (known: {', '.join(TOP_KEYS)})"), k)
         inputs, _ = self.leaves("inputs")
         params, derived = self.leaves("parameters", allow_derived=True)
         targets, _ = self.leaves("targets")
@@ -510,7 +511,8 @@ class _Builder:
             n_out = len(w) if layout == "Wx" else len(w[0])
             act = layer.get("activation", "linear")
             if not isinstance(act, str) or act not in ELEMENTWISE:
-                raise self.err(f"unknown activation (known: {', '.join(ELEMENTWISE)})", f"{key}.activation")
+                raise self.err("unknown activation" + (did_you_mean(str(act), ELEMENTWISE)
+                                                       or f" (known: {', '.join(ELEMENTWISE)})"), f"{key}.activation")
             z = f"{w_name} @ {h}" if layout == "Wx" else f"{h} @ {w_name}"
             if "bias" in layer:
                 b = self.value(layer["bias"], f"{key}.bias")

@@ -15,13 +15,17 @@ from backprop_tutor.errors import (EXIT_BAD_INPUT, EXIT_EXTERNAL, EXIT_INTERNAL,
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = ROOT / "problems" / "ws24_sheet4_ex1.yaml"
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def environment() -> dict:
+    """The test run's environment (its private state folder included) with this checkout importable."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def program(*args, **kwargs):
     """The program as a user starts it, in its own process."""
-    return subprocess.run([sys.executable, "-m", "backprop_tutor", *map(str, args)], env=ENV, timeout=60,
-                          **kwargs)
+    return subprocess.run([sys.executable, "-m", "backprop_tutor", *map(str, args)], env=environment(),
+                          timeout=60, **kwargs)
 
 
 def main(args, capsys):
@@ -96,7 +100,7 @@ def test_a_full_standard_output_is_one_line_with_status_2():
 @pytest.mark.parametrize("extra", [[], ["--json"]])
 def test_a_reader_that_leaves_ends_the_program_quietly(extra):
     proc = subprocess.Popen([sys.executable, "-m", "backprop_tutor", "solve", str(PROBLEM), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment())
     proc.stdout.read(20)
     proc.stdout.close()
     status = proc.wait(timeout=60)

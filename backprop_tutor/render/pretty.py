@@ -6,6 +6,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import _ELEMENT, display_name, number_text, shows_rounded
+from .wrap import wrap_picture
 from .printer import OurNumbers, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
@@ -149,8 +150,9 @@ def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, wi
         sign = " ≈ " if (i == len(parts) - 1 and last_rounded) else " = "
         head = lhs_form if not lines else pad
         line = prettyForm(*stringPict.next(head, prettyForm(sign), form))
-        if width and line.width() > width:  # too wide: SymPy breaks it into chunks of the width
-            lines.append(line.render(wrap_line=True, num_columns=width, use_unicode=True))
+        if width and line.width() > width:  # too wide: broken between terms, continued under the value
+            lines.append("\n".join(wrap_picture(line.render(wrap_line=False).split("\n"), width,
+                                                 head.width() + len(sign) + 2)))
         else:
             lines.append(line.render(wrap_line=False))
     return "\n".join(lines)

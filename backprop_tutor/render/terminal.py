@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.table import Table
 from rich.padding import Padding
@@ -11,7 +12,9 @@ from rich.text import Text
 
 from ..algebra import Partial
 from ..notation import shape_text
+from .console import trimmed
 from .pretty import MathPrinter, chain
+from .wrap import wrap_picture
 from .printer import Printer
 
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
@@ -37,9 +40,12 @@ class TerminalPrinter(Printer):
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [Text("  " + r, style="dim") for r in rules]
-        lines += [Text("  " + e, style="dim") for e in extra]
+        lines += [self.note("  " + r) for r in (*rules, *extra)]
         return Group(*lines, Text(""))
+
+    def note(self, text: str) -> Text:
+        """A dim line under a step, broken between terms (never inside f(…)) where it is too long."""
+        return Text("\n".join(wrap_picture([text], self.width, 4)), style="dim", no_wrap=True)
 
     def _print_Given(self, s):
         tag = ROLE_WORDS[s.role] + ", " + shape_text(s.shape) + (", frozen" if s.frozen else "")
@@ -121,8 +127,8 @@ class TerminalPrinter(Printer):
 
     def _print_LinearPieces(self, s):
         out = [Text(chain(self.math, self.name(s.output), [s.formula], width=self.width), no_wrap=True),
-               Text(f"{len(s.arguments)} ReLU argument(s) split the plane: "
-                    + ", ".join(_inline(self.math, a) for a in s.arguments), style="dim")]
+               self.note(f"{len(s.arguments)} ReLU argument(s) split the plane: "
+                         + ", ".join(_inline(self.math, a) for a in s.arguments))]
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for column in ("region", self.name(s.output), s.below + f" ({self.name(s.output)} < 0)",
                        s.above + f" ({self.name(s.output)} > 0)"):
@@ -164,10 +170,25 @@ class TerminalPrinter(Printer):
         out.append(Text(""))
         for section in solution.sections:
             head = f"({section.part}) {section.title}" if section.part else section.title
-            out.append(Rule(Text(head, style="bold cyan"), align="left", style="cyan"))
+            out.append(Heading(head))
             out.append(Text(""))
             out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
         return out
+
+
+class Heading:
+    """A section's title on a rule; a title too long for that goes above the rule, wrapped between words."""
+
+    def __init__(self, title: str):
+        self.title = title
+
+    def __rich_console__(self, console, options):
+        title = Text(self.title, style="bold cyan")
+        if cell_len(self.title) + 4 <= options.max_width:  # Rich would cut it short with …
+            yield Rule(title, align="left", style="cyan")
+        else:
+            yield title
+            yield Rule(style="cyan")
 
 
 def _where(math: MathPrinter, where) -> str:
@@ -193,6 +214,6 @@ def _inline(math: MathPrinter, value) -> str:
 def print_solution(solution, console: Console | None = None, digits: int = 4,
                    exact: bool = False) -> None:
     """Print a whole solution to a Rich console (the terminal by default)."""
-    console = console or Console()
+    console = console or Console(file=trimmed())
     for item in TerminalPrinter(digits, exact, console.width).render(solution):
         console.print(item, crop=False, highlight=False)
