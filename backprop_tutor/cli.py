@@ -99,8 +99,8 @@ def _source(file: str | None) -> _Source:
     folder = _here()
     found = remembered(folder) if folder else None
     if found is None:
-        raise UsageError("no problem file given, and none was used in this folder before; "
-                         "give one, e.g. tutor solve problems/sheet.yaml (tutor list shows the bundled ones)")
+        raise UsageError("no problem file given, and none was used in this folder before: give FILE, "
+                         "a path or a bundled name from tutor list (e.g. tutor solve sheet12_p2)")
     kind, text = found
     shown = _printable(text if kind == BUNDLED else _relative(text, folder))
     if kind == BUNDLED:
@@ -112,7 +112,7 @@ def _source(file: str | None) -> _Source:
         path = Path(text)
         if not os.path.lexists(text):
             raise UsageError("the problem file last used in this folder no longer exists; "
-                             "give FILE, e.g. tutor solve problems/sheet.yaml", file=shown)
+                             "give FILE, a path or a bundled name from tutor list", file=shown)
     return _Source(path, text if kind == BUNDLED else None, f"using {shown}")
 
 
