@@ -210,6 +210,7 @@ class _Work:
         self.delta_steps: dict[str, Delta | Gradient] = {}
         self.checks: dict[str, T] = {}
         self.contributions: dict[tuple, object] = {}  # (user, used) → the symbolic term of δ_used
+        self._in_leaves: dict | None = None
         if of in graph.nodes:
             self._backward()
 
@@ -272,6 +273,22 @@ class _Work:
             self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value.x, rules,
                                                 leibniz=leibniz, of=self.of)
 
+    def in_leaves(self, x):
+        """A symbolic value with every computed node's name replaced by its value in the leaves
+        (parameters, inputs, targets): after an update, the names of the pass before mean nothing."""
+        if not _symbolic(x):
+            return x
+        if self._in_leaves is None:
+            full = evaluate(self.g, leaf_values(self.g))
+            self._in_leaves = {}
+            for node in self.g.computed:
+                symbols, values = element_symbols(node.name, node.shape), full[node.name].x
+                pairs = zip(symbols, values) if node.shape != () else [(symbols, values)]
+                self._in_leaves.update((k, v) for k, v in pairs if k != v)
+        if isinstance(x, sp.MatrixBase):
+            return _factored(x.applyfunc(lambda v: v.xreplace(self._in_leaves)))
+        return _factored(x.xreplace(self._in_leaves))
+
     # -- after the backward pass ------------------------------------------------------------
     def updated_leaves(self, only: dict | None = None) -> dict:
         """Given parameters after one step; `only` limits it: {name: [indices], or None for all of it}."""
@@ -282,12 +299,15 @@ class _Work:
                 continue
             if only is not None and node.name not in only:
                 continue
-            grad = self.deltas[node.name].x
+            grad = self.in_leaves(self.deltas[node.name].x)
             try:
                 stepped = self.ev.sub(T(node.given, node.shape),
                                       self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
             except ShapeError as e:
                 raise self.g.error(f"{e} in the update of {node.name}", key=node.key, line=node.line) from None
+            if _symbolic(stepped):  # w − 3(3w − 5)/10 is w/10 + 3/2: the step carried out
+                stepped = stepped.applyfunc(sp.expand_mul) if isinstance(stepped, sp.MatrixBase) \
+                    else sp.expand_mul(stepped)
             if only is not None and only[node.name] is not None:
                 stepped = _take_elements(node.given, stepped, only[node.name], node.shape)
             new[node.name] = stepped
@@ -304,10 +324,15 @@ class _Work:
 
     def _finite_difference(self, node: Node) -> T:
         """(L(p + h) − L(p − h)) / 2h for each element p of the parameter; a derived one is moved
-        where it is used, as if it were free. None where the value is symbolic."""
+        where it is used, as if it were free. None where the parameter, its gradient or the
+        estimate is symbolic: a difference of two formulas checks nothing."""
         value = self.values[node.name].x
-        if _symbolic(value):
+        if _symbolic(value) or _symbolic(self.deltas[node.name].x):
             return T(None, node.shape)
+        estimate = self._estimate(node, value)
+        return T(None, node.shape) if _symbolic(estimate.x) else estimate
+
+    def _estimate(self, node: Node, value) -> T:
         h = FD_STEP
 
         def loss_with(moved):
@@ -333,7 +358,7 @@ class _Work:
         value = (self.expressions if values is self.values else values)[node.name].x
         closed = _closed_form(self.closed[node.name].x) if self.closed and values is self.values else None
         if node.role == "loss":
-            before = None if values is self.values else self.expressions["L"].x
+            before = None if values is self.values else self.in_leaves(self.expressions["L"].x)
             return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before, closed)
         return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False), closed)
 
@@ -351,7 +376,9 @@ class _Work:
     def gradient_step(self, name: str) -> Gradient:
         step = self.delta_steps[name]
         check = None
-        if name in self.checks and self.checks[name].x is not None:
+        if name in self.checks and self.checks[name].x is None:
+            check = Check(FD_STEP, None, None)  # not checked: symbolic
+        elif name in self.checks:
             est = self.checks[name]
             diff = self.ev.sub(T(step.value, step.shape), est)
             check = Check(FD_STEP, est.x, diff.x)
@@ -368,7 +395,7 @@ class _Work:
             if node.name not in self.deltas:  # frozen and not asked about: kept, no gradient
                 out.append(Update(node.name, node.shape, node.given, lr, None, None, node.given, frozen))
                 continue
-            grad = self.deltas[node.name].x
+            grad = self.in_leaves(self.deltas[node.name].x)
             stepped = new.get(node.name, node.given)
             indices = None if only is None else only[node.name]
             if indices is None:

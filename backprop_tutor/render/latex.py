@@ -10,6 +10,9 @@ from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_num
 from ..texsafe import escape_paragraphs, escape_text
 from .printer import OurNumbers, Printer, negated, negative_number, positive_first, spelled_out
 
+NOT_CHECKED = "not checked (symbolic)"
+
+
 def text(s: str) -> str:
     """Plain text for a LaTeX document: special characters escaped, symbols set in math."""
     return escape_text(s)
@@ -171,10 +174,10 @@ class LatexDocument(Printer):
         return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
 
     def _print_LossValue(self, s):
-        notes = list(s.rules)
+        out = self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
         if s.before is not None:
-            notes.append(f"before the update: L = {number_text(s.before, self.digits, self.exact)}")
-        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, notes)
+            out += self.align(f"\\text{{before the update: }} {self.name(s.name)}", [s.before], s.before)
+        return out
 
     def _leibniz(self, leibniz):
         from ..algebra import Partial
@@ -187,7 +190,9 @@ class LatexDocument(Printer):
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
         notes = []
-        if s.check is not None:
+        if s.check is not None and s.check.estimate is None:
+            notes.append(f"central finite difference: {NOT_CHECKED}")
+        elif s.check is not None:
             notes.append(f"central finite difference (h = {number_text(s.check.step, 1)}): "
                          f"{_plain(s.check.estimate, self.digits)}, difference {_plain(s.check.difference, 3)}")
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, notes)

@@ -14,6 +14,7 @@ from ..notation import shape_text
 from .pretty import MathPrinter, chain
 from .printer import Printer
 
+NOT_CHECKED = "not checked (symbolic)"
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
               "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
@@ -38,7 +39,7 @@ class TerminalPrinter(Printer):
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
         lines += [Text("  " + r, style="dim") for r in rules]
-        lines += [Text("  " + e, style="dim") for e in extra]
+        lines += [Text("\n".join("  " + line for line in e.split("\n")), style="dim") for e in extra]
         return Group(*lines, Text(""))
 
     def _print_Given(self, s):
@@ -52,8 +53,13 @@ class TerminalPrinter(Printer):
     def _print_LossValue(self, s):
         extra = ()
         if s.before is not None:
-            extra = (f"before the update: L = {self.math.form(s.before).render(wrap_line=False)}, "
-                     f"after: L = {self.math.form(s.value).render(wrap_line=False)}",)
+            before, after = self.math.form(s.before), self.math.form(s.value)
+            if before.height() == 1 and after.height() == 1:
+                extra = (f"before the update: L = {before.render(wrap_line=False)}, "
+                         f"after: L = {after.render(wrap_line=False)}",)
+            else:  # formulas drawn in two dimensions: each on lines of its own
+                extra = (chain(self.math, "before the update: L", [s.before], width=self.width - 2),
+                         chain(self.math, "after the update:  L", [s.value], width=self.width - 2))
         return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
@@ -69,7 +75,9 @@ class TerminalPrinter(Printer):
         else:
             lhs = self.partial(s.name, s.of)
         extra = []
-        if s.check is not None:
+        if s.check is not None and s.check.estimate is None:
+            extra.append(f"check: {NOT_CHECKED}")
+        elif s.check is not None:
             extra.append(f"check: central finite difference (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
                          f"= {_inline(self.math, s.check.estimate)}, "
                          f"difference {_inline(self.math, s.check.difference)}")
