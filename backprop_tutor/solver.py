@@ -41,12 +41,13 @@ def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
 
 
 def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebra: Eval | None = None,
-             fixed: dict | None = None) -> dict:
+             fixed: dict | None = None, each=None) -> dict:
     """The forward pass: every node's value from the leaves' values.
 
     With `expressions`, a node whose value is symbolic is carried on as its own name (as a sheet
     writes tanh(y − t), not tanh of the whole network), and its expression is stored there.
     `fixed` replaces the values of some nodes, given or computed (a parameter moved by h).
+    `each(node, value)` is called on every computed value, and may stop the pass by raising.
     """
     fixed = fixed or {}
     env = {**leaves, **{n: T(v, graph.nodes[n].shape) for n, v in fixed.items() if n in leaves}}
@@ -61,6 +62,8 @@ def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebr
             raise graph.error(f"{e} in {node.text!r}", key=node.key) from None
         except ZeroDivisionError:
             raise graph.error(f"division by zero in {node.text!r}", key=node.key) from None
+        if each is not None:
+            each(node, value)
         if expressions is not None:
             expressions[node.name] = value
             if _symbolic(value.x):

@@ -220,7 +220,8 @@ class LatexDocument(Printer):
         lhs = self.partial(s.wrt, s.of)
         if not s.shown:
             return self.align(lhs, [s.value], s.value,
-                              (f"the expanded form has {s.size} operations and is left out",))
+                              (f"the expanded form has {'more than ' * (s.expression is None)}"
+                               f"{s.size - (s.expression is None)} operations and is left out",))
         return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _table(self, header: list, rows: list, caption: str = "") -> str:

@@ -108,6 +108,9 @@ class TerminalPrinter(Printer):
 
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)
+        if s.expression is None:
+            return self.block(lhs, [s.value], s.value, extra=(
+                f"(the expanded form has more than {s.size - 1} operations and is left out)",))
         if not s.shown:
             return self.block(lhs, [s.value], s.value, extra=(
                 f"(the expanded form has {s.size} operations; --expand shows it)",))
