@@ -1,11 +1,13 @@
 """The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols
 from .answer import _flat, element_gradient
-from .errors import LimitError
+from .errors import LimitError, ProblemError
 from .expr import names_in
 from .graph import Graph, build
 from .notation import orient
@@ -22,7 +24,7 @@ TIDY_MAX = 1_000  # operations beyond which common factors are no longer pulled 
 def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
     """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter)."""
     graph = problem if isinstance(problem, Graph) else build(problem)
-    work = _work(graph, of, {graph.resolve(wrt, key="--wrt")[0]})
+    work = _work(graph, of, {resolve_wrt(graph, wrt)[0]})
     return _derivation(work, wrt, expand)
 
 
@@ -40,6 +42,23 @@ def derivation_for(work: _Work, wrt: str, of: str = "L", expand: bool | None = N
     return _derivation(work if reuse else _work(work.g, of, {name}), wrt, expand)
 
 
+def resolve_wrt(graph: Graph, wrt: str, key: str = "--wrt") -> tuple:
+    """A name to differentiate by, as Graph.resolve reads names (a parameter, one weight, a node,
+    an alias), or else an input read the same way (x1, x[2], x): its derivative is the saliency."""
+    try:
+        return graph.resolve(wrt, key=key)
+    except ProblemError as refused:
+        inputs_as_weights = {n: dataclasses.replace(node, role="parameter") if node.role == "input" else node
+                             for n, node in graph.nodes.items()}
+        try:
+            name, index = Graph(graph.problem, inputs_as_weights, graph.users).resolve(wrt, key=key)
+        except ProblemError:
+            raise refused from None
+        if graph.nodes[name].role != "input":
+            raise refused from None
+        return name, index
+
+
 def _work(graph: Graph, of: str, asked: set) -> _Work:
     if of not in graph.nodes or graph.nodes[of].expr is None:
         computed = ", ".join(n.name for n in graph.computed)
@@ -51,7 +70,7 @@ def _work(graph: Graph, of: str, asked: set) -> _Work:
 
 def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
     g, of = work.g, work.of
-    name, index = g.resolve(wrt, key="--wrt")
+    name, index = resolve_wrt(g, wrt)
     label = wrt
     between = g.between(name, of)
     order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]

@@ -245,8 +245,9 @@ class _Work:
             for used in parts[0]:
                 terms[used].append((name, parts[0][used], parts[1][used], parts[2][used]))
                 self.contributions[(name, used)] = parts[1][used].x
-        for node in self.g.parameters:
-            if (node.expr is None or node.name not in above) and node.name in self.wanted:
+        for node in self.g.nodes.values():  # parameters, and inputs when asked about (a saliency)
+            if node.role in ("parameter", "derived", "input") and node.name in self.wanted \
+                    and (node.expr is None or node.name not in above):
                 self._close(node, terms[node.name])
         for node in self.g.computed:  # `of` does not depend on these at all
             if node.name not in above and node.name not in self.deltas:
@@ -269,7 +270,7 @@ class _Work:
         users = tuple(t[0] for t in terms)
         leibniz = leibniz_sum(self.of, node.name, users, self.derived)
         rules = tuple(dict.fromkeys(r for u in users for r in rules_of(self.g.nodes[u])))
-        if node.role in ("parameter", "derived"):
+        if node.role in ("parameter", "derived", "input"):
             self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value.x,
                                                    leibniz=leibniz, of=self.of)
         else:
