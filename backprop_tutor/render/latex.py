@@ -6,9 +6,10 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..texsafe import escape_paragraphs, escape_text
-from .printer import OurNumbers, Printer, negated, negative_number, positive_first, spelled_out
+from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
+                      rounded_inside, spelled_out)
 
 NOT_CHECKED = "not checked (symbolic)"
 
@@ -27,6 +28,11 @@ class MathLatex(OurNumbers, LatexPrinter):
 
     def _number(self, x):
         return tex_number(x, self.digits, self.exact)
+
+    def _exactly(self, x):
+        if is_exact_decimal(x) and not rounded(x, EXACT_DIGITS):
+            return tex_number(x, EXACT_DIGITS)
+        return tex_number(x, exact=True)
 
     def _print_Symbol(self, e, style="plain"):
         return tex_name(e.name, self.names)
@@ -127,6 +133,12 @@ class MathLatex(OurNumbers, LatexPrinter):
         """True when the printed value is not the exact value."""
         return shows_rounded(value, self.digits, self.exact)
 
+    def line_rounded(self, part) -> bool:
+        """True when a line of an align, printed, shows some number only approximately."""
+        if isinstance(part, sp.Basic) and is_value(part):
+            return self.is_rounded(part)
+        return rounded_inside(part)
+
 
 class LatexDocument(Printer):
     """Each step as an align* block (formula, numbers, value) or a table, in the sheet's parts."""
@@ -158,7 +170,10 @@ class LatexDocument(Printer):
             if body == previous:
                 continue
             previous = body
-            sign = "\\approx" if (i == len(parts) - 1 and self.math.is_rounded(value)) else "="
+            last = i == len(parts) - 1
+            approximate = self.math.is_rounded(value) if last else (
+                not isinstance(part, str) and self.math.line_rounded(part))
+            sign = "\\approx" if approximate else "="
             lines.append(f"{lhs if not lines else ''} &{sign} {body}")
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
         if notes:

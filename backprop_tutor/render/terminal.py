@@ -55,8 +55,9 @@ class TerminalPrinter(Printer):
         if s.before is not None:
             before, after = self.math.form(s.before), self.math.form(s.value)
             if before.height() == 1 and after.height() == 1:
-                extra = (f"before the update: L = {before.render(wrap_line=False)}, "
-                         f"after: L = {after.render(wrap_line=False)}",)
+                sign = {v: "≈" if self.math.is_rounded(v) else "=" for v in (s.before, s.value)}
+                extra = (f"before the update: L {sign[s.before]} {before.render(wrap_line=False)}, "
+                         f"after: L {sign[s.value]} {after.render(wrap_line=False)}",)
             else:  # formulas drawn in two dimensions: each on lines of its own
                 extra = (chain(self.math, "before the update: L", [s.before], width=self.width - 2),
                          chain(self.math, "after the update:  L", [s.value], width=self.width - 2))
@@ -79,7 +80,8 @@ class TerminalPrinter(Printer):
             extra.append(f"check: {NOT_CHECKED}")
         elif s.check is not None:
             extra.append(f"check: central finite difference (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
-                         f"= {_inline(self.math, s.check.estimate)}, "
+                         f"{'≈' if self.math.is_rounded(s.check.estimate) else '='} "
+                         f"{_inline(self.math, s.check.estimate)}, "
                          f"difference {_inline(self.math, s.check.difference)}")
         return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, extra=extra)
 
