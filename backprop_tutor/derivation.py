@@ -1,25 +1,30 @@
 """The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols
 from .answer import _flat, element_gradient
+from .errors import LimitError, ProblemError
 from .expr import names_in
 from .graph import Graph, build
 from .notation import orient
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .solver import _at, _Work, leibniz_sum, names_of, rules_of
+from .solver import _at, _Work, evaluate, leibniz_sum, names_of, rules_of
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
+EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
+TIDY_MAX = 1_000  # operations beyond which common factors are no longer pulled out (it takes seconds)
 
 
 def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
     """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter)."""
     graph = problem if isinstance(problem, Graph) else build(problem)
-    work = _work(graph, of, {graph.resolve(wrt, key="--wrt")[0]})
+    work = _work(graph, of, {resolve_wrt(graph, wrt)[0]})
     return _derivation(work, wrt, expand)
 
 
@@ -37,6 +42,23 @@ def derivation_for(work: _Work, wrt: str, of: str = "L", expand: bool | None = N
     return _derivation(work if reuse else _work(work.g, of, {name}), wrt, expand)
 
 
+def resolve_wrt(graph: Graph, wrt: str, key: str = "--wrt") -> tuple:
+    """A name to differentiate by, as Graph.resolve reads names (a parameter, one weight, a node,
+    an alias), or else an input read the same way (x1, x[2], x): its derivative is the saliency."""
+    try:
+        return graph.resolve(wrt, key=key)
+    except ProblemError as refused:
+        inputs_as_weights = {n: dataclasses.replace(node, role="parameter") if node.role == "input" else node
+                             for n, node in graph.nodes.items()}
+        try:
+            name, index = Graph(graph.problem, inputs_as_weights, graph.users).resolve(wrt, key=key)
+        except ProblemError:
+            raise refused from None
+        if graph.nodes[name].role != "input":
+            raise refused from None
+        return name, index
+
+
 def _work(graph: Graph, of: str, asked: set) -> _Work:
     if of not in graph.nodes or graph.nodes[of].expr is None:
         computed = ", ".join(n.name for n in graph.computed)
@@ -48,7 +70,7 @@ def _work(graph: Graph, of: str, asked: set) -> _Work:
 
 def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
     g, of = work.g, work.of
-    name, index = g.resolve(wrt, key="--wrt")
+    name, index = resolve_wrt(g, wrt)
     label = wrt
     between = g.between(name, of)
     order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]
@@ -128,9 +150,52 @@ def _dims(shape):
 
 
 def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool | None) -> WholeDerivative:
-    """The deltas substituted into each other: one expression in the file's names."""
+    """The deltas substituted into each other: one expression in the file's names; with expand,
+    every computed name replaced by its definition too, down to parameters, inputs and targets.
+
+    An expression past EXPAND_MAX operations is refused with expand, and otherwise left out
+    (its size then reported as EXPAND_MAX + 1): it grows exponentially with the depth."""
+    g, of = work.g, work.of
+    value = work.in_leaves(work.deltas[name].x) if expand else work.deltas[name].x
+    value = _at(value, index) if index else value
+    try:
+        expression, env = _expanded(work, name, index, label, between, expand)
+    except _TooLong:
+        if expand:
+            raise LimitError(f"written out in parameters, inputs and targets, ∂{of}/∂{label} has more than "
+                             f"{EXPAND_MAX} operations; without --expand it is shown in the names of the "
+                             "forward pass", file=g.problem.path, key="--expand") from None
+        return WholeDerivative(of, label, None, None, value, False, EXPAND_MAX + 1)
+    expression = orient(_tidy(expression), work.targets)
+    size = _ops(expression)
+    shown = expand if expand is not None else size <= EXPAND_LIMIT
+    subs = {}
+    for k, node in g.nodes.items():
+        if expand and node.expr is not None:
+            continue
+        for sym, val in zip(_flat(env[k].x), _flat(work.values[k].x)):
+            if not (isinstance(val, sp.Basic) and val == sym):
+                subs[sym] = val
+    numbers = None
+    if shown and subs and not _symbolic(work):
+        with sp.evaluate(False):
+            numbers = expression.xreplace(subs)
+    return WholeDerivative(of, label, expression, numbers, value, shown, size)
+
+
+class _TooLong(Exception):
+    """An expression past EXPAND_MAX operations."""
+
+
+def _expanded(work: _Work, name: str, index, label: str, between: set, expand: bool | None):
+    """∂of/∂name with the deltas substituted (and with expand, the forward definitions too), and
+    the values the names were given; _TooLong as soon as a part passes EXPAND_MAX operations."""
     g, ev, of = work.g, Eval(), work.of
     env = {k: T(element_symbols(k, node.shape), node.shape) for k, node in g.nodes.items()}
+    memo: dict = {}  # sizes of subexpressions, shared by every check
+    if expand:
+        leaves = {k: env[k] for k, node in g.nodes.items() if node.expr is None}
+        env = evaluate(g, leaves, each=lambda node, v: _at_most(v.x, memo))
     expanded: dict[str, T] = {of: ev.lift(T(sp.Integer(1), ()), g.nodes[of].shape)}
     for node in reversed(g.computed):
         c = node.name
@@ -141,37 +206,49 @@ def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool
         for used, contribution in acc.items():
             if used in between or used == name:
                 expanded[used] = ev.add(expanded[used], contribution) if used in expanded else contribution
+                _at_most(expanded[used].x, memo)
     total = expanded.get(name, ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)).x
-    expression = _at(total, index) if index else total
-    expression = orient(_tidy(expression), work.targets)
-    size = _ops(expression)
-    shown = expand if expand is not None else size <= EXPAND_LIMIT
-    subs = {}
-    for k in g.nodes:
-        for sym, val in zip(_flat(env[k].x), _flat(work.values[k].x)):
-            if not (isinstance(val, sp.Basic) and val == sym):
-                subs[sym] = val
-    numbers = None
-    if shown and subs and not _symbolic(work):
-        with sp.evaluate(False):
-            numbers = expression.xreplace(subs)
-    value = work.deltas[name].x
-    value = _at(value, index) if index else value
-    return WholeDerivative(of, label, expression, numbers, value, shown, size)
+    return (_at(total, index) if index else total), env
+
+
+def _at_most(expr, memo: dict):
+    if _size(expr, memo) > EXPAND_MAX:
+        raise _TooLong
+
+
+def _size(expr, memo: dict | None = None) -> int:
+    """The operations of an expression as written out (a subexpression counted each time it
+    appears), computed once per distinct subexpression."""
+    memo = {} if memo is None else memo
+    if isinstance(expr, sp.MatrixBase):
+        return sum(_size(v, memo) for v in expr)
+    stack, order = [expr], []
+    while stack:  # children before parents, without recursion
+        e = stack.pop()
+        if e in memo:
+            continue
+        order.append(e)
+        stack.extend(a for a in e.args if a not in memo)
+    for e in reversed(order):
+        if e not in memo:
+            memo[e] = 1 + sum(memo.get(a, 1) for a in e.args) if e.args else 0
+    return memo[expr]
 
 
 def _tidy(expr):
-    """The form a sheet prints: linear(z) is z; matrices element by element."""
+    """The form a sheet prints: linear(z) is z, common factors pulled out; matrices element by element."""
     from .ops import linear
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(_tidy)
-    return sp.factor_terms(expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0]))
+    expr = expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0])
+    return sp.factor_terms(expr) if _size(expr) <= TIDY_MAX else expr
 
 
 def _ops(expr) -> int:
     if isinstance(expr, sp.MatrixBase):
-        return sum(sp.count_ops(v) for v in expr)
-    return sp.count_ops(expr)
+        return sum(_ops(v) for v in expr)
+    size = _size(expr)
+    return sp.count_ops(expr) if size <= TIDY_MAX else size
 
 
 def _symbolic(work: _Work) -> bool:

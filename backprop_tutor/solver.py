@@ -42,12 +42,13 @@ def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
 
 
 def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebra: Eval | None = None,
-             fixed: dict | None = None) -> dict:
+             fixed: dict | None = None, each=None) -> dict:
     """The forward pass: every node's value from the leaves' values.
 
     With `expressions`, a node whose value is symbolic is carried on as its own name (as a sheet
     writes tanh(y − t), not tanh of the whole network), and its expression is stored there.
     `fixed` replaces the values of some nodes, given or computed (a parameter moved by h).
+    `each(node, value)` is called on every computed value, and may stop the pass by raising.
     """
     fixed = fixed or {}
     env = {**leaves, **{n: T(v, graph.nodes[n].shape) for n, v in fixed.items() if n in leaves}}
@@ -62,6 +63,8 @@ def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebr
             raise graph.error(f"{e} in {node.text!r}", key=node.key) from None
         except ZeroDivisionError:
             raise graph.error(f"division by zero in {node.text!r}", key=node.key) from None
+        if each is not None:
+            each(node, value)
         if expressions is not None:
             expressions[node.name] = value
             if _symbolic(value.x):
@@ -211,6 +214,7 @@ class _Work:
         self.delta_steps: dict[str, Delta | Gradient] = {}
         self.checks: dict[str, T] = {}
         self.contributions: dict[tuple, object] = {}  # (user, used) → the symbolic term of δ_used
+        self._in_leaves: dict | None = None
         if of in graph.nodes:
             self._backward()
 
@@ -242,8 +246,9 @@ class _Work:
             for used in parts[0]:
                 terms[used].append((name, parts[0][used], parts[1][used], parts[2][used]))
                 self.contributions[(name, used)] = parts[1][used].x
-        for node in self.g.parameters:
-            if (node.expr is None or node.name not in above) and node.name in self.wanted:
+        for node in self.g.nodes.values():  # parameters, and inputs when asked about (a saliency)
+            if node.role in ("parameter", "derived", "input") and node.name in self.wanted \
+                    and (node.expr is None or node.name not in above):
                 self._close(node, terms[node.name])
         for node in self.g.computed:  # `of` does not depend on these at all
             if node.name not in above and node.name not in self.deltas:
@@ -266,12 +271,28 @@ class _Work:
         users = tuple(t[0] for t in terms)
         leibniz = leibniz_sum(self.of, node.name, users, self.derived)
         rules = tuple(dict.fromkeys(r for u in users for r in rules_of(self.g.nodes[u])))
-        if node.role in ("parameter", "derived"):
+        if node.role in ("parameter", "derived", "input"):
             self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value.x,
                                                    leibniz=leibniz, of=self.of)
         else:
             self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value.x, rules,
                                                 leibniz=leibniz, of=self.of)
+
+    def in_leaves(self, x):
+        """A symbolic value with every computed node's name replaced by its value in the leaves
+        (parameters, inputs, targets): after an update, the names of the pass before mean nothing."""
+        if not _symbolic(x):
+            return x
+        if self._in_leaves is None:
+            full = evaluate(self.g, leaf_values(self.g))
+            self._in_leaves = {}
+            for node in self.g.computed:
+                symbols, values = element_symbols(node.name, node.shape), full[node.name].x
+                pairs = zip(symbols, values) if node.shape != () else [(symbols, values)]
+                self._in_leaves.update((k, v) for k, v in pairs if k != v)
+        if isinstance(x, sp.MatrixBase):
+            return _factored(x.applyfunc(lambda v: v.xreplace(self._in_leaves)))
+        return _factored(x.xreplace(self._in_leaves))
 
     # -- after the backward pass ------------------------------------------------------------
     def updated_leaves(self, only: dict | None = None) -> dict:
@@ -283,12 +304,15 @@ class _Work:
                 continue
             if only is not None and node.name not in only:
                 continue
-            grad = self.deltas[node.name].x
+            grad = self.in_leaves(self.deltas[node.name].x)
             try:
                 stepped = self.ev.sub(T(node.given, node.shape),
                                       self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x
             except ShapeError as e:
                 raise self.g.error(f"{e} in the update of {node.name}", key=node.key, line=node.line) from None
+            if _symbolic(stepped):  # w − 3(3w − 5)/10 is w/10 + 3/2: the step carried out
+                stepped = stepped.applyfunc(sp.expand_mul) if isinstance(stepped, sp.MatrixBase) \
+                    else sp.expand_mul(stepped)
             if only is not None and only[node.name] is not None:
                 stepped = _take_elements(node.given, stepped, only[node.name], node.shape)
             new[node.name] = stepped
@@ -305,10 +329,15 @@ class _Work:
 
     def _finite_difference(self, node: Node) -> T:
         """(L(p + h) − L(p − h)) / 2h for each element p of the parameter; a derived one is moved
-        where it is used, as if it were free. None where the value is symbolic."""
+        where it is used, as if it were free. None where the parameter, its gradient or the
+        estimate is symbolic: a difference of two formulas checks nothing."""
         value = self.values[node.name].x
-        if _symbolic(value):
+        if _symbolic(value) or _symbolic(self.deltas[node.name].x):
             return T(None, node.shape)
+        estimate = self._estimate(node, value)
+        return T(None, node.shape) if _symbolic(estimate.x) else estimate
+
+    def _estimate(self, node: Node, value) -> T:
         h = FD_STEP
 
         def loss_with(moved):
@@ -334,7 +363,7 @@ class _Work:
         value = (self.expressions if values is self.values else values)[node.name].x
         closed = _closed_form(self.closed[node.name].x) if self.closed and values is self.values else None
         if node.role == "loss":
-            before = None if values is self.values else self.expressions["L"].x
+            before = None if values is self.values else self.in_leaves(self.expressions["L"].x)
             return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before, closed)
         return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False), closed)
 
@@ -352,7 +381,9 @@ class _Work:
     def gradient_step(self, name: str) -> Gradient:
         step = self.delta_steps[name]
         check = None
-        if name in self.checks and self.checks[name].x is not None:
+        if name in self.checks and self.checks[name].x is None:
+            check = Check(FD_STEP, None, None)  # not checked: symbolic
+        elif name in self.checks:
             est = self.checks[name]
             diff = self.ev.sub(T(step.value, step.shape), est)
             check = Check(FD_STEP, est.x, diff.x)
@@ -369,7 +400,7 @@ class _Work:
             if node.name not in self.deltas:  # frozen and not asked about: kept, no gradient
                 out.append(Update(node.name, node.shape, node.given, lr, None, None, node.given, frozen))
                 continue
-            grad = self.deltas[node.name].x
+            grad = self.in_leaves(self.deltas[node.name].x)
             stepped = new.get(node.name, node.given)
             indices = None if only is None else only[node.name]
             if indices is None:

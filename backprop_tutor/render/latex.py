@@ -6,9 +6,13 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..notation import number_text, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..texsafe import escape_paragraphs, escape_text
-from .printer import OurNumbers, Printer, negated, negative_number, positive_first, spelled_out
+from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
+                      rounded_inside, spelled_out)
+
+NOT_CHECKED = "not checked (symbolic)"
+
 
 def text(s: str) -> str:
     """Plain text for a LaTeX document: special characters escaped, symbols set in math."""
@@ -24,6 +28,11 @@ class MathLatex(OurNumbers, LatexPrinter):
 
     def _number(self, x):
         return tex_number(x, self.digits, self.exact)
+
+    def _exactly(self, x):
+        if is_exact_decimal(x) and not rounded(x, EXACT_DIGITS):
+            return tex_number(x, EXACT_DIGITS)
+        return tex_number(x, exact=True)
 
     def _print_Symbol(self, e, style="plain"):
         return tex_name(e.name, self.names)
@@ -124,6 +133,12 @@ class MathLatex(OurNumbers, LatexPrinter):
         """True when the printed value is not the exact value."""
         return shows_rounded(value, self.digits, self.exact)
 
+    def line_rounded(self, part) -> bool:
+        """True when a line of an align, printed, shows some number only approximately."""
+        if isinstance(part, sp.Basic) and is_value(part):
+            return self.is_rounded(part)
+        return rounded_inside(part)
+
 
 class LatexDocument(Printer):
     """Each step as an align* block (formula, numbers, value) or a table, in the sheet's parts."""
@@ -155,7 +170,10 @@ class LatexDocument(Printer):
             if body == previous:
                 continue
             previous = body
-            sign = "\\approx" if (i == len(parts) - 1 and self.math.is_rounded(value)) else "="
+            last = i == len(parts) - 1
+            approximate = self.math.is_rounded(value) if last else (
+                not isinstance(part, str) and self.math.line_rounded(part))
+            sign = "\\approx" if approximate else "="
             lines.append(f"{lhs if not lines else ''} &{sign} {body}")
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
         if notes:
@@ -171,10 +189,10 @@ class LatexDocument(Printer):
         return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
 
     def _print_LossValue(self, s):
-        notes = list(s.rules)
+        out = self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
         if s.before is not None:
-            notes.append(f"before the update: L = {number_text(s.before, self.digits, self.exact)}")
-        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, notes)
+            out += self.align(f"\\text{{before the update: }} {self.name(s.name)}", [s.before], s.before)
+        return out
 
     def _leibniz(self, leibniz):
         from ..algebra import Partial
@@ -187,7 +205,9 @@ class LatexDocument(Printer):
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
         notes = []
-        if s.check is not None:
+        if s.check is not None and s.check.estimate is None:
+            notes.append(f"central finite difference: {NOT_CHECKED}")
+        elif s.check is not None:
             notes.append(f"central finite difference (h = {number_text(s.check.step, 1)}): "
                          f"{_plain(s.check.estimate, self.digits)}, difference {_plain(s.check.difference, 3)}")
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, notes)
@@ -215,7 +235,8 @@ class LatexDocument(Printer):
         lhs = self.partial(s.wrt, s.of)
         if not s.shown:
             return self.align(lhs, [s.value], s.value,
-                              (f"the expanded form has {s.size} operations and is left out",))
+                              (f"the expanded form has {'more than ' * (s.expression is None)}"
+                               f"{s.size - (s.expression is None)} operations and is left out",))
         return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _table(self, header: list, rows: list, caption: str = "") -> str:

@@ -5,9 +5,9 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import _ELEMENT, display_name, number_text, shows_rounded
+from ..notation import _ELEMENT, display_name, is_exact_decimal, number_text, rounded, shows_rounded
 from .wrap import wrap_picture
-from .printer import OurNumbers, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
+from .printer import EXACT_DIGITS, OurNumbers, is_value, rounded_inside, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
 
@@ -21,6 +21,11 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def _number(self, x):
         return prettyForm(number_text(x, self.digits, self.exact))
+
+    def _exactly(self, x):
+        if is_exact_decimal(x) and not rounded(x, EXACT_DIGITS):
+            return prettyForm(number_text(x, EXACT_DIGITS))
+        return PrettyPrinter._print_Rational(self, x)
 
     def _print_Symbol(self, e, bold_name=False):
         name = display_name(e.name)
@@ -128,6 +133,12 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         """True when the printed value is not the exact value."""
         return shows_rounded(value, self.digits, self.exact)
 
+    def line_rounded(self, part) -> bool:
+        """True when a line of a chain, printed, shows some number only approximately."""
+        if isinstance(part, sp.Basic) and is_value(part):
+            return self.is_rounded(part)
+        return rounded_inside(part)
+
 
 def _bound(form, binding) -> prettyForm:
     """The same picture, marked as a sum or product so that powers and products parenthesize it."""
@@ -147,7 +158,9 @@ def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, wi
         if text == previous:
             continue
         previous = text
-        sign = " ≈ " if (i == len(parts) - 1 and last_rounded) else " = "
+        last = i == len(parts) - 1
+        approximate = last_rounded if last else not isinstance(part, prettyForm) and printer.line_rounded(part)
+        sign = " ≈ " if approximate else " = "
         head = lhs_form if not lines else pad
         line = prettyForm(*stringPict.next(head, prettyForm(sign), form))
         if width and line.width() > width:  # too wide: broken between terms, continued under the value

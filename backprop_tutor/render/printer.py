@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..notation import shows_rounded
+
 
 class Printer:
     """Dispatches each step of a Solution to the method named after the step's class."""
@@ -54,10 +56,40 @@ def positive_first(e):
     return None if ordered == terms else sp.Add(*ordered, evaluate=False)
 
 
+EXACT_DIGITS = 12  # an exact decimal in a formula is written in full up to this many digits, else p/q
+
+
+def is_value(x) -> bool:
+    """A number, or a matrix of numbers: a value line, shown to the chosen digits."""
+    if isinstance(x, sp.MatrixBase):
+        return all(isinstance(v, sp.Number) for v in x)
+    return isinstance(x, sp.Number)
+
+
+def rounded_inside(x) -> bool:
+    """Whether a formula, printed as a formula, shows a number only approximately: a decimal
+    number carried at high precision (an exact rational in a formula is shown exactly)."""
+    items = list(x) if isinstance(x, sp.MatrixBase) else [x]
+    return any(isinstance(a, sp.Float) for v in items if isinstance(v, sp.Basic) for a in v.atoms(sp.Number))
+
+
 class OurNumbers:
-    """For SymPy printer subclasses: every number goes through the subclass's own _number."""
+    """For SymPy printer subclasses: every number goes through the subclass's own _number; inside
+    a formula (anything but a bare value), an exact rational is written exactly: 1/3, not 0.3333."""
+
+    in_formula = False
 
     def _print_Rational(self, e):
+        if self.in_formula and not e.is_Integer and shows_rounded(e, self.digits, self.exact):
+            return self._exactly(e)
         return self._number(e)
 
-    _print_Float = _print_Half = _print_Rational
+    def _print_Float(self, e):
+        return self._number(e)
+
+    _print_Half = _print_Rational
+
+    def _print(self, expr, **kwargs):
+        if self._print_level == 0:  # the whole expression: a value, or a formula
+            self.in_formula = not is_value(expr)
+        return super()._print(expr, **kwargs)

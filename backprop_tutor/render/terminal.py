@@ -17,6 +17,7 @@ from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
 from .printer import Printer
 
+NOT_CHECKED = "not checked (symbolic)"
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
               "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
@@ -40,7 +41,9 @@ class TerminalPrinter(Printer):
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [self.note("  " + r) for r in (*rules, *extra)]
+        lines += [self.note("  " + r) for r in rules]
+        lines += [self.note("  " + e) if "\n" not in e else
+                  Text("\n".join("  " + line for line in e.split("\n")), style="dim", no_wrap=True) for e in extra]
         return Group(*lines, Text(""))
 
     def note(self, text: str) -> Text:
@@ -58,8 +61,14 @@ class TerminalPrinter(Printer):
     def _print_LossValue(self, s):
         extra = ()
         if s.before is not None:
-            extra = (f"before the update: L = {self.math.form(s.before).render(wrap_line=False)}, "
-                     f"after: L = {self.math.form(s.value).render(wrap_line=False)}",)
+            before, after = self.math.form(s.before), self.math.form(s.value)
+            if before.height() == 1 and after.height() == 1:
+                sign = {v: "≈" if self.math.is_rounded(v) else "=" for v in (s.before, s.value)}
+                extra = (f"before the update: L {sign[s.before]} {before.render(wrap_line=False)}, "
+                         f"after: L {sign[s.value]} {after.render(wrap_line=False)}",)
+            else:  # formulas drawn in two dimensions: each on lines of its own
+                extra = (chain(self.math, "before the update: L", [s.before], width=self.width - 2),
+                         chain(self.math, "after the update:  L", [s.value], width=self.width - 2))
         return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
@@ -75,9 +84,12 @@ class TerminalPrinter(Printer):
         else:
             lhs = self.partial(s.name, s.of)
         extra = []
-        if s.check is not None:
+        if s.check is not None and s.check.estimate is None:
+            extra.append(f"check: {NOT_CHECKED}")
+        elif s.check is not None:
             extra.append(f"check: central finite difference (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
-                         f"= {_inline(self.math, s.check.estimate)}, "
+                         f"{'≈' if self.math.is_rounded(s.check.estimate) else '='} "
+                         f"{_inline(self.math, s.check.estimate)}, "
                          f"difference {_inline(self.math, s.check.difference)}")
         return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, extra=extra)
 
@@ -106,6 +118,9 @@ class TerminalPrinter(Printer):
 
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)
+        if s.expression is None:
+            return self.block(lhs, [s.value], s.value, extra=(
+                f"(the expanded form has more than {s.size - 1} operations and is left out)",))
         if not s.shown:
             return self.block(lhs, [s.value], s.value, extra=(
                 f"(the expanded form has {s.size} operations; --expand shows it)",))

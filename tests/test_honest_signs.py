@@ -1,0 +1,72 @@
+"""= and ≈: a line gets = only if every number it shows is exact as shown; exact rationals in
+formulas stay fractions."""
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from backprop_tutor import load, loads, solve
+from backprop_tutor.render.latex import LatexDocument, MathLatex
+from backprop_tutor.render.pretty import MathPrinter, chain
+from backprop_tutor.solution import Forward, LossValue
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
+THIRD = """parameters: {w: null}
+inputs: {x: "1/3"}
+targets: {t: 5}
+forward: {y: w*x}
+loss: half_sse(y, t)
+"""
+
+
+def test_an_exact_third_in_a_formula_is_a_fraction():
+    s = solve(loads(THIRD))
+    y = next(st for st in s.steps() if isinstance(st, Forward) and st.name == "y")
+    text = chain(MathPrinter(), "y", [y.formula, y.numbers, y.value])
+    assert "0.3333" not in text and "1/3" in text
+    latex = LatexDocument().print_step(y)
+    assert "0.3333" not in latex and "\\tfrac{1}{3}" in latex
+    assert "\\approx" not in latex and "≈" not in text
+
+
+def test_a_rounded_number_in_a_substituted_line_gets_approx():
+    x = sp.Float("1.96952", 40)
+    line = sp.Pow(sp.Add(x, -2, evaluate=False), 2, evaluate=False)
+    for printer in (MathPrinter(digits=3), MathLatex(digits=3)):
+        assert printer.line_rounded(line)
+        assert not printer.line_rounded(sp.Pow(sp.Add(sp.Rational(197, 100), -2, evaluate=False), 2,
+                                                evaluate=False))
+    text = chain(MathPrinter(digits=3), "L", [line, sp.Float("0.000929", 40)], last_rounded=True)
+    assert "=" not in text.replace("L ≈", "")
+
+
+def _numeric_steps():
+    for path in PROBLEMS:
+        s = solve(load(path))
+        for step in s.steps():
+            if isinstance(step, (Forward, LossValue)) and step.numbers is not None:
+                yield path.name, step
+
+
+@pytest.mark.parametrize("digits", [2, 4, 6])
+def test_every_numbers_line_shown_with_equals_is_exactly_true(digits):
+    """Over the bundled problems: a numbers line that gets = holds no rounded number, and what it
+    shows, evaluated exactly, is the value; one that gets ≈ shows some rounded number."""
+    math = MathPrinter(digits=digits)
+    checked = 0
+    for name, step in _numeric_steps():
+        numbers, value = step.numbers, step.value
+        if getattr(numbers, "free_symbols", None) or getattr(value, "free_symbols", None):
+            continue
+        if isinstance(numbers, sp.MatrixExpr) and not isinstance(numbers, sp.MatrixBase):
+            continue
+        if not math.line_rounded(numbers):
+            assert not numbers.atoms(sp.Float), (name, step.name)
+            exact = numbers.doit() if hasattr(numbers, "doit") else numbers
+            assert sp.simplify(sp.sympify(exact) - value) == 0 if not isinstance(value, sp.MatrixBase) \
+                else sp.simplify(sp.Matrix(exact) - sp.Matrix(value)) == sp.zeros(*value.shape), (name, step.name)
+            checked += 1
+        else:
+            assert numbers.atoms(sp.Float)
+    assert checked > 3
