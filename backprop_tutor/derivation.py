@@ -1,13 +1,12 @@
 """The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
 from __future__ import annotations
 
-import dataclasses
 
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols
 from .answer import _flat, element_gradient
-from .errors import LimitError, ProblemError
+from .errors import LimitError
 from .expr import names_in
 from .graph import Graph, build
 from .notation import orient
@@ -44,19 +43,8 @@ def derivation_for(work: _Work, wrt: str, of: str = "L", expand: bool | None = N
 
 def resolve_wrt(graph: Graph, wrt: str, key: str = "--wrt") -> tuple:
     """A name to differentiate by, as Graph.resolve reads names (a parameter, one weight, a node,
-    an alias), or else an input read the same way (x1, x[2], x): its derivative is the saliency."""
-    try:
-        return graph.resolve(wrt, key=key)
-    except ProblemError as refused:
-        inputs_as_weights = {n: dataclasses.replace(node, role="parameter") if node.role == "input" else node
-                             for n, node in graph.nodes.items()}
-        try:
-            name, index = Graph(graph.problem, inputs_as_weights, graph.users).resolve(wrt, key=key)
-        except ProblemError:
-            raise refused from None
-        if graph.nodes[name].role != "input":
-            raise refused from None
-        return name, index
+    an alias), or an input read the same way (x1, x[2], x): its derivative is the saliency."""
+    return graph.resolve(wrt, key=key, inputs=True)
 
 
 def _work(graph: Graph, of: str, asked: set) -> _Work:

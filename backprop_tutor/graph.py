@@ -67,9 +67,10 @@ class Graph:
                 below.add(node.name)
         return below & self.ancestors(of)
 
-    def resolve(self, text: str, key: str | None = None, line: int | None = None):
-        """A name as a user writes it (W2[2,1], W2_21, an alias, w13, h1) → (node name, index or None)."""
-        return _resolve(self, text, key, line, seen=())
+    def resolve(self, text: str, key: str | None = None, line: int | None = None, inputs: bool = False):
+        """A name as a user writes it (W2[2,1], W2_21, an alias, w13, h1) → (node name, index or None);
+        with inputs=True an input is read the same way (x1, x[2], x)."""
+        return _resolve(self, text, key, line, seen=(), closed=("target",) if inputs else ("input", "target"))
 
     def error(self, message, key=None, line=None):
         return self.problem.error(message, key=key, line=line)
@@ -209,18 +210,18 @@ _INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\
 _SUFFIXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*?)_(\d)(\d)?$")
 
 
-def _resolve(graph: Graph, text: str, key, line, seen):
+def _resolve(graph: Graph, text: str, key, line, seen, closed):
     nodes, aliases = graph.nodes, graph.problem.aliases
     if not text.isprintable():
         raise graph.error(f"{text!r} holds a control character (a line break, a tab); write the name alone",
                           key=key, line=line)
     text = text.strip(" ")
     if text in aliases and text not in seen:
-        return _resolve(graph, aliases[text], key, line, seen + (text,))
-    if text in nodes and nodes[text].role not in ("input", "target"):
+        return _resolve(graph, aliases[text], key, line, seen + (text,), closed)
+    if text in nodes and nodes[text].role not in closed:
         return text, None
     m = _INDEXED.fullmatch(text) or (_SUFFIXED.fullmatch(text) if text not in nodes else None)
-    if m and m.group(1) in nodes and nodes[m.group(1)].role not in ("input", "target"):
+    if m and m.group(1) in nodes and nodes[m.group(1)].role not in closed:
         name = m.group(1)
         index = tuple(int(g) for g in m.groups()[1:] if g is not None)
         shape = nodes[name].shape
@@ -228,12 +229,12 @@ def _resolve(graph: Graph, text: str, key, line, seen):
             index = (index[0], 1)
         if len(index) != len(shape) or any(i < 1 or i > n for i, n in zip(index, shape)):
             raise graph.error(f"{text!r} is out of range: {name} is {describe(shape)} "
-                              f"(indices count from 1; names: {', '.join(_names(graph))})", key=key, line=line)
+                              f"(indices count from 1; names: {', '.join(_names(graph, closed))})", key=key, line=line)
         return name, index
-    raise graph.error(f"{text!r} names nothing in this problem (names: {', '.join(_names(graph))}; "
+    raise graph.error(f"{text!r} names nothing in this problem (names: {', '.join(_names(graph, closed))}; "
                       f"a single weight is written like W2[2,1])", key=key, line=line)
 
 
-def _names(graph: Graph) -> list:
-    """Every name a user may differentiate by: parameters, computed nodes, aliases."""
-    return [n for n, node in graph.nodes.items() if node.role not in ("input", "target")] + list(graph.problem.aliases)
+def _names(graph: Graph, closed=("input", "target")) -> list:
+    """Every name a user may differentiate by: parameters, computed nodes (inputs where open), aliases."""
+    return [n for n, node in graph.nodes.items() if node.role not in closed] + list(graph.problem.aliases)

@@ -120,3 +120,14 @@ def test_a_deep_network_is_derived_in_seconds_and_its_long_expansion_left_out(tm
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "deep.yaml" in lines[0] and "--expand" in lines[0]
+
+
+def test_derive_json_writes_a_left_out_expansion_as_null(tmp_path):
+    import json
+    from typer.testing import CliRunner
+    from backprop_tutor.cli import app
+    path = tmp_path / "deep.yaml"
+    path.write_text(_deep(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["derive", str(path), "--wrt", "W1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["expression"] is None

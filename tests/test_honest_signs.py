@@ -1,5 +1,6 @@
 """= and ≈: a line gets = only if every number it shows is exact as shown; exact rationals in
 formulas stay fractions."""
+import os
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,27 @@ def test_every_numbers_line_shown_with_equals_is_exactly_true(digits):
         else:
             assert numbers.atoms(sp.Float)
     assert checked > 3
+
+
+TRAILING_ZERO = r"\d\.\d*0(?![\d/])"
+
+
+@pytest.mark.parametrize("digits", [3, 4])
+def test_shown_decimals_have_no_trailing_zeros(digits):
+    """0.31599 at 4 digits is 0.316, not 0.3160, in every printer (values, numbers lines, update, loss after)."""
+    import re
+    from backprop_tutor.render.latex import to_latex
+    from backprop_tutor.render.markdown import to_markdown
+    from backprop_tutor.render.terminal import print_solution
+    from rich.console import Console
+    problem = loads("inputs: {x: [0.31599, 0.78501]}\nparameters: {W: [[1, 0], [0, 1]]}\n"
+                    "targets: {t: [0, 0]}\nforward: {y: sigmoid(W @ x)}\nloss: sse(y, t)\nlearning_rate: 0.1\n")
+    solution = solve(problem)
+    console = Console(record=True, width=100, no_color=True, file=open(os.devnull, "w"))
+    print_solution(solution, console, digits, False)
+    outputs = {"terminal": console.export_text(), "latex": to_latex(solution, digits, False, standalone=False),
+               "markdown": to_markdown(solution)}
+    assert "0.316" in outputs["terminal"] and "0.785" in outputs["terminal"]
+    outputs["latex"] = re.sub(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", "", outputs["latex"], flags=re.S)
+    for name, text in outputs.items():  # (the figure's coordinates left out: they are not values)
+        assert not re.findall(TRAILING_ZERO, text), (name, re.findall(TRAILING_ZERO, text)[:5])

@@ -90,6 +90,8 @@ def derivation_json(d) -> dict:
 
 
 def _expression(e):
+    if e is None:  # written out, it would be too long to help
+        return None
     if isinstance(e, sp.MatrixBase):
         return [[text(v) for v in e.row(i)] for i in range(e.rows)] if e.cols > 1 else [text(v) for v in e]
     return text(e)
