@@ -50,6 +50,7 @@ ABOUT_FILE = ("FILE is a problem file (YAML) or the name of a bundled problem (s
 DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
+COMMENTS = typer.Option(False, "--comments", help="Also show the file's comment (notes for whoever maintains it).")
 
 
 def _show_version(value: bool):
@@ -171,17 +172,18 @@ def _console(no_color: bool):
 def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
-          no_color: bool = NO_COLOR):
+          comments: bool = COMMENTS, no_color: bool = NO_COLOR):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
-    solution = solve_problem(_problem(ctx, _source(file), no_color), verify=verify,
-                             closed_forms=exact and not json)
+    problem = _problem(ctx, _source(file), no_color)
+    solution = solve_problem(problem, verify=verify, closed_forms=exact and not json)
+    comment = problem.comment if comments else None
     if json:
         from .render.jsonout import dumps
-        typer.echo(dumps(solution))
+        typer.echo(dumps(solution, comment))
         return
     from .render.terminal import print_solution
-    print_solution(solution, _console(no_color), digits, exact)
+    print_solution(solution, _console(no_color), digits, exact, comment)
 
 
 @app.command(short_help="The chain rule for one quantity, step by step.",
@@ -242,7 +244,8 @@ def export(ctx: typer.Context, file: str = FILE,
            digits: int = DIGITS, exact: bool = EXACT,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
-                                         help="Stop LaTeX after this many seconds (for a PDF).")):
+                                         help="Stop LaTeX after this many seconds (for a PDF)."),
+           comments: bool = COMMENTS):
     """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
     from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
@@ -267,14 +270,16 @@ def export(ctx: typer.Context, file: str = FILE,
                                          if keep_tex else None)
     pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
         target.with_suffix(".pdf"), ".pdf", protect)
-    solution = solve_problem(_problem(ctx, source), verify=verify, closed_forms=exact)
+    problem = _problem(ctx, source)
+    solution = solve_problem(problem, verify=verify, closed_forms=exact)
+    comment = problem.comment if comments else None
     if kind == ".md":
         from .render.markdown import to_markdown
-        write_atomically(target, to_markdown(solution, digits, exact))
+        write_atomically(target, to_markdown(solution, digits, exact, comment))
         typer.echo(f"wrote {target}")
         return
     from .render.latex import to_latex
-    document = to_latex(solution, digits, exact, standalone)
+    document = to_latex(solution, digits, exact, standalone, comment)
     if tex is not None:
         write_atomically(tex, document)
         typer.echo(f"wrote {tex}")

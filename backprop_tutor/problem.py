@@ -12,10 +12,11 @@ from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, na
                    shorten)
 from .limits import Limits, coerce
 from .ops import ELEMENTWISE, FUNCTIONS
+from .prose import check_prose
 from .reading import Lookalike, printable, read_text, read_yaml
 from .texsafe import UnsafeTeX, check_math
 
-TOP_KEYS = ("title", "source", "notes", "inputs", "parameters", "targets", "forward", "network",
+TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex")
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
 SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
@@ -76,6 +77,7 @@ class Problem:
     aliases: dict = field(default_factory=dict)
     lines: dict = field(default_factory=dict)
     latex: dict = field(default_factory=dict)  # name → how LaTeX output writes it
+    comment: str | None = None  # for whoever maintains the file; shown only when asked for
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -150,6 +152,14 @@ class _Builder:
         if isinstance(v, (dict, list)):
             raise self.err("must be text", key)
         return self.texts.get(key, str(v))
+
+    def prose(self, key):
+        """Text whose inline math ($…$) must be in the safe subset."""
+        try:
+            value = self.text(key)
+            return None if value is None else check_prose(value)
+        except UnsafeTeX as e:
+            raise self.err(str(e), key) from None
 
     def expr(self, text, key, allow_names=True):
         if isinstance(text, Fraction):
@@ -315,10 +325,10 @@ class _Builder:
                    "inputs, parameters, targets and forward lines", where)
         return Problem(
             path=self.f, title=self.text("title") or Path(self.f).stem, source=self.text("source"),
-            notes=self.text("notes"), inputs=tuple(inputs), parameters=tuple(params),
+            notes=self.prose("notes"), inputs=tuple(inputs), parameters=tuple(params),
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
-            lines=dict(self.lines), latex=dict(latex))
+            lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"))
 
     def number(self, v, key, message):
         """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""

@@ -12,10 +12,12 @@ GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "et
          "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")
 # Commands that take arguments, with how many (\sqrt may also have an optional [n] first).
 ARGUMENTS = {"hat": 1, "bar": 1, "tilde": 1, "vec": 1, "mathbf": 1, "mathrm": 1, "mathit": 1,
-             "mathcal": 1, "operatorname": 1, "frac": 2, "sqrt": 1}
-SYMBOLS = ("prime", "cdot", "partial", "sum", "top", "ell", "infty", "quad", "qquad")
+             "mathcal": 1, "operatorname": 1, "frac": 2, "tfrac": 2, "sqrt": 1}
+SYMBOLS = ("prime", "cdot", "partial", "sum", "top", "ell", "infty", "quad", "qquad",
+           "in", "le", "ge", "neq", "approx", "times", "odot", "to", "ldots", "tanh", "log", "exp", "max", "min", "cosh", "sinh")
 NAMED_COMMANDS = ("hat", "bar", "tilde", "vec", "mathbf", "mathrm", "mathit", "mathcal", "operatorname", "prime",
-                  "cdot", "partial", "sum", "frac", "sqrt", "top", "ell", "infty", "left", "right", "quad", "qquad")
+                  "cdot", "partial", "sum", "frac", "tfrac", "sqrt", "top", "ell", "infty", "left", "right", "quad", "qquad",
+                  "in", "le", "ge", "neq", "approx", "times", "odot", "to", "ldots", "tanh", "log", "exp", "max", "min", "cosh", "sinh")
 MATH_COMMANDS = frozenset(GREEK + SYMBOLS + tuple(ARGUMENTS) + NAMED_COMMANDS)
 SPACING = frozenset(",:;! ")          # \, \: \; \! and a control space
 ESCAPED_DELIMITERS = frozenset("{}|")  # \{ \} \|
@@ -32,7 +34,8 @@ def check_math(tex) -> str:
 
     The subset: letters, digits, spaces, _ ^ { } ' , . ( ) [ ] | + - = / < >, the Greek letters,
     \\hat \\bar \\tilde \\vec \\mathbf \\mathrm \\mathit \\mathcal \\operatorname \\prime \\cdot
-    \\partial \\sum \\frac \\sqrt \\top \\ell \\infty \\left \\right and the spacing commands
+    \\partial \\sum \\frac \\tfrac \\sqrt \\top \\ell \\infty \\in \\le \\ge \\neq \\approx \\times
+    \\odot \\to \\ldots \\tanh \\log \\exp \\max \\min \\cosh \\sinh \\left \\right and the spacing commands
     \\, \\: \\; \\! \\quad \\qquad; braces balanced, \\left and \\right in pairs, every command
     given its arguments; at most MAX_MATH_LENGTH characters.
     """
@@ -55,6 +58,11 @@ def check_math(tex) -> str:
 
 def _show(ch: str) -> str:
     return repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
+
+
+def math_tokens(tex: str) -> list:
+    """The tokens of math already checked by check_math, for printers that read its structure."""
+    return _tokens(tex)
 
 
 def _tokens(tex: str) -> list:

@@ -104,11 +104,14 @@ def _plain(value):
     return number(value)
 
 
-def to_json(solution: Solution) -> dict:
-    """The contract's object: values, loss, deltas, gradients, the update where there is one, and the answers by part."""
+def to_json(solution: Solution, comment: str | None = None) -> dict:
+    """The contract's object: values, loss, deltas, gradients, the update where there is one, and the answers
+    by part; the notes as written, and the file's comment only when given."""
     s = solution.shapes
     out = {
         "title": solution.title,
+        **({"notes": solution.notes} if solution.notes else {}),
+        **({"comment": comment} if comment else {}),
         "values": {k: shaped(v, s[k]) for k, v in solution.values.items()},
         "loss": None if solution.loss is None else number(solution.loss),
         "deltas": {k: shaped(v, s[k]) for k, v in solution.deltas.items()},
@@ -175,6 +178,6 @@ def exact_shaped(value, shape: tuple):
     return [[exact_text(v) for v in value.row(i)] for i in range(value.rows)]
 
 
-def dumps(solution: Solution) -> str:
+def dumps(solution: Solution, comment: str | None = None) -> str:
     """The JSON text, indented for reading."""
-    return json.dumps(to_json(solution), indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(to_json(solution, comment), indent=2, ensure_ascii=False, allow_nan=False)

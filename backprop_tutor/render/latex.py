@@ -7,7 +7,8 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
-from ..texsafe import escape_paragraphs, escape_text
+from ..prose import prose_latex
+from ..texsafe import escape_text
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
@@ -145,11 +146,13 @@ class LatexDocument(Printer):
 
     format_name = "LaTeX"
 
-    def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None, diagram: str | None = None):
+    def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None, diagram: str | None = None,
+                 comment: str | None = None):
         super().__init__(digits, exact)
         self.math = MathLatex(digits, exact, names)
         self.names = names or {}
         self.diagram = diagram
+        self.comment = comment
 
     def m(self, expr) -> str:
         return self.math.doprint(expr)
@@ -299,7 +302,9 @@ class LatexDocument(Printer):
         if solution.source:
             out.append(f"\\noindent\\textit{{{text(solution.source)}}}\n\n")
         if solution.notes:
-            out.append(f"\\noindent {escape_paragraphs(solution.notes)}\n\n")
+            out.append(f"\\noindent {prose_latex(solution.notes)}\n\n")
+        if self.comment:
+            out.append(f"\\noindent\\textbf{{Comment.}} \\textit{{{prose_latex(self.comment)}}}\n\n")
         if self.diagram:  # shrunk to the line width when the network is wider than the page
             out.append("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
                        + self.diagram + "}\n\\end{center}\n")
@@ -324,14 +329,16 @@ PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 """
 
 
-def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True) -> str:
-    """A Solution (or Derivation) as LaTeX: a whole document, or only its body with standalone=False."""
+def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True,
+             comment: str | None = None) -> str:
+    """A Solution (or Derivation) as LaTeX: a whole document, or only its body with standalone=False;
+    the file's comment, when given, after the notes."""
     names = getattr(solution, "names", {})
     picture = None
     if getattr(solution, "diagram", None) is not None:
         from .tikz import to_tikz
         picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
-    body = LatexDocument(digits, exact, names, picture).body(solution)
+    body = LatexDocument(digits, exact, names, picture, comment).body(solution)
     return PREAMBLE + body + "\n\\end{document}\n" if standalone else body
 
 

@@ -1,6 +1,8 @@
 """The notebook printer: a Solution as Markdown with MathJax display math, for Jupyter."""
 from __future__ import annotations
 
+import re
+
 from .latex import LatexDocument, text
 
 
@@ -25,8 +27,11 @@ class MarkdownDocument(LatexDocument):
         out = [f"## {solution.title}\n"]
         if solution.source:
             out.append(f"*{solution.source}*\n")
-        if solution.notes:
+        if solution.notes:  # inline $…$ math stays as written: Markdown viewers set it
             out.append(solution.notes.strip() + "\n")
+        if self.comment:
+            quoted = "\n>\n> ".join(p.strip() for p in re.split(r"\n\s*\n", self.comment.strip()))
+            out.append(f"> **Comment.** {quoted}\n")
         for section in solution.sections:
             head = f"({section.part}) {section.title}" if section.part else section.title
             out.append(f"### {head}\n")
@@ -34,9 +39,9 @@ class MarkdownDocument(LatexDocument):
         return "\n".join(out)
 
 
-def to_markdown(solution, digits: int = 4, exact: bool = False) -> str:
-    """A Solution (or Derivation) as Markdown with display math."""
-    return MarkdownDocument(digits, exact, getattr(solution, "names", {})).body(solution)
+def to_markdown(solution, digits: int = 4, exact: bool = False, comment: str | None = None) -> str:
+    """A Solution (or Derivation) as Markdown with display math; the file's comment, when given, after the notes."""
+    return MarkdownDocument(digits, exact, getattr(solution, "names", {}), comment=comment).body(solution)
 
 
 __all__ = ["to_markdown", "text"]

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..algebra import Partial
 from ..notation import shape_text
+from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
@@ -27,10 +28,11 @@ class TerminalPrinter(Printer):
 
     format_name = "terminal"
 
-    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80):
+    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80, comment: str | None = None):
         super().__init__(digits, exact)
         self.math = MathPrinter(digits, exact)
         self.width = width - 2  # steps are indented by two
+        self.comment = comment
 
     def name(self, name: str) -> str:
         return self.math.form(sp.Symbol(name)).render(wrap_line=False)
@@ -181,7 +183,10 @@ class TerminalPrinter(Printer):
         if solution.source:
             out.append(Text(solution.source, style="dim"))
         if solution.notes:
-            out.append(Text(solution.notes.strip(), style="italic"))
+            out.append(Text(prose_unicode(solution.notes), style="italic"))
+        if self.comment:
+            out.append(Text(""))
+            out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
         out.append(Text(""))
         for section in solution.sections:
             head = f"({section.part}) {section.title}" if section.part else section.title
@@ -227,8 +232,9 @@ def _inline(math: MathPrinter, value) -> str:
 
 
 def print_solution(solution, console: Console | None = None, digits: int = 4,
-                   exact: bool = False) -> None:
-    """Print a whole solution to a Rich console (the terminal by default)."""
+                   exact: bool = False, comment: str | None = None) -> None:
+    """Print a whole solution to a Rich console (the terminal by default), the file's comment after
+    the notes when given."""
     console = console or Console(file=trimmed())
-    for item in TerminalPrinter(digits, exact, console.width).render(solution):
+    for item in TerminalPrinter(digits, exact, console.width, comment).render(solution):
         console.print(item, crop=False, highlight=False)
