@@ -109,3 +109,20 @@ def test_bundled_notes_are_short_and_maintenance_is_a_comment(path):
     assert p.notes and p.comment
     assert len(prose_unicode(p.notes)) <= 330, "notes: two or three lines of what is given and assumed"
     assert "$" in p.notes
+
+
+def test_headings_and_rules_are_math_in_latex(tmp_path):
+    out = tmp_path / "x.tex"
+    result = CliRunner().invoke(app, ["export", str(ROOT / "problems" / "sheet12_p2.yaml"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    source = out.read_text(encoding="utf-8")
+    assert "\\subsection*{(c) Gradient $\\partial L/\\partial W^{(2)}_{21}$}" in source
+    assert "\\item $\\mathrm{SSE}(y, t) = \\sum_i (y_i - t_i)^2$" in source
+    assert "\\item $\\partial \\mathrm{SSE}/\\partial y = 2(y - t)$" in source
+    assert "sse" not in source.replace("\\usepackage", "")
+
+
+def test_rules_read_as_unicode_in_the_terminal():
+    result = CliRunner().invoke(app, ["solve", str(ROOT / "problems" / "sheet12_p2.yaml"), "--no-color"])
+    assert "∂SSE/∂y = 2(y − t)" in result.output and "SSE(y, t) = Σᵢ (yᵢ − tᵢ)²" in result.output
+    assert "$" not in result.output

@@ -6,6 +6,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from ..ops import LOSS_TEX
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
@@ -45,7 +46,7 @@ class MathLatex(OurNumbers, LatexPrinter):
         return tex_name(e.name, self.names)
 
     def _call(self, name, args):
-        fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'"}.get(name)
+        fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'", **LOSS_TEX}.get(name)
         if fname is None:
             base, prime = (name[:-1], "'") if name.endswith("′") else (name, "")
             spelled = base.replace("_", "\\_") if re.fullmatch(r"[A-Za-z0-9_]+", base) else escape_text(base)
@@ -141,6 +142,9 @@ class MathLatex(OurNumbers, LatexPrinter):
         return rounded_inside(part)
 
 
+_PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*)/∂([A-Za-z][A-Za-z0-9_]*(?:\[\d+(?:,\d+)?\])?)")
+
+
 class LatexDocument(Printer):
     """Each step as an align* block (formula, numbers, value) or a table, in the sheet's parts."""
 
@@ -163,8 +167,9 @@ class LatexDocument(Printer):
     def partial(self, name: str, of: str = "L") -> str:
         return f"\\frac{{\\partial {self.name(of)}}}{{\\partial {self.name(name)}}}"
 
-    def align(self, lhs: str, parts: list, value=None, notes=()) -> str:
-        """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded."""
+    def align(self, lhs: str, parts: list, value=None, notes=(), rules=()) -> str:
+        """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded;
+        notes (plain text) and rules (text with $…$ math) listed below."""
         lines, previous = [], None
         for i, part in enumerate(parts):
             if part is None:
@@ -179,9 +184,21 @@ class LatexDocument(Printer):
             sign = "\\approx" if approximate else "="
             lines.append(f"{lhs if not lines else ''} &{sign} {body}")
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
-        if notes:
-            out += "\\begin{itemize}\\small\n" + "".join(f"\\item {text(n)}\n" for n in notes) + "\\end{itemize}\n"
+        items = [text(n) for n in notes] + [prose_latex(r) for r in rules]
+        if items:
+            out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
         return out
+
+    def heading(self, title: str) -> str:
+        """A section title as LaTeX: its text escaped, each ∂L/∂W21 in it set as math in the sheet's names."""
+        out, at = [], 0
+        for m in _PARTIAL_IN_TITLE.finditer(title):
+            of, wrt = m.group(1), m.group(2)
+            if wrt == "node":  # the word, as in "δ = ∂L/∂node"
+                continue
+            out += [text(title[at:m.start()]), f"$\\partial {self.name(of)}/\\partial {self.name(wrt)}$"]
+            at = m.end()
+        return "".join(out) + text(title[at:])
 
     def _print_Given(self, s):
         tag = f"{s.role}, {shape_text(s.shape)}" + (", frozen" if s.frozen else "")
@@ -189,10 +206,11 @@ class LatexDocument(Printer):
         return self.align(self.name(s.name), parts, s.value, (tag,))
 
     def _print_Forward(self, s):
-        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
+        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, rules=s.rules)
 
     def _print_LossValue(self, s):
-        out = self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
+        out = self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value,
+                         rules=s.rules)
         if s.before is not None:
             out += self.align(f"\\text{{before the update: }} {self.name(s.name)}", [s.before], s.before)
         return out
@@ -203,7 +221,7 @@ class LatexDocument(Printer):
 
     def _print_Delta(self, s):
         lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
-        return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules)
+        return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
 
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
@@ -230,9 +248,8 @@ class LatexDocument(Printer):
     def _print_LocalDerivative(self, s):
         if s.applied:
             lhs = f"{self.name('delta_' + s.of)} \\text{{ through }} {self.m(s.partial)}"
-            return self.align(lhs, [s.derivative], None, s.rules)
-        notes = list(s.rules)
-        return self.align(self.m(s.partial), [s.derivative], None, notes)
+            return self.align(lhs, [s.derivative], None, rules=s.rules)
+        return self.align(self.m(s.partial), [s.derivative], None, rules=s.rules)
 
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)
@@ -309,7 +326,8 @@ class LatexDocument(Printer):
             out.append("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
                        + self.diagram + "}\n\\end{center}\n")
         for section in solution.sections:
-            head = f"({text(section.part)}) {text(section.title)}" if section.part else text(section.title)
+            title = self.heading(section.title)
+            head = f"({text(section.part)}) {title}" if section.part else title
             out.append(f"\\subsection*{{{head}}}\n")
             out += [self.print_step(step) for step in section.steps]
         return "\n".join(out)

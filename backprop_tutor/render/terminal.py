@@ -43,7 +43,7 @@ class TerminalPrinter(Printer):
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [self.note("  " + r) for r in rules]
+        lines += [self.note("  " + prose_unicode(r)) for r in rules]
         lines += [self.note("  " + e) if "\n" not in e else
                   Text("\n".join("  " + line for line in e.split("\n")), style="dim", no_wrap=True) for e in extra]
         return Group(*lines, Text(""))
