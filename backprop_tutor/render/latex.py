@@ -189,14 +189,17 @@ class LatexDocument(Printer):
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
         return out
 
+    def cell(self, s: str) -> str:
+        """Plain text in a table cell."""
+        return text(s)
+
     def heading(self, title: str) -> str:
         """A section title as LaTeX: its text escaped, each ∂L/∂W21 in it set as math in the sheet's names."""
         out, at = [], 0
         for m in _PARTIAL_IN_TITLE.finditer(title):
             of, wrt = m.group(1), m.group(2)
-            if wrt == "node":  # the word, as in "δ = ∂L/∂node"
-                continue
-            out += [text(title[at:m.start()]), f"$\\partial {self.name(of)}/\\partial {self.name(wrt)}$"]
+            wrt = "\\,\\mathrm{node}" if wrt == "node" else self.name(wrt)  # the word, as in "δ = ∂L/∂node"
+            out += [text(title[at:m.start()]), f"$\\partial {self.name(of)}/\\partial {wrt}$"]
             at = m.end()
         return "".join(out) + text(title[at:])
 
@@ -288,7 +291,7 @@ class LatexDocument(Printer):
     def _print_LinearPieces(self, s):
         head = self.align(self.name(s.output), [s.formula])
         y = self.name(s.output)
-        header = ["region", f"${y}$", f"{text(s.below)} (${y} < 0$)", f"{text(s.above)} (${y} > 0$)"]
+        header = ["region", f"${y}$", f"{self.cell(s.below)} (${y} < 0$)", f"{self.cell(s.above)} (${y} > 0$)"]
         rows = [[", ".join(f"${self.m(r)}$" for r in p.region), f"${self.m(p.expression)}$",
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
         return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.")
@@ -304,13 +307,13 @@ class LatexDocument(Printer):
         into: dict = {}
         for a, b in s.edges:
             into.setdefault(b, []).append(a)
-        rows = [[f"${self.name(n)}$", text(role), ", ".join(f"${self.name(a)}$" for a in into.get(n, []))]
+        rows = [[f"${self.name(n)}$", self.cell(role), ", ".join(f"${self.name(a)}$" for a in into.get(n, []))]
                 for n, role in s.nodes]
         return self._table(["node", "kind", "computed from"], rows,
                            f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
     def _print_Dimensions(self, s):
-        rows = [[f"${self.name(n)}$", text(role), text(shape_text(shape))] for n, role, shape in s.rows]
+        rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
         return self._table(["name", "kind", "shape"], rows)
 
     def body(self, solution) -> str:

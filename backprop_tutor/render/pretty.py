@@ -6,10 +6,13 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import _ELEMENT, display_name, is_exact_decimal, number_text, rounded, shows_rounded
+from ..ops import LOSS_TEX
+from ..prose import math_unicode
 from .wrap import wrap_picture
 from .printer import EXACT_DIGITS, OurNumbers, is_value, rounded_inside, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
-_FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′"}
+# Losses named as sheets name them, from the same math the LaTeX printer sets (half_sse → ½ SSE).
+_FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v) for k, v in LOSS_TEX.items()}}
 
 
 class MathPrinter(OurNumbers, PrettyPrinter):
