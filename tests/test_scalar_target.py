@@ -43,9 +43,9 @@ def run(tmp_path, *args, text=TEXT):
 def test_the_terminal_writes_t_and_its_number_in_each_component(tmp_path):
     out = run(tmp_path, "solve", "--no-color")
     assert "𝟙" not in out
-    assert "L = half_sse(y, t)" in out
+    assert "L = ½ SSE(y, t)" in out
     assert "δ_y = ∂L/∂y = y - t" in out
-    loss = out[out.index("L = half_sse(y, t)"):]
+    loss = out[out.index("L = ½ SSE(y, t)"):]
     loss = loss[:loss.index("Backward")]
     assert "1 - 1" in loss and "0.5 - 1" in loss      # the arithmetic, t's number in each component
     assert "= 0.125" in loss
