@@ -9,7 +9,7 @@ from .algebra import T, element_symbols
 from .ops import relu
 from .problem import Ask
 from .solution import LinearPieces, Piece
-from .solver import evaluate, leaf_values
+from .engine import evaluate, leaf_values
 
 
 def linear_pieces(work, ask: Ask) -> LinearPieces:

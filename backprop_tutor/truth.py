@@ -7,7 +7,8 @@ from .algebra import ShapeError
 from .graph import Graph
 from .problem import Ask
 from .solution import TruthRow, TruthTable
-from .solver import evaluate, leaf_values
+from .steps import forward_step
+from .engine import evaluate, leaf_values
 
 
 def truth_table(work, ask: Ask) -> TruthTable:
@@ -41,7 +42,7 @@ def truth_table(work, ask: Ask) -> TruthTable:
         rows.append(TruthRow(value, out, decision, expected,
                              None if expected is None else decision == expected))
     all_match = None if o["expect"] is None else all(r.matches for r in rows)
-    formula = work.forward_step(g.nodes[output], work.values).formula
+    formula = forward_step(work, g.nodes[output], work.values).formula
     threshold = sp.Rational(o["threshold"].numerator, o["threshold"].denominator)
     return TruthTable(name, output, formula, threshold, tuple(rows), all_match)
 
