@@ -9,12 +9,12 @@ from .errors import ProblemError
 from .texsafe import UnsafeTeX, check_math, escape_text
 
 _HAT = re.compile(r"^(.*?)_hat$")
-_ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")
+ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element: name[i] or name[i,j]
 
 
 def display_name(name: str) -> str:
     """The name SymPy's printers should see: y_hat → yhat (printed ŷ / \\hat{y}), the rest as is."""
-    m = _ELEMENT.match(name)
+    m = ELEMENT.match(name)
     if m:
         return f"{display_name(m.group(1))}[{m.group(2)}]"
     if name.startswith("delta_"):
@@ -129,7 +129,7 @@ def tex_name(name: str, names: dict | None = None) -> str:
     m = _SAMPLE.match(name)
     if m:
         return f"{{{tex_name(m.group(1), names)}}}^{{({m.group(2)})}}"
-    m = _ELEMENT.match(name)
+    m = ELEMENT.match(name)
     if m:
         base, index = m.group(1), m.group(2)
         parts = index.split(",")
