@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .algebra import ShapeError
+from .algebra import Eval, ShapeError
+from .ask import Ask
+from .engine import evaluate, leaf_values
 from .graph import Graph
-from .problem import Ask
+from .rules import forward
 from .solution import TruthRow, TruthTable
 from .steps import forward_step
-from .engine import evaluate, leaf_values
 
 
 def truth_table(work, ask: Ask) -> TruthTable:
@@ -49,8 +50,6 @@ def truth_table(work, ask: Ask) -> TruthTable:
 
 def _given(raw):
     """A row as written in the file (a number or a list) → SymPy."""
-    from .algebra import Eval
-    from .rules import forward
     if isinstance(raw, list):
         return sp.ImmutableMatrix([forward(x, Eval(), {}).x for x in raw])
     return forward(raw, Eval(), {}).x
