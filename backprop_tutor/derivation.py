@@ -5,13 +5,14 @@ from __future__ import annotations
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
+from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .errors import LimitError
 from .expr import names_in
 from .graph import Graph, build
+from .ops import linear
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .steps import element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
@@ -224,7 +225,6 @@ def _size(expr, memo: dict | None = None) -> int:
 
 def _tidy(expr):
     """The form a sheet prints: linear(z) is z, common factors pulled out; matrices element by element."""
-    from .ops import linear
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(_tidy)
     expr = expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0])
