@@ -114,3 +114,37 @@ def test_only_the_printers_and_the_cli_import_render():
     bad = [f"{name} line {line}: {m}" for name in MODULES if not name.startswith(allowed)
            for m, _, line in imports(name) if m.startswith("backprop_tutor.render")]
     assert not bad, bad
+
+
+def documented_layers() -> dict:
+    """module → the number of its layer in docs/architecture.md (render/* as `render`)."""
+    import re
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    out = {}
+    for k, item in enumerate(re.findall(r"^\d+\. .*(?:\n {3,}.*)*", doc, re.M)):
+        for m in re.findall(r"`([a-z_]+)(?:\.py|/\*)`", item):
+            out[m] = k
+    return out
+
+
+def layer_of(name: str, layers: dict):
+    short = name.removeprefix(NAME).lstrip(".") or "__init__"
+    return layers.get(short.split(".")[0])
+
+
+def test_the_documented_layers_name_real_modules():
+    layers = documented_layers()
+    assert len(layers) > 20
+    for m in layers:
+        assert f"{NAME}.{m}" in MODULES or m == "__init__", m
+
+
+def test_imports_go_only_to_the_same_or_an_earlier_layer():
+    layers = documented_layers()
+    bad = []
+    for name in MODULES:
+        for m, _, line in imports(name):
+            a, b = layer_of(name, layers), layer_of(m, layers)
+            if a is not None and b is not None and b > a:
+                bad.append(f"{name} line {line} imports {m}, a later layer")
+    assert not bad, bad
