@@ -8,7 +8,8 @@ from .engine import Work
 from .pieces import linear_pieces
 from .problem import format_decimal
 from .solution import Dimensions, Gradient, Section
-from .steps import element_gradient, forward_step, forward_steps, givens, gradient_step, update_steps
+from .steps import (delta_steps, element_gradient, forward_step, forward_steps, givens, gradient_step,
+                    update_steps)
 from .structure import graph_structure
 from .truth import truth_table
 
@@ -58,8 +59,8 @@ class _Answers:
             return [Section("Loss", (forward_step(w, g.nodes["L"], w.values),))]
         if what == "backward":
             return [Section("Backward pass: δ = ∂L/∂node, from the output back",
-                            tuple(w.delta_steps[n.name] for n in reversed(g.computed)
-                                  if n.role == "forward" and n.name in w.delta_steps))]
+                            tuple(delta_steps(w)[n.name] for n in reversed(g.computed)
+                                  if n.role == "forward" and n.name in delta_steps(w)))]
         if what == "gradients":
             return [Section("Gradients", tuple(gradient_step(w, n.name) for n in g.parameters))]
         _need_rate(w, ask)
@@ -170,5 +171,5 @@ def _element_label(g, name, index):
 def _deltas_between(work, name: str) -> list:
     """The deltas a gradient needs: every node on a path from the parameter to the loss, output first."""
     between = work.g.between(name, work.of)
-    return [work.delta_steps[n.name] for n in reversed(work.g.computed)
+    return [delta_steps(work)[n.name] for n in reversed(work.g.computed)
             if n.role == "forward" and n.name in between]

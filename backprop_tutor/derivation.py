@@ -13,7 +13,7 @@ from .ops import linear
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .steps import element_gradient, flat, gradient_step
+from .steps import delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
@@ -65,11 +65,11 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
     chain = _chain(g, name, of, between, label)
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]
-    deltas = [work.delta_steps[n.name] for n in order if n.role == "forward"]
-    deltas += [work.delta_steps[n.name] for n in order if n.role == "derived" and n.name != name]
+    deltas = [delta_steps(work)[n.name] for n in order if n.role == "forward"]
+    deltas += [delta_steps(work)[n.name] for n in order if n.role == "derived" and n.name != name]
     final = (element_gradient(work, name, index, label) if index
-             else gradient_step(work, name) if name in work.delta_steps and g.nodes[name].role in ("parameter", "derived")
-             else work.delta_steps[name])
+             else gradient_step(work, name) if name in delta_steps(work) and g.nodes[name].role in ("parameter", "derived")
+             else delta_steps(work)[name])
     whole = _whole(work, name, index, label, between, expand)
     sections = [Section("Chain rule", (chain,)),
                 Section("Local derivatives", tuple(locals_)),

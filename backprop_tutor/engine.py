@@ -2,6 +2,8 @@
 gradients, one gradient-descent update and the finite-difference check; numbers, no headings."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
 from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
@@ -10,7 +12,6 @@ from .graph import Graph, Node
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
 from .rules import backward, forward, fused_loss
-from .solution import Delta, Gradient
 
 FD_STEP = sp.Rational(1, 10**6)  # h of the central finite difference that checks a gradient
 
@@ -165,6 +166,17 @@ def differentiated(graph: Graph, of: str, names: frozenset) -> frozenset:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class DeltaSum:
+    """How one δ (or gradient) was summed: the nodes using it, the sum in symbols and in numbers
+    (None where they would be the same names again), and the sum in Leibniz notation."""
+
+    users: tuple
+    formula: object
+    numbers: object
+    leibniz: object
+
+
 class Work:
     """The three readings of one graph: values (Eval), formulas and numbers (Show).
 
@@ -185,7 +197,7 @@ class Work:
         self.closed = evaluate(graph, leaf_values(graph), algebra=Closed()) if closed_forms else None
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
         self.deltas: dict[str, T] = {}
-        self.delta_steps: dict[str, Delta | Gradient] = {}
+        self.sums: dict[str, DeltaSum] = {}  # how each δ was summed, for the steps that show it
         self.checks: dict[str, T] = {}
         self.contributions: dict[tuple, object] = {}  # (user, used) → the symbolic term of δ_used
         self._in_leaves: dict | None = None
@@ -243,14 +255,7 @@ class Work:
             formula, numbers = formula.x, None if is_symbolic(value.x) else numbers.x
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
-        leibniz = leibniz_sum(self.of, node.name, users, self.derived)
-        rules = tuple(dict.fromkeys(r for u in users for r in rules_of(self.g.nodes[u])))
-        if node.role in ("parameter", "derived", "input"):
-            self.delta_steps[node.name] = Gradient(node.name, node.shape, users, formula, numbers, value.x,
-                                                   leibniz=leibniz, of=self.of)
-        else:
-            self.delta_steps[node.name] = Delta(node.name, node.shape, users, formula, numbers, value.x, rules,
-                                                leibniz=leibniz, of=self.of)
+        self.sums[node.name] = DeltaSum(users, formula, numbers, leibniz_sum(self.of, node.name, users, self.derived))
 
     def in_leaves(self, x):
         """A symbolic value with every computed node's name replaced by its value in the leaves

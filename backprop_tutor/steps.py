@@ -3,6 +3,7 @@ lines, the givens, gradients (a whole parameter or one weight) and update lines.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import sympy as sp
 
@@ -10,7 +11,27 @@ from .algebra import Eval, T, element_symbols
 from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
 from .graph import Node
 from .rules import backward, forward
-from .solution import Check, Forward, Given, Gradient, LossValue, Update
+from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
+
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
+
+
+def delta_steps(work: Work) -> dict:
+    """δ_node (or ∂of/∂p for a parameter, a derived parameter or an input) for every node the
+    backward pass closed, built once per Work and shared by every part that shows one."""
+    if work not in _BUILT:
+        out = {}
+        for name, s in work.sums.items():
+            node, value = work.g.nodes[name], work.deltas[name].x
+            if node.role in ("parameter", "derived", "input"):
+                out[name] = Gradient(name, node.shape, s.users, s.formula, s.numbers, value,
+                                     leibniz=s.leibniz, of=work.of)
+            else:
+                rules = tuple(dict.fromkeys(r for u in s.users for r in rules_of(work.g.nodes[u])))
+                out[name] = Delta(name, node.shape, s.users, s.formula, s.numbers, value, rules,
+                                  leibniz=s.leibniz, of=work.of)
+        _BUILT[work] = out
+    return _BUILT[work]
 
 
 def _closed_form(x):
@@ -48,7 +69,7 @@ def givens(work: Work) -> list:
 
 def gradient_step(work: Work, name: str) -> Gradient:
     """∂L/∂name for a whole parameter, with its finite-difference check when one was made."""
-    step = work.delta_steps[name]
+    step = delta_steps(work)[name]
     check = None
     if name in work.checks and work.checks[name].x is None:
         check = Check(FD_STEP, None, None)  # not checked: symbolic
