@@ -298,6 +298,7 @@ class Work:
         return new
 
     def loss_after(self, new: dict) -> dict:
+        """Every node's value again, with the parameters in `new` moved (the loss after an update)."""
         return evaluate(self.g, leaf_values(self.g, new))
 
     def verify(self):
