@@ -1,4 +1,10 @@
-"""backprop-tutor: exact, step-by-step solutions to neural-network and backpropagation exercises."""
+"""backprop-tutor: exact, step-by-step solutions to neural-network and backpropagation exercises.
+
+The flow is one-way: problem file → Problem (problem.py, network.py, ask.py) → graph → engine
+(engine.py: forward values, deltas, gradients, update) → steps shared by solve and derive
+(steps.py, derivation.py) → the sheet's parts (answer.py, parts.py) → Solution (plain data) →
+printers (render/). docs/architecture.md lists every module in that order.
+"""
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -6,6 +12,9 @@ __all__ = ["load", "loads", "solve", "derive", "Limits", "TutorError", "ProblemE
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
 from .limits import Limits
+
+# The functions below import the reader and the engine when first called: `import backprop_tutor`
+# (and `tutor --help`) stays light.
 
 
 def load(path, limits=None):

@@ -636,3 +636,24 @@ def element_symbols(name: str, shape: tuple):
     return sp.ImmutableMatrix(shape[0], shape[1],
                               [sp.Symbol(f"{name}[{i + 1},{j + 1}]", real=True)
                                for i in range(shape[0]) for j in range(shape[1])])
+
+
+_ODD = (sp.tanh, sp.sinh, sp.sign, sp.atan, sp.asinh)
+_EVEN = (sp.cosh, sp.Abs)
+
+
+def orient(expr, targets: set):
+    """Odd functions of a difference written output minus target, as sheets do: tanh(y − t), not −tanh(t − y)."""
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: orient(e, targets))
+    if not targets or not getattr(expr, "free_symbols", None):
+        return expr
+
+    def positive_target(arg):
+        return any(t.is_Symbol and t.name in targets for t in arg.args) if isinstance(arg, sp.Add) else False
+
+    def flip(e):
+        inner = e.func(-e.args[0], evaluate=False)
+        return inner if isinstance(e, _EVEN) else -inner
+
+    return expr.replace(lambda e: isinstance(e, _ODD + _EVEN) and positive_target(e.args[0]), flip)

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import dataclasses
 
-import sympy as sp
-
-from .algebra import Eval, T, element_symbols
-from .rules import backward
+from .derivation import derivation_for
+from .engine import Work
+from .pieces import linear_pieces
+from .problem import format_decimal
 from .solution import Dimensions, Gradient, Section
+from .steps import (delta_steps, element_gradient, forward_step, forward_steps, givens, gradient_step,
+                    update_steps)
+from .structure import graph_structure
+from .truth import truth_table
 
 
-def sections(work, new: dict | None, after: dict | None) -> list[Section]:
+def sections(work: Work, new: dict | None, after: dict | None) -> list[Section]:
     """The solution's sections: one per ask part when the problem has them, else the standard order."""
     answers = _Answers(work, new, after)
     if not work.g.problem.ask:
@@ -46,22 +50,22 @@ class _Answers:
     def _shown(self, what: str, ask) -> list[Section]:
         w, g = self.work, self.g
         if what == "given":
-            return [Section("Given", tuple(w.givens()))]
+            return [Section("Given", tuple(givens(w)))]
         if what == "dimensions":
             return [Section("Dimensions", (Dimensions(tuple((n, node.role, node.shape) for n, node in g.nodes.items())),))]
         if what == "forward":
-            return [Section("Forward pass", tuple(_forward_steps(w, w.values)))]
+            return [Section("Forward pass", tuple(forward_steps(w, w.values)))]
         if what == "loss":
-            return [Section("Loss", (w.forward_step(g.nodes["L"], w.values),))]
+            return [Section("Loss", (forward_step(w, g.nodes["L"], w.values),))]
         if what == "backward":
             return [Section("Backward pass: δ = ∂L/∂node, from the output back",
-                            tuple(w.delta_steps[n.name] for n in reversed(g.computed)
-                                  if n.role == "forward" and n.name in w.delta_steps))]
+                            tuple(delta_steps(w)[n.name] for n in reversed(g.computed)
+                                  if n.role == "forward" and n.name in delta_steps(w)))]
         if what == "gradients":
-            return [Section("Gradients", tuple(w.gradient_step(n.name) for n in g.parameters))]
+            return [Section("Gradients", tuple(gradient_step(w, n.name) for n in g.parameters))]
         _need_rate(w, ask)
         if what == "update":
-            return [Section(_update_title(g), tuple(w.update_steps(self.new)))]
+            return [Section(_update_title(g), tuple(update_steps(w, self.new)))]
         if self.updated_only is None:  # loss_after_update
             values, title = self.after, "Loss after the update"
             names = [n.name for n in g.parameters if n.expr is None and n.name not in g.problem.frozen]
@@ -69,8 +73,8 @@ class _Answers:
             values = w.loss_after(w.updated_leaves(self.updated_only))
             names = [_element_label(g, n, i) for n, idx in self.updated_only.items() for i in (idx or [None])]
             title = f"Loss with the updated {', '.join(names)} (every other weight unchanged)"
-        loss = dataclasses.replace(w.forward_step(g.nodes["L"], values), updated=tuple(names))
-        return [Section(title, tuple(_forward_steps(w, values) + [loss]))]
+        loss = dataclasses.replace(forward_step(w, g.nodes["L"], values), updated=tuple(names))
+        return [Section(title, tuple(forward_steps(w, values) + [loss]))]
 
     def gradient(self, ask) -> list[Section]:
         steps = []
@@ -78,7 +82,7 @@ class _Answers:
             name, index = self.g.resolve(text)
             steps += [d for d in _deltas_between(self.work, name) if d not in steps]
             steps.append(element_gradient(self.work, name, index, text) if index
-                         else self.work.gradient_step(name))
+                         else gradient_step(self.work, name))
         return [Section("Gradient " + ", ".join(f"∂L/∂{t}" for t in ask.what), tuple(steps))]
 
     def update(self, ask) -> list[Section]:
@@ -97,7 +101,7 @@ class _Answers:
         self.updated_only = only
         partial = self.work.updated_leaves(only)
         steps = [dataclasses.replace(u, label=_label_for(self.g, ask.what, u.name, u.index))
-                 for u in self.work.update_steps(partial, only)]
+                 for u in update_steps(self.work, partial, only)]
         asked = [self.g.resolve(text) for text in ask.what]
         steps.sort(key=lambda u: asked.index((u.name, u.index)) if (u.name, u.index) in asked else len(asked))
         steps = [dataclasses.replace(u, shown_in=self._shown_in(u.name, u.index)) for u in steps]
@@ -115,7 +119,6 @@ class _Answers:
         return None
 
     def derive(self, ask) -> list[Section]:
-        from .derivation import derivation_for
         out = []
         for text in ask.what:
             d = derivation_for(self.work, text, ask.options.get("of", "L"))
@@ -123,23 +126,16 @@ class _Answers:
         return out
 
     def truth_table(self, ask) -> list[Section]:
-        from .truth import truth_table
         return [Section("Truth table", (truth_table(self.work, ask),))]
 
     def linear_pieces(self, ask) -> list[Section]:
-        from .pieces import linear_pieces
         return [Section("Linear pieces and decision boundary", (linear_pieces(self.work, ask),))]
 
     def graph(self, ask) -> list[Section]:
-        from .structure import graph_structure
         kind = ask.what[0]
         title = ("Computational graph" if kind == "forward"
                  else "Computational graph with the gradient nodes of backpropagation")
         return [Section(title, (graph_structure(self.work, kind),))]
-
-
-def _forward_steps(work, values):
-    return [work.forward_step(n, values) for n in work.g.computed if n.role in ("derived", "forward")]
 
 
 def _need_rate(work, ask):
@@ -153,7 +149,6 @@ def _update_title(g):
 
 
 def _lr_text(lr):
-    from .problem import format_decimal
     return format_decimal(lr)
 
 
@@ -176,48 +171,5 @@ def _element_label(g, name, index):
 def _deltas_between(work, name: str) -> list:
     """The deltas a gradient needs: every node on a path from the parameter to the loss, output first."""
     between = work.g.between(name, work.of)
-    return [work.delta_steps[n.name] for n in reversed(work.g.computed)
+    return [delta_steps(work)[n.name] for n in reversed(work.g.computed)
             if n.role == "forward" and n.name in between]
-
-
-def element_gradient(work, name: str, index: tuple, label: str) -> Gradient:
-    """∂L/∂(one weight): the chain rule written with the elements it touches."""
-    g, ev = work.g, Eval()
-    env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
-    total = None
-    above = g.ancestors(work.of)
-    users = tuple(u for u in g.users[name] if u in above)
-    for u in users:
-        node = g.nodes[u]
-        delta = (ev.lift(T(sp.Integer(1), ()), node.shape) if u == work.of
-                 else T(element_symbols(f"delta_{u}", node.shape), node.shape))
-        acc: dict = {}
-        backward(node.expr, ev, env, delta, acc)
-        total = acc[name] if total is None else ev.add(total, acc[name])
-    from .solver import _at
-    formula = _at(total.x, index)
-    subs = {}
-    for n, node in g.nodes.items():
-        for sym, val in zip(_flat(env[n].x), _flat(work.values[n].x)):
-            subs[sym] = val
-        if n != work.of and n in work.deltas:
-            for sym, val in zip(_flat(element_symbols(f"delta_{n}", node.shape)), _flat(work.deltas[n].x)):
-                subs[sym] = val
-    with sp.evaluate(False):
-        numbers = formula.xreplace(subs)
-    value = _at(work.deltas[name].x, index)
-    check = None
-    if name in work.checks and work.checks[name].x is not None:
-        from .solution import Check
-        from .solver import FD_STEP
-        est = _at(work.checks[name].x, index)
-        check = Check(FD_STEP, est, ev.finish(value - est))
-    from .solver import leibniz_sum
-    leibniz = leibniz_sum(work.of, label, users)
-    return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
-                    leibniz=leibniz, of=work.of)
-
-
-def _flat(x):
-    return list(x) if isinstance(x, sp.MatrixBase) else [x]
-

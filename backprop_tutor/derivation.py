@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .algebra import Eval, Partial, Show, T, element_symbols
-from .answer import _flat, element_gradient
+from .algebra import Eval, Partial, Show, T, element_symbols, orient
+from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .errors import LimitError
 from .expr import names_in
 from .graph import Graph, build
-from .notation import orient
+from .ops import linear
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .solver import _at, _Work, evaluate, leibniz_sum, names_of, rules_of
+from .steps import delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
@@ -34,7 +34,7 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     return [_derivation(work, p.name, expand) for p in graph.parameters]
 
 
-def derivation_for(work: _Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
+def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
     """A derivation inside a solution: reuses the solution's backward pass when it starts from `of`."""
     name = work.g.resolve(wrt)[0]
     reuse = work.of == of and name in work.deltas
@@ -47,16 +47,16 @@ def resolve_wrt(graph: Graph, wrt: str, key: str = "--wrt") -> tuple:
     return graph.resolve(wrt, key=key, inputs=True)
 
 
-def _work(graph: Graph, of: str, asked: set) -> _Work:
+def _work(graph: Graph, of: str, asked: set) -> Work:
     if of not in graph.nodes or graph.nodes[of].expr is None:
         computed = ", ".join(n.name for n in graph.computed)
         raise graph.error(f"--of {of!r} must name a computed node (one of: {computed})", key="--of")
     if graph.nodes[of].shape not in ((), (1,)):
         raise graph.error(f"--of {of!r} must be a scalar", key="--of")
-    return _Work(graph, of, asked=asked)
+    return Work(graph, of, asked=asked)
 
 
-def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
+def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
     g, of = work.g, work.of
     name, index = resolve_wrt(g, wrt)
     label = wrt
@@ -65,11 +65,11 @@ def _derivation(work: _Work, wrt: str, expand: bool | None) -> Derivation:
     chain = _chain(g, name, of, between, label)
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]
-    deltas = [work.delta_steps[n.name] for n in order if n.role == "forward"]
-    deltas += [work.delta_steps[n.name] for n in order if n.role == "derived" and n.name != name]
+    deltas = [delta_steps(work)[n.name] for n in order if n.role == "forward"]
+    deltas += [delta_steps(work)[n.name] for n in order if n.role == "derived" and n.name != name]
     final = (element_gradient(work, name, index, label) if index
-             else work.gradient_step(name) if name in work.delta_steps and g.nodes[name].role in ("parameter", "derived")
-             else work.delta_steps[name])
+             else gradient_step(work, name) if name in delta_steps(work) and g.nodes[name].role in ("parameter", "derived")
+             else delta_steps(work)[name])
     whole = _whole(work, name, index, label, between, expand)
     sections = [Section("Chain rule", (chain,)),
                 Section("Local derivatives", tuple(locals_)),
@@ -108,7 +108,7 @@ def _chain(g: Graph, name: str, of: str, between: set, label: str) -> ChainRule:
     return ChainRule(of, label, lhs, total, (), shared=not set(users) <= derived)
 
 
-def _local(work: _Work, c: str, n: str) -> LocalDerivative:
+def _local(work: Work, c: str, n: str) -> LocalDerivative:
     """∂c/∂n: differentiated symbolically for scalars, the matrix rule for vectors and matrices."""
     g = work.g
     node, used = g.nodes[c], g.nodes[n]
@@ -137,7 +137,7 @@ def _dims(shape):
     return (shape[0], 1) if len(shape) == 1 else shape
 
 
-def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool | None) -> WholeDerivative:
+def _whole(work: Work, name: str, index, label: str, between: set, expand: bool | None) -> WholeDerivative:
     """The deltas substituted into each other: one expression in the file's names; with expand,
     every computed name replaced by its definition too, down to parameters, inputs and targets.
 
@@ -145,7 +145,7 @@ def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool
     (its size then reported as EXPAND_MAX + 1): it grows exponentially with the depth."""
     g, of = work.g, work.of
     value = work.in_leaves(work.deltas[name].x) if expand else work.deltas[name].x
-    value = _at(value, index) if index else value
+    value = at(value, index) if index else value
     try:
         expression, env = _expanded(work, name, index, label, between, expand)
     except _TooLong:
@@ -161,7 +161,7 @@ def _whole(work: _Work, name: str, index, label: str, between: set, expand: bool
     for k, node in g.nodes.items():
         if expand and node.expr is not None:
             continue
-        for sym, val in zip(_flat(env[k].x), _flat(work.values[k].x)):
+        for sym, val in zip(flat(env[k].x), flat(work.values[k].x)):
             if not (isinstance(val, sp.Basic) and val == sym):
                 subs[sym] = val
     numbers = None
@@ -175,7 +175,7 @@ class _TooLong(Exception):
     """An expression past EXPAND_MAX operations."""
 
 
-def _expanded(work: _Work, name: str, index, label: str, between: set, expand: bool | None):
+def _expanded(work: Work, name: str, index, label: str, between: set, expand: bool | None):
     """∂of/∂name with the deltas substituted (and with expand, the forward definitions too), and
     the values the names were given; _TooLong as soon as a part passes EXPAND_MAX operations."""
     g, ev, of = work.g, Eval(), work.of
@@ -196,7 +196,7 @@ def _expanded(work: _Work, name: str, index, label: str, between: set, expand: b
                 expanded[used] = ev.add(expanded[used], contribution) if used in expanded else contribution
                 _at_most(expanded[used].x, memo)
     total = expanded.get(name, ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)).x
-    return (_at(total, index) if index else total), env
+    return (at(total, index) if index else total), env
 
 
 def _at_most(expr, memo: dict):
@@ -225,7 +225,6 @@ def _size(expr, memo: dict | None = None) -> int:
 
 def _tidy(expr):
     """The form a sheet prints: linear(z) is z, common factors pulled out; matrices element by element."""
-    from .ops import linear
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(_tidy)
     expr = expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0])
@@ -239,5 +238,5 @@ def _ops(expr) -> int:
     return sp.count_ops(expr) if size <= TIDY_MAX else size
 
 
-def _symbolic(work: _Work) -> bool:
+def _symbolic(work: Work) -> bool:
     return any(getattr(v.x, "free_symbols", None) for v in work.values.values())

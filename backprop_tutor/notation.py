@@ -9,12 +9,12 @@ from .errors import ProblemError
 from .texsafe import UnsafeTeX, check_math, escape_text
 
 _HAT = re.compile(r"^(.*?)_hat$")
-_ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")
+ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element: name[i] or name[i,j]
 
 
 def display_name(name: str) -> str:
     """The name SymPy's printers should see: y_hat → yhat (printed ŷ / \\hat{y}), the rest as is."""
-    m = _ELEMENT.match(name)
+    m = ELEMENT.match(name)
     if m:
         return f"{display_name(m.group(1))}[{m.group(2)}]"
     if name.startswith("delta_"):
@@ -96,27 +96,6 @@ def _decimal(x: sp.Rational) -> str:
     return text
 
 
-_ODD = (sp.tanh, sp.sinh, sp.sign, sp.atan, sp.asinh)
-_EVEN = (sp.cosh, sp.Abs)
-
-
-def orient(expr, targets: set):
-    """Odd functions of a difference written output minus target, as sheets do: tanh(y − t), not −tanh(t − y)."""
-    if isinstance(expr, sp.MatrixBase):
-        return expr.applyfunc(lambda e: orient(e, targets))
-    if not targets or not getattr(expr, "free_symbols", None):
-        return expr
-
-    def positive_target(arg):
-        return any(t.is_Symbol and t.name in targets for t in arg.args) if isinstance(arg, sp.Add) else False
-
-    def flip(e):
-        inner = e.func(-e.args[0], evaluate=False)
-        return inner if isinstance(e, _EVEN) else -inner
-
-    return expr.replace(lambda e: isinstance(e, _ODD + _EVEN) and positive_target(e.args[0]), flip)
-
-
 def shape_text(shape: tuple) -> str:
     """A shape as a sheet writes it: scalar, ℝ² (vector), ℝ²ˣ³ (matrix)."""
     sup = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -150,7 +129,7 @@ def tex_name(name: str, names: dict | None = None) -> str:
     m = _SAMPLE.match(name)
     if m:
         return f"{{{tex_name(m.group(1), names)}}}^{{({m.group(2)})}}"
-    m = _ELEMENT.match(name)
+    m = ELEMENT.match(name)
     if m:
         base, index = m.group(1), m.group(2)
         parts = index.split(",")

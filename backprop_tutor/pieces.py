@@ -6,10 +6,10 @@ from itertools import product
 import sympy as sp
 
 from .algebra import T, element_symbols
+from .ask import Ask
+from .engine import evaluate, leaf_values
 from .ops import relu
-from .problem import Ask
 from .solution import LinearPieces, Piece
-from .solver import evaluate, leaf_values
 
 
 def linear_pieces(work, ask: Ask) -> LinearPieces:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from .ask import Ask, forward_only, read_asks
 from .errors import LimitError, ProblemError, UsageError
 from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, names_in, parse, rename,
                    shorten)
+from .items import Leaf, Line
 from .limits import Limits, coerce
+from .network import network
 from .ops import ELEMENTWISE, FUNCTIONS
 from .prose import check_prose
 from .reading import Lookalike, printable, read_text, read_yaml
@@ -18,43 +21,9 @@ from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex")
-ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
-SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
-
-
-@dataclass(frozen=True)
-class Line:
-    """One defined quantity: `name = expr`, with the text and line it came from."""
-
-    name: str
-    expr: object
-    text: str
-    line: int
-    key: str
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """A given value: a number, a list (vector), a list of lists (matrix), or None (a symbol)."""
-
-    name: str
-    value: object  # Fraction-or-expression tree | list | list of lists | None
-    line: int
-    key: str
-
-
-@dataclass(frozen=True)
-class Ask:
-    """One part of the sheet's question: its label and what it asks for."""
-
-    part: str
-    kind: str       # one of ASK_KINDS
-    what: tuple     # the show choice, or the names asked about
-    line: int
-    options: dict = field(default_factory=dict)  # the settings of a truth table, linear pieces, derive
 
 
 @dataclass(frozen=True)
@@ -270,9 +239,9 @@ class _Builder:
                     raise self.err("must be an expression", key)
                 forward.append(Line(name, self.expr(text, key), self.texts.get(key, text), self.lines[key], key))
         elif "network" in self.d:
-            extra_params, forward = self.network(inputs)
+            extra_params, forward = network(self, inputs)
             params = params + extra_params
-        asks = self.asks()
+        asks = read_asks(self)
         loss = None
         if "loss" in self.d:
             loss_text = self.d["loss"]
@@ -280,7 +249,7 @@ class _Builder:
                 raise self.err("must be an expression such as sse(y, t)", "loss")
             loss = Line("L", self.expr(loss_text, "loss"), self.texts.get("loss", loss_text), self.lines["loss"],
                         "loss")
-        elif not asks or not all(_forward_only(a) for a in asks):
+        elif not asks or not all(forward_only(a) for a in asks):
             raise self.err("the key 'loss' is required (e.g. loss: sse(y, t))", None, line=1)
         lr = self.number(self.d.get("learning_rate"), "learning_rate", "must be a number")
         names = {}
@@ -384,174 +353,6 @@ class _Builder:
         return (tuple(new_leaves["inputs"]), tuple(new_leaves["targets"]), tuple(new_forward + losses),
                 Line("L", total, text, loss.line, loss.key))
 
-    def asks(self):
-        raw = self.d.get("ask")
-        if raw is None:
-            return []
-        if not isinstance(raw, list):
-            raise self.err("must be a list of parts, e.g. - {part: a, show: forward}", "ask")
-        self.count("parts", len(raw), "parts", "ask")
-        out = []
-        for i, item in enumerate(raw):
-            key = f"ask[{i}]"
-            if not isinstance(item, dict) or "part" not in item:
-                raise self.err("each part needs a label, e.g. {part: a, show: forward}", key)
-            label = item["part"]
-            if label is None or isinstance(label, (list, dict)):
-                raise self.err("a part's label is text or a number, e.g. part: a", f"{key}.part")
-            label = self.texts.get(f"{key}.part", str(label))
-            kinds = [k for k in item if k not in ("part", "of")]
-            if len(kinds) != 1 or kinds[0] not in ASK_KINDS:
-                raise self.err(f"each part asks for one of {', '.join(ASK_KINDS)}", key)
-            kind = kinds[0]
-            v = item[kind]
-            options = {}
-            if "of" in item:
-                if kind != "derive" or not isinstance(item["of"], str):
-                    raise self.err("of: goes with derive: and names a node", f"{key}.of")
-                options["of"] = item["of"]
-            if kind == "show":
-                if v not in SHOW_CHOICES:
-                    raise self.err(f"show must be one of {', '.join(SHOW_CHOICES)}", f"{key}.show")
-                what = (v,)
-            elif kind == "graph":
-                if v not in ("forward", "backward"):
-                    raise self.err("graph must be forward or backward", f"{key}.graph")
-                what = (v,)
-            elif kind == "truth_table":
-                what, options = (), self.truth_table(v, f"{key}.truth_table")
-            elif kind == "linear_pieces":
-                what, options = (), self.linear_pieces(v, f"{key}.linear_pieces")
-            else:
-                vs = v if isinstance(v, list) else [v]
-                if not vs or not all(isinstance(n, str) for n in vs):
-                    raise self.err("must name a weight or a list of weights", f"{key}.{kind}")
-                self.count("parts", len(vs), "names in one part", f"{key}.{kind}")
-                what = tuple(vs)
-            out.append(Ask(label, kind, what, self.lines[key], options))
-        return out
-
-    def truth_table(self, v, key):
-        if not isinstance(v, dict) or "inputs" not in v:
-            raise self.err("needs inputs: a list of input rows, e.g. [[0, 0], [0, 1]]", key)
-        for k in v:
-            if k not in ("inputs", "expect", "threshold", "input", "output"):
-                raise self.err("unknown key (known: inputs, expect, threshold, input, output)", f"{key}.{k}")
-        rows = v["inputs"]
-        if not isinstance(rows, list) or not rows:
-            raise self.err("inputs must be a list of rows", f"{key}.inputs")
-        self.count("samples", len(rows), "rows", f"{key}.inputs")
-        for i, r in enumerate(rows):
-            for where, x in _entries(r, f"{key}.inputs[{i}]"):
-                if x is None:
-                    raise self.err("a truth table row gives numbers, e.g. [0, 1], not null", where)
-        rows = [self.value(r, f"{key}.inputs[{i}]") for i, r in enumerate(rows)]
-        expect = v.get("expect")
-        if expect is not None:
-            if not isinstance(expect, list) or len(expect) != len(rows):
-                raise self.err("expect must give one value per input row", f"{key}.expect")
-            if None in expect:
-                raise self.err("expect gives a number for each row, not null", f"{key}.expect[{expect.index(None)}]")
-            expect = [self.scalar(e, f"{key}.expect[{i}]") for i, e in enumerate(expect)]
-        threshold = self.number(v.get("threshold", Fraction(0)), f"{key}.threshold", "threshold must be a number")
-        if threshold is None:
-            raise self.err("threshold must be a number", f"{key}.threshold")
-        for k in ("input", "output"):
-            if k in v and not isinstance(v[k], str):
-                raise self.err("must name a quantity", f"{key}.{k}")
-        return {"rows": rows, "expect": expect, "threshold": threshold,
-                "input": v.get("input"), "output": v.get("output")}
-
-    def linear_pieces(self, v, key):
-        v = v or {}
-        if not isinstance(v, dict):
-            raise self.err("must be a mapping such as {inputs: [x1, x2], output: y}", key)
-        for k in v:
-            if k not in ("inputs", "output", "below", "above"):
-                raise self.err("unknown key (known: inputs, output, below, above)", f"{key}.{k}")
-        inputs = v.get("inputs")
-        if inputs is not None and (not isinstance(inputs, list) or not all(isinstance(n, str) for n in inputs)):
-            raise self.err("inputs must list the input names", f"{key}.inputs")
-        if "output" in v and not isinstance(v["output"], str):
-            raise self.err("must name a quantity", f"{key}.output")
-        for k in ("below", "above"):
-            if isinstance(v.get(k), (list, dict)):
-                raise self.err("must be text, e.g. class 1", f"{key}.{k}")
-        return {"inputs": inputs, "output": v.get("output"),
-                "below": self.texts.get(f"{key}.below", str(v.get("below", "class 1"))),
-                "above": self.texts.get(f"{key}.above", str(v.get("above", "class 2")))}
-
-    def network(self, inputs):
-        net = self.d["network"]
-        if not isinstance(net, dict):
-            raise self.err("network must be a mapping with layout, input and layers", "network")
-        for k in net:
-            if k not in ("layout", "input", "layers", "output"):
-                raise self.err("unknown key (known: layout, input, layers, output)", f"network.{k}")
-        layout = net.get("layout", "Wx")
-        if layout not in ("Wx", "xW"):
-            raise self.err("layout must be Wx or xW", "network.layout")
-        src = net.get("input")
-        if not isinstance(src, str) or src not in {l.name for l in inputs}:
-            raise self.err("must name one of the inputs", "network.input")
-        layers = net.get("layers")
-        if not isinstance(layers, list) or not layers:
-            raise self.err("must be a list of layers", "network.layers")
-        self.count("nodes", 2 * len(layers), "forward lines (two per layer)", "network.layers")
-        out_name = net.get("output", "y")
-        self.check_name(out_name, "network.output")
-        given = {l.name for l in inputs} | {str(n) for k in ("parameters", "targets")
-                                            if isinstance(self.d.get(k), dict) for n in self.d[k]}
-        if out_name in given or re.fullmatch(r"[zhb]\d+", out_name):
-            raise self.err(f"the output's name {out_name!r} is already taken; choose another", "network.output")
-        params, forward, h = [], [], src
-        for i, layer in enumerate(layers, start=1):
-            key = f"network.layers[{i - 1}]"
-            if not isinstance(layer, dict) or "weights" not in layer:
-                raise self.err("each layer needs weights", key)
-            for k in layer:
-                if k not in ("weights", "bias", "activation", "name"):
-                    raise self.err("unknown key (known: weights, bias, activation, name)", f"{key}.{k}")
-            w_name = layer.get("name", f"W{i}")
-            self.check_name(w_name, f"{key}.name")
-            w = self.value(layer["weights"], f"{key}.weights")
-            if not isinstance(w, list) or not isinstance(w[0], list):
-                raise self.err("weights must be a matrix (a list of rows)", f"{key}.weights")
-            params.append(Leaf(w_name, w, self.lines[f"{key}.weights"], f"{key}.weights"))
-            n_out = len(w) if layout == "Wx" else len(w[0])
-            act = layer.get("activation", "linear")
-            if not isinstance(act, str) or act not in ELEMENTWISE:
-                raise self.err("unknown activation" + (did_you_mean(str(act), ELEMENTWISE)
-                                                       or f" (known: {', '.join(ELEMENTWISE)})"), f"{key}.activation")
-            z = f"{w_name} @ {h}" if layout == "Wx" else f"{h} @ {w_name}"
-            if "bias" in layer:
-                b = self.value(layer["bias"], f"{key}.bias")
-                if not isinstance(b, list):
-                    b = [b] * n_out
-                params.append(Leaf(f"b{i}", b, self.lines[f"{key}.bias"], f"{key}.bias"))
-                z += f" + b{i}"
-            last = i == len(layers)
-            if last and act in ("linear", "identity"):
-                forward.append(Line(out_name, self.expr(z, key), z, self.lines[key], key))
-                break
-            forward.append(Line(f"z{i}", self.expr(z, key), z, self.lines[key], key))
-            h = out_name if last else f"h{i}"
-            text = f"{act}(z{i})"
-            forward.append(Line(h, self.expr(text, key), text, self.lines[key], key))
-        return params, forward
-
-
-def _entries(value, key):
-    """(key, entry) for a scalar, a vector or a matrix as written, entry by entry."""
-    if not isinstance(value, list):
-        return [(key, value)]
-    return [pair for i, x in enumerate(value) for pair in _entries(x, f"{key}[{i}]")]
-
-
-def _forward_only(ask: Ask) -> bool:
-    """Parts that a problem without a loss can still answer."""
-    return ask.kind in ("truth_table", "linear_pieces") or (ask.kind == "graph" and ask.what == ("forward",)) \
-        or (ask.kind == "show" and ask.what[0] in ("forward", "given", "dimensions"))
 
 
 def sample_name(name: str, k: int) -> str:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .display import printer
+
 
 class Printable:
     """What solutions and derivations share: their steps in order, and how they show themselves
-    in a notebook and in a Rich console (through the printers)."""
+    in a notebook and in a Rich console (through the printers named in display.py)."""
 
     def steps(self):
         """Every step of every section, in order."""
@@ -14,17 +16,14 @@ class Printable:
             yield from section.steps
 
     def _repr_markdown_(self):
-        from .render.markdown import to_markdown
-        return to_markdown(self)
+        return printer("markdown")(self)
 
     def _repr_latex_(self):
-        from .render.latex import to_latex
-        return to_latex(self, standalone=False)
+        return printer("latex")(self, standalone=False)
 
     def __rich__(self):
-        from rich.console import Group
-        from .render.terminal import TerminalPrinter
-        return Group(*TerminalPrinter().render(self))
+        from rich.console import Group  # Rich only once a console asks for it
+        return Group(*printer("terminal")().render(self))
 
 
 @dataclass(frozen=True)

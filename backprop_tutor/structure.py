@@ -5,6 +5,7 @@ import sympy as sp
 
 from .expr import names_in
 from .solution import GraphStructure
+from .steps import delta_steps
 
 
 def graph_structure(work, kind: str) -> GraphStructure:
@@ -13,7 +14,7 @@ def graph_structure(work, kind: str) -> GraphStructure:
     nodes = [(n, node.role) for n, node in g.nodes.items()]
     edges = [(u, n.name) for n in g.computed for u in names_in(n.expr)]
     if kind == "backward":
-        for name, step in work.delta_steps.items():
+        for name, step in delta_steps(work).items():
             if not step.users:
                 continue
             nodes.append((f"delta_{name}", "gradient"))

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .algebra import ShapeError
+from .algebra import Eval, ShapeError
+from .ask import Ask
+from .engine import evaluate, leaf_values
 from .graph import Graph
-from .problem import Ask
+from .rules import forward
 from .solution import TruthRow, TruthTable
-from .solver import evaluate, leaf_values
+from .steps import forward_step
 
 
 def truth_table(work, ask: Ask) -> TruthTable:
@@ -41,15 +43,13 @@ def truth_table(work, ask: Ask) -> TruthTable:
         rows.append(TruthRow(value, out, decision, expected,
                              None if expected is None else decision == expected))
     all_match = None if o["expect"] is None else all(r.matches for r in rows)
-    formula = work.forward_step(g.nodes[output], work.values).formula
+    formula = forward_step(work, g.nodes[output], work.values).formula
     threshold = sp.Rational(o["threshold"].numerator, o["threshold"].denominator)
     return TruthTable(name, output, formula, threshold, tuple(rows), all_match)
 
 
 def _given(raw):
     """A row as written in the file (a number or a list) → SymPy."""
-    from .algebra import Eval
-    from .rules import forward
     if isinstance(raw, list):
         return sp.ImmutableMatrix([forward(x, Eval(), {}).x for x in raw])
     return forward(raw, Eval(), {}).x

@@ -13,7 +13,7 @@ from backprop_tutor.diagram import diagram
 from backprop_tutor.graph import build
 from backprop_tutor.problem import load, loads
 from backprop_tutor.render.tikz import to_tikz
-from backprop_tutor.solver import leaf_values
+from backprop_tutor.engine import leaf_values
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))

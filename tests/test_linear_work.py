@@ -25,7 +25,7 @@ def chain(depth: int) -> str:
 @pytest.fixture
 def count_backward(monkeypatch):
     """Counts every call of rules.backward, the recursive ones included."""
-    solve_module = importlib.import_module("backprop_tutor.solver")
+    engine_module = importlib.import_module("backprop_tutor.engine")
     calls = {"n": 0}
     original = rules.backward
 
@@ -34,7 +34,7 @@ def count_backward(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(rules, "backward", counted)        # the recursion inside rules.py
-    monkeypatch.setattr(solve_module, "backward", counted)  # the calls from solve.py
+    monkeypatch.setattr(engine_module, "backward", counted)  # the calls from the engine
     return calls
 
 

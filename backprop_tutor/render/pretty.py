@@ -5,7 +5,7 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import _ELEMENT, display_name, is_exact_decimal, number_text, rounded, shows_rounded
+from ..notation import ELEMENT as _ELEMENT, display_name, is_exact_decimal, number_text, rounded, shows_rounded
 from ..ops import LOSS_TEX
 from ..prose import math_unicode
 from .wrap import wrap_picture

@@ -1,0 +1,155 @@
+"""The steps a solution and a derivation show, each built from the engine's numbers: forward
+lines, the givens, gradients (a whole parameter or one weight) and update lines."""
+from __future__ import annotations
+
+import dataclasses
+import weakref
+
+import sympy as sp
+
+from .algebra import Eval, T, element_symbols
+from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
+from .graph import Node
+from .rules import backward, forward
+from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
+
+_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
+
+
+def delta_steps(work: Work) -> dict:
+    """δ_node (or ∂of/∂p for a parameter, a derived parameter or an input) for every node the
+    backward pass closed, built once per Work and shared by every part that shows one."""
+    if work not in _BUILT:
+        out = {}
+        for name, s in work.sums.items():
+            node, value = work.g.nodes[name], work.deltas[name].x
+            if node.role in ("parameter", "derived", "input"):
+                out[name] = Gradient(name, node.shape, s.users, s.formula, s.numbers, value,
+                                     leibniz=s.leibniz, of=work.of)
+            else:
+                rules = tuple(dict.fromkeys(r for u in s.users for r in rules_of(work.g.nodes[u])))
+                out[name] = Delta(name, node.shape, s.users, s.formula, s.numbers, value, rules,
+                                  leibniz=s.leibniz, of=work.of)
+        _BUILT[work] = out
+    return _BUILT[work]
+
+
+def _closed_form(x):
+    """A value's closed form when it has one worth showing (irrational, short), else None."""
+    items = list(x) if isinstance(x, sp.MatrixBase) else [x]
+    if any(getattr(v, "free_symbols", None) or v.has(sp.Float) for v in items):
+        return None
+    return x if not all(v.is_Rational for v in items) else None
+
+
+def forward_step(work: Work, node: Node, values: dict) -> Forward | LossValue:
+    """name = formula = numbers = value for one computed node (the loss too), from `values`."""
+    formula = forward(node.expr, work.show, work.symbols).x
+    numbers = forward(node.expr, work.show, values).x
+    value = (work.expressions if values is work.values else values)[node.name].x
+    closed = _closed_form(work.closed[node.name].x) if work.closed and values is work.values else None
+    if node.role == "loss":
+        before = None if values is work.values else work.in_leaves(work.expressions["L"].x)
+        return LossValue(node.name, formula, numbers, value, rules_of(node, derivative=False), before, closed)
+    return Forward(node.name, node.shape, formula, numbers, value, rules_of(node, derivative=False), closed)
+
+
+def givens(work: Work) -> list:
+    """What the problem states: inputs, parameters, targets, and derived parameters with their formula."""
+    out = []
+    for node in work.g.nodes.values():
+        if node.role in ("input", "parameter", "target"):
+            out.append(Given(node.name, node.role, node.shape, node.given,
+                             frozen=node.name in work.g.problem.frozen))
+        elif node.role == "derived":
+            out.append(Given(node.name, "derived", node.shape, work.expressions[node.name].x,
+                             formula=forward(node.expr, work.show, work.symbols).x))
+    return out
+
+
+def gradient_step(work: Work, name: str) -> Gradient:
+    """∂L/∂name for a whole parameter, with its finite-difference check when one was made."""
+    step = delta_steps(work)[name]
+    check = None
+    if name in work.checks and work.checks[name].x is None:
+        check = Check(FD_STEP, None, None)  # not checked: symbolic
+    elif name in work.checks:
+        est = work.checks[name]
+        diff = work.ev.sub(T(step.value, step.shape), est)
+        check = Check(FD_STEP, est.x, diff.x)
+    return dataclasses.replace(step, check=check)
+
+
+def update_steps(work: Work, new: dict, only: dict | None = None) -> list:
+    """w ← w − α·g for every parameter, or for `only` {name: [indices], or None for all of it}."""
+    lr = work.g.problem.learning_rate
+    out = []
+    for node in work.g.parameters:
+        if node.expr is not None or (only is not None and node.name not in only):
+            continue
+        frozen = node.name in work.g.problem.frozen
+        if node.name not in work.deltas:  # frozen and not asked about: kept, no gradient
+            out.append(Update(node.name, node.shape, node.given, lr, None, None, node.given, frozen))
+            continue
+        grad = work.in_leaves(work.deltas[node.name].x)
+        stepped = new.get(node.name, node.given)
+        indices = None if only is None else only[node.name]
+        if indices is None:
+            out.append(Update(node.name, node.shape, node.given, lr, grad,
+                              _update_numbers(work, node.given, grad, node.shape), stepped, frozen))
+            continue
+        for index in indices:
+            old, g = at(node.given, index), at(grad, index)
+            out.append(Update(node.name, (), old, lr, g, _update_numbers(work, old, g, ()),
+                              at(stepped, index), frozen, index=index))
+    return out
+
+
+def _update_numbers(work: Work, old, grad, shape):
+    lr = work.ev.const(work.g.problem.learning_rate)
+    return work.show.sub(T(old, shape), work.show.mul(lr, T(grad, shape))).x
+
+
+def forward_steps(work: Work, values: dict) -> list:
+    """One forward line per computed node before the loss, from the given values."""
+    return [forward_step(work, n, values) for n in work.g.computed if n.role in ("derived", "forward")]
+
+
+def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradient:
+    """∂L/∂(one weight): the chain rule written with the elements it touches."""
+    g, ev = work.g, Eval()
+    env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
+    total = None
+    above = g.ancestors(work.of)
+    users = tuple(u for u in g.users[name] if u in above)
+    for u in users:
+        node = g.nodes[u]
+        delta = (ev.lift(T(sp.Integer(1), ()), node.shape) if u == work.of
+                 else T(element_symbols(f"delta_{u}", node.shape), node.shape))
+        acc: dict = {}
+        backward(node.expr, ev, env, delta, acc)
+        total = acc[name] if total is None else ev.add(total, acc[name])
+    formula = at(total.x, index)
+    subs = {}
+    for n, node in g.nodes.items():
+        for sym, val in zip(flat(env[n].x), flat(work.values[n].x)):
+            subs[sym] = val
+        if n != work.of and n in work.deltas:
+            for sym, val in zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)):
+                subs[sym] = val
+    with sp.evaluate(False):
+        numbers = formula.xreplace(subs)
+    value = at(work.deltas[name].x, index)
+    check = None
+    if name in work.checks and work.checks[name].x is not None:
+        est = at(work.checks[name].x, index)
+        check = Check(FD_STEP, est, ev.finish(value - est))
+    leibniz = leibniz_sum(work.of, label, users)
+    return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
+                    leibniz=leibniz, of=work.of)
+
+
+def flat(x) -> list:
+    """The elements of a matrix in order, or a scalar alone in a list."""
+    return list(x) if isinstance(x, sp.MatrixBase) else [x]
+
