@@ -310,18 +310,27 @@ class LatexDocument(Printer):
         return "\n".join(out)
 
 
-PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
-\usepackage[utf8]{inputenc}
-\usepackage[a4paper,margin=2cm]{geometry}
+PACKAGES = r"""\usepackage[utf8]{inputenc}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
 \usepackage{graphicx}
 \usepackage{tikz}
 \usetikzlibrary{positioning,arrows.meta}
 \allowdisplaybreaks
-\setlength{\parindent}{0pt}
-\begin{document}
 """
+
+PAGE = r"""\documentclass[11pt,fleqn]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+"""
+
+PREAMBLE = (PAGE + PACKAGES + r"""\setlength{\parindent}{0pt}
+\begin{document}
+""")
+
+
+def preamble() -> str:
+    """The lines a document needs in its preamble to \\input a fragment (export --fragment, derive --latex)."""
+    return PACKAGES
 
 
 def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True) -> str:
@@ -341,4 +350,4 @@ def _plain(value, digits):
     return number_text(value, digits)
 
 
-__all__ = ["to_latex", "LatexDocument", "MathLatex", "text"]
+__all__ = ["to_latex", "preamble", "LatexDocument", "MathLatex", "text"]
