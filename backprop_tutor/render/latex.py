@@ -8,10 +8,13 @@ from sympy.printing.latex import LatexPrinter
 
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..texsafe import escape_paragraphs, escape_text
+from .texbreak import break_line, width
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
 NOT_CHECKED = "not checked (symbolic)"
+LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
+MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follows it
 
 
 def text(s: str) -> str:
@@ -161,8 +164,13 @@ class LatexDocument(Printer):
         return f"\\frac{{\\partial {self.name(of)}}}{{\\partial {self.name(name)}}}"
 
     def align(self, lhs: str, parts: list, value=None, notes=()) -> str:
-        """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded."""
+        """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded.
+
+        A line too long for the page is cut between terms (else factors), each further piece on a line of
+        its own under the first; a matrix too wide for the page is written entry by entry.
+        """
         lines, previous = [], None
+        room = LINE_EM - width(lhs) - 2.0  # the relation sign, and \quad before a continued line
         for i, part in enumerate(parts):
             if part is None:
                 continue
@@ -174,11 +182,29 @@ class LatexDocument(Printer):
             approximate = self.math.is_rounded(value) if last else (
                 not isinstance(part, str) and self.math.line_rounded(part))
             sign = "\\approx" if approximate else "="
-            lines.append(f"{lhs if not lines else ''} &{sign} {body}")
+            if isinstance(part, sp.MatrixBase) and width(body) > room:
+                lines += self._entries(lhs, part, sign, first=not lines)
+                continue
+            first, *rest = break_line(body, max(room, MIN_ROOM_EM))
+            lines.append(f"{lhs if not lines else ''} &{sign} {first}")
+            lines += [f" &\\quad {more}" for more in rest]
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
         if notes:
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {text(n)}\n" for n in notes) + "\\end{itemize}\n"
         return out
+
+    def _entries(self, lhs: str, matrix, sign: str, first: bool) -> list:
+        """A matrix too wide for the page as one line per entry: [lhs]_{ij} = entry."""
+        head = lhs.split(" = ")[0]
+        lines = [f"{lhs} &{sign} \\text{{entry by entry:}}"] if first else []
+        for r in range(matrix.rows):
+            for c in range(matrix.cols):
+                index = f"{r + 1}" if matrix.cols == 1 else f"{c + 1}" if matrix.rows == 1 else f"{r + 1}{c + 1}"
+                name = f"\\left[{head}\\right]_{{{index}}}"
+                entry, *rest = break_line(self.m(matrix[r, c]), max(LINE_EM - width(name) - 2.0, MIN_ROOM_EM))
+                lines.append(f"{name} &{sign} {entry}")
+                lines += [f" &\\quad {more}" for more in rest]
+        return lines
 
     def _print_Given(self, s):
         tag = f"{s.role}, {shape_text(s.shape)}" + (", frozen" if s.frozen else "")
