@@ -14,6 +14,7 @@ from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, nega
 
 NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
+KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
 MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follows it
 
 
@@ -332,8 +333,25 @@ class LatexDocument(Printer):
         for section in solution.sections:
             head = f"({text(section.part)}) {text(section.title)}" if section.part else text(section.title)
             out.append(f"\\subsection*{{{head}}}\n")
-            out += [self.print_step(step) for step in section.steps]
+            out += [keep_together(self.print_step(step)) for step in section.steps]
         return "\n".join(out)
+
+
+def keep_together(step: str) -> str:
+    """A step's LaTeX (its displays and notes) in a samepage, so no page break falls inside it;
+    a step too tall to fit a good part of a page is left free to break between its lines."""
+    height = sum(_height(line) for line in step.splitlines()
+                 if line.strip() and not line.startswith(("\\begin", "\\end")))
+    if height > KEEP_LINES:
+        return step
+    # the samepage's penalties also forbid the break before the next step: \\pagebreak[0] allows it again
+    return "\\begin{samepage}\n" + step + "\\end{samepage}\\pagebreak[0]\n"
+
+
+def _height(line: str) -> int:
+    """Lines of text a line of the LaTeX source takes on the page, roughly: a matrix is one a row."""
+    rows = line.count("\\\\") + 1 if "matrix}" in line else 1
+    return rows * (2 if "\\frac" in line else 1)
 
 
 PACKAGES = r"""\usepackage[utf8]{inputenc}
@@ -376,4 +394,4 @@ def _plain(value, digits):
     return number_text(value, digits)
 
 
-__all__ = ["to_latex", "preamble", "LatexDocument", "MathLatex", "text"]
+__all__ = ["to_latex", "preamble", "keep_together", "LatexDocument", "MathLatex", "text"]

@@ -52,7 +52,11 @@ def _width(tokens: list, i: int, scale: float, closing: bool = False) -> tuple[f
             bottom, i = _group(tokens, i, size)
             total += max(top, bottom) + 0.4 * scale
             continue
-        if t == "\\begin" or t == "\\end":  # an environment's name is not typeset
+        if t == "\\begin":
+            w, i = _matrix(tokens, i, scale)
+            total += w
+            continue
+        if t == "\\end":  # an environment's name is not typeset
             _, i = _group(tokens, i + 1, 0.0)
             continue
         if t.startswith("\\"):
@@ -64,6 +68,30 @@ def _width(tokens: list, i: int, scale: float, closing: bool = False) -> tuple[f
             total += scale * _BINARY.get(t, 0.6)
         i += 1
     return total, i
+
+
+def _matrix(tokens: list, i: int, scale: float) -> tuple[float, int]:
+    """The width of an environment (a matrix: its widest cell in each column) from its \\begin at i."""
+    _, i = _group(tokens, i + 1, 0.0)
+    rows, cell, depth = [[]], [], 0
+    while i < len(tokens) and not (depth == 0 and tokens[i] == "\\end"):
+        t = tokens[i]
+        depth += t in ("{", "\\begin") or -(t in ("}", "\\end"))
+        if depth == 0 and t in ("&", "\\\\"):
+            rows[-1].append(cell)
+            cell = []
+            if t == "\\\\":
+                rows.append([])
+        else:
+            cell.append(t)
+        i += 1
+    rows[-1].append(cell)
+    _, i = _group(tokens, i + 1, 0.0)
+    columns: dict = {}
+    for row in rows:
+        for k, c in enumerate(row):
+            columns[k] = max(columns.get(k, 0.0), _width(c, 0, scale)[0])
+    return sum(columns.values()) + scale * (1.0 * len(columns) + 0.8), i
 
 
 def pieces(tex: str, operators: tuple) -> list[str]:
