@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from backprop_tutor import load  # noqa: E402
 from backprop_tutor.bundled import bundled  # noqa: E402
-from backprop_tutor.derivation import derive_all  # noqa: E402
+from backprop_tutor.derivation import derive_all
+from backprop_tutor.graph import build  # noqa: E402
 from backprop_tutor.export import typeset  # noqa: E402
 from backprop_tutor.render.latex import PAGE, PREAMBLE, preamble, to_latex  # noqa: E402
 from backprop_tutor.solver import solve  # noqa: E402
@@ -37,10 +38,9 @@ def documents(path: Path) -> dict:
     problem = load(path)
     solution = solve(problem)
     out = {"export": to_latex(solution), "fragment": wrapped(to_latex(solution, standalone=False))}
-    try:
-        derivations = derive_all(problem)
-    except Exception:  # a problem without parameters has nothing to derive
-        derivations = []
+    graph = build(problem)
+    scalars = [n.name for n in graph.computed if n.shape in ((), (1,))]
+    derivations = derive_all(problem, "L" if "L" in graph.nodes else scalars[-1])
     if derivations:
         out["derive"] = wrapped("\n".join(to_latex(d, standalone=False) for d in derivations))
     assert out["export"].startswith(PREAMBLE)
