@@ -232,3 +232,9 @@ def test_width_grows_with_the_line_and_counts_a_matrix_by_its_columns():
     row = "\\begin{bmatrix}1 & 2 & 3\\end{bmatrix}"
     column = "\\begin{bmatrix}1\\\\2\\\\3\\end{bmatrix}"
     assert width(column) < width(row)
+
+
+def test_parentheses_are_opened_only_around_one_pair():
+    two = r"\left(a + b + c + d\right) \left(e + f + g + h\right)"
+    assert break_line(two, 5) == [two]
+    assert break_line(r"\left(a + b + c + d\right)", 5)[0].startswith("\\bigl(a")

@@ -148,10 +148,20 @@ def break_line(tex: str, room: float) -> list[str]:
 _PARENTHESISED = re.compile(r"^((?:[-+]|\\cdot)?\s*)\\left\((.*)\\right\)$", re.S)
 
 
+def _one_group(inside: str) -> bool:
+    """True when every \\left and { inside is closed inside (the outer parentheses are one pair)."""
+    depth = 0
+    for t in _TOKEN.findall(inside):
+        depth += t in ("{", "\\left") or -(t in ("}", "\\right"))
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _open(tex: str, room: float) -> list[str]:
     """One factor in parentheses too long for a line: its inside cut, between \\bigl( and \\bigr)."""
     found = _PARENTHESISED.match(tex)
-    if not found or len(pieces(found.group(2), ("+", "-"))) < 2 and len(pieces(found.group(2), ("\\cdot",))) < 2:
+    if not found or not _one_group(found.group(2)) or len(pieces(found.group(2), ("+", "-"))) < 2 and len(pieces(found.group(2), ("\\cdot",))) < 2:
         return [tex]
     big = "Big" if "\\frac" in found.group(2) else "big"
     lines = break_line(found.group(2), room - 1.0)
