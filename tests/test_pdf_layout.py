@@ -238,3 +238,16 @@ def test_parentheses_are_opened_only_around_one_pair():
     two = r"\left(a + b + c + d\right) \left(e + f + g + h\right)"
     assert break_line(two, 5) == [two]
     assert break_line(r"\left(a + b + c + d\right)", 5)[0].startswith("\\bigl(a")
+
+
+def test_a_matrix_too_wide_is_written_entry_by_entry():
+    import sympy as sp
+    from backprop_tutor.render.latex import LatexDocument
+    doc = LatexDocument()
+    small = sp.Matrix([[1, 2], [3, 4]])
+    assert "bmatrix" in doc.align("W", [small], small) and "entry by entry" not in doc.align("W", [small], small)
+    a, b, c = sp.symbols("alpha beta gamma")
+    wide = sp.Matrix(2, 6, lambda i, j: (a + b * (i + 1)) * (c - j - 1) * (a - b + c + j))
+    out = doc.align("W \\leftarrow W - \\alpha\\, G", [wide], wide)
+    assert "bmatrix" not in out and out.count("\\left[W\\right]_{") == 12
+    assert "\\left[W\\right]_{26} &= " in out

@@ -196,7 +196,7 @@ class LatexDocument(Printer):
 
     def _entries(self, lhs: str, matrix, sign: str, first: bool) -> list:
         """A matrix too wide for the page as one line per entry: [lhs]_{ij} = entry."""
-        head = lhs.split(" = ")[0]
+        head = re.split(r" = | \\leftarrow ", lhs)[0]  # the name, without its definition or update rule
         lines = [f"{lhs} &{sign} \\text{{entry by entry:}}"] if first else []
         for r in range(matrix.rows):
             for c in range(matrix.cols):
