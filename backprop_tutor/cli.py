@@ -230,6 +230,14 @@ def derive(ctx: typer.Context, file: str = FILE,
 OUTPUT_KINDS = (".tex", ".pdf", ".md")
 
 
+def _show_preamble(value: bool):
+    """--preamble: the preamble lines a LaTeX fragment needs, then stop."""
+    if value:
+        from .render.latex import preamble
+        typer.echo(preamble(), nl=False)
+        raise typer.Exit(EXIT_OK)
+
+
 @app.command(short_help="Write the solution as LaTeX, a PDF or Markdown.",
              help="Write the worked solution as LaTeX, a PDF or Markdown: the output's extension "
                   "chooses.\n\n" + ABOUT_FILE)
@@ -241,6 +249,9 @@ def export(ctx: typer.Context, file: str = FILE,
            keep_tex: bool = typer.Option(False, "--keep-tex", help="With NAME.pdf: keep the LaTeX as NAME.tex too."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
                                            help="A whole LaTeX document, or only the body to \\input."),
+           preamble: bool = typer.Option(False, "--preamble", is_eager=True, callback=_show_preamble,
+                                         help="Print the preamble lines a --fragment (or derive --latex) needs, "
+                                              "and exit."),
            digits: int = DIGITS, exact: bool = EXACT,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",

@@ -135,39 +135,52 @@ def typeset_pdf(document, pdf, timeout: float = DEFAULT_TIMEOUT, protect=(), sho
     log, named = pdf.with_suffix(".log"), str(shown if shown is not None else pdf)
     check_target(pdf, ".pdf", protect)
     source = document.encode("utf-8") if isinstance(document, str) else bytes(document)
+    try:
+        made, log_text = typeset(source, timeout)
+    except UsageError as e:
+        e.file = named
+        raise
+    except subprocess.TimeoutExpired:
+        raise ExternalError(f"LaTeX did not finish within {timeout:g} s and was stopped"
+                            + _stale(pdf), file=named) from None
+    except (ExternalError, OutputError) as e:
+        e.file, e.message = named, e.message + _stale(pdf)
+        raise
+    if made is not None:
+        write_atomically(pdf, made)
+        return pdf
+    kept = _keep_log(log, log_text, protect)
+    raise ExternalError(f"LaTeX failed: {summarise_log(log_text)}"
+                        + (f" (log: {log})" if kept else "") + _stale(pdf), file=named)
+
+
+def typeset(source: bytes, timeout: float = DEFAULT_TIMEOUT) -> tuple[bytes | None, str]:
+    """Run the confined pdflatex on a document: the PDF's bytes (None when it failed) and the log's text.
+
+    Raises UsageError for a document that uses what exported documents never do, ExternalError
+    when pdflatex cannot be run, OutputError when its temporary folder cannot be made or written,
+    and subprocess.TimeoutExpired on time-out.
+    """
     bad = forbidden_in_document(source.decode("utf-8", errors="replace"))
     if bad:
         raise UsageError(f"the document uses {bad}, which exported documents never do; "
-                         "refusing to run LaTeX on it", file=named)
+                         "refusing to run LaTeX on it")
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
-        raise ExternalError(f"cannot make a PDF: pdflatex is not installed ({INSTALL_HINT})"
-                            + _stale(pdf), file=named)
+        raise ExternalError(f"cannot make a PDF: pdflatex is not installed ({INSTALL_HINT})")
     try:
         build = Path(tempfile.mkdtemp(prefix="tutor-latex-"))
     except OSError as e:
         raise OutputError(f"cannot make a temporary folder for LaTeX in {tempfile.gettempdir()}: "
-                          f"{e.strerror or e}", file=named) from None
+                          f"{e.strerror or e}") from None
     try:
         try:
             (build / "doc.tex").write_bytes(source)
             ok, log_text = _typeset(os.path.abspath(pdflatex), build, timeout)
             made = (build / "doc.pdf").read_bytes() if ok and (build / "doc.pdf").is_file() else None
-        except subprocess.TimeoutExpired:
-            raise ExternalError(f"LaTeX did not finish within {timeout:g} s and was stopped"
-                                + _stale(pdf), file=named) from None
-        except ExternalError as e:
-            e.file, e.message = named, e.message + _stale(pdf)
-            raise
         except OSError as e:  # the temporary folder is full or gone
-            raise OutputError(f"cannot run LaTeX in {build}: {e.strerror or e}" + _stale(pdf),
-                              file=named) from None
-        if made is not None:
-            write_atomically(pdf, made)
-            return pdf
-        kept = _keep_log(log, log_text, protect)
-        raise ExternalError(f"LaTeX failed: {summarise_log(log_text)}"
-                            + (f" (log: {log})" if kept else "") + _stale(pdf), file=named)
+            raise OutputError(f"cannot run LaTeX in {build}: {e.strerror or e}") from None
+        return made, log_text
     finally:
         shutil.rmtree(build, ignore_errors=True)
 

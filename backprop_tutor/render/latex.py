@@ -10,10 +10,14 @@ from ..ops import LOSS_TEX
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
+from .texbreak import break_line, width
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
 NOT_CHECKED = "not checked (symbolic)"
+LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
+KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
+MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follows it
 
 
 def text(s: str) -> str:
@@ -169,8 +173,13 @@ class LatexDocument(Printer):
 
     def align(self, lhs: str, parts: list, value=None, notes=(), rules=()) -> str:
         """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded;
-        notes (plain text) and rules (text with $…$ math) listed below."""
+        notes (plain text) and rules (text with $…$ math) listed below.
+
+        A line too long for the page is cut between terms (else factors), each further piece on a line of
+        its own under the first; a matrix too wide for the page is written entry by entry.
+        """
         lines, previous = [], None
+        room = LINE_EM - width(lhs) - 2.0  # the relation sign, and \quad before a continued line
         for i, part in enumerate(parts):
             if part is None:
                 continue
@@ -182,7 +191,12 @@ class LatexDocument(Printer):
             approximate = self.math.is_rounded(value) if last else (
                 not isinstance(part, str) and self.math.line_rounded(part))
             sign = "\\approx" if approximate else "="
-            lines.append(f"{lhs if not lines else ''} &{sign} {body}")
+            if isinstance(part, sp.MatrixBase) and width(body) > room:
+                lines += self._entries(lhs, part, sign, first=not lines)
+                continue
+            first, *rest = break_line(body, max(room, MIN_ROOM_EM))
+            lines.append(f"{lhs if not lines else ''} &{sign} {first}")
+            lines += [f" &\\quad {more}" for more in rest]
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
         items = [text(n) for n in notes] + [prose_latex(r) for r in rules]
         if items:
@@ -202,6 +216,19 @@ class LatexDocument(Printer):
             out += [text(title[at:m.start()]), f"$\\partial {self.name(of)}/\\partial {wrt}$"]
             at = m.end()
         return "".join(out) + text(title[at:])
+
+    def _entries(self, lhs: str, matrix, sign: str, first: bool) -> list:
+        """A matrix too wide for the page as one line per entry: [lhs]_{ij} = entry."""
+        head = re.split(r" = | \\leftarrow ", lhs)[0]  # the name, without its definition or update rule
+        lines = [f"{lhs} &{sign} \\text{{entry by entry:}}"] if first else []
+        for r in range(matrix.rows):
+            for c in range(matrix.cols):
+                index = f"{r + 1}" if matrix.cols == 1 else f"{c + 1}" if matrix.rows == 1 else f"{r + 1}{c + 1}"
+                name = f"\\left[{head}\\right]_{{{index}}}"
+                entry, *rest = break_line(self.m(matrix[r, c]), max(LINE_EM - width(name) - 2.0, MIN_ROOM_EM))
+                lines.append(f"{name} &{sign} {entry}")
+                lines += [f" &\\quad {more}" for more in rest]
+        return lines
 
     def _print_Given(self, s):
         tag = f"{s.role}, {shape_text(s.shape)}" + (", frozen" if s.frozen else "")
@@ -332,22 +359,48 @@ class LatexDocument(Printer):
             title = self.heading(section.title)
             head = f"({text(section.part)}) {title}" if section.part else title
             out.append(f"\\subsection*{{{head}}}\n")
-            out += [self.print_step(step) for step in section.steps]
+            out += [keep_together(self.print_step(step)) for step in section.steps]
         return "\n".join(out)
 
 
-PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
-\usepackage[utf8]{inputenc}
-\usepackage[a4paper,margin=2cm]{geometry}
+def keep_together(step: str) -> str:
+    """A step's LaTeX (its displays and notes) in a samepage, so no page break falls inside it;
+    a step too tall to fit a good part of a page is left free to break between its lines."""
+    height = sum(_height(line) for line in step.splitlines()
+                 if line.strip() and not line.startswith(("\\begin", "\\end")))
+    if height > KEEP_LINES:
+        return step
+    # the samepage's penalties also forbid the break before the next step: \\pagebreak[0] allows it again
+    return "\\begin{samepage}\n" + step + "\\end{samepage}\\pagebreak[0]\n"
+
+
+def _height(line: str) -> int:
+    """Lines of text a line of the LaTeX source takes on the page, roughly: a matrix is one a row."""
+    rows = line.count("\\\\") + 1 if "matrix}" in line else 1
+    return rows * (2 if "\\frac" in line else 1)
+
+
+PACKAGES = r"""\usepackage[utf8]{inputenc}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
 \usepackage{graphicx}
 \usepackage{tikz}
 \usetikzlibrary{positioning,arrows.meta}
 \allowdisplaybreaks
-\setlength{\parindent}{0pt}
-\begin{document}
 """
+
+PAGE = r"""\documentclass[11pt,fleqn]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+"""
+
+PREAMBLE = (PAGE + PACKAGES + r"""\setlength{\parindent}{0pt}
+\begin{document}
+""")
+
+
+def preamble() -> str:
+    """The lines a document needs in its preamble to \\input a fragment (export --fragment, derive --latex)."""
+    return PACKAGES
 
 
 def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True,
@@ -369,4 +422,4 @@ def _plain(value, digits):
     return number_text(value, digits)
 
 
-__all__ = ["to_latex", "LatexDocument", "MathLatex", "text"]
+__all__ = ["to_latex", "preamble", "keep_together", "LatexDocument", "MathLatex", "text"]
