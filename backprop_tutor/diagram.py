@@ -1,7 +1,7 @@
-"""Graph → Diagram: the network as neurons in columns and weighted edges, pure data for drawing."""
+"""Graph → Diagram: the drawing model (nodes, edges, labels, layout hints), pure data for any printer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -13,6 +13,7 @@ from .rules import forward
 
 MAX_COLUMN_UNITS = 12
 MAX_EDGES = 80
+DENSE_EDGES = 6   # more edges than this between two columns: their weights go to a table, not on the edges
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class Unit:
     activation: str | None = None
     bias: object = None      # the bias's name (b1[2]), a number for a constant, or None
     bias_value: object = None
+    column: int = 0          # layout hint: the column, left to right
+    row: float = 0           # layout hint: the place in the column, top to bottom (may be negative)
+    shape: str = "circle"    # circle (a neuron) | box (a quantity) | op (an operation such as ⊗)
+    dashed: bool = False     # drawn dashed: a gradient node
 
 
 @dataclass(frozen=True)
@@ -35,14 +40,28 @@ class Edge:
     target: str
     weight: object = None    # a parameter element's name (W1[2,1], w13), a number, or None
     value: object = None
+    route: str = "straight"  # straight | skip (around the columns in between) | back (right to left)
+    labelled: bool = True    # the weight written on the edge; False when it stands in a table instead
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class WeightTable:
+    """The weights between two columns, as a table beside the figure: a row per target, a column per source."""
+
+    sources: tuple           # unit labels
+    targets: tuple
+    cells: tuple             # per target, per source: (weight, value) or None where no edge
 
 
 @dataclass(frozen=True)
 class Diagram:
-    """Units column by column (inputs first, the loss last) and the edges between them."""
+    """Units column by column (inputs first, the loss last), the edges between them, and weight tables."""
 
     columns: tuple
     edges: tuple
+    tables: tuple = ()
+    kind: str = "network"    # network (neurons) | graph (a computational graph of whole quantities)
 
     @property
     def too_big(self) -> bool:
@@ -113,7 +132,37 @@ def diagram(graph: Graph, values: dict | None = None) -> Diagram:
         column[n] = last + 1
     width = max(column.values(), default=-1) + 1
     columns = tuple(tuple(u for n in units if column[n] == k for u in units[n]) for k in range(width))
-    return Diagram(columns, tuple(edges))
+    return _laid_out(columns, edges)
+
+
+def _laid_out(columns: tuple, edges: list) -> Diagram:
+    """Layout hints: each unit's column and row, skip routes, and tables for crowded columns."""
+    columns = tuple(tuple(replace(u, column=k, row=i - (len(col) - 1) / 2) for i, u in enumerate(col))
+                    for k, col in enumerate(columns))
+    column = {u.id: u.column for col in columns for u in col}
+    between: dict[tuple, list] = {}
+    for e in edges:
+        between.setdefault((column[e.source], column[e.target]), []).append(e)
+    tables, out = [], []
+    for (a, b), group in between.items():
+        dense = len(group) > DENSE_EDGES and any(e.weight is not None for e in group)
+        if dense:
+            tables.append(_table(columns[a], columns[b], group))
+        route = "skip" if b - a > 1 else "straight"
+        out += [(e, replace(e, route=route, labelled=not dense)) for e in group]
+    order = {id(e): k for k, e in enumerate(edges)}
+    out.sort(key=lambda pair: order[id(pair[0])])
+    return Diagram(columns, tuple(e for _, e in out), tuple(tables))
+
+
+def _table(sources: tuple, targets: tuple, edges: list) -> WeightTable:
+    """The weights of the edges from one column into another, row per target."""
+    used = {e.source for e in edges}
+    sources = tuple(u for u in sources if u.id in used)
+    targets = tuple(u for u in targets if any(e.target == u.id for e in edges))
+    at = {(e.target, e.source): (e.weight, e.value) for e in edges}
+    cells = tuple(tuple(at.get((t.id, s.id)) for s in sources) for t in targets)
+    return WeightTable(tuple(u.label for u in sources), tuple(u.label for u in targets), cells)
 
 
 def _layer(graph: Graph, node, env: dict, layers: dict) -> _Layer:
