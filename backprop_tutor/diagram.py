@@ -241,3 +241,46 @@ def _is_output(graph: Graph, name: str) -> bool:
 
 def _elements(x) -> list:
     return list(x) if isinstance(x, sp.MatrixBase) else [x]
+
+
+def graph_diagram(structure) -> Diagram:
+    """A computational graph (GraphStructure) as a Diagram: one box per quantity, the gradient nodes dashed below."""
+    role = dict(structure.nodes)
+    value_nodes = [n for n, r in structure.nodes if r != "gradient"]
+    into: dict[str, list] = {}
+    for a, b in structure.edges:
+        into.setdefault(b, []).append(a)
+    column: dict[str, int] = {}
+    for n in value_nodes:   # computed nodes: one column after the latest thing they read
+        if role[n] not in ("input", "parameter", "target"):
+            column[n] = 1 + max((column.get(a, 0) for a in into.get(n, []) if a in column), default=0)
+    for n in value_nodes:   # a leaf stands one column before its first user
+        if n not in column:
+            users = [column[b] for a, b in structure.edges if a == n and b in column]
+            column[n] = max(0, min(users, default=1) - 1)
+    rows: dict[int, int] = {}
+    units = []
+    for n in value_nodes:
+        k = column[n]
+        units.append(Unit(n, n, role[n], column=k, row=rows.get(k, 0), shape="box"))
+        rows[k] = rows.get(k, 0) + 1
+    band = max(rows.values(), default=0) + 0.5   # the gradient nodes sit in a band of their own
+    below: dict[int, int] = {}
+    for n, r in structure.nodes:
+        if r == "gradient":
+            quantity = n.removeprefix("delta_")
+            k = column.get(quantity, 0)
+            units.append(Unit(n, quantity, "gradient", column=k, row=band + below.get(k, 0), shape="box", dashed=True))
+            below[k] = below.get(k, 0) + 1
+    col_of = {u.id: u.column for u in units}
+    edges = []
+    for a, b in structure.edges:
+        if a not in col_of or b not in col_of:
+            continue
+        # bent: a gradient flowing right to left, or an edge along a column that would run through its boxes
+        back = col_of[b] < col_of[a] or col_of[b] == col_of[a]
+        route = "back" if back else "straight"
+        edges.append(Edge(a, b, route=route, dashed=role.get(b) == "gradient"))
+    width = max(col_of.values(), default=-1) + 1
+    columns = tuple(tuple(u for u in units if u.column == k) for k in range(width))
+    return Diagram(columns, tuple(edges), kind="graph")

@@ -6,8 +6,10 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from ..diagram import graph_diagram
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..texsafe import escape_paragraphs, escape_text
+from .tikz import to_tikz
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
@@ -281,13 +283,14 @@ class LatexDocument(Printer):
         return f"${self.m(w)}$"
 
     def _print_GraphStructure(self, s):
+        figure = _centred(to_tikz(graph_diagram(s), self.digits, self.exact, name_tex=self.name))
         into: dict = {}
         for a, b in s.edges:
             into.setdefault(b, []).append(a)
         rows = [[f"${self.name(n)}$", text(role), ", ".join(f"${self.name(a)}$" for a in into.get(n, []))]
                 for n, role in s.nodes]
-        return self._table(["node", "kind", "computed from"], rows,
-                           f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
+        return figure + self._table(["node", "kind", "computed from"], rows,
+                                    f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
     def _print_Dimensions(self, s):
         rows = [[f"${self.name(n)}$", text(role), text(shape_text(shape))] for n, role, shape in s.rows]
@@ -300,9 +303,8 @@ class LatexDocument(Printer):
             out.append(f"\\noindent\\textit{{{text(solution.source)}}}\n\n")
         if solution.notes:
             out.append(f"\\noindent {escape_paragraphs(solution.notes)}\n\n")
-        if self.diagram:  # shrunk to the line width when the network is wider than the page
-            out.append("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
-                       + self.diagram + "}\n\\end{center}\n")
+        if self.diagram:
+            out.append(_centred(self.diagram))
         for section in solution.sections:
             head = f"({text(section.part)}) {text(section.title)}" if section.part else text(section.title)
             out.append(f"\\subsection*{{{head}}}\n")
@@ -329,10 +331,15 @@ def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = 
     names = getattr(solution, "names", {})
     picture = None
     if getattr(solution, "diagram", None) is not None:
-        from .tikz import to_tikz
         picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
     body = LatexDocument(digits, exact, names, picture).body(solution)
     return PREAMBLE + body + "\n\\end{document}\n" if standalone else body
+
+
+def _centred(picture: str) -> str:
+    """A picture centred, shrunk to the line width when it is wider than the page."""
+    return ("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+            + picture + "}\n\\end{center}\n")
 
 
 def _plain(value, digits):

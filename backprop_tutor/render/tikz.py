@@ -48,6 +48,7 @@ def to_tikz(diagram: Diagram, digits: int = 4, exact: bool = False, name_tex=def
     units = [u for col in diagram.columns for u in col]
     place = {u.id: (u.column * gap, -u.row * ROW_GAP) for u in units}
     ids = {u.id: f"n{i}" for i, u in enumerate(units)}
+    loss = next((u.label for u in units if u.kind == "loss"), "L")
     lines = [r"\begin{tikzpicture}[>=Stealth,",
              r"  unit/.style={draw, circle, minimum size=10mm, inner sep=1pt, align=center},",
              r"  input/.style={unit, fill=black!8},",
@@ -58,7 +59,7 @@ def to_tikz(diagram: Diagram, digits: int = 4, exact: bool = False, name_tex=def
              r"  weight/.style={sloped, above, font=\scriptsize, inner sep=1pt, fill=white}]"]
     for u in units:
         x, y = place[u.id]
-        lines.append(rf"\node[{_style(u, digits, exact, name_tex)}] ({ids[u.id]}) at ({x:.2f},{y:.2f}) {{{_content(u, name_tex)}}};")
+        lines.append(rf"\node[{_style(u, digits, exact, name_tex)}] ({ids[u.id]}) at ({x:.2f},{y:.2f}) {{{_content(u, name_tex, loss)}}};")
     outgoing: dict[str, list] = {}
     for e in diagram.edges:
         outgoing.setdefault(e.source, []).append(e)
@@ -142,9 +143,11 @@ def _style(u: Unit, digits: int, exact: bool, name_tex) -> str:
     return {"input": "input", "loss": "loss"}.get(u.kind, "unit") + bias
 
 
-def _content(u: Unit, name_tex) -> str:
+def _content(u: Unit, name_tex, loss: str = "L") -> str:
     if u.shape == "op":
         return r"$\otimes$" if u.label == "*" else f"${escape_text(u.label)}$"
+    if u.kind == "gradient":
+        return rf"$\partial {name_tex(loss)}/\partial {name_tex(u.label)}$"
     text = f"${name_tex(u.label)}$"
     if u.activation:
         text += r"\\[-2pt]{\tiny " + escape_text(u.activation) + "}"
