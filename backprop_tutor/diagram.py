@@ -284,3 +284,103 @@ def graph_diagram(structure) -> Diagram:
     width = max(col_of.values(), default=-1) + 1
     columns = tuple(tuple(u for u in units if u.column == k) for k in range(width))
     return Diagram(columns, tuple(edges), kind="graph")
+
+
+@dataclass(frozen=True)
+class Area:
+    """A convex polygon of the input plane where the output has one sign: its class and its corners."""
+
+    label: str
+    above: bool              # True where the output is > 0, False where it is < 0
+    corners: tuple           # ((x, y), ...) exact, counter-clockwise
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A decision boundary in the plane of two inputs: shaded class areas, piece borders and the boundary."""
+
+    axes: tuple              # the two input names (x, y)
+    window: tuple            # (xmin, xmax, ymin, ymax), exact
+    areas: tuple             # Area per piece and sign
+    borders: tuple           # the pieces' outlines, as polygons ((x, y), ...)
+    boundary: tuple          # segments ((x1, y1), (x2, y2)) where the output is 0
+
+
+def boundary_plot(pieces) -> Plot | None:
+    """The linear pieces of an output of two inputs drawn as a plot; None for any other number of inputs."""
+    if len(pieces.inputs) != 2:
+        return None
+    found = {str(v): v for e in pieces.arguments + (pieces.formula,) for v in sp.sympify(e).free_symbols}
+    a, b = (found.get(n, sp.Symbol(n)) for n in pieces.inputs)
+    lines = [sp.expand(e) for e in pieces.arguments] + [sp.expand(p.expression) for p in pieces.pieces]
+    window = _window([e for e in lines if _is_line(e, a, b)], a, b)
+    x0, x1, y0, y1 = window
+    box = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    areas, borders, boundary = [], [], []
+    for piece in pieces.pieces:
+        region = box
+        for r in piece.region:
+            region = _clip(region, r.lhs if r.rel_op == ">" else -r.lhs, a, b)
+        if len(region) < 3:
+            continue
+        borders.append(tuple(region))
+        for above, label in ((True, pieces.above), (False, pieces.below)):
+            part = _clip(region, piece.expression if above else -piece.expression, a, b)
+            if len(part) >= 3 and _area(part) > 0:
+                areas.append(Area(label, above, tuple(part)))
+        ends = _crossing(region, sp.expand(piece.expression), a, b)
+        if ends:
+            boundary.append(ends)
+    return Plot(tuple(pieces.inputs), window, tuple(areas), tuple(borders), tuple(boundary))
+
+
+def _is_line(e, a, b) -> bool:
+    return e.free_symbols <= {a, b} and bool(e.free_symbols) and sp.Poly(e, a, b).total_degree() == 1
+
+
+def _window(lines: list, a, b) -> tuple:
+    """A square around the origin and every crossing of two lines, with a margin."""
+    xs, ys = [sp.Integer(0)], [sp.Integer(0)]
+    for i, e in enumerate(lines):
+        for f in lines[i + 1:]:
+            point = sp.solve([e, f], [a, b], dict=True)
+            if point and a in point[0] and b in point[0] and point[0][a].is_Rational and point[0][b].is_Rational:
+                xs.append(point[0][a])
+                ys.append(point[0][b])
+    half = max(max(abs(v) for v in xs + ys), sp.Integer(1)) * 2
+    return (-half, half, -half, half)
+
+
+def _clip(polygon: list, e, a, b) -> list:
+    """The part of a convex polygon where the linear e ≥ 0 (one Sutherland-Hodgman step, exact)."""
+    value = [e.subs({a: x, b: y}) for x, y in polygon]
+    out = []
+    for k, (p, v) in enumerate(zip(polygon, value)):
+        q, w = polygon[(k + 1) % len(polygon)], value[(k + 1) % len(polygon)]
+        if v >= 0:
+            out.append(p)
+        if (v > 0 and w < 0) or (v < 0 and w > 0):
+            t = v / (v - w)
+            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    return [p for k, p in enumerate(out) if p != out[k - 1]] if len(out) > 1 else out
+
+
+def _crossing(polygon: list, e, a, b):
+    """The segment of the line e = 0 inside a convex polygon, or None."""
+    if not e.free_symbols:
+        return None
+    points = []
+    value = [e.subs({a: x, b: y}) for x, y in polygon]
+    for k, (p, v) in enumerate(zip(polygon, value)):
+        q, w = polygon[(k + 1) % len(polygon)], value[(k + 1) % len(polygon)]
+        if v == 0:
+            points.append(p)
+        elif (v > 0 and w < 0) or (v < 0 and w > 0):
+            t = v / (v - w)
+            points.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    points = list(dict.fromkeys(points))
+    return (points[0], points[-1]) if len(points) >= 2 else None
+
+
+def _area(polygon: list):
+    return sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(polygon, polygon[1:] + polygon[:1])) / 2

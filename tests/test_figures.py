@@ -1,12 +1,13 @@
-"""Figures of what a part asks: the computational graph with its gradient nodes, as a drawing model and TikZ."""
+"""Figures of what a part asks: the computational graph with its gradient nodes, the decision boundary."""
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 from backprop_tutor import load, solve
-from backprop_tutor.diagram import graph_diagram
-from backprop_tutor.render.tikz import to_tikz
-from backprop_tutor.solution import GraphStructure
+from backprop_tutor.diagram import boundary_plot, graph_diagram
+from backprop_tutor.render.tikz import to_pgfplots, to_tikz
+from backprop_tutor.solution import GraphStructure, LinearPieces
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +47,50 @@ def test_forward_graph_has_no_gradient_nodes_and_draws_boxes():
     assert text.count(r"\node[box") == 12 and r"\draw[->, dashed]" not in text
     back = to_tikz(graph_diagram(structures("dnn_a9_q2.yaml")["backward"]))
     assert back.count(r"\node[gradient") == 9 and r"$\partial L/\partial W_{1}$" in back
+
+
+def sheet2_ex1_output(x1, x2):
+    """Eq. (1) of the sheet, computed independently: y = 1 - relu(x1) - relu(x2) + relu(x1 + x2)."""
+    relu = lambda v: max(v, 0)  # noqa: E731
+    return 1 - relu(x1) - relu(x2) + relu(x1 + x2)
+
+
+def pieces_of(name: str):
+    solution = solve(load(ROOT / "problems" / name))
+    return next(s for sec in solution.sections for s in sec.steps if isinstance(s, LinearPieces))
+
+
+def test_decision_plot_shades_each_class_where_the_output_has_its_sign():
+    plot = boundary_plot(pieces_of("sheet2_ex1.yaml"))
+    assert plot.axes == ("x1", "x2")
+    x0, x1, y0, y1 = plot.window
+    assert x0 < -1 and x1 > 1 and y0 < -1 and y1 > 1   # every corner of the boundary is inside
+    total = Fraction(0)
+    for area in plot.areas:
+        corners = [(Fraction(str(x)), Fraction(str(y))) for x, y in area.corners]
+        cx = sum(x for x, _ in corners) / len(corners)
+        cy = sum(y for _, y in corners) / len(corners)
+        assert (sheet2_ex1_output(cx, cy) > 0) == area.above
+        assert area.label == ("class 2" if area.above else "class 1")
+        total += abs(sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(corners, corners[1:] + corners[:1]))) / 2
+    assert total == (x1 - x0) * (y1 - y0)   # the areas tile the window
+    assert {a.label for a in plot.areas} == {"class 1", "class 2"}
+    assert len(plot.boundary) == 4
+    for a, b in plot.boundary:
+        for t in (Fraction(0), Fraction(1, 3), Fraction(1)):
+            x = Fraction(str(a[0])) + t * (Fraction(str(b[0])) - Fraction(str(a[0])))
+            y = Fraction(str(a[1])) + t * (Fraction(str(b[1])) - Fraction(str(a[1])))
+            assert sheet2_ex1_output(x, y) == 0
+
+
+def test_decision_plot_is_pgfplots_with_shaded_areas_and_the_boundary():
+    text = to_pgfplots(boundary_plot(pieces_of("sheet2_ex1.yaml")))
+    assert r"\begin{axis}" in text and text.count(r"\fill[") == 10 and text.count(r"\draw[very thick]") == 4
+    assert "class 1" in text and "class 2" in text and text.isascii()
+
+
+def test_pgfplots_is_allowed_but_its_file_reading_plots_are_not():
+    from backprop_tutor.texsafe import forbidden_in_document
+    assert forbidden_in_document("\\documentclass{article}\\usepackage{pgfplots}\\begin{document}x\\end{document}") is None
+    assert forbidden_in_document("\\addplot table {/etc/passwd};") == "\\addplot"
+    assert forbidden_in_document("\\pgfplotstableread{data.csv}\\t") == "\\pgfplotstableread"

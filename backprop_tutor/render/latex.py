@@ -6,10 +6,10 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..diagram import graph_diagram
+from ..diagram import boundary_plot, graph_diagram
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..texsafe import escape_paragraphs, escape_text
-from .tikz import to_tikz
+from .tikz import to_pgfplots, to_tikz
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
@@ -273,7 +273,9 @@ class LatexDocument(Printer):
         header = ["region", f"${y}$", f"{text(s.below)} (${y} < 0$)", f"{text(s.above)} (${y} > 0$)"]
         rows = [[", ".join(f"${self.m(r)}$" for r in p.region), f"${self.m(p.expression)}$",
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
-        return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.")
+        plot = boundary_plot(s)
+        figure = _centred(to_pgfplots(plot, name_tex=self.name)) if plot else ""
+        return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.") + figure
 
     def _where(self, w):
         if w is True:
@@ -320,6 +322,7 @@ PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 \usepackage{graphicx}
 \usepackage{tikz}
 \usetikzlibrary{positioning,arrows.meta}
+\usepackage{pgfplots}\pgfplotsset{compat=1.16}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \begin{document}

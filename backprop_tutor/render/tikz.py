@@ -5,7 +5,7 @@ import re
 
 import sympy as sp
 
-from ..diagram import Diagram, Unit, WeightTable
+from ..diagram import Diagram, Plot, Unit, WeightTable
 from ..notation import plain_tex_name, tex_number
 from ..texsafe import escape_text
 
@@ -215,3 +215,44 @@ def node_name(label: str) -> str:
     """The node a unit belongs to: h1[2] → h1, w13 → w13."""
     m = _ELEMENT.match(label)
     return m.group(1) if m else label
+
+
+def to_pgfplots(plot: Plot, name_tex=default_name_tex) -> str:
+    """A pgfplots axis of a decision boundary: class areas shaded, piece borders dotted, the boundary thick."""
+    x0, x1, y0, y1 = (_coordinate(v) for v in plot.window)
+    lines = [r"\begin{tikzpicture}",
+             rf"\begin{{axis}}[width=7.5cm, height=7.5cm, axis equal image, xmin={x0}, xmax={x1}, ymin={y0}, ymax={y1},",
+             rf"  xlabel={{${name_tex(plot.axes[0])}$}}, ylabel={{${name_tex(plot.axes[1])}$}}, axis on top]"]
+    for area in plot.areas:
+        colour = "red!18" if area.above else "blue!18"
+        lines.append(rf"\fill[{colour}] " + _path(area.corners) + ";")
+    for border in plot.borders:
+        lines.append(r"\draw[gray, densely dotted] " + _path(border) + ";")
+    for a, b in plot.boundary:
+        lines.append(r"\draw[very thick] " + _path((a, b), closed=False) + ";")
+    for label, above in dict.fromkeys((a.label, a.above) for a in plot.areas):
+        biggest = max((a for a in plot.areas if a.above == above), key=lambda a: abs(_signed_area(a.corners)))
+        cx, cy = _centroid(biggest.corners)
+        lines.append(rf"\node[font=\footnotesize, fill=white, fill opacity=0.7, text opacity=1, inner sep=1pt] "
+                     rf"at (axis cs:{_coordinate(cx)},{_coordinate(cy)}) {{{escape_text(label)}}};")
+    lines += [r"\end{axis}", r"\end{tikzpicture}"]
+    return "\n".join(lines) + "\n"
+
+
+def _path(points, closed: bool = True) -> str:
+    text = " -- ".join(f"(axis cs:{_coordinate(x)},{_coordinate(y)})" for x, y in points)
+    return text + (" -- cycle" if closed else "")
+
+
+def _coordinate(v) -> str:
+    return f"{float(v):.4g}"
+
+
+def _signed_area(corners) -> float:
+    pts = [(float(x), float(y)) for x, y in corners]
+    return sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(pts, pts[1:] + pts[:1])) / 2
+
+
+def _centroid(corners) -> tuple:
+    pts = [(float(x), float(y)) for x, y in corners]
+    return sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
