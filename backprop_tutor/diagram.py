@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
-from .expr import Call, Name
+from .expr import BinOp, Call, Name
 from .graph import Graph
 from .ops import ELEMENTWISE
 from .rules import forward
@@ -113,8 +113,27 @@ def diagram(graph: Graph, values: dict | None = None) -> Diagram:
             units[name] = [Unit(s.name, s.name, "input") for s in _elements(env[name].x)]
             owner.update((u.id, name) for u in units[name])
             continue
-        layer = layers[name]
         kind = "loss" if node.role == "loss" else "output" if _is_output(graph, name) else "neuron"
+        if _is_gate(node.expr):   # f(a) * g(b): two branches of neurons, and ⊗ joining them element by element
+            elements = _elements(env[name].x)
+            for k, factor in enumerate((node.expr.left, node.expr.right), 1):
+                branch, sources = f"{name}:{k}", set()
+                units[branch] = []
+                for s, pre in zip(elements, _elements(forward(factor.args[0], Eval(), env).x)):
+                    weights, bias = _linear_parts(pre, symbols, params)
+                    uid = f"{s.name}:{k}"
+                    units[branch].append(Unit(uid, "", "neuron", factor.func, *_label(bias, values)))
+                    owner[uid] = branch
+                    for src in sorted(weights, key=order.get):
+                        edges.append(Edge(unit_of[src], uid, *_label(weights[src], values)))
+                        sources.add(owner[unit_of[src]])
+                    edges.append(Edge(uid, s.name))
+                column[branch] = 1 + max((column[n] for n in sources), default=0)
+            units[name] = [Unit(s.name, s.name, kind, shape="op") for s in elements]
+            owner.update((s.name, name) for s in elements)
+            column[name] = 1 + max(column[f"{name}:1"], column[f"{name}:2"])
+            continue
+        layer = layers[name]
         units[name], sources = [], set()
         for s, pre in zip(_elements(env[name].x), layer.pre):
             weights, bias = _linear_parts(pre, symbols, params)
@@ -202,9 +221,15 @@ def _linear_parts(pre, units: set, params: set):
     return weights, bias
 
 
+def _is_gate(expr) -> bool:
+    """An elementwise product of two activations, f(a) * g(b), as in a gated linear unit."""
+    return isinstance(expr, BinOp) and expr.op == "*" and all(
+        isinstance(f, Call) and f.func in ELEMENTWISE and len(f.args) == 1 for f in (expr.left, expr.right))
+
+
 def _is_weight(c, params: set) -> bool:
-    """A coefficient worth writing on an edge: a plain number or one parameter element."""
-    return c is not None and (c.is_Number or c in params)
+    """A coefficient worth writing on an edge: a plain number or one parameter element, or its negative."""
+    return c is not None and (c.is_Number or c in params or -c in params)
 
 
 def _free(c, symbols: set) -> bool:
@@ -217,6 +242,9 @@ def _label(c, values: dict | None):
         return None, None
     if c.is_Number:
         return c, c
+    if not c.is_Symbol:   # -b: a parameter subtracted
+        value = _value_of((-c).name, values)
+        return "-" + (-c).name, None if value is None else -value
     name = c.name
     return name, _value_of(name, values)
 

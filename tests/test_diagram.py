@@ -187,3 +187,23 @@ def test_a_bias_given_as_zero_is_shown():
     assert diagram(graph).columns[1][0].bias == "b[1]"
     assert "above:$+b_{1}$" in to_tikz(diagram(graph))
     assert "above:$+0$" in to_tikz(diagram(graph, leaf_values(graph)))
+
+
+@pytest.mark.parametrize("name", ["sheet12_p1_and.yaml", "sheet12_p1_xor.yaml"])
+def test_gated_unit_has_two_branches_joined_by_a_product(name):
+    d = drawn(name)
+    sheet = raw(name)["parameters"]
+    assert [len(c) for c in d.columns] == [2, 2, 1]
+    first, second = d.columns[1]
+    assert (first.activation, second.activation) == ("tanh", "tanh")
+    assert (first.bias, first.bias_value) == ("-bw", -exact(sheet["bw"]))
+    assert (second.bias, second.bias_value) == ("-bv", -exact(sheet["bv"]))
+    product = d.columns[2][0]
+    assert (product.label, product.shape) == ("y", "op")
+    edges = edges_of(d)
+    for j in (1, 2):
+        assert (edges[(f"x[{j}]", first.id)].weight, edges[(f"x[{j}]", first.id)].value) == (f"w[{j}]", exact(sheet["w"][j - 1]))
+        assert (edges[(f"x[{j}]", second.id)].weight, edges[(f"x[{j}]", second.id)].value) == (f"v[{j}]", exact(sheet["v"][j - 1]))
+    assert edges[(first.id, "y")].weight is None and edges[(second.id, "y")].weight is None
+    text = to_tikz(d)
+    assert r"$\otimes$" in text and "label={right:$y$}" in text and f"above:$-{sheet['bw']}$" in text

@@ -8,6 +8,7 @@ from backprop_tutor import load, solve
 from backprop_tutor.diagram import boundary_plot, graph_diagram
 from backprop_tutor.render.tikz import to_pgfplots, to_tikz
 from backprop_tutor.solution import GraphStructure, LinearPieces
+from backprop_tutor.texsafe import forbidden_in_document
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +91,6 @@ def test_decision_plot_is_pgfplots_with_shaded_areas_and_the_boundary():
 
 
 def test_pgfplots_is_allowed_but_its_file_reading_plots_are_not():
-    from backprop_tutor.texsafe import forbidden_in_document
     assert forbidden_in_document("\\documentclass{article}\\usepackage{pgfplots}\\begin{document}x\\end{document}") is None
     assert forbidden_in_document("\\addplot table {/etc/passwd};") == "\\addplot"
     assert forbidden_in_document("\\pgfplotstableread{data.csv}\\t") == "\\pgfplotstableread"

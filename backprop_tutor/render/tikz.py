@@ -139,15 +139,17 @@ def _style(u: Unit, digits: int, exact: bool, name_tex) -> str:
     if u.shape == "box":
         return ("gradient" if u.dashed else "box") + (", fill=black!8" if u.kind in ("input", "parameter", "target") else "")
     if u.shape == "op":
-        return "op"
+        return "op" + (f", label={{right:${name_tex(u.label)}$}}" if u.label else "")
     return {"input": "input", "loss": "loss"}.get(u.kind, "unit") + bias
 
 
 def _content(u: Unit, name_tex, loss: str = "L") -> str:
     if u.shape == "op":
-        return r"$\otimes$" if u.label == "*" else f"${escape_text(u.label)}$"
+        return r"$\otimes$"
     if u.kind == "gradient":
         return rf"$\partial {name_tex(loss)}/\partial {name_tex(u.label)}$"
+    if not u.label:   # a neuron without a name of its own: its activation only
+        return r"{\small " + escape_text(u.activation or "") + "}"
     text = f"${name_tex(u.label)}$"
     if u.activation:
         text += r"\\[-2pt]{\tiny " + escape_text(u.activation) + "}"
@@ -166,6 +168,8 @@ def _weight(weight, value, digits: int, exact: bool, name_tex) -> str | None:
         return None
     if _numeric(weight):
         return tex_number(weight, digits, exact)
+    if str(weight).startswith("-"):
+        return "-" + name_tex(str(weight)[1:])
     return name_tex(str(weight))
 
 
