@@ -286,9 +286,10 @@ def graph_diagram(structure) -> Diagram:
         if n not in column:
             users = [column[b] for a, b in structure.edges if a == n and b in column]
             column[n] = max(0, min(users, default=1) - 1)
+    row = _ordered(value_nodes, column, [(a, b) for a, b in structure.edges if a in column and b in column])
     rows: dict[int, int] = {}
     units = []
-    for n in value_nodes:
+    for n in sorted(value_nodes, key=lambda n: (column[n], row[n])):
         k = column[n]
         units.append(Unit(n, n, role[n], column=k, row=rows.get(k, 0), shape="box"))
         rows[k] = rows.get(k, 0) + 1
@@ -312,6 +313,24 @@ def graph_diagram(structure) -> Diagram:
     width = max(col_of.values(), default=-1) + 1
     columns = tuple(tuple(u for u in units if u.column == k) for k in range(width))
     return Diagram(columns, tuple(edges), kind="graph")
+
+
+def _ordered(nodes: list, column: dict, edges: list, sweeps: int = 4) -> dict:
+    """Rows within each column that keep neighbours level (the barycentre heuristic), so fewer edges cross."""
+    row = {}
+    for n in nodes:
+        row[n] = sum(1 for m in row if column[m] == column[n])
+    near: dict[str, list] = {n: [] for n in nodes}
+    for a, b in edges:
+        near[a].append(b)
+        near[b].append(a)
+    for _ in range(sweeps):
+        for k in sorted(set(column.values())):
+            here = [n for n in nodes if column[n] == k]
+            centre = {n: sum(row[m] for m in near[n]) / len(near[n]) if near[n] else row[n] for n in here}
+            for i, n in enumerate(sorted(here, key=lambda n: (centre[n], row[n]))):
+                row[n] = i
+    return row
 
 
 @dataclass(frozen=True)
