@@ -357,7 +357,7 @@ def boundary_plot(pieces) -> Plot | None:
     """The linear pieces of an output of two inputs drawn as a plot; None for any other number of inputs."""
     if len(pieces.inputs) != 2:
         return None
-    found = {str(v): v for e in pieces.arguments + (pieces.formula,) for v in sp.sympify(e).free_symbols}
+    found = {str(v): v for e in pieces.arguments + (pieces.formula,) for v in e.free_symbols}
     a, b = (found.get(n, sp.Symbol(n)) for n in pieces.inputs)
     lines = [sp.expand(e) for e in pieces.arguments] + [sp.expand(p.expression) for p in pieces.pieces]
     window = _window([e for e in lines if _is_line(e, a, b)], a, b)
