@@ -152,6 +152,7 @@ class LatexDocument(Printer):
         self.math = MathLatex(digits, exact, names)
         self.names = names or {}
         self.diagram = diagram
+        self.plots = False   # whether a plot was printed: the preamble then loads pgfplots (slow to load)
 
     def m(self, expr) -> str:
         return self.math.doprint(expr)
@@ -275,6 +276,7 @@ class LatexDocument(Printer):
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
         plot = boundary_plot(s)
         figure = _centred(to_pgfplots(plot, name_tex=self.name)) if plot else ""
+        self.plots = self.plots or bool(plot)
         return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.") + figure
 
     def _where(self, w):
@@ -322,11 +324,13 @@ PREAMBLE = r"""\documentclass[11pt,fleqn]{article}
 \usepackage{graphicx}
 \usepackage{tikz}
 \usetikzlibrary{positioning,arrows.meta}
-\usepackage{pgfplots}\pgfplotsset{compat=1.16}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \begin{document}
 """
+
+
+PGFPLOTS = "\\usepackage{pgfplots}\\pgfplotsset{compat=1.16}\n"
 
 
 def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True) -> str:
@@ -335,8 +339,10 @@ def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = 
     picture = None
     if getattr(solution, "diagram", None) is not None:
         picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
-    body = LatexDocument(digits, exact, names, picture).body(solution)
-    return PREAMBLE + body + "\n\\end{document}\n" if standalone else body
+    document = LatexDocument(digits, exact, names, picture)
+    body = document.body(solution)
+    preamble = PREAMBLE.replace("\\allowdisplaybreaks", PGFPLOTS + "\\allowdisplaybreaks") if document.plots else PREAMBLE
+    return preamble + body + "\n\\end{document}\n" if standalone else body
 
 
 def _centred(picture: str) -> str:
