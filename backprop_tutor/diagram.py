@@ -1,18 +1,19 @@
-"""Graph → Diagram: the network as neurons in columns and weighted edges, pure data for drawing."""
+"""Graph → Diagram: the drawing model (nodes, edges, labels, layout hints), pure data for any printer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
-from .expr import Call, Name
+from .expr import BinOp, Call, Name
 from .graph import Graph
 from .ops import ELEMENTWISE
 from .rules import forward
 
 MAX_COLUMN_UNITS = 12
 MAX_EDGES = 80
+DENSE_EDGES = 6   # more edges than this between two columns: their weights go to a table, not on the edges
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class Unit:
     activation: str | None = None
     bias: object = None      # the bias's name (b1[2]), a number for a constant, or None
     bias_value: object = None
+    column: int = 0          # layout hint: the column, left to right
+    row: float = 0           # layout hint: the place in the column, top to bottom (may be negative)
+    shape: str = "circle"    # circle (a neuron) | box (a quantity) | op (an operation such as ⊗)
+    dashed: bool = False     # drawn dashed: a gradient node
 
 
 @dataclass(frozen=True)
@@ -35,14 +40,28 @@ class Edge:
     target: str
     weight: object = None    # a parameter element's name (W1[2,1], w13), a number, or None
     value: object = None
+    route: str = "straight"  # straight | skip (around the columns in between) | back (right to left)
+    labelled: bool = True    # the weight written on the edge; False when it stands in a table instead
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class WeightTable:
+    """The weights between two columns, as a table beside the figure: a row per target, a column per source."""
+
+    sources: tuple           # unit labels
+    targets: tuple
+    cells: tuple             # per target, per source: (weight, value) or None where no edge
 
 
 @dataclass(frozen=True)
 class Diagram:
-    """Units column by column (inputs first, the loss last) and the edges between them."""
+    """Units column by column (inputs first, the loss last), the edges between them, and weight tables."""
 
     columns: tuple
     edges: tuple
+    tables: tuple = ()
+    kind: str = "network"    # network (neurons) | graph (a computational graph of whole quantities)
 
     @property
     def too_big(self) -> bool:
@@ -94,8 +113,27 @@ def diagram(graph: Graph, values: dict | None = None) -> Diagram:
             units[name] = [Unit(s.name, s.name, "input") for s in _elements(env[name].x)]
             owner.update((u.id, name) for u in units[name])
             continue
-        layer = layers[name]
         kind = "loss" if node.role == "loss" else "output" if _is_output(graph, name) else "neuron"
+        if _is_gate(node.expr):   # f(a) * g(b): two branches of neurons, and ⊗ joining them element by element
+            elements = _elements(env[name].x)
+            for k, factor in enumerate((node.expr.left, node.expr.right), 1):
+                branch, sources = f"{name}:{k}", set()
+                units[branch] = []
+                for s, pre in zip(elements, _elements(forward(factor.args[0], Eval(), env).x)):
+                    weights, bias = _linear_parts(pre, symbols, params)
+                    uid = f"{s.name}:{k}"
+                    units[branch].append(Unit(uid, "", "neuron", factor.func, *_label(bias, values)))
+                    owner[uid] = branch
+                    for src in sorted(weights, key=order.get):
+                        edges.append(Edge(unit_of[src], uid, *_label(weights[src], values)))
+                        sources.add(owner[unit_of[src]])
+                    edges.append(Edge(uid, s.name))
+                column[branch] = 1 + max((column[n] for n in sources), default=0)
+            units[name] = [Unit(s.name, s.name, kind, shape="op") for s in elements]
+            owner.update((s.name, name) for s in elements)
+            column[name] = 1 + max(column[f"{name}:1"], column[f"{name}:2"])
+            continue
+        layer = layers[name]
         units[name], sources = [], set()
         for s, pre in zip(_elements(env[name].x), layer.pre):
             weights, bias = _linear_parts(pre, symbols, params)
@@ -113,7 +151,37 @@ def diagram(graph: Graph, values: dict | None = None) -> Diagram:
         column[n] = last + 1
     width = max(column.values(), default=-1) + 1
     columns = tuple(tuple(u for n in units if column[n] == k for u in units[n]) for k in range(width))
-    return Diagram(columns, tuple(edges))
+    return _laid_out(columns, edges)
+
+
+def _laid_out(columns: tuple, edges: list) -> Diagram:
+    """Layout hints: each unit's column and row, skip routes, and tables for crowded columns."""
+    columns = tuple(tuple(replace(u, column=k, row=i - (len(col) - 1) / 2) for i, u in enumerate(col))
+                    for k, col in enumerate(columns))
+    column = {u.id: u.column for col in columns for u in col}
+    between: dict[tuple, list] = {}
+    for e in edges:
+        between.setdefault((column[e.source], column[e.target]), []).append(e)
+    tables, out = [], []
+    for (a, b), group in between.items():
+        dense = len(group) > DENSE_EDGES and any(e.weight is not None for e in group)
+        if dense:
+            tables.append(_table(columns[a], columns[b], group))
+        route = "skip" if b - a > 1 else "straight"
+        out += [(e, replace(e, route=route, labelled=not dense)) for e in group]
+    order = {id(e): k for k, e in enumerate(edges)}
+    out.sort(key=lambda pair: order[id(pair[0])])
+    return Diagram(columns, tuple(e for _, e in out), tuple(tables))
+
+
+def _table(sources: tuple, targets: tuple, edges: list) -> WeightTable:
+    """The weights of the edges from one column into another, row per target."""
+    used = {e.source for e in edges}
+    sources = tuple(u for u in sources if u.id in used)
+    targets = tuple(u for u in targets if any(e.target == u.id for e in edges))
+    at = {(e.target, e.source): (e.weight, e.value) for e in edges}
+    cells = tuple(tuple(at.get((t.id, s.id)) for s in sources) for t in targets)
+    return WeightTable(tuple(u.label for u in sources), tuple(u.label for u in targets), cells)
 
 
 def _layer(graph: Graph, node, env: dict, layers: dict) -> _Layer:
@@ -153,9 +221,15 @@ def _linear_parts(pre, units: set, params: set):
     return weights, bias
 
 
+def _is_gate(expr) -> bool:
+    """An elementwise product of two activations, f(a) * g(b), as in a gated linear unit."""
+    return isinstance(expr, BinOp) and expr.op == "*" and all(
+        isinstance(f, Call) and f.func in ELEMENTWISE and len(f.args) == 1 for f in (expr.left, expr.right))
+
+
 def _is_weight(c, params: set) -> bool:
-    """A coefficient worth writing on an edge: a plain number or one parameter element."""
-    return c is not None and (c.is_Number or c in params)
+    """A coefficient worth writing on an edge: a plain number or one parameter element, or its negative."""
+    return c is not None and (c.is_Number or c in params or -c in params)
 
 
 def _free(c, symbols: set) -> bool:
@@ -168,6 +242,9 @@ def _label(c, values: dict | None):
         return None, None
     if c.is_Number:
         return c, c
+    if not c.is_Symbol:   # -b: a parameter subtracted
+        value = _value_of((-c).name, values)
+        return "-" + (-c).name, None if value is None else -value
     name = c.name
     return name, _value_of(name, values)
 
@@ -192,3 +269,165 @@ def _is_output(graph: Graph, name: str) -> bool:
 
 def _elements(x) -> list:
     return list(x) if isinstance(x, sp.MatrixBase) else [x]
+
+
+def graph_diagram(structure) -> Diagram:
+    """A computational graph (GraphStructure) as a Diagram: one box per quantity, the gradient nodes dashed below."""
+    role = dict(structure.nodes)
+    value_nodes = [n for n, r in structure.nodes if r != "gradient"]
+    into: dict[str, list] = {}
+    for a, b in structure.edges:
+        into.setdefault(b, []).append(a)
+    column: dict[str, int] = {}
+    for n in value_nodes:   # computed nodes: one column after the latest thing they read
+        if role[n] not in ("input", "parameter", "target"):
+            column[n] = 1 + max((column.get(a, 0) for a in into.get(n, []) if a in column), default=0)
+    for n in value_nodes:   # a leaf stands one column before its first user
+        if n not in column:
+            users = [column[b] for a, b in structure.edges if a == n and b in column]
+            column[n] = max(0, min(users, default=1) - 1)
+    row = _ordered(value_nodes, column, [(a, b) for a, b in structure.edges if a in column and b in column])
+    rows: dict[int, int] = {}
+    units = []
+    for n in sorted(value_nodes, key=lambda n: (column[n], row[n])):
+        k = column[n]
+        units.append(Unit(n, n, role[n], column=k, row=rows.get(k, 0), shape="box"))
+        rows[k] = rows.get(k, 0) + 1
+    band = max(rows.values(), default=0) + 0.5   # the gradient nodes sit in a band of their own
+    below: dict[int, int] = {}
+    for n, r in structure.nodes:
+        if r == "gradient":
+            quantity = n.removeprefix("delta_")
+            k = column.get(quantity, 0)
+            units.append(Unit(n, quantity, "gradient", column=k, row=band + below.get(k, 0), shape="box", dashed=True))
+            below[k] = below.get(k, 0) + 1
+    col_of = {u.id: u.column for u in units}
+    edges = []
+    for a, b in structure.edges:
+        if a not in col_of or b not in col_of:
+            continue
+        # bent: a gradient flowing right to left, or an edge along a column that would run through its boxes
+        back = col_of[b] < col_of[a] or col_of[b] == col_of[a]
+        route = "back" if back else "straight"
+        edges.append(Edge(a, b, route=route, dashed=role.get(b) == "gradient"))
+    width = max(col_of.values(), default=-1) + 1
+    columns = tuple(tuple(u for u in units if u.column == k) for k in range(width))
+    return Diagram(columns, tuple(edges), kind="graph")
+
+
+def _ordered(nodes: list, column: dict, edges: list, sweeps: int = 4) -> dict:
+    """Rows within each column that keep neighbours level (the barycentre heuristic), so fewer edges cross."""
+    row = {}
+    for n in nodes:
+        row[n] = sum(1 for m in row if column[m] == column[n])
+    near: dict[str, list] = {n: [] for n in nodes}
+    for a, b in edges:
+        near[a].append(b)
+        near[b].append(a)
+    for _ in range(sweeps):
+        for k in sorted(set(column.values())):
+            here = [n for n in nodes if column[n] == k]
+            centre = {n: sum(row[m] for m in near[n]) / len(near[n]) if near[n] else row[n] for n in here}
+            for i, n in enumerate(sorted(here, key=lambda n: (centre[n], row[n]))):
+                row[n] = i
+    return row
+
+
+@dataclass(frozen=True)
+class Area:
+    """A convex polygon of the input plane where the output has one sign: its class and its corners."""
+
+    label: str
+    above: bool              # True where the output is > 0, False where it is < 0
+    corners: tuple           # ((x, y), ...) exact, counter-clockwise
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A decision boundary in the plane of two inputs: shaded class areas, piece borders and the boundary."""
+
+    axes: tuple              # the two input names (x, y)
+    window: tuple            # (xmin, xmax, ymin, ymax), exact
+    areas: tuple             # Area per piece and sign
+    borders: tuple           # the pieces' outlines, as polygons ((x, y), ...)
+    boundary: tuple          # segments ((x1, y1), (x2, y2)) where the output is 0
+
+
+def boundary_plot(pieces) -> Plot | None:
+    """The linear pieces of an output of two inputs drawn as a plot; None for any other number of inputs."""
+    if len(pieces.inputs) != 2:
+        return None
+    found = {str(v): v for e in pieces.arguments + (pieces.formula,) for v in e.free_symbols}
+    a, b = (found.get(n, sp.Symbol(n)) for n in pieces.inputs)
+    lines = [sp.expand(e) for e in pieces.arguments] + [sp.expand(p.expression) for p in pieces.pieces]
+    window = _window([e for e in lines if _is_line(e, a, b)], a, b)
+    x0, x1, y0, y1 = window
+    box = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    areas, borders, boundary = [], [], []
+    for piece in pieces.pieces:
+        region = box
+        for r in piece.region:
+            region = _clip(region, r.lhs if r.rel_op == ">" else -r.lhs, a, b)
+        if len(region) < 3:
+            continue
+        borders.append(tuple(region))
+        for above, label in ((True, pieces.above), (False, pieces.below)):
+            part = _clip(region, piece.expression if above else -piece.expression, a, b)
+            if len(part) >= 3 and _area(part) > 0:
+                areas.append(Area(label, above, tuple(part)))
+        ends = _crossing(region, sp.expand(piece.expression), a, b)
+        if ends:
+            boundary.append(ends)
+    return Plot(tuple(pieces.inputs), window, tuple(areas), tuple(borders), tuple(boundary))
+
+
+def _is_line(e, a, b) -> bool:
+    return e.free_symbols <= {a, b} and bool(e.free_symbols) and sp.Poly(e, a, b).total_degree() == 1
+
+
+def _window(lines: list, a, b) -> tuple:
+    """A square around the origin and every crossing of two lines, with a margin."""
+    xs, ys = [sp.Integer(0)], [sp.Integer(0)]
+    for i, e in enumerate(lines):
+        for f in lines[i + 1:]:
+            point = sp.solve([e, f], [a, b], dict=True)
+            if point and a in point[0] and b in point[0] and point[0][a].is_Rational and point[0][b].is_Rational:
+                xs.append(point[0][a])
+                ys.append(point[0][b])
+    half = max(max(abs(v) for v in xs + ys), sp.Integer(1)) * 2
+    return (-half, half, -half, half)
+
+
+def _clip(polygon: list, e, a, b) -> list:
+    """The part of a convex polygon where the linear e ≥ 0 (one Sutherland-Hodgman step, exact)."""
+    value = [e.subs({a: x, b: y}) for x, y in polygon]
+    out = []
+    for k, (p, v) in enumerate(zip(polygon, value)):
+        q, w = polygon[(k + 1) % len(polygon)], value[(k + 1) % len(polygon)]
+        if v >= 0:
+            out.append(p)
+        if (v > 0 and w < 0) or (v < 0 and w > 0):
+            t = v / (v - w)
+            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    return [p for k, p in enumerate(out) if p != out[k - 1]] if len(out) > 1 else out
+
+
+def _crossing(polygon: list, e, a, b):
+    """The segment of the line e = 0 inside a convex polygon, or None."""
+    if not e.free_symbols:
+        return None
+    points = []
+    value = [e.subs({a: x, b: y}) for x, y in polygon]
+    for k, (p, v) in enumerate(zip(polygon, value)):
+        q, w = polygon[(k + 1) % len(polygon)], value[(k + 1) % len(polygon)]
+        if v == 0:
+            points.append(p)
+        elif (v > 0 and w < 0) or (v < 0 and w > 0):
+            t = v / (v - w)
+            points.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    points = list(dict.fromkeys(points))
+    return (points[0], points[-1]) if len(points) >= 2 else None
+
+
+def _area(polygon: list):
+    return sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(polygon, polygon[1:] + polygon[:1])) / 2

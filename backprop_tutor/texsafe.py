@@ -224,7 +224,7 @@ def escape_paragraphs(s) -> str:
 
 # What the LaTeX printer's own documents load; a document to compile may load nothing else.
 DOCUMENT_CLASSES = frozenset({"article"})
-PACKAGES = frozenset({"inputenc", "fontenc", "geometry", "amsmath", "amssymb", "booktabs", "graphicx", "tikz"})
+PACKAGES = frozenset({"inputenc", "fontenc", "geometry", "amsmath", "amssymb", "booktabs", "graphicx", "tikz", "pgfplots"})
 TIKZ_LIBRARIES = frozenset({"positioning", "arrows.meta"})
 # Commands no exported document uses that read or write files, run programs, or build other
 # commands' names (which would let a document reach the others without naming them).
@@ -236,6 +236,7 @@ FORBIDDEN = frozenset("""
     ExplSyntaxOn ProvidesExplPackage ProvidesExplFile DocumentMetadata filecontents verbatiminput
     lstinputlisting VerbatimInput CatchFileDef embedfile attachfile textattachfile includepdf
     RequirePackage LoadClass LoadClassWithOptions PassOptionsToPackage directlua luaexec
+    addplot pgfplotstableread pgfplotstabletypeset pgfplotstablesave
     """.split())
 _LOADS = re.compile(r"\\(documentclass|usepackage|usetikzlibrary)(?![A-Za-z])")
 _LOAD_FORM = re.compile(r"\\(?:documentclass|usepackage|usetikzlibrary)\s*(?:\[[^\]\\{}]*\])?\s*\{([^}\\]*)\}")

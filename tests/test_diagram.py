@@ -152,3 +152,58 @@ def test_every_picture_compiles(path, tmp_path):
 @needs_tex
 def test_node_boxes_compile(tmp_path):
     compile_tex(tmp_path, [to_tikz(diagram(build(loads(big_network()))))])
+
+
+def test_dense_columns_put_their_weights_in_a_table_and_skips_go_around():
+    d = drawn("dnn_a9_q3.yaml")
+    sheet = raw("dnn_a9_q3.yaml")["parameters"]
+    assert len(d.tables) == 1
+    table = d.tables[0]
+    assert table.sources == ("x[1]", "x[2]", "x[3]", "x[4]")
+    assert table.targets == ("z1[1]", "z1[2]", "z1[3]", "z2[1]", "z2[2]")
+    values = [[c[1] for c in row] for row in table.cells]
+    assert values == [[exact(v) for v in row] for row in sheet["W1"] + sheet["W2"]]
+    into_hidden = [e for e in d.edges if e.source.startswith("x[")]
+    assert len(into_hidden) == 20 and not any(e.labelled for e in into_hidden)
+    assert all(e.labelled for e in d.edges if e.source.startswith("z1["))   # 6 edges: still on the arrows
+    routes = {(e.source, e.target): e.route for e in d.edges}
+    assert routes[("z2[1]", "y[1]")] == "skip" and routes[("z1[1]", "u3[1]")] == "straight"
+    text = to_tikz(d)
+    assert text.count(".. controls") == 2 and "weights: from (across) into (down)" in text
+
+
+def test_layout_hints_give_every_unit_its_column_and_a_centred_row():
+    d = drawn("ws24_sheet4_ex1.yaml")
+    for k, col in enumerate(d.columns):
+        assert [u.column for u in col] == [k] * len(col)
+        assert sum(u.row for u in col) == 0 and len({u.row for u in col}) == len(col)
+    assert d.tables == () and all(e.labelled for e in d.edges)
+
+
+def test_a_bias_given_as_zero_is_shown():
+    graph = build(loads(yaml.safe_dump({
+        "inputs": {"x": [1, 2]}, "parameters": {"W": [[1, 2]], "b": [0]}, "targets": {"t": [1]},
+        "forward": {"y": "W @ x + b"}, "loss": "sse(y, t)"})))
+    assert diagram(graph).columns[1][0].bias == "b[1]"
+    assert "above:$+b_{1}$" in to_tikz(diagram(graph))
+    assert "above:$+0$" in to_tikz(diagram(graph, leaf_values(graph)))
+
+
+@pytest.mark.parametrize("name", ["sheet12_p1_and.yaml", "sheet12_p1_xor.yaml"])
+def test_gated_unit_has_two_branches_joined_by_a_product(name):
+    d = drawn(name)
+    sheet = raw(name)["parameters"]
+    assert [len(c) for c in d.columns] == [2, 2, 1]
+    first, second = d.columns[1]
+    assert (first.activation, second.activation) == ("tanh", "tanh")
+    assert (first.bias, first.bias_value) == ("-bw", -exact(sheet["bw"]))
+    assert (second.bias, second.bias_value) == ("-bv", -exact(sheet["bv"]))
+    product = d.columns[2][0]
+    assert (product.label, product.shape) == ("y", "op")
+    edges = edges_of(d)
+    for j in (1, 2):
+        assert (edges[(f"x[{j}]", first.id)].weight, edges[(f"x[{j}]", first.id)].value) == (f"w[{j}]", exact(sheet["w"][j - 1]))
+        assert (edges[(f"x[{j}]", second.id)].weight, edges[(f"x[{j}]", second.id)].value) == (f"v[{j}]", exact(sheet["v"][j - 1]))
+    assert edges[(first.id, "y")].weight is None and edges[(second.id, "y")].weight is None
+    text = to_tikz(d)
+    assert r"$\otimes$" in text and "label={right:$y$}" in text and f"above:$-{sheet['bw']}$" in text

@@ -6,11 +6,13 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
 from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
+from .tikz import to_pgfplots, to_tikz
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
@@ -161,6 +163,7 @@ class LatexDocument(Printer):
         self.names = names or {}
         self.diagram = diagram
         self.comment = comment
+        self.plots = False   # whether a plot was printed: the preamble then loads pgfplots (slow to load)
 
     def m(self, expr) -> str:
         return self.math.doprint(expr)
@@ -321,7 +324,10 @@ class LatexDocument(Printer):
         header = ["region", f"${y}$", f"{self.cell(s.below)} (${y} < 0$)", f"{self.cell(s.above)} (${y} > 0$)"]
         rows = [[", ".join(f"${self.m(r)}$" for r in p.region), f"${self.m(p.expression)}$",
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
-        return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.")
+        plot = boundary_plot(s)
+        figure = _centred(to_pgfplots(plot, name_tex=self.name)) if plot else ""
+        self.plots = self.plots or bool(plot)
+        return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.") + figure
 
     def _where(self, w):
         if w is True:
@@ -331,13 +337,14 @@ class LatexDocument(Printer):
         return f"${self.m(w)}$"
 
     def _print_GraphStructure(self, s):
+        figure = _centred(to_tikz(graph_diagram(s), self.digits, self.exact, name_tex=self.name))
         into: dict = {}
         for a, b in s.edges:
             into.setdefault(b, []).append(a)
         rows = [[f"${self.name(n)}$", self.cell(role), ", ".join(f"${self.name(a)}$" for a in into.get(n, []))]
                 for n, role in s.nodes]
-        return self._table(["node", "kind", "computed from"], rows,
-                           f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
+        return figure + self._table(["node", "kind", "computed from"], rows,
+                                    f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
     def _print_Dimensions(self, s):
         rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
@@ -352,9 +359,8 @@ class LatexDocument(Printer):
             out.append(f"\\noindent {prose_latex(solution.notes)}\n\n")
         if self.comment:
             out.append(f"\\noindent\\textbf{{Comment.}} \\textit{{{prose_latex(self.comment)}}}\n\n")
-        if self.diagram:  # shrunk to the line width when the network is wider than the page
-            out.append("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
-                       + self.diagram + "}\n\\end{center}\n")
+        if self.diagram:
+            out.append(_centred(self.diagram))
         for section in solution.sections:
             title = self.heading(section.title)
             head = f"({text(section.part)}) {title}" if section.part else title
@@ -397,10 +403,13 @@ PREAMBLE = (PAGE + PACKAGES + r"""\setlength{\parindent}{0pt}
 \begin{document}
 """)
 
+PGFPLOTS = "\\usepackage{pgfplots}\\pgfplotsset{compat=1.16}\n"
+
 
 def preamble() -> str:
-    """The lines a document needs in its preamble to \\input a fragment (export --fragment, derive --latex)."""
-    return PACKAGES
+    """The lines a document needs in its preamble to \\input a fragment (export --fragment, derive --latex);
+    pgfplots is among them, for a fragment that holds a decision-boundary plot."""
+    return PACKAGES + PGFPLOTS
 
 
 def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = True,
@@ -410,10 +419,17 @@ def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = 
     names = getattr(solution, "names", {})
     picture = None
     if getattr(solution, "diagram", None) is not None:
-        from .tikz import to_tikz
         picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
-    body = LatexDocument(digits, exact, names, picture, comment).body(solution)
-    return PREAMBLE + body + "\n\\end{document}\n" if standalone else body
+    document = LatexDocument(digits, exact, names, picture, comment)
+    body = document.body(solution)
+    preamble = PREAMBLE.replace("\\allowdisplaybreaks", PGFPLOTS + "\\allowdisplaybreaks") if document.plots else PREAMBLE
+    return preamble + body + "\n\\end{document}\n" if standalone else body
+
+
+def _centred(picture: str) -> str:
+    """A picture centred, shrunk to the line width when it is wider than the page."""
+    return ("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+            + picture + "}\n\\end{center}\n")
 
 
 def _plain(value, digits):

@@ -5,12 +5,13 @@ import re
 
 import sympy as sp
 
-from ..diagram import Diagram, Unit
+from ..diagram import Diagram, Plot, Unit, WeightTable
 from ..notation import plain_tex_name, tex_number
 from ..texsafe import escape_text
 
 COLUMN_GAP = 3.2   # cm between columns
 ROW_GAP = 1.8      # cm between units of a column
+GRAPH_COLUMN_GAP = 2.2   # cm between columns of a computational graph
 _ELEMENT = re.compile(r"^(.+?)\[(\d+)(?:,(\d+))?\]$")
 _SAMPLE = re.compile(r"^(.+)\^\((\d+)\)$")
 
@@ -43,46 +44,91 @@ def to_tikz(diagram: Diagram, digits: int = 4, exact: bool = False, name_tex=def
     """A tikzpicture of the diagram; over the size limit, one box per named node instead of neurons."""
     if diagram.too_big:
         return _boxes(diagram, name_tex)
-    place = _places(diagram.columns, COLUMN_GAP + 0.5 * max(0, _fan(diagram) - 2))
-    column = {u.id: k for k, col in enumerate(diagram.columns) for u in col}
-    ids = {u.id: f"n{i}" for i, u in enumerate(u for col in diagram.columns for u in col)}
+    gap = COLUMN_GAP + 0.5 * max(0, _fan(diagram) - 2) if diagram.kind == "network" else GRAPH_COLUMN_GAP
+    units = [u for col in diagram.columns for u in col]
+    place = {u.id: (u.column * gap, -u.row * ROW_GAP) for u in units}
+    ids = {u.id: f"n{i}" for i, u in enumerate(units)}
+    loss = next((u.label for u in units if u.kind == "loss"), "L")
     lines = [r"\begin{tikzpicture}[>=Stealth,",
              r"  unit/.style={draw, circle, minimum size=10mm, inner sep=1pt, align=center},",
              r"  input/.style={unit, fill=black!8},",
              r"  loss/.style={unit, double},",
+             r"  box/.style={draw, rounded corners, minimum height=7mm, minimum width=9mm, inner sep=2pt},",
+             r"  op/.style={draw, circle, inner sep=0pt, minimum size=6mm, font=\large},",
+             r"  gradient/.style={box, dashed},",
              r"  weight/.style={sloped, above, font=\scriptsize, inner sep=1pt, fill=white}]"]
-    for col in diagram.columns:
-        for u in col:
-            x, y = place[u.id]
-            lines.append(rf"\node[{_style(u, digits, exact, name_tex)}] ({ids[u.id]}) at ({x:.2f},{y:.2f}) {{{_content(u, name_tex)}}};")
+    for u in units:
+        x, y = place[u.id]
+        lines.append(rf"\node[{_style(u, digits, exact, name_tex)}] ({ids[u.id]}) at ({x:.2f},{y:.2f}) {{{_content(u, name_tex, loss)}}};")
     outgoing: dict[str, list] = {}
     for e in diagram.edges:
         outgoing.setdefault(e.source, []).append(e)
+    skips = 0
     for source, edges in outgoing.items():
-        for j, e in enumerate(edges):
-            # labels of one unit's edges sit at different distances from it, so fanned-out labels do not collide
-            pos = 0.5 if len(edges) == 1 else 0.22 + 0.5 * j / (len(edges) - 1)
-            label = _weight(e.weight, e.value, digits, exact, name_tex)
-            text = "" if label is None else rf" node[weight, pos={pos:.2f}] {{${label}$}}"
-            bend = "to[bend left=12]" if column[e.target] - column[e.source] > 1 else "--"
-            lines.append(rf"\draw[->] ({ids[e.source]}) {bend}{text} ({ids[e.target]});")
+        shown = [e for e in edges if e.labelled]
+        for e in edges:
+            label = _weight(e.weight, e.value, digits, exact, name_tex) if e.labelled else None
+            text = ""
+            if label is not None:
+                j = shown.index(e)
+                # labels of one unit's edges sit at different distances from it, so fanned-out labels do not collide
+                pos = 0.5 if len(shown) == 1 else 0.22 + 0.5 * j / (len(shown) - 1)
+                text = rf" node[weight, pos={pos:.2f}] {{${label}$}}"
+            style = "->, dashed" if e.dashed else "->"
+            a, b = ids[e.source], ids[e.target]
+            if e.route == "skip":
+                lines.append(rf"\draw[{style}] ({a}) {_around(diagram, place, e, skips)}{text} ({b});")
+                skips += 1
+            elif e.route == "back":
+                lines.append(rf"\draw[{style}] ({a}) to[bend left=15]{text} ({b});")
+            else:
+                lines.append(rf"\draw[{style}] ({a}) --{text} ({b});")
+    right = max((x for x, _ in place.values()), default=0) + 1.0
+    top = max((y for _, y in place.values()), default=0) + 0.5
+    for k, table in enumerate(diagram.tables):
+        where = f"anchor=north west] (t{k}) at ({right:.2f},{top:.2f})" if k == 0 else \
+            f"anchor=north west] (t{k}) at ([yshift=-3mm]t{k - 1}.south west)"
+        lines.append(rf"\node[font=\footnotesize, inner sep=0pt, {where} {{{_tabular(table, digits, exact, name_tex)}}};")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 
 
-def _places(columns, gap: float) -> dict:
-    """Each unit's (x, y) in cm: columns left to right, each centred on y = 0."""
-    out = {}
-    for k, col in enumerate(columns):
-        for i, u in enumerate(col):
-            out[u.id] = (k * gap, ((len(col) - 1) / 2 - i) * ROW_GAP)
-    return out
+def _around(diagram: Diagram, place: dict, e, k: int) -> str:
+    """Control points that take a skip edge around (above or below) the neurons of the columns it passes."""
+    (x1, y1), (x2, y2) = place[e.source], place[e.target]
+    inside = [place[u.id][1] for col in diagram.columns for u in col
+              if min(x1, x2) < place[u.id][0] < max(x1, x2)]
+    if not inside:
+        return "--"
+    low, high = min(inside), max(inside)
+    below = (y1 + y2) / 2 <= (low + high) / 2
+    y = low - 0.9 - 0.3 * k if below else high + 0.9 + 0.3 * k
+    third = (x2 - x1) / 3
+    return f".. controls ({x1 + third:.2f},{y:.2f}) and ({x2 - third:.2f},{y:.2f}) .."
+
+
+def _tabular(table: WeightTable, digits: int, exact: bool, name_tex) -> str:
+    """A weight table: the source units across, the target units down, each cell the weight of that edge."""
+    head = " & ".join([""] + [f"${name_tex(s)}$" for s in table.sources])
+    rows = [" & ".join([f"${name_tex(t)}$"] + [_cell(c, digits, exact, name_tex) for c in cells])
+            for t, cells in zip(table.targets, table.cells)]
+    title = rf"\multicolumn{{{len(table.sources) + 1}}}{{c}}{{weights: from (across) into (down)}}\\[2pt] "
+    return ("\\begin{tabular}{r|" + "c" * len(table.sources) + "}" + title + head + r"\\ \hline "
+            + r"\\ ".join(rows) + r"\end{tabular}")
+
+
+def _cell(cell, digits: int, exact: bool, name_tex) -> str:
+    if cell is None:
+        return ""
+    label = _weight(cell[0], cell[1], digits, exact, name_tex)
+    return "" if label is None else f"${label}$"
 
 
 def _fan(diagram: Diagram) -> int:
     counts: dict[str, int] = {}
     for e in diagram.edges:
-        counts[e.source] = counts.get(e.source, 0) + 1
+        if e.labelled:
+            counts[e.source] = counts.get(e.source, 0) + 1
     return max(counts.values(), default=0)
 
 
@@ -90,10 +136,20 @@ def _style(u: Unit, digits: int, exact: bool, name_tex) -> str:
     bias = ""
     if u.bias is not None:
         bias = f", label={{[font=\\scriptsize]above:${_bias(u, digits, exact, name_tex)}$}}"
+    if u.shape == "box":
+        return ("gradient" if u.dashed else "box") + (", fill=black!8" if u.kind in ("input", "parameter", "target") else "")
+    if u.shape == "op":
+        return "op" + (f", label={{right:${name_tex(u.label)}$}}" if u.label else "")
     return {"input": "input", "loss": "loss"}.get(u.kind, "unit") + bias
 
 
-def _content(u: Unit, name_tex) -> str:
+def _content(u: Unit, name_tex, loss: str = "L") -> str:
+    if u.shape == "op":
+        return r"$\otimes$"
+    if u.kind == "gradient":
+        return rf"$\partial {name_tex(loss)}/\partial {name_tex(u.label)}$"
+    if not u.label:   # a neuron without a name of its own: its activation only
+        return r"{\small " + escape_text(u.activation or "") + "}"
     text = f"${name_tex(u.label)}$"
     if u.activation:
         text += r"\\[-2pt]{\tiny " + escape_text(u.activation) + "}"
@@ -112,6 +168,8 @@ def _weight(weight, value, digits: int, exact: bool, name_tex) -> str | None:
         return None
     if _numeric(weight):
         return tex_number(weight, digits, exact)
+    if str(weight).startswith("-"):
+        return "-" + name_tex(str(weight)[1:])
     return name_tex(str(weight))
 
 
@@ -161,3 +219,44 @@ def node_name(label: str) -> str:
     """The node a unit belongs to: h1[2] → h1, w13 → w13."""
     m = _ELEMENT.match(label)
     return m.group(1) if m else label
+
+
+def to_pgfplots(plot: Plot, name_tex=default_name_tex) -> str:
+    """A pgfplots axis of a decision boundary: class areas shaded, piece borders dotted, the boundary thick."""
+    x0, x1, y0, y1 = (_coordinate(v) for v in plot.window)
+    lines = [r"\begin{tikzpicture}",
+             rf"\begin{{axis}}[width=7.5cm, height=7.5cm, axis equal image, xmin={x0}, xmax={x1}, ymin={y0}, ymax={y1},",
+             rf"  xlabel={{${name_tex(plot.axes[0])}$}}, ylabel={{${name_tex(plot.axes[1])}$}}, axis on top]"]
+    for area in plot.areas:
+        colour = "red!18" if area.above else "blue!18"
+        lines.append(rf"\fill[{colour}] " + _path(area.corners) + ";")
+    for border in plot.borders:
+        lines.append(r"\draw[gray, densely dotted] " + _path(border) + ";")
+    for a, b in plot.boundary:
+        lines.append(r"\draw[very thick] " + _path((a, b), closed=False) + ";")
+    for label, above in dict.fromkeys((a.label, a.above) for a in plot.areas):
+        biggest = max((a for a in plot.areas if a.above == above), key=lambda a: abs(_signed_area(a.corners)))
+        cx, cy = _centroid(biggest.corners)
+        lines.append(rf"\node[font=\footnotesize, fill=white, fill opacity=0.7, text opacity=1, inner sep=1pt] "
+                     rf"at (axis cs:{_coordinate(cx)},{_coordinate(cy)}) {{{escape_text(label)}}};")
+    lines += [r"\end{axis}", r"\end{tikzpicture}"]
+    return "\n".join(lines) + "\n"
+
+
+def _path(points, closed: bool = True) -> str:
+    text = " -- ".join(f"(axis cs:{_coordinate(x)},{_coordinate(y)})" for x, y in points)
+    return text + (" -- cycle" if closed else "")
+
+
+def _coordinate(v) -> str:
+    return f"{float(v):.4g}"
+
+
+def _signed_area(corners) -> float:
+    pts = [(float(x), float(y)) for x, y in corners]
+    return sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(pts, pts[1:] + pts[:1])) / 2
+
+
+def _centroid(corners) -> tuple:
+    pts = [(float(x), float(y)) for x, y in corners]
+    return sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
