@@ -1,6 +1,9 @@
 """Helpers the test files share: which bundled problems are numeric, and substituting definitions."""
 from __future__ import annotations
 
+import shutil
+
+import pytest
 import yaml
 
 
@@ -28,3 +31,16 @@ def substitute(expr, definitions: dict | None):
             break
         expr = new
     return expr
+
+
+def needs_pdflatex():
+    """Skip the calling test where pdflatex is not installed."""
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+
+
+def cli(*args):
+    """Run the command line in-process with its arguments as text: the Click result."""
+    from typer.testing import CliRunner
+    from backprop_tutor.cli import app
+    return CliRunner().invoke(app, [str(a) for a in args])

@@ -8,25 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from backprop_tutor import load, solve
 from backprop_tutor.cli import app
 from backprop_tutor.render.latex import to_latex
 from backprop_tutor.render.markdown import to_markdown
 
+from helpers import cli as run, needs_pdflatex
+
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = ROOT / "problems" / "ws24_sheet4_ex1.yaml"   # the sheet's published L = 0.09, A = 1.7
-runner = CliRunner()
 
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def needs_pdflatex():
-    if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex is not installed")
 
 
 def files(folder: Path) -> list:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from backprop_tutor import export as export_module
 from backprop_tutor import sandbox
@@ -28,19 +27,12 @@ from backprop_tutor.render.latex import to_latex
 from backprop_tutor.texsafe import (MAX_MATH_LENGTH, UnsafeTeX, check_math, escape_text,
                                     forbidden_in_document)
 
+from helpers import cli as run, needs_pdflatex
+
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
 SHEET = ROOT / "problems" / "sheet12_p2.yaml"
-runner = CliRunner()
 
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def needs_pdflatex():
-    if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex is not installed")
 
 
 def one_error_line(result, code=2) -> str:
