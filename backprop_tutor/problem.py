@@ -14,7 +14,7 @@ from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, na
 from .items import Leaf, Line
 from .limits import Limits, coerce
 from .network import network
-from .ops import ELEMENTWISE, FUNCTIONS
+from .ops import FUNCTIONS
 from .prose import check_prose
 from .reading import Lookalike, printable, read_text, read_yaml
 from .texsafe import UnsafeTeX, check_math
