@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from backprop_tutor import load, loads, solve
+from backprop_tutor import loads, solve
 from backprop_tutor.graph import build
 from backprop_tutor.solver import solve as solve_graph
 

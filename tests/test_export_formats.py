@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from backprop_tutor import load, solve
-from backprop_tutor.cli import app
 from backprop_tutor.render.latex import to_latex
 from backprop_tutor.render.markdown import to_markdown
 

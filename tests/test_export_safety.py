@@ -19,7 +19,6 @@ import yaml
 
 from backprop_tutor import export as export_module
 from backprop_tutor import sandbox
-from backprop_tutor.cli import app
 from backprop_tutor.errors import ExternalError, OutputError, ProblemError, UsageError
 from backprop_tutor.export import check_target, compile_pdf, write_atomically
 from backprop_tutor.notation import tex_name

@@ -1,18 +1,15 @@
 """`derive --wrt` an input: ∂L/∂x (the saliency), checked by central finite differences in mpmath."""
-import io
 import json
 
 import mpmath
 import pytest
 import sympy as sp
-from rich.console import Console
 from typer.testing import CliRunner
 
 from backprop_tutor import loads, solve
 from backprop_tutor.cli import app
 from backprop_tutor.derivation import derive
 from backprop_tutor.render.latex import to_latex
-from backprop_tutor.render.terminal import print_solution
 
 PROBLEM = """title: inputs
 inputs: {x1: 2, x: [1, -2]}
