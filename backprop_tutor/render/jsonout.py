@@ -50,11 +50,16 @@ def _decimal(x) -> str:
 
 def shaped(value, shape: tuple):
     """A value in its own shape: scalar, list, or list of lists."""
+    return in_shape(value, shape, number)
+
+
+def in_shape(value, shape: tuple, write):
+    """write applied to each entry of a value, kept in the value's own shape: scalar, list, or list of lists."""
     if shape == ():
-        return number(value[0] if isinstance(value, sp.MatrixBase) else value)
+        return write(value[0] if isinstance(value, sp.MatrixBase) else value)
     if len(shape) == 1:
-        return [number(v) for v in value]
-    return [[number(v) for v in value.row(i)] for i in range(value.rows)]
+        return [write(v) for v in value]
+    return [[write(v) for v in value.row(i)] for i in range(value.rows)]
 
 
 class _Text(StrPrinter):
@@ -171,11 +176,7 @@ def exact_text(x):
 
 def exact_shaped(value, shape: tuple):
     """exact_text in the value's own shape."""
-    if shape == ():
-        return exact_text(value[0] if isinstance(value, sp.MatrixBase) else value)
-    if len(shape) == 1:
-        return [exact_text(v) for v in value]
-    return [[exact_text(v) for v in value.row(i)] for i in range(value.rows)]
+    return in_shape(value, shape, exact_text)
 
 
 def dumps(solution: Solution, comment: str | None = None) -> str:
