@@ -14,6 +14,7 @@ from .rules import forward
 MAX_COLUMN_UNITS = 12
 MAX_EDGES = 80
 DENSE_EDGES = 6   # more edges than this between two columns: their weights go to a table, not on the edges
+FULL_CROSSING = 6  # a complete layer of this many edges (2×3, 3×2): its labels meet mid-way, so a table too
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,17 @@ def diagram(graph: Graph, values: dict | None = None) -> Diagram:
         column[n] = last + 1
     width = max(column.values(), default=-1) + 1
     columns = tuple(tuple(u for n in units if column[n] == k for u in units[n]) for k in range(width))
-    return _laid_out(columns, edges)
+    return _laid_out(_zero_biases(columns), edges)
+
+
+def _zero_biases(columns: tuple) -> tuple:
+    """A bias that is a literal 0 is drawn (+0) once any neuron has a bias, so every neuron shows one;
+    in a network without biases none is drawn."""
+    def zero(u):
+        return u.bias is not None and not isinstance(u.bias, str) and u.bias == 0
+    if any(u.bias is not None and not zero(u) for col in columns for u in col):
+        return columns
+    return tuple(tuple(replace(u, bias=None, bias_value=None) if zero(u) else u for u in col) for col in columns)
 
 
 def _laid_out(columns: tuple, edges: list) -> Diagram:
@@ -164,7 +175,7 @@ def _laid_out(columns: tuple, edges: list) -> Diagram:
         between.setdefault((column[e.source], column[e.target]), []).append(e)
     tables, out = [], []
     for (a, b), group in between.items():
-        dense = len(group) > DENSE_EDGES and any(e.weight is not None for e in group)
+        dense = _crowded(group) and any(e.weight is not None for e in group)
         if dense:
             tables.append(_table(columns[a], columns[b], group))
         route = "skip" if b - a > 1 else "straight"
@@ -172,6 +183,13 @@ def _laid_out(columns: tuple, edges: list) -> Diagram:
     order = {id(e): k for k, e in enumerate(edges)}
     out.sort(key=lambda pair: order[id(pair[0])])
     return Diagram(columns, tuple(e for _, e in out), tuple(tables))
+
+
+def _crowded(edges: list) -> bool:
+    """Too many edges between two columns for their labels to stay apart."""
+    sources, targets = {e.source for e in edges}, {e.target for e in edges}
+    complete = len(edges) == len(sources) * len(targets) and min(len(sources), len(targets)) >= 2
+    return len(edges) > DENSE_EDGES or (complete and len(edges) >= FULL_CROSSING)
 
 
 def _table(sources: tuple, targets: tuple, edges: list) -> WeightTable:
@@ -217,7 +235,7 @@ def _linear_parts(pre, units: set, params: set):
         c = coefficients.get(s)
         weights[s] = c if s not in nonlinear and _is_weight(c, params) else None
     affine = not nonlinear and all(_free(c, units) for c in coefficients.values())
-    bias = constant if affine and constant != 0 and _is_weight(constant, params) else None
+    bias = constant if affine and _is_weight(constant, params) else None
     return weights, bias
 
 

@@ -157,7 +157,7 @@ def test_node_boxes_compile(tmp_path):
 def test_dense_columns_put_their_weights_in_a_table_and_skips_go_around():
     d = drawn("dnn_a9_q3.yaml")
     sheet = raw("dnn_a9_q3.yaml")["parameters"]
-    assert len(d.tables) == 1
+    assert len(d.tables) == 2
     table = d.tables[0]
     assert table.sources == ("x[1]", "x[2]", "x[3]", "x[4]")
     assert table.targets == ("z1[1]", "z1[2]", "z1[3]", "z2[1]", "z2[2]")
@@ -165,7 +165,11 @@ def test_dense_columns_put_their_weights_in_a_table_and_skips_go_around():
     assert values == [[exact(v) for v in row] for row in sheet["W1"] + sheet["W2"]]
     into_hidden = [e for e in d.edges if e.source.startswith("x[")]
     assert len(into_hidden) == 20 and not any(e.labelled for e in into_hidden)
-    assert all(e.labelled for e in d.edges if e.source.startswith("z1["))   # 6 edges: still on the arrows
+    # the complete 3×2 layer into u3: its labels would meet mid-way, so its weights are a table too
+    assert not any(e.labelled for e in d.edges if e.source.startswith("z1["))
+    second = d.tables[1]
+    assert (second.sources, second.targets) == (("z1[1]", "z1[2]", "z1[3]"), ("u3[1]", "u3[2]"))
+    assert [[c[1] for c in row] for row in second.cells] == [[exact(v) for v in row] for row in sheet["W3"]]
     routes = {(e.source, e.target): e.route for e in d.edges}
     assert routes[("z2[1]", "y[1]")] == "skip" and routes[("z1[1]", "u3[1]")] == "straight"
     text = to_tikz(d)
@@ -178,6 +182,21 @@ def test_layout_hints_give_every_unit_its_column_and_a_centred_row():
         assert [u.column for u in col] == [k] * len(col)
         assert sum(u.row for u in col) == 0 and len({u.row for u in col}) == len(col)
     assert d.tables == () and all(e.labelled for e in d.edges)
+
+
+def test_a_complete_two_by_three_layer_goes_to_a_table_and_a_sparse_one_stays_on_its_edges():
+    softmax = drawn("exercise3_softmax_ce.yaml")       # x (2) → s (3), every pair joined
+    assert len(softmax.tables) == 1 and not any(e.labelled for e in softmax.edges if e.weight is not None)
+    samples = drawn("sheet2_ex2.yaml")                 # 6 edges, but each input feeds one output
+    assert samples.tables == () and all(e.labelled for e in samples.edges if e.weight is not None)
+
+
+def test_a_literal_zero_bias_is_drawn_when_another_neuron_has_a_bias():
+    d = drawn("sheet2_ex1.yaml")                       # h = relu(x…) without a constant, y = 1 − …
+    assert [u.bias for u in d.columns[1]] == [0, 0, 0] and d.columns[2][0].bias == 1
+    assert to_tikz(d).count("above:$+0$") == 3
+    none = drawn("dnn_a9_q3.yaml")                     # no biases at all: none drawn
+    assert all(u.bias is None for col in none.columns for u in col)
 
 
 def test_a_bias_given_as_zero_is_shown():
