@@ -263,6 +263,7 @@ class GraphStructure:
     kind: str            # forward | backward
     nodes: tuple         # (name, role), role gradient for the nodes backprop adds
     edges: tuple         # (from, to)
+    network: object = None  # a network of scalars: its neuron drawing, which is this graph already
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """solve(): a problem's whole solution, the engine's numbers arranged as the sheet asks."""
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from .answer import sections
@@ -9,7 +11,7 @@ from .engine import Work, names_of
 from .graph import Graph, build
 from .parts import part_answers
 from .problem import Problem
-from .solution import Solution
+from .solution import GraphStructure, Section, Solution
 
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False) -> Solution:
@@ -32,6 +34,9 @@ def solution(work: Work) -> Solution:
     new = work.updated_leaves() if has_lr else None
     after = work.loss_after(new) if has_lr else None
     secs = sections(work, new, after)
+    drawing = diagram(work.g, work.values)
+    if drawing is not None and all(node.shape == () for node in g.nodes.values()):
+        secs, drawing = _drawn_in_parts(secs, drawing)
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
     grads = {n.name: work.deltas[n.name].x for n in g.parameters if n.name in work.deltas}
     updated = None
@@ -44,4 +49,19 @@ def solution(work: Work) -> Solution:
         loss=work.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
         updated=updated, loss_after=after["L"].x if has_lr else None,
         checks={k: v.x for k, v in work.checks.items()}, names=names_of(work.g),
-        diagram=diagram(work.g, work.values), answers=part_answers(secs))
+        diagram=drawing, answers=part_answers(secs))
+
+
+def _drawn_in_parts(secs: list[Section], drawing) -> tuple:
+    """A network of scalars drawn neuron by neuron is its computational graph: a part that asks for the
+    forward graph shows that drawing, and the solution does not draw it a second time at the top."""
+    asked = [k for k, sec in enumerate(secs)
+             if any(isinstance(s, GraphStructure) and s.kind == "forward" for s in sec.steps)]
+    if not asked:
+        return secs, drawing
+    out = list(secs)
+    for k in asked:
+        steps = tuple(dataclasses.replace(s, network=drawing)
+                      if isinstance(s, GraphStructure) and s.kind == "forward" else s for s in secs[k].steps)
+        out[k] = dataclasses.replace(secs[k], steps=steps)
+    return out, None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from backprop_tutor import load, solve
 from backprop_tutor.diagram import boundary_plot, graph_diagram
+from backprop_tutor.render.latex import to_latex
 from backprop_tutor.render.tikz import to_pgfplots, to_tikz
 from backprop_tutor.solution import GraphStructure, LinearPieces
 from backprop_tutor.texsafe import forbidden_in_document
@@ -94,3 +95,23 @@ def test_pgfplots_is_allowed_but_its_file_reading_plots_are_not():
     assert forbidden_in_document("\\documentclass{article}\\usepackage{pgfplots}\\begin{document}x\\end{document}") is None
     assert forbidden_in_document("\\addplot table {/etc/passwd};") == "\\addplot"
     assert forbidden_in_document("\\pgfplotstableread{data.csv}\\t") == "\\pgfplotstableread"
+
+
+def test_a_scalar_network_is_drawn_once_in_the_part_that_asks_for_its_graph():
+    solution = solve(load(ROOT / "problems" / "sheet2_ex3.yaml"))
+    assert solution.diagram is None                                 # not at the top as well
+    (graph,) = [s for sec in solution.sections for s in sec.steps if isinstance(s, GraphStructure)]
+    assert graph.network is not None and graph.network.kind == "network"
+    drawn = {u.id for col in graph.network.columns for u in col}
+    # every neuron of the sheet's computations, with the weights on its edges
+    assert {"x1", "x2", "a3", "a4", "a5", "a6", "y", "L"} <= drawn
+    assert {e.weight for e in graph.network.edges if e.weight is not None} >= {"w13", "w57", "w67"}
+    text = to_latex(solution)
+    assert text.count(r"\begin{tikzpicture}") == 1 and "directed edges" not in text
+
+
+def test_a_vector_network_keeps_its_drawing_and_its_computational_graph():
+    solution = solve(load(ROOT / "problems" / "dnn_a9_q2.yaml"))
+    assert solution.diagram is not None
+    graphs = [s for sec in solution.sections for s in sec.steps if isinstance(s, GraphStructure)]
+    assert graphs and all(g.network is None for g in graphs)

@@ -337,14 +337,12 @@ class LatexDocument(Printer):
         return f"${self.m(w)}$"
 
     def _print_GraphStructure(self, s):
-        figure = _centred(to_tikz(graph_diagram(s), self.digits, self.exact, name_tex=self.name))
-        into: dict = {}
-        for a, b in s.edges:
-            into.setdefault(b, []).append(a)
-        rows = [[f"${self.name(n)}$", self.cell(role), ", ".join(f"${self.name(a)}$" for a in into.get(n, []))]
-                for n, role in s.nodes]
-        return figure + self._table(["node", "kind", "computed from"], rows,
-                                    f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
+        # the figure is the answer: a table of the same nodes and edges beside it would say it twice
+        drawing = s.network if s.network is not None else graph_diagram(s)
+        figure = _centred(to_tikz(drawing, self.digits, self.exact, name_tex=self.name))
+        if s.network is not None:   # weights sit on the edges there, so the graph's counts would not match it
+            return figure
+        return figure + f"\n{len(s.nodes)} nodes, {len(s.edges)} directed edges.\n"
 
     def _print_Dimensions(self, s):
         rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
