@@ -10,6 +10,7 @@ from backprop_tutor.render.latex import to_latex
 from backprop_tutor.render.tikz import to_pgfplots, to_tikz
 from backprop_tutor.solution import GraphStructure, LinearPieces
 from backprop_tutor.texsafe import forbidden_in_document
+from helpers import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,3 +116,16 @@ def test_a_vector_network_keeps_its_drawing_and_its_computational_graph():
     assert solution.diagram is not None
     graphs = [s for sec in solution.sections for s in sec.steps if isinstance(s, GraphStructure)]
     assert graphs and all(g.network is None for g in graphs)
+
+
+def test_terminal_graph_names_the_leaves_once_and_gives_each_computed_node_its_edges():
+    out = cli("solve", ROOT / "problems" / "sheet2_ex3.yaml", "--no-color").output
+    part = out.split("(a) Computational graph", 1)[1].split("(b)", 1)[0]
+    assert "inputs: x₁, x₂" in part and "target: t" in part
+    assert "parameters: w₁₃, w₂₃, w₁₄, w₂₄, w₃₅, w₄₅, w₃₆, w₄₆, w₅₇, w₆₇" in part
+    rows = [line.split() for line in part.splitlines() if line.strip().split(" ")[0] in
+            ("z₃", "a₃", "z₄", "a₄", "z₅", "a₅", "z₆", "a₆", "y", "L")]
+    # one row per computed node, with the edges into it as the file's lines say
+    assert len(rows) == 10
+    assert {r[0]: " ".join(r[2:]) for r in rows}["z₅"] == "a₃, w₃₅, a₄, w₄₅"
+    assert "23 nodes, 26 directed edges" in part

@@ -159,16 +159,24 @@ class TerminalPrinter(Printer):
         return Group(*out)
 
     def _print_GraphStructure(self, s):
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        for column in ("node", "kind", "computed from (edges into it)"):
-            table.add_column(column, overflow="fold")
         into: dict = {}
         for a, b in s.edges:
             into.setdefault(b, []).append(a)
+        # the leaves have no edge into them: one line per kind says them all
+        leaves: dict = {}
         for name, role in s.nodes:
-            table.add_row(self.name(name), role, ", ".join(self.name(a) for a in into.get(name, [])))
+            if name not in into:
+                leaves.setdefault(role, []).append(self.name(name))
+        lines = [Text(f"{ROLE_WORDS.get(role, role)}{'s' if len(names) > 1 else ''}: {', '.join(names)}")
+                 for role, names in leaves.items()]
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("node", "kind", "computed from (edges into it)"):
+            table.add_column(column, overflow="fold")
+        for name, role in s.nodes:
+            if name in into:
+                table.add_row(self.name(name), role, ", ".join(self.name(a) for a in into[name]))
         edges = Text(f"{len(s.nodes)} nodes, {len(s.edges)} directed edges", style="dim")
-        return Group(table, edges, Text(""))
+        return Group(*lines, table, edges, Text(""))
 
     def _print_Dimensions(self, s):
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
