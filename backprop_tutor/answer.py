@@ -7,7 +7,7 @@ from .derivation import derivation_for
 from .engine import Work
 from .pieces import linear_pieces
 from .problem import format_decimal
-from .solution import Dimensions, Gradient, Section
+from .solution import Dimensions, Gradient, GraphStructure, Section
 from .steps import (delta_steps, element_gradient, forward_step, forward_steps, givens, gradient_step,
                     update_steps)
 from .structure import graph_structure
@@ -135,7 +135,12 @@ class _Answers:
         kind = ask.what[0]
         title = ("Computational graph" if kind == "forward"
                  else "Computational graph with the gradient nodes of backpropagation")
-        return [Section(title, (graph_structure(self.work, kind),))]
+        step = graph_structure(self.work, kind)
+        if kind == "backward":
+            earlier = [sec.part for sec in self.earlier for s in sec.steps
+                       if isinstance(s, GraphStructure) and s.kind == "forward"]
+            step = dataclasses.replace(step, forward_in=earlier[0] if earlier else None)
+        return [Section(title, (step,))]
 
 
 def _need_rate(work, ask):

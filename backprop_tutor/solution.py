@@ -264,6 +264,7 @@ class GraphStructure:
     nodes: tuple         # (name, role), role gradient for the nodes backprop adds
     edges: tuple         # (from, to)
     network: object = None  # a network of scalars: its neuron drawing, which is this graph already
+    forward_in: str | None = None  # backward: the part that showed the forward graph, not listed again
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,14 @@ def test_terminal_graph_names_the_leaves_once_and_gives_each_computed_node_its_e
     assert len(rows) == 10
     assert {r[0]: " ".join(r[2:]) for r in rows}["z₅"] == "a₃, w₃₅, a₄, w₄₅"
     assert "23 nodes, 26 directed edges" in part
+
+
+def test_terminal_backward_graph_refers_to_the_forward_graph_and_lists_only_gradient_nodes():
+    out = cli("solve", ROOT / "problems" / "dnn_a9_q2.yaml", "--no-color").output
+    backward = out.split("(b) Computational graph with the gradient nodes", 1)[1]
+    assert "The graph of (a), with a gradient node for each quantity" in backward
+    kinds = {line.split()[1] for line in backward.splitlines() if line.startswith("   δ_") or " forward " in line}
+    assert kinds == {"gradient"}
+    # every parameter and intermediate gets its gradient node (Q2 (b) asks for them)
+    for name in ("δ_y", "δ_u₃", "δ_z₂", "δ_u₂", "δ_z₁", "δ_u₁", "δ_W₁", "δ_W₂", "δ_W₃"):
+        assert f"   {name} " in backward

@@ -325,8 +325,8 @@ class LatexDocument(Printer):
         rows = [[", ".join(f"${self.m(r)}$" for r in p.region), f"${self.m(p.expression)}$",
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
         plot = boundary_plot(s)
-        figure = _centred(to_pgfplots(plot, name_tex=self.name)) if plot else ""
-        self.plots = self.plots or bool(plot)
+        figure = self.picture(to_pgfplots(plot, name_tex=self.name)) if plot else ""
+        self.plots = self.plots or bool(figure)
         return head + self._table(header, rows, f"Decision boundary: ${y} = 0$ on each piece where it changes sign.") + figure
 
     def _where(self, w):
@@ -339,10 +339,14 @@ class LatexDocument(Printer):
     def _print_GraphStructure(self, s):
         # the figure is the answer: a table of the same nodes and edges beside it would say it twice
         drawing = s.network if s.network is not None else graph_diagram(s)
-        figure = _centred(to_tikz(drawing, self.digits, self.exact, name_tex=self.name))
+        figure = self.picture(to_tikz(drawing, self.digits, self.exact, name_tex=self.name))
         if s.network is not None:   # weights sit on the edges there, so the graph's counts would not match it
             return figure
         return figure + f"\n{len(s.nodes)} nodes, {len(s.edges)} directed edges.\n"
+
+    def picture(self, tikz: str) -> str:
+        """A TikZ or pgfplots picture, centred and shrunk to the line width if wider."""
+        return _centred(tikz)
 
     def _print_Dimensions(self, s):
         rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]

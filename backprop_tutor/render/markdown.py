@@ -27,6 +27,23 @@ class MarkdownDocument(LatexDocument):
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n\n" + (caption + "\n\n" if caption else "")
 
+    def picture(self, tikz: str) -> str:
+        """Nothing: Markdown viewers do not set TikZ (the LaTeX and PDF exports draw it)."""
+        return ""
+
+    def _print_GraphStructure(self, s):
+        into: dict = {}
+        for a, b in s.edges:
+            into.setdefault(b, []).append(a)
+        rows = [[f"${self.name(n)}$", self.cell(role), ", ".join(f"${self.name(a)}$" for a in into[n])]
+                for n, role in s.nodes if n in into and (s.forward_in is None or role == "gradient")]
+        head = (f"The graph of ({s.forward_in}), with a gradient node for each quantity:\n\n" if s.forward_in
+                else "".join(f"{role.capitalize()}{'s' if len(names) > 1 else ''}: "
+                             + ", ".join(f"${self.name(n)}$" for n in names) + "\n\n"
+                             for role, names in _leaves(s, into).items()))
+        return head + self._table(["node", "kind", "computed from"], rows,
+                                  f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
+
     def body(self, solution) -> str:
         out = [f"## {solution.title}\n"]
         if solution.source:
@@ -49,3 +66,12 @@ def to_markdown(solution, digits: int = 4, exact: bool = False, comment: str | N
 
 
 __all__ = ["to_markdown", "text"]
+
+
+def _leaves(s, into: dict) -> dict:
+    """The nodes with no edge into them, by kind."""
+    out: dict = {}
+    for name, role in s.nodes:
+        if name not in into:
+            out.setdefault(role, []).append(name)
+    return out

@@ -169,11 +169,13 @@ class TerminalPrinter(Printer):
                 leaves.setdefault(role, []).append(self.name(name))
         lines = [Text(f"{ROLE_WORDS.get(role, role)}{'s' if len(names) > 1 else ''}: {', '.join(names)}")
                  for role, names in leaves.items()]
+        if s.forward_in is not None:   # the forward nodes stand in that part already
+            lines = [Text(f"The graph of ({s.forward_in}), with a gradient node for each quantity:")]
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for column in ("node", "kind", "computed from (edges into it)"):
             table.add_column(column, overflow="fold")
         for name, role in s.nodes:
-            if name in into:
+            if name in into and (s.forward_in is None or role == "gradient"):
                 table.add_row(self.name(name), role, ", ".join(self.name(a) for a in into[name]))
         edges = Text(f"{len(s.nodes)} nodes, {len(s.edges)} directed edges", style="dim")
         return Group(*lines, table, edges, Text(""))
