@@ -13,8 +13,8 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
-                      rounded_inside, spelled_out)
+from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, matrix_kind, negated, negative_number,
+                      parts_in_order, positive_first, rounded_inside, spelled_out)
 
 NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
@@ -350,22 +350,117 @@ class LatexDocument(Printer):
         rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
         return self._table(["name", "kind", "shape"], rows)
 
+    # -- answers: the box that ends each part, and the table that ends the solution -----------------
+    def quantity(self, r, inline: bool = False) -> str:
+        """What a result is, as math: ∂L/∂W_{21} (a fraction unless inline), W_{21} (updated), L."""
+        if r.kind in ("gradients", "derivatives"):
+            return (f"\\partial {self.name(r.of)}/\\partial {self.name(r.name)}" if inline
+                    else self.partial(r.name, r.of))
+        if r.kind == "deltas":
+            return self.name("delta_" + r.name)
+        if r.kind == "updated":
+            return f"{self.name(r.name)}\\ \\text{{(updated)}}"
+        if r.kind == "loss_after":
+            return "L\\ \\text{after the update}"
+        if r.kind == "decisions":
+            return "\\text{decisions}"
+        return self.name(r.name or "L")
+
+    def value_tex(self, value) -> str:
+        """A value as an answer writes it: a scalar, a short vector inline (a, b)^T, a matrix."""
+        kind = matrix_kind(value)
+        if kind == "one":
+            return self.m(value[0])
+        if kind in ("column", "row"):
+            inside = ",\\ ".join(self.m(v) for v in value)
+            return f"\\left({inside}\\right)" + ("^{\\mathsf{T}}" if kind == "column" else "")
+        return self.m(value)
+
+    def sign(self, value) -> str:
+        return "\\approx" if self.math.is_rounded(value) else "="
+
+    def reason(self, r) -> str:
+        """Why an exact zero is one: the ReLU units that are off, as computed in the model."""
+        units = []
+        for o in r.off:
+            name = o.node if o.index is None else f"{o.node}[{','.join(map(str, o.index))}]"
+            units.append(f"{self.name(name)} = {self.m(o.value)} {'<' if o.value < 0 else '='} 0")
+        head = "ReLU off: " if matrix_kind(r.value) in ("scalar", "one") else "zero entries: ReLU off: "
+        return f"\\text{{({head}}}{', '.join(units)}\\text{{)}}"
+
+    def notes_of(self, r) -> list:
+        out = [self.reason(r)] if r.off else []
+        if r.kind == "loss_after" and r.before is not None:
+            out.append(f"\\text{{(before: }}{self.m(r.before)}\\text{{)}}")
+        return out
+
+    def marks(self, results: list) -> str:
+        """The part's answer: each value boxed, on a line of its own under the part's last display."""
+        boxes = [f"\\boxed{{{self.quantity(r)} {self.sign(r.value)} {self.value_tex(r.value)}}}" for r in results]
+        joined = "&" + ", \\qquad ".join(boxes)
+        if len(results) > 1 and not any(self.notes_of(r) for r in results) and width(joined) + 1.0 <= LINE_EM:
+            return keep_together("\\begin{align*}\n" + joined + "\n\\end{align*}\n")
+        lines = []
+        for r in results:
+            body = f"{self.quantity(r)} {self.sign(r.value)} {self.value_tex(r.value)}"
+            notes = self.notes_of(r)
+            if width(body) + 1.0 <= LINE_EM:
+                line = f"&\\boxed{{{body}}}"
+                beside = "".join(f"\\quad {n}" for n in notes)
+                lines.append(line + beside if width(body + beside) + 1.0 <= LINE_EM else line)
+                if beside and width(body + beside) + 1.0 > LINE_EM:
+                    lines += [f"&\\quad {n}" for n in notes]
+            else:  # too wide for one box: the name boxed, the value broken between terms after it
+                first, *rest = break_line(self.value_tex(r.value), max(LINE_EM - 6.0, MIN_ROOM_EM))
+                lines.append(f"&\\boxed{{{self.quantity(r)}}} {self.sign(r.value)} {first}")
+                lines += [f"&\\qquad {more}" for more in rest] + [f"&\\quad {n}" for n in notes]
+        return keep_together("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n")
+
+    def answers_table(self, solution) -> str:
+        """Every asked value: part, quantity, value (a loss as before → after)."""
+        parts = any(r.part is not None for r in solution.results)
+        rows = []
+        for r in solution.results:
+            value = ("\\approx " if self.math.is_rounded(r.value) else "") + self.value_tex(r.value)
+            if r.kind == "loss_after" and r.before is not None:
+                value = f"{self.m(r.before)} \\to {value}"
+            rows.append(([f"({self.cell(r.part)})"] if parts else [])
+                        + [f"${self.quantity(r, inline=True)}$", f"${value}$"])
+        return self._table((["part"] if parts else []) + ["quantity", "value"], rows)
+
+    def answers_heading(self) -> str:
+        return "\\subsection*{Answers}\n"
+
+    def rounding_line(self, solution) -> str:
+        return f"\\noindent\\textit{{{text(self.rounding_note(solution))}}}\n\n"
+
     def body(self, solution) -> str:
         """The document's body: heading, notes, the network drawing, then every section."""
         out = [f"\\section*{{{text(solution.title)}}}\n"]
+        answers_only = getattr(solution, "answers_only", False)
         if solution.source:
             out.append(f"\\noindent\\textit{{{text(solution.source)}}}\n\n")
-        if solution.notes:
+        if solution.notes and not answers_only:
             out.append(f"\\noindent {prose_latex(solution.notes)}\n\n")
-        if self.comment:
+        if self.comment and not answers_only:
             out.append(f"\\noindent\\textbf{{Comment.}} \\textit{{{prose_latex(self.comment)}}}\n\n")
+        if hasattr(solution, "results"):
+            out.append(self.rounding_line(solution))
+        if answers_only:
+            return "\n".join(out + [self.answers_heading(), self.answers_table(solution)])
         if self.diagram:
             out.append(_centred(self.diagram))
-        for section in solution.sections:
-            title = self.heading(section.title)
-            head = f"({text(section.part)}) {title}" if section.part else title
-            out.append(f"\\subsection*{{{head}}}\n")
-            out += [keep_together(self.print_step(step)) for step in section.steps]
+        groups = parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]
+        for sections, results in groups:
+            for section in sections:
+                title = self.heading(section.title)
+                head = f"({text(section.part)}) {title}" if section.part else title
+                out.append(f"\\subsection*{{{head}}}\n")
+                out += [keep_together(self.print_step(step)) for step in section.steps]
+            if results:
+                out.append(self.marks(results))
+        if getattr(solution, "results", ()):
+            out += [self.answers_heading(), self.answers_table(solution)]
         return "\n".join(out)
 
 
