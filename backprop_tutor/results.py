@@ -42,22 +42,25 @@ def results(work: Work, answers: tuple, sections: list) -> tuple:
 
 
 def _whole(work: Work, sections: list) -> tuple:
-    out, loss_after = [], None
-    for s in (s for sec in sections for s in sec.steps):
-        if isinstance(s, Gradient) and s.of == "L" and s.index is None:
-            out.append(Result(None, "gradients", s.name, s.value, s.shape, off=relu_off(work, s.name)))
-        elif isinstance(s, Update) and not s.frozen:
-            out.append(Result(None, "updated", s.label or s.name, s.new, s.shape))
-        elif isinstance(s, LossValue) and s.before is not None:
-            loss_after = Result(None, "loss_after", None, s.value, (), before=s.before)
-    g = work.g
+    out, loss_after, loss_at = [], None, None
+    for i, sec in enumerate(sections):
+        for s in sec.steps:
+            if isinstance(s, Gradient) and s.of == "L" and s.index is None:
+                out.append(Result(None, "gradients", s.name, s.value, s.shape, off=relu_off(work, s.name), section=i))
+            elif isinstance(s, Update) and not s.frozen:
+                out.append(Result(None, "updated", s.label or s.name, s.new, s.shape, section=i))
+            elif isinstance(s, LossValue) and s.before is not None:
+                loss_after = Result(None, "loss_after", None, s.value, (), before=s.before, section=i)
+            elif isinstance(s, LossValue):
+                loss_at = i
+    g, last = work.g, len(sections) - 1
     if loss_after is not None:
         out.append(loss_after)
     elif "L" in g.nodes:
-        out.append(Result(None, "loss", None, work.expressions["L"].x, ()))
+        out.append(Result(None, "loss", None, work.expressions["L"].x, (), section=last if loss_at is None else loss_at))
     elif g.computed:  # no loss: what the network computes
-        last = g.computed[-1]
-        out.append(Result(None, "values", last.name, work.expressions[last.name].x, last.shape))
+        node = g.computed[-1]
+        out.append(Result(None, "values", node.name, work.expressions[node.name].x, node.shape, section=last))
     return tuple(out)
 
 

@@ -184,6 +184,7 @@ class Result:
     of: str = "L"
     before: object = None
     off: tuple = ()
+    section: int | None = None  # without ask: parts, the section (by position) whose answer it is
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ class Printer:
 def parts_in_order(solution) -> list:
     """The solution's sections grouped by part, in order, each group with the results it ends in:
     [(sections, results)]; a solution without parts is one group that ends in all of its results."""
+    if not any(section.part for section in solution.sections):  # no parts: each section ends in its own
+        return [([section], [r for r in solution.results if r.section == i])
+                for i, section in enumerate(solution.sections)]
     groups: list = []
     for section in solution.sections:
         if groups and groups[-1][-1].part == section.part:
@@ -45,11 +48,8 @@ def parts_in_order(solution) -> list:
         else:
             groups.append([section])
     last = {g[0].part: i for i, g in enumerate(groups)}  # a part's answer closes its last group
-    out = [(g, [r for r in solution.results if r.part == g[0].part] if last[g[0].part] == i else [])
-           for i, g in enumerate(groups)]
-    if not groups and solution.results:
-        out = [([], list(solution.results))]
-    return out
+    return [(g, [r for r in solution.results if r.part == g[0].part] if last[g[0].part] == i else [])
+            for i, g in enumerate(groups)]
 
 
 def matrix_kind(value) -> str:

@@ -226,15 +226,20 @@ class TerminalPrinter(Printer):
         for r in results:
             value = self.value_form(r.value)
             notes = [self.reason(r)] if r.off else []
+            below = ""
             if r.kind == "loss_after" and r.before is not None:
-                notes.append(f"(before: {_inline(self.math, r.before)})")
+                before = self.math.form(r.before)
+                if before.height() == 1:
+                    notes.append(f"(before: {before.render(wrap_line=False)})")
+                else:  # a formula drawn in two dimensions: on lines of its own
+                    below = "\n" + chain(self.math, "    before the update: L", [r.before], width=self.width)
             line = chain(self.math, prettyForm("▶ " + self.quantity(r)), [value], self.math.is_rounded(r.value),
                          self.width)
-            short.append(line[2:] if "\n" not in line and not notes else None)
+            short.append(line[2:] if "\n" not in line and not notes and not below else None)
             for note in notes:  # beside the value where it fits, else on a line of its own below
                 last = line.rsplit("\n", 1)[-1]
                 line += f"   {note}" if cell_len(last) + 3 + cell_len(note) <= self.width else f"\n    {note}"
-            lines.append(line)
+            lines.append(line + below)
         joined = "▶ " + ", ".join(t for t in short if t is not None)
         if len(results) > 1 and None not in short and cell_len(joined) <= JOINED_WIDTH:
             lines = [joined]
