@@ -28,6 +28,10 @@ class MarkdownDocument(LatexDocument):
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n\n" + (caption + "\n\n" if caption else "")
 
+    def table_lines(self, value: str, room: float) -> list:
+        """A value in a Markdown table stays on its row: the viewer wraps it."""
+        return [value]
+
     def marks(self, results: list) -> str:
         """The part's answer in bold, each value on a line of its own marked ▶."""
         lines = []

@@ -52,6 +52,27 @@ def parts_in_order(solution) -> list:
             for i, g in enumerate(groups)]
 
 
+def closes(step, result) -> bool:
+    """Whether a step ends in exactly the value a result asks for, as the same quantity (so that the
+    step's last line can carry the answer's mark)."""
+    kind = type(step).__name__
+    name = getattr(step, "label", None) or getattr(step, "name", None)
+    same = {"Gradient": result.kind == "gradients" and name == result.name and step.of == result.of,
+            "WholeDerivative": result.kind == "derivatives" and getattr(step, "wrt", None) == result.name
+            and step.of == result.of,
+            "Update": result.kind == "updated" and name == result.name,
+            "LossValue": result.kind == ("loss" if getattr(step, "before", None) is None else "loss_after"),
+            "Forward": result.kind == "values" and name == result.name,
+            "Delta": result.kind == "deltas" and name == result.name and step.of == result.of}.get(kind, False)
+    if not same:
+        return False
+    value = step.new if kind == "Update" else step.value
+    try:
+        return bool(value == result.value)
+    except TypeError:
+        return False
+
+
 def matrix_kind(value) -> str:
     """How an answer writes a value: scalar, column (a, b)ᵀ, row (a, b), or matrix."""
     if not isinstance(value, sp.MatrixBase):
