@@ -258,7 +258,7 @@ def test_the_table_fits_80_columns_and_typesets_as_booktabs():
     tex = to_latex(solve(load(SHEET12)))
     table = tex.split("\\subsection*{Answers}")[1]
     assert "\\toprule" in table and "(c) & $\\partial L/\\partial W^{(2)}_{21}$ & $0.24$ \\\\" in table
-    assert "(f) & $L\\ \\text{after the update}$ & $0.8089 \\to \\approx 0.785$ \\\\" in table
+    assert "(f) & $L\\ \\text{after the update}$ & $0.8089 \\to {} \\approx 0.785$ \\\\" in table
     md = to_markdown(solve(load(SHEET12))).split("### Answers")[1]
     assert "| (e) | $W^{(2)}_{21}\\ \\text{(updated)}$ | $0.576$ |" in md
 

@@ -408,7 +408,7 @@ class LatexDocument(Printer):
 
         def flush():
             if row:
-                lines.append("&" + ", \\qquad ".join(row))
+                lines.append("&" + " \\qquad ".join(row))
                 row.clear()
 
         for r in results:
@@ -428,7 +428,7 @@ class LatexDocument(Printer):
                 else:
                     lines += [f"&{box}"] + [f"&\\quad {n}" for n in notes]
             else:
-                if row and width(", \\qquad ".join(row + [box])) + 1.0 > LINE_EM:
+                if row and width(" \\qquad ".join(row + [box])) + 1.0 > LINE_EM:
                     flush()
                 row.append(box)
         flush()
@@ -443,7 +443,7 @@ class LatexDocument(Printer):
         for r, name in zip(solution.results, names):
             value = ("\\approx " if self.math.is_rounded(r.value) else "") + self.value_tex(r.value)
             if r.kind == "loss_after" and r.before is not None:
-                value = f"{self.m(r.before)} \\to {value}"
+                value = f"{self.m(r.before)} \\to {{}} {value}"
             first, *rest = self.table_lines(value, room)
             rows.append(([f"({self.cell(r.part)})"] if parts else []) + [f"${name}$", f"${first}$"])
             rows += [([""] if parts else []) + ["", f"$\\quad {more}$"] for more in rest]
