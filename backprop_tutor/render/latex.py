@@ -14,7 +14,7 @@ from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
 from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, matrix_kind, negated, negative_number,
-                      closes, parts_in_order, positive_first, rounded_inside, spelled_out)
+                      closes, parts_in_order, positive_first, rounded_inside, spelled_out, unit_name)
 
 NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
@@ -391,8 +391,7 @@ class LatexDocument(Printer):
         """Why an exact zero is one: the ReLU units that are off, as computed in the model."""
         units = []
         for o in r.off:
-            name = o.node if o.index is None else f"{o.node}[{','.join(map(str, o.index))}]"
-            units.append(f"{self.name(name)} = {self.m(o.value)} {'<' if o.value < 0 else '='} 0")
+            units.append(f"{self.name(unit_name(o))} = {self.m(o.value)} {'<' if o.value < 0 else '='} 0")
         head = "ReLU off: " if matrix_kind(r.value) in ("scalar", "one") else "zero entries: ReLU off: "
         return f"\\text{{({head}}}{', '.join(units)}\\text{{)}}"
 

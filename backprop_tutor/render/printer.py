@@ -73,6 +73,11 @@ def closes(step, result) -> bool:
         return False
 
 
+def unit_name(off) -> str:
+    """The name of a unit that is off, as the file writes one element: Z_in[1], or z3 for a scalar."""
+    return off.node if off.index is None else f"{off.node}[{','.join(map(str, off.index))}]"
+
+
 def matrix_kind(value) -> str:
     """How an answer writes a value: scalar, column (a, b)ᵀ, row (a, b), or matrix."""
     if not isinstance(value, sp.MatrixBase):

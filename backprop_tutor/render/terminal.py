@@ -18,7 +18,7 @@ from .pretty import MathPrinter, chain
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .wrap import wrap_picture
-from .printer import Printer, matrix_kind, parts_in_order
+from .printer import Printer, matrix_kind, parts_in_order, unit_name
 
 NOT_CHECKED = "not checked (symbolic)"
 JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
@@ -215,8 +215,8 @@ class TerminalPrinter(Printer):
         """Why an exact zero is one: the ReLU units that are off, as computed in the model."""
         if not r.off:
             return ""
-        units = ", ".join(f"{self.name(o.node if o.index is None else f'{o.node}[{o.index[0]}]' if len(o.index) == 1 else f'{o.node}[{o.index[0]},{o.index[1]}]')}"
-                          f" = {_inline(self.math, o.value)} {'<' if o.value < 0 else '='} 0" for o in r.off)
+        units = ", ".join(f"{self.name(unit_name(o))} = {_inline(self.math, o.value)} {'<' if o.value < 0 else '='} 0"
+                          for o in r.off)
         scalar = matrix_kind(r.value) in ("scalar", "one")
         return f"({'' if scalar else 'zero entries: '}ReLU off: {units})"
 
