@@ -9,14 +9,13 @@ from rich.table import Table
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
+from sympy.printing.pretty.stringpict import prettyForm
 
 from ..algebra import Partial
 from ..notation import shape_text
 from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
-from sympy.printing.pretty.stringpict import prettyForm
-
 from .wrap import wrap_picture
 from .printer import Printer, matrix_kind, parts_in_order, unit_name
 
