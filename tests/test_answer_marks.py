@@ -373,3 +373,19 @@ def test_the_pdf_shows_each_parts_answer(path, tmp_path):
     for r in solve(load(path)).results:
         for token in value_texts(r.value):
             assert token in text, (path.stem, r.part, r.kind, r.name, token)
+
+
+def test_the_answers_table_of_ws24_holds_the_values_by_hand():
+    # by hand from the YAML: Z_in = u·x + c with u = [[−0.7, 0.2], [0.9, 0.5]], x = (1, 1), c = (−0.4, 0.1)
+    u, x, c = [[F(-7, 10), F(2, 10)], [F(9, 10), F(5, 10)]], [F(1), F(1)], [F(-4, 10), F(1, 10)]
+    z_in = [sum(u[i][j] * x[j] for j in range(2)) + c[i] for i in range(2)]
+    z_out = [max(F(0), v) for v in z_in]
+    a = F(-2, 10) * z_out[0] + F(6, 10) * z_out[1] + F(8, 10)
+    loss = (a - 2) ** 2
+    # ∂L/∂u11 = 2(A − y)·v1·relu′(Z_in,1)·x1, and Z_in,1 ≤ 0
+    grad = 2 * (a - 2) * F(-2, 10) * (1 if z_in[0] > 0 else 0) * x[0]
+    rows = table_rows(terminal(solve(load(WS24))))
+    assert rows == [["(iii)", "Zᵢₙ", f"({rounded(z_in[0])}, {rounded(z_in[1])})ᵀ"],
+                    ["(iii)", "Zₒᵤₜ", f"({rounded(z_out[0])}, {rounded(z_out[1])})ᵀ"],
+                    ["(iii)", "Aᵢₙ", rounded(a)], ["(iii)", "Aₒᵤₜ", rounded(a)],
+                    ["(iii)", "L", rounded(loss)], ["(iv)", "∂L/∂u₁₁", rounded(F(grad))]]
