@@ -36,11 +36,12 @@ def loads(text, filename="<string>", limits=None):
     return _loads(text, filename, limits)
 
 
-def solve(problem, verify=False, closed_forms=False, limits=None):
-    """Solve a Problem (or a path to one, read within limits=) into a Solution."""
+def solve(problem, verify=False, closed_forms=False, limits=None, parts=None):
+    """Solve a Problem (or a path to one, read within limits=) into a Solution; parts=("c", "e")
+    keeps only those parts of the file's ask: (a UsageError names the parts there are)."""
     from .solver import solve as _solve
     problem = _problem(problem, limits, "solve")
-    return _solve(problem, verify=verify, closed_forms=closed_forms)
+    return _solve(problem, verify=verify, closed_forms=closed_forms, parts=parts)
 
 
 def derive(problem, wrt, of="L", expand=None, limits=None):

@@ -51,6 +51,9 @@ DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significa
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
 COMMENTS = typer.Option(False, "--comments", help="Also show the file's comment (notes for whoever maintains it).")
+PART = typer.Option(None, "--part", metavar="LABEL",
+                    help="Only this part of the sheet's ask: (repeatable: --part c --part d).")
+ANSWERS = typer.Option(False, "--answers", help="Only the table of the asked values.")
 
 
 def _show_version(value: bool):
@@ -172,18 +175,27 @@ def _console(no_color: bool):
 def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
-          comments: bool = COMMENTS, no_color: bool = NO_COLOR):
+          comments: bool = COMMENTS, no_color: bool = NO_COLOR, part: list[str] = PART,
+          answers: bool = typer.Option(False, "--answers",
+                                       help="Only the table of the asked values (with --json: only answers).")):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .solver import solve as solve_problem
     problem = _problem(ctx, _source(file), no_color)
-    solution = solve_problem(problem, verify=verify, closed_forms=exact and not json)
+    solution = _solved(solve_problem, problem, verify, exact and not json, part, answers)
     comment = problem.comment if comments else None
     if json:
-        from .render.jsonout import dumps
-        typer.echo(dumps(solution, comment))
+        from .render.jsonout import answers_json, dumps
+        typer.echo(answers_json(solution) if answers else dumps(solution, comment))
         return
     from .render.terminal import print_solution
     print_solution(solution, _console(no_color), digits, exact, comment)
+
+
+def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool):
+    """The solution, cut to the parts asked for (--part), marked to show only its answers (--answers)."""
+    import dataclasses
+    solution = solve_problem(problem, verify=verify, closed_forms=closed_forms, parts=tuple(parts) if parts else None)
+    return dataclasses.replace(solution, answers_only=True) if answers_only else solution
 
 
 @app.command(short_help="The chain rule for one quantity, step by step.",
@@ -256,7 +268,7 @@ def export(ctx: typer.Context, file: str = FILE,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
                                          help="Stop LaTeX after this many seconds (for a PDF)."),
-           comments: bool = COMMENTS):
+           comments: bool = COMMENTS, part: list[str] = PART, answers: bool = ANSWERS):
     """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
     from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
@@ -282,7 +294,7 @@ def export(ctx: typer.Context, file: str = FILE,
     pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
         target.with_suffix(".pdf"), ".pdf", protect)
     problem = _problem(ctx, source)
-    solution = solve_problem(problem, verify=verify, closed_forms=exact)
+    solution = _solved(solve_problem, problem, verify, exact, part, answers)
     comment = problem.comment if comments else None
     if kind == ".md":
         from .render.markdown import to_markdown

@@ -171,6 +171,15 @@ def _whole(work: Work, name: str, index, label: str, between: set, expand: bool 
     return WholeDerivative(of, label, expression, numbers, value, shown, size)
 
 
+def derivative_in_names(work: Work, name: str, index=None):
+    """∂of/∂name (one element with index) with the deltas substituted, in the element names of the
+    forward pass (Z_in[1], step(Z_in[1])), and those names' values; None when it is too long to write."""
+    try:
+        return _expanded(work, name, index, name, work.g.between(name, work.of), False)
+    except _TooLong:
+        return None
+
+
 class _TooLong(Exception):
     """An expression past EXPAND_MAX operations."""
 

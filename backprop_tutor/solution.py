@@ -153,7 +153,38 @@ class Solution(Printable):
     names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
     diagram: object = None                      # the network as neurons and weighted edges, for drawing
     answers: tuple = ()                         # what each ask: part answers (parts.Answer), in order
+    results: tuple = ()                         # every asked value (Result), in order: the answer marks and table
+    answers_only: bool = False                  # show only the answers table (tutor solve --answers)
 
+
+@dataclass(frozen=True)
+class Off:
+    """A ReLU unit that is off: its pre-activation (node, index counted from 1 or None) and value ≤ 0."""
+
+    node: str
+    index: tuple | None
+    value: object
+
+
+@dataclass(frozen=True)
+class Result:
+    """One value a part asks for, as its answer mark and the answers table show it.
+
+    kind is one of gradients, derivatives, deltas, updated, loss, loss_after, values, decisions;
+    name is the quantity as asked (W21, u11; None for the losses); of is what is differentiated.
+    `before` is the loss before the update (loss_after only); `off` lists the ReLU units that are
+    off and make the value (or its zero entries) exactly 0.
+    """
+
+    part: str | None
+    kind: str
+    name: str | None
+    value: object
+    shape: tuple
+    of: str = "L"
+    before: object = None
+    off: tuple = ()
+    section: int | None = None  # without ask: parts, the section (by position) whose answer it is
 
 
 @dataclass(frozen=True)

@@ -8,23 +8,52 @@ import sympy as sp
 from .answer import sections
 from .diagram import diagram
 from .engine import Work, names_of
+from .errors import UsageError
+from .expr import did_you_mean
 from .graph import Graph, build
 from .parts import part_answers
 from .problem import Problem
+from .results import results
 from .solution import GraphStructure, Section, Solution
 
 
-def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False) -> Solution:
+def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
+          parts: tuple | None = None) -> Solution:
     """Solve a problem completely: every step in the order a sheet asks for them.
 
     closed_forms also keeps each irrational forward value in closed form (σ(6/5)) while it is
     short, for printing with --exact; it costs a second, symbolic forward pass.
+    parts=("c", "d") keeps only those parts of the file's ask: (see only_parts).
     """
     graph = problem if isinstance(problem, Graph) else build(problem)
     work = Work(graph, closed_forms=closed_forms)
     if verify and "L" in graph.nodes:
         work.verify()
-    return solution(work)
+    whole = solution(work)
+    return whole if parts is None else only_parts(whole, parts, graph.problem)
+
+
+def only_parts(whole: Solution, parts, problem: Problem | None = None) -> Solution:
+    """The solution cut to some of its ask: parts (by label, in the file's order), their answers and
+    table rows only; a UsageError naming the parts there are for a label that is not one of them."""
+    labels = list(dict.fromkeys(sec.part for sec in whole.sections if sec.part is not None))
+    where = {"file": problem.path if problem is not None else None, "key": "--part"}
+    if isinstance(parts, str):
+        parts = (parts,)
+    if not labels:
+        raise UsageError("this problem has no parts (its file has no ask:); leave out --part", **where)
+    if problem is not None and problem.ask:
+        where["line"] = problem.ask[0].line
+    keep = set()
+    for given in parts:
+        label = str(given).strip().strip("()")
+        if label not in labels:
+            raise UsageError(f"no part {given!r}{did_you_mean(label, labels)}; the parts are "
+                             + ", ".join(labels), **where)
+        keep.add(label)
+    return dataclasses.replace(whole, sections=tuple(s for s in whole.sections if s.part in keep),
+                               answers=tuple(a for a in whole.answers if a.part in keep),
+                               results=tuple(r for r in whole.results if r.part in keep))
 
 
 def solution(work: Work) -> Solution:
@@ -37,6 +66,7 @@ def solution(work: Work) -> Solution:
     drawing = diagram(work.g, work.values)
     if drawing is not None and all(node.shape == () for node in g.nodes.values()):
         secs, drawing = _drawn_in_parts(secs, drawing)
+    answers = part_answers(secs)
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
     grads = {n.name: work.deltas[n.name].x for n in g.parameters if n.name in work.deltas}
     updated = None
@@ -49,7 +79,7 @@ def solution(work: Work) -> Solution:
         loss=work.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
         updated=updated, loss_after=after["L"].x if has_lr else None,
         checks={k: v.x for k, v in work.checks.items()}, names=names_of(work.g),
-        diagram=drawing, answers=part_answers(secs))
+        diagram=drawing, answers=answers, results=results(work, answers, secs))
 
 
 def _drawn_in_parts(secs: list[Section], drawing) -> tuple:

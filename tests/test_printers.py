@@ -10,7 +10,7 @@ from backprop_tutor.render.printer import Printer
 from backprop_tutor.render.terminal import TerminalPrinter
 
 # The model's containers and parts of steps; everything else in solution.py is a step.
-NOT_STEPS = {"Solution", "Derivation", "Section", "Check", "TruthRow", "Piece", "Printable"}
+NOT_STEPS = {"Solution", "Derivation", "Section", "Check", "TruthRow", "Piece", "Printable", "Result", "Off"}
 STEPS = [cls for name, cls in vars(solution).items()
          if isinstance(cls, type) and dataclasses.is_dataclass(cls) and name not in NOT_STEPS]
 

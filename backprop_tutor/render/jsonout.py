@@ -132,6 +132,12 @@ def to_json(solution: Solution, comment: str | None = None) -> dict:
     return out
 
 
+def answers_json(solution: Solution) -> str:
+    """`tutor solve --answers --json`: only the answers by part, as the whole object holds them."""
+    return json.dumps({"answers": {a.part: answer_json(a) for a in solution.answers}}, indent=2,
+                      ensure_ascii=False, allow_nan=False)
+
+
 def answer_json(answer) -> dict:
     """One part: its title, its answer, what it shows by kind and name, and all of it again as exact text."""
     out, exact = {"title": answer.title}, {}

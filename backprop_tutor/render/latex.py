@@ -13,8 +13,8 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
-                      rounded_inside, spelled_out)
+from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, matrix_kind, negated, negative_number,
+                      closes, parts_in_order, positive_first, rounded_inside, spelled_out, unit_name)
 
 NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
@@ -164,6 +164,7 @@ class LatexDocument(Printer):
         self.diagram = diagram
         self.comment = comment
         self.plots = False   # whether a plot was printed: the preamble then loads pgfplots (slow to load)
+        self.boxing = None   # text after the box while the next display's last line is to be boxed, else None
 
     def m(self, expr) -> str:
         return self.math.doprint(expr)
@@ -181,15 +182,17 @@ class LatexDocument(Printer):
         A line too long for the page is cut between terms (else factors), each further piece on a line of
         its own under the first; a matrix too wide for the page is written entry by entry.
         """
-        lines, previous = [], None
-        room = LINE_EM - width(lhs) - 2.0  # the relation sign, and \quad before a continued line
+        shown, previous = [], None
         for i, part in enumerate(parts):
             if part is None:
                 continue
             body = part if isinstance(part, str) else self.m(part)
-            if body == previous:
-                continue
+            if body != previous:
+                shown.append((i, part, body))
             previous = body
+        lines = []
+        room = LINE_EM - width(lhs) - 2.0  # the relation sign, and \quad before a continued line
+        for k, (i, part, body) in enumerate(shown):
             last = i == len(parts) - 1
             approximate = self.math.is_rounded(value) if last else (
                 not isinstance(part, str) and self.math.line_rounded(part))
@@ -197,7 +200,12 @@ class LatexDocument(Printer):
             if isinstance(part, sp.MatrixBase) and width(body) > room:
                 lines += self._entries(lhs, part, sign, first=not lines)
                 continue
-            first, *rest = break_line(body, max(room, MIN_ROOM_EM))
+            boxed = k == len(shown) - 1 and self.boxing is not None
+            first, *rest = break_line(body, max(room - (1.0 if boxed else 0.0), MIN_ROOM_EM))
+            if boxed:  # the part's answer: its value boxed where the step ends, over its lines if broken
+                inner = first if not rest else (
+                    "\\begin{aligned}[t]&" + " \\\\ &\\quad ".join([first, *rest]) + "\\end{aligned}")
+                first, rest, self.boxing = f"\\boxed{{{inner}}}{self.boxing}", [], None
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
@@ -352,22 +360,140 @@ class LatexDocument(Printer):
         rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
         return self._table(["name", "kind", "shape"], rows)
 
+    # -- answers: the box that ends each part, and the table that ends the solution -----------------
+    def quantity(self, r, inline: bool = False) -> str:
+        """What a result is, as math: ∂L/∂W_{21} (a fraction unless inline), W_{21} (updated), L."""
+        if r.kind in ("gradients", "derivatives"):
+            return (f"\\partial {self.name(r.of)}/\\partial {self.name(r.name)}" if inline
+                    else self.partial(r.name, r.of))
+        if r.kind == "deltas":
+            return self.name("delta_" + r.name)
+        if r.kind == "updated":
+            return f"{self.name(r.name)}\\ \\text{{(updated)}}"
+        if r.kind == "loss_after":
+            return "L\\ \\text{after the update}"
+        if r.kind == "decisions":
+            return "\\text{decisions}"
+        return self.name(r.name or "L")
+
+    def value_tex(self, value) -> str:
+        """A value as an answer writes it: a scalar, a short vector inline (a, b)^T, a matrix."""
+        kind = matrix_kind(value)
+        if kind == "one":
+            return self.m(value[0])
+        if kind in ("column", "row"):
+            inside = ",\\ ".join(self.m(v) for v in value)
+            return f"\\left({inside}\\right)" + ("^{\\mathsf{T}}" if kind == "column" else "")
+        return self.m(value)
+
+    def sign(self, value) -> str:
+        return "\\approx" if self.math.is_rounded(value) else "="
+
+    def reason(self, r) -> str:
+        """Why an exact zero is one: the ReLU units that are off, as computed in the model."""
+        units = []
+        for o in r.off:
+            units.append(f"{self.name(unit_name(o))} = {self.m(o.value)} {'<' if o.value < 0 else '='} 0")
+        head = "ReLU off: " if matrix_kind(r.value) in ("scalar", "one") else "zero entries: ReLU off: "
+        return f"\\text{{({head}}}{', '.join(units)}\\text{{)}}"
+
+    def notes_of(self, r) -> list:
+        out = [self.reason(r)] if r.off else []
+        if r.kind == "loss_after" and r.before is not None:
+            out.append(f"\\text{{(before: }}{self.m(r.before)}\\text{{)}}")
+        return out
+
+    def marks(self, results: list) -> str:
+        """The part's answer: each value boxed, under the part's last display; short boxes share a line."""
+        lines, row = [], []
+
+        def flush():
+            if row:
+                lines.append("&" + " \\qquad ".join(row))
+                row.clear()
+
+        for r in results:
+            body = f"{self.quantity(r)} {self.sign(r.value)} {self.value_tex(r.value)}"
+            notes = self.notes_of(r)
+            box = f"\\boxed{{{body}}}"
+            if width(body) + 1.0 > LINE_EM:  # too wide for one box: the name boxed, the value broken after it
+                flush()
+                first, *rest = break_line(self.value_tex(r.value), max(LINE_EM - 6.0, MIN_ROOM_EM))
+                lines.append(f"&\\boxed{{{self.quantity(r)}}} {self.sign(r.value)} {first}")
+                lines += [f"&\\qquad {more}" for more in rest] + [f"&\\quad {n}" for n in notes]
+            elif notes:
+                flush()
+                beside = "".join(f"\\quad {n}" for n in notes)
+                if width(body + beside) + 1.0 <= LINE_EM:
+                    lines.append(f"&{box}{beside}")
+                else:
+                    lines += [f"&{box}"] + [f"&\\quad {n}" for n in notes]
+            else:
+                if row and width(" \\qquad ".join(row + [box])) + 1.0 > LINE_EM:
+                    flush()
+                row.append(box)
+        flush()
+        return keep_together("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n")
+
+    def answers_table(self, solution) -> str:
+        """Every asked value: part, quantity, value (a loss as before → after)."""
+        parts = any(r.part is not None for r in solution.results)
+        names = [self.quantity(r, inline=True) for r in solution.results]
+        room = LINE_EM - max(map(width, names)) - (7.0 if parts else 4.0)  # the other columns and their gaps
+        rows = []
+        for r, name in zip(solution.results, names):
+            value = ("\\approx " if self.math.is_rounded(r.value) else "") + self.value_tex(r.value)
+            if r.kind == "loss_after" and r.before is not None:
+                value = f"{self.m(r.before)} \\to {{}} {value}"
+            first, *rest = self.table_lines(value, room)
+            rows.append(([f"({self.cell(r.part)})"] if parts else []) + [f"${name}$", f"${first}$"])
+            rows += [([""] if parts else []) + ["", f"$\\quad {more}$"] for more in rest]
+        return self._table((["part"] if parts else []) + ["quantity", "value"], rows)
+
+    def table_lines(self, value: str, room: float) -> list:
+        """A value in the table, broken between terms onto rows of its own where it is too wide."""
+        return break_line(value, max(room, MIN_ROOM_EM))
+
+    def answers_heading(self) -> str:
+        return "\\subsection*{Answers}\n"
+
+    def rounding_line(self, solution) -> str:
+        return f"\\noindent\\textit{{{text(self.rounding_note(solution))}}}\n\n"
+
     def body(self, solution) -> str:
         """The document's body: heading, notes, the network drawing, then every section."""
         out = [f"\\section*{{{text(solution.title)}}}\n"]
+        answers_only = getattr(solution, "answers_only", False)
         if solution.source:
             out.append(f"\\noindent\\textit{{{text(solution.source)}}}\n\n")
-        if solution.notes:
+        if solution.notes and not answers_only:
             out.append(f"\\noindent {prose_latex(solution.notes)}\n\n")
-        if self.comment:
+        if self.comment and not answers_only:
             out.append(f"\\noindent\\textbf{{Comment.}} \\textit{{{prose_latex(self.comment)}}}\n\n")
+        if hasattr(solution, "results"):
+            out.append(self.rounding_line(solution))
+        if answers_only:
+            return "\n".join(out + [self.answers_heading(), self.answers_table(solution)])
         if self.diagram:
             out.append(_centred(self.diagram))
-        for section in solution.sections:
-            title = self.heading(section.title)
-            head = f"({text(section.part)}) {title}" if section.part else title
-            out.append(f"\\subsection*{{{head}}}\n")
-            out += [keep_together(self.print_step(step)) for step in section.steps]
+        groups = parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]
+        for sections, results in groups:
+            last = sections[-1].steps[-1] if sections and sections[-1].steps else None
+            in_last = len(results) == 1 and last is not None and closes(last, results[0])
+            for section in sections:
+                title = self.heading(section.title)
+                head = f"({text(section.part)}) {title}" if section.part else title
+                out.append(f"\\subsection*{{{head}}}\n")
+                for step in section.steps:
+                    if in_last and step is last:  # the part's one answer: boxed where its last step ends
+                        self.boxing = "".join(f"\\quad {n}" for n in self.notes_of(results[0])
+                                              if results[0].kind != "loss_after")  # the before line follows
+                    out.append(keep_together(self.print_step(step)))
+            if results and (not in_last or self.boxing is not None):
+                out.append(self.marks(results))
+            self.boxing = None
+        if getattr(solution, "results", ()):
+            out += [self.answers_heading(), self.answers_table(solution)]
         return "\n".join(out)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from .latex import LatexDocument, text
+from .printer import parts_in_order
 
 
 class MarkdownDocument(LatexDocument):
@@ -44,19 +45,42 @@ class MarkdownDocument(LatexDocument):
         return head + self._table(["node", "kind", "computed from"], rows,
                                   f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
+    def table_lines(self, value: str, room: float) -> list:
+        """A value in a Markdown table stays on its row: the viewer wraps it."""
+        return [value]
+
+    def marks(self, results: list) -> str:
+        """The part's answer in bold, each value on a line of its own marked ▶."""
+        lines = []
+        for r in results:
+            notes = " ".join(f"${n}$" for n in self.notes_of(r))
+            lines.append(f"**▶ ${self.quantity(r)} {self.sign(r.value)} {self.value_tex(r.value)}$**"
+                         + (f" {notes}" if notes else ""))
+        return "\\\n".join(lines) + "\n"
+
     def body(self, solution) -> str:
         out = [f"## {solution.title}\n"]
+        answers_only = getattr(solution, "answers_only", False)
         if solution.source:
             out.append(f"*{solution.source}*\n")
-        if solution.notes:  # inline $…$ math stays as written: Markdown viewers set it
+        if solution.notes and not answers_only:  # inline $…$ math stays as written: Markdown viewers set it
             out.append(solution.notes.strip() + "\n")
-        if self.comment:
+        if self.comment and not answers_only:
             quoted = "\n>\n> ".join(p.strip() for p in re.split(r"\n\s*\n", self.comment.strip()))
             out.append(f"> **Comment.** {quoted}\n")
-        for section in solution.sections:
-            head = f"({section.part}) {section.title}" if section.part else section.title
-            out.append(f"### {head}\n")
-            out += [self.print_step(step) for step in section.steps]
+        if hasattr(solution, "results"):
+            out.append(f"*{self.rounding_note(solution)}*\n")
+        groups = [] if answers_only else (
+            parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])])
+        for sections, results in groups:
+            for section in sections:
+                head = f"({section.part}) {section.title}" if section.part else section.title
+                out.append(f"### {head}\n")
+                out += [self.print_step(step) for step in section.steps]
+            if results:
+                out.append(self.marks(results))
+        if getattr(solution, "results", ()):
+            out += ["### Answers\n", self.answers_table(solution)]
         return "\n".join(out)
 
 

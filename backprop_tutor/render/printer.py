@@ -19,12 +19,74 @@ class Printer:
         """With --exact, a value's closed form is shown before its decimal value."""
         return [step.closed] if self.exact and step.closed is not None else []
 
+    def rounding_note(self, solution) -> str:
+        """The one sentence at the top that says how numbers are shown (never repeated per line)."""
+        if not self.exact:
+            return f"Values rounded to {self.digits} significant digits; exact values carried."
+        irrational = any(shows_rounded(v, self.digits, True) for v in solution.values.values())
+        return (f"Exact values; irrational ones rounded to {self.digits} significant digits."
+                if irrational else "Exact values.")
+
     def print_step(self, step):
         """Format one step."""
         method = getattr(self, f"_print_{type(step).__name__}", None)
         if method is None:
             raise NotImplementedError(f"the {self.format_name} printer has no rule for {type(step).__name__}")
         return method(step)
+
+
+def parts_in_order(solution) -> list:
+    """The solution's sections grouped by part, in order, each group with the results it ends in:
+    [(sections, results)]; a solution without parts is one group that ends in all of its results."""
+    if not any(section.part for section in solution.sections):  # no parts: each section ends in its own
+        return [([section], [r for r in solution.results if r.section == i])
+                for i, section in enumerate(solution.sections)]
+    groups: list = []
+    for section in solution.sections:
+        if groups and groups[-1][-1].part == section.part:
+            groups[-1].append(section)
+        else:
+            groups.append([section])
+    last = {g[0].part: i for i, g in enumerate(groups)}  # a part's answer closes its last group
+    return [(g, [r for r in solution.results if r.part == g[0].part] if last[g[0].part] == i else [])
+            for i, g in enumerate(groups)]
+
+
+def closes(step, result) -> bool:
+    """Whether a step ends in exactly the value a result asks for, as the same quantity (so that the
+    step's last line can carry the answer's mark)."""
+    kind = type(step).__name__
+    name = getattr(step, "label", None) or getattr(step, "name", None)
+    same = {"Gradient": result.kind == "gradients" and name == result.name and step.of == result.of,
+            "WholeDerivative": result.kind == "derivatives" and getattr(step, "wrt", None) == result.name
+            and step.of == result.of,
+            "Update": result.kind == "updated" and name == result.name,
+            "LossValue": result.kind == ("loss" if getattr(step, "before", None) is None else "loss_after"),
+            "Forward": result.kind == "values" and name == result.name,
+            "Delta": result.kind == "deltas" and name == result.name and step.of == result.of}.get(kind, False)
+    if not same:
+        return False
+    value = step.new if kind == "Update" else step.value
+    try:
+        return bool(value == result.value)
+    except TypeError:
+        return False
+
+
+def unit_name(off) -> str:
+    """The name of a unit that is off, as the file writes one element: Z_in[1], or z3 for a scalar."""
+    return off.node if off.index is None else f"{off.node}[{','.join(map(str, off.index))}]"
+
+
+def matrix_kind(value) -> str:
+    """How an answer writes a value: scalar, column (a, b)ᵀ, row (a, b), or matrix."""
+    if not isinstance(value, sp.MatrixBase):
+        return "scalar"
+    if value.rows == 1 and value.cols == 1:
+        return "one"
+    if value.cols == 1:
+        return "column"
+    return "row" if value.rows == 1 else "matrix"
 
 
 def negative_number(x) -> bool:

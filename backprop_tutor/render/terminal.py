@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
+from sympy.printing.pretty.stringpict import prettyForm
 
 from ..algebra import Partial
 from ..notation import shape_text
@@ -16,9 +17,10 @@ from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
-from .printer import Printer
+from .printer import Printer, matrix_kind, parts_in_order, unit_name
 
 NOT_CHECKED = "not checked (symbolic)"
+JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
               "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
@@ -188,21 +190,123 @@ class TerminalPrinter(Printer):
             table.add_row(self.name(name), ROLE_WORDS.get(role, role), shape_text(shape))
         return Group(table, Text(""))
 
+    # -- answers: the mark that ends each part, and the table that ends the solution ---------------
+    def quantity(self, r) -> str:
+        """What a result is, as its mark and the table name it: ∂L/∂W₂₁, W₂₁ (updated), L."""
+        if r.kind in ("gradients", "derivatives"):
+            return self.partial(r.name, r.of)
+        if r.kind == "deltas":
+            return self.name("delta_" + r.name)
+        if r.kind == "updated":
+            return f"{self.name(r.name)} (updated)"
+        if r.kind == "loss_after":
+            return "L after the update"
+        if r.kind == "decisions":
+            return "decisions"
+        return self.name(r.name or "L")
+
+    def value_form(self, value) -> prettyForm:
+        """A value as an answer writes it: a scalar, a short vector inline (a, b)ᵀ, a matrix drawn."""
+        kind = matrix_kind(value)
+        if kind == "one":
+            return self.math.form(value[0])
+        if kind in ("column", "row"):
+            entries = [self.math.form(v) for v in value]
+            if all(e.height() == 1 for e in entries):
+                text = "(" + ", ".join(e.render(wrap_line=False) for e in entries) + ")"
+                return prettyForm(text + ("ᵀ" if kind == "column" else ""))
+        return self.math.form(value)
+
+    def sign(self, value) -> str:
+        return "≈" if self.math.is_rounded(value) else "="
+
+    def reason(self, r) -> str:
+        """Why an exact zero is one: the ReLU units that are off, as computed in the model."""
+        if not r.off:
+            return ""
+        units = ", ".join(f"{self.name(unit_name(o))} = {_inline(self.math, o.value)} {'<' if o.value < 0 else '='} 0"
+                          for o in r.off)
+        scalar = matrix_kind(r.value) in ("scalar", "one")
+        return f"({'' if scalar else 'zero entries: '}ReLU off: {units})"
+
+    def marks(self, results: list) -> Group:
+        """The part's answer, bold, each line marked ▶: one line each, or one line when short."""
+        lines, short = [], []
+        for r in results:
+            value = self.value_form(r.value)
+            notes = [self.reason(r)] if r.off else []
+            below = ""
+            if r.kind == "loss_after" and r.before is not None:
+                before = self.math.form(r.before)
+                if before.height() == 1:
+                    notes.append(f"(before: {before.render(wrap_line=False)})")
+                else:  # a formula drawn in two dimensions: on lines of its own
+                    below = "\n" + chain(self.math, "    before the update: L", [r.before], width=self.width)
+            line = chain(self.math, prettyForm("▶ " + self.quantity(r)), [value], self.math.is_rounded(r.value),
+                         self.width)
+            short.append(line[2:] if "\n" not in line and not notes and not below else None)
+            for note in notes:  # beside the value where it fits, else on a line of its own below
+                last = line.rsplit("\n", 1)[-1]
+                line += f"   {note}" if cell_len(last) + 3 + cell_len(note) <= self.width else f"\n    {note}"
+            lines.append(line + below)
+        joined = "▶ " + ", ".join(t for t in short if t is not None)
+        if len(results) > 1 and None not in short and cell_len(joined) <= JOINED_WIDTH:
+            lines = [joined]
+        return Group(*[Text(line, style="bold", no_wrap=True, overflow="ignore") for line in lines], Text(""))
+
+    def table_value(self, r, width: int) -> Text:
+        """A value in the table: as the mark writes it, a loss as before → after; a formula drawn in
+        two dimensions is broken between terms to the column's width, never folded inside a symbol."""
+        rows = self.value_form(r.value).render(wrap_line=False).split("\n")
+        if self.math.is_rounded(r.value):
+            rows = [("≈ " if i == len(rows) // 2 else "  ") + row for i, row in enumerate(rows)]
+        if r.kind == "loss_after" and r.before is not None and len(rows) == 1:
+            before = _inline(self.math, r.before)
+            rows = [f"{'≈ ' if self.math.is_rounded(r.before) else ''}{before} → {rows[0]}"]
+        if max(cell_len(row) for row in rows) > width:
+            rows = wrap_picture(rows, width, 2)
+        return Text("\n".join(rows), no_wrap=True, overflow="ignore")
+
+    def answers_table(self, solution) -> Table:
+        """Every asked value: part, quantity, value (a loss as before → after)."""
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        parts = any(r.part is not None for r in solution.results)
+        if parts:
+            table.add_column("part", no_wrap=True)
+        table.add_column("quantity", no_wrap=True)
+        table.add_column("value", no_wrap=True)
+        heads = [f"({r.part})" if r.part is not None else "" for r in solution.results]
+        names = [self.quantity(r) for r in solution.results]
+        room = self.width - max(map(cell_len, names + ["quantity"])) - 3 \
+            - ((max(map(cell_len, heads + ["part"])) + 3) if parts else 0)
+        for head, name, r in zip(heads, names, solution.results):
+            table.add_row(*([head] if parts else []), name, self.table_value(r, max(room, 16)))
+        return table
+
     def render(self, solution) -> list:
         out = [Text(solution.title, style="bold")]
         if solution.source:
             out.append(Text(solution.source, style="dim"))
-        if solution.notes:
+        answers_only = getattr(solution, "answers_only", False)
+        if solution.notes and not answers_only:
             out.append(Text(prose_unicode(solution.notes), style="italic"))
-        if self.comment:
+        if self.comment and not answers_only:
             out.append(Text(""))
             out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
+        if hasattr(solution, "results"):
+            out.append(Text(self.rounding_note(solution), style="dim"))
         out.append(Text(""))
-        for section in solution.sections:
-            head = f"({section.part}) {section.title}" if section.part else section.title
-            out.append(Heading(head))
-            out.append(Text(""))
-            out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
+        if not answers_only:
+            for sections, results in parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]:
+                for section in sections:
+                    head = f"({section.part}) {section.title}" if section.part else section.title
+                    out.append(Heading(head))
+                    out.append(Text(""))
+                    out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
+                if results:
+                    out.append(Padding(self.marks(results), (0, 0, 0, 2), expand=False))
+        if getattr(solution, "results", ()):
+            out += [Heading("Answers"), Padding(self.answers_table(solution), (0, 0, 0, 2), expand=False)]
         return out
 
 
