@@ -6,6 +6,7 @@ import re
 import sympy as sp
 
 from .errors import ProblemError
+from .prose import check_prose
 from .texsafe import UnsafeTeX, check_math, escape_text
 
 _HAT = re.compile(r"^(.*?)_hat$")
@@ -186,3 +187,26 @@ def tex_number(x, digits: int = 4, exact: bool = False) -> str:
         sign = "-" if m.group(2) == "-" else ""
         text = f"{m.group(1)}\\cdot 10^{{{sign}{m.group(3)}}}"
     return text
+
+
+_COMMAND_FUNCTIONS = {"sigmoid": "sigma", "tanh": "tanh", "exp": "exp", "log": "log", "cosh": "cosh", "sinh": "sinh"}
+
+
+def sheet_rule(rule: str, names: dict | None) -> str:
+    """A rule's text (prose with $…$ math) in the sheet's notation: its functions as the file's
+    notation: block writes them, ∂L as ∂E; the rule as it is where the result would not be safe math."""
+    names = names or {}
+    functions, loss = names.get("functions", {}), names.get("sheet", {}).get("L")
+    out = rule
+    for name, tex in functions.items():
+        out = out.replace(f"\\operatorname{{{name}}}", "{" + tex + "}")
+        if name in _COMMAND_FUNCTIONS:
+            out = re.sub(rf"\\{_COMMAND_FUNCTIONS[name]}(?![A-Za-z])", lambda _: "{" + tex + "}", out)
+    if loss:
+        out = re.sub(r"\\partial L(?![A-Za-z])", lambda _: "\\partial {" + loss + "}", out)
+    if out == rule:
+        return rule
+    try:
+        return check_prose(out)
+    except UnsafeTeX:  # a long sheet symbol can make the math pass its length limit
+        return rule

@@ -8,12 +8,12 @@ from sympy.printing.latex import LatexPrinter
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import sheet_rule, is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
+from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
 NOT_CHECKED = "not checked (symbolic)"
@@ -52,12 +52,25 @@ class MathLatex(OurNumbers, LatexPrinter):
         return tex_name(e.name, self.names)
 
     def _call(self, name, args):
+        functions = self.names.get("functions", {})
         fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'", **LOSS_TEX}.get(name)
+        if name in functions:
+            fname = "{" + functions[name] + "}"
+        elif name.endswith("′") and name[:-1] in functions:
+            fname = "{" + functions[name[:-1]] + "}'"
         if fname is None:
             base, prime = (name[:-1], "'") if name.endswith("′") else (name, "")
             spelled = base.replace("_", "\\_") if re.fullmatch(r"[A-Za-z0-9_]+", base) else escape_text(base)
             fname = "\\operatorname{" + spelled + "}" + prime
-        return f"{fname}\\left({', '.join(self._print(a) for a in args)}\\right)"
+        # \mathopen{} keeps TeX from setting a thin space between the name and \left(
+        return f"{fname}\\mathopen{{}}\\left({', '.join(self._print(a) for a in args)}\\right)"
+
+    def _print_Function(self, e, exp=None):
+        name = type(e).__name__
+        if name in self.names.get("functions", {}):
+            s = self._call(name, e.args)
+            return s if exp is None else f"{s}^{{{exp}}}"
+        return super()._print_Function(e, exp)
 
     def _print_MatFunc(self, e):
         return self._call(e.name, e.args[1:])
@@ -148,9 +161,6 @@ class MathLatex(OurNumbers, LatexPrinter):
         return rounded_inside(part)
 
 
-_PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*)/∂([A-Za-z][A-Za-z0-9_]*(?:\[\d+(?:,\d+)?\])?)")
-
-
 class LatexDocument(Printer):
     """Each step as an align* block (formula, numbers, value) or a table, in the sheet's parts."""
 
@@ -201,7 +211,7 @@ class LatexDocument(Printer):
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
-        items = [text(n) for n in notes] + [prose_latex(r) for r in rules]
+        items = [text(n) for n in notes] + [prose_latex(sheet_rule(r, self.names)) for r in rules]
         if items:
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
         return out
@@ -213,7 +223,7 @@ class LatexDocument(Printer):
     def heading(self, title: str) -> str:
         """A section title as LaTeX: its text escaped, each ∂L/∂W21 in it set as math in the sheet's names."""
         out, at = [], 0
-        for m in _PARTIAL_IN_TITLE.finditer(title):
+        for m in PARTIAL_IN_TITLE.finditer(title):
             of, wrt = m.group(1), m.group(2)
             wrt = "\\,\\mathrm{node}" if wrt == "node" else self.name(wrt)  # the word, as in "δ = ∂L/∂node"
             out += [text(title[at:m.start()]), f"$\\partial {self.name(of)}/\\partial {wrt}$"]

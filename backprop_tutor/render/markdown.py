@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from ..notation import sheet_rule
 from .latex import LatexDocument, text
 
 
@@ -15,7 +16,7 @@ class MarkdownDocument(LatexDocument):
         block = super().align(lhs, parts, value)
         inner = block.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}")
         out = f"$$\n{inner.strip()}\n$$\n"
-        out += "".join(f"* {n}\n" for n in (*notes, *rules))  # a rule's $…$ math is the viewer's to set
+        out += "".join(f"* {n}\n" for n in (*notes, *(sheet_rule(r, self.names) for r in rules)))  # a rule's $…$ math is the viewer's to set
         return out + "\n"
 
     def cell(self, s: str) -> str:

@@ -18,9 +18,14 @@ _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v)
 class MathPrinter(OurNumbers, PrettyPrinter):
     """Pretty-prints formulas with the file's names and numbers to the chosen digits."""
 
-    def __init__(self, digits: int = 4, exact: bool = False):
+    def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
         super().__init__({"use_unicode": True, "order": "none", "wrap_line": False})
         self.digits, self.exact = digits, exact
+        names = names or {}
+        # the sheet's notation (checked math), read as Unicode: Z_{\mathrm{in}} → Zᵢₙ, \sigma → σ
+        self.sheet_names = {k: math_unicode(v) for k, v in names.get("sheet", {}).items()}
+        self.aliases = names.get("aliases", {})
+        self.function_names = _FUNCTION_NAMES | {k: math_unicode(v) for k, v in names.get("functions", {}).items()}
 
     def _number(self, x):
         return prettyForm(number_text(x, self.digits, self.exact))
@@ -31,12 +36,14 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return PrettyPrinter._print_Rational(self, x)
 
     def _print_Symbol(self, e, bold_name=False):
+        if e.name in self.sheet_names:
+            return prettyForm(self.sheet_names[e.name])
         name = display_name(e.name)
         m = _ELEMENT.match(name)
         if m:  # an element such as h1[2]: the quantity's own name, then the index
             return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
         if name.startswith("delta_"):
-            inner = self._print_Symbol(sp.Symbol(name[len("delta_"):])).render(wrap_line=False)
+            inner = self._print_Symbol(sp.Symbol(e.name[len("delta_"):])).render(wrap_line=False)
             return prettyForm("δ_" + inner)
         return super()._print_Symbol(sp.Symbol(name), bold_name)
 
@@ -108,7 +115,21 @@ class MathPrinter(OurNumbers, PrettyPrinter):
     def _named_call(self, name, args):
         inner = self._print_seq(args, delimiter=", ")
         inner = prettyForm(*inner.parens())
-        return prettyForm(*inner.left(_FUNCTION_NAMES.get(name, name)))
+        return prettyForm(*inner.left(self.function_name(name)))
+
+    def function_name(self, name: str) -> str:
+        """A function as the sheet writes it (relu → ReL, sigmoid′ → σ′), else by its own name."""
+        if name in self.function_names:
+            return self.function_names[name]
+        if name.endswith("′") and name[:-1] in self.function_names:
+            return self.function_names[name[:-1]] + "′"
+        return name
+
+    def _print_Function(self, e, *args, **kwargs):
+        name = type(e).__name__
+        if name in self.function_names or (name.endswith("′") and name[:-1] in self.function_names):
+            return self._named_call(name, e.args)
+        return super()._print_Function(e, *args, **kwargs)
 
     def _print_MatFunc(self, e):
         return self._named_call(e.name, e.args[1:])

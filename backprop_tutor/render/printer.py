@@ -1,6 +1,8 @@
 """Base printer: one `_print_<StepClass>` method per step type, and a loud failure for any other."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from ..notation import shows_rounded
@@ -55,6 +57,9 @@ def positive_first(e):
     ordered += [t for t in terms if t.could_extract_minus_sign()]
     return None if ordered == terms else sp.Add(*ordered, evaluate=False)
 
+
+# ∂L/∂W21 in a section's title: each printer writes both names in the sheet's notation
+PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*)/∂([A-Za-z][A-Za-z0-9_]*(?:\[\d+(?:,\d+)?\])?)")
 
 EXACT_DIGITS = 12  # an exact decimal in a formula is written in full up to this many digits, else p/q
 

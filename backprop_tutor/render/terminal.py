@@ -11,12 +11,12 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..algebra import Partial
-from ..notation import shape_text
+from ..notation import shape_text, sheet_rule
 from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
-from .printer import Printer
+from .printer import PARTIAL_IN_TITLE, Printer
 
 NOT_CHECKED = "not checked (symbolic)"
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
@@ -28,9 +28,11 @@ class TerminalPrinter(Printer):
 
     format_name = "terminal"
 
-    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80, comment: str | None = None):
+    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80, comment: str | None = None,
+                 names: dict | None = None):
         super().__init__(digits, exact)
-        self.math = MathPrinter(digits, exact)
+        self.math = MathPrinter(digits, exact, names)
+        self.names = names or {}
         self.width = width - 2  # steps are indented by two
         self.comment = comment
 
@@ -40,10 +42,15 @@ class TerminalPrinter(Printer):
     def partial(self, name: str, of: str = "L") -> str:
         return f"∂{self.name(of)}/∂{self.name(name)}"
 
+    def heading(self, title: str) -> str:
+        """A section title with each ∂L/∂W21 in it written in the sheet's names."""
+        return PARTIAL_IN_TITLE.sub(lambda m: "∂" + self.name(m.group(1)) + "/∂"
+                                    + (m.group(2) if m.group(2) == "node" else self.name(m.group(2))), title)
+
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [self.note("  " + prose_unicode(r)) for r in rules]
+        lines += [self.note("  " + prose_unicode(sheet_rule(r, self.names))) for r in rules]
         lines += [self.note("  " + e) if "\n" not in e else
                   Text("\n".join("  " + line for line in e.split("\n")), style="dim", no_wrap=True) for e in extra]
         return Group(*lines, Text(""))
@@ -66,11 +73,12 @@ class TerminalPrinter(Printer):
             before, after = self.math.form(s.before), self.math.form(s.value)
             if before.height() == 1 and after.height() == 1:
                 sign = {v: "≈" if self.math.is_rounded(v) else "=" for v in (s.before, s.value)}
-                extra = (f"before the update: L {sign[s.before]} {before.render(wrap_line=False)}, "
-                         f"after: L {sign[s.value]} {after.render(wrap_line=False)}",)
+                loss = self.name(s.name)
+                extra = (f"before the update: {loss} {sign[s.before]} {before.render(wrap_line=False)}, "
+                         f"after: {loss} {sign[s.value]} {after.render(wrap_line=False)}",)
             else:  # formulas drawn in two dimensions: each on lines of its own
-                extra = (chain(self.math, "before the update: L", [s.before], width=self.width - 2),
-                         chain(self.math, "after the update:  L", [s.value], width=self.width - 2))
+                extra = (chain(self.math, f"before the update: {self.name(s.name)}", [s.before], width=self.width - 2),
+                         chain(self.math, f"after the update:  {self.name(s.name)}", [s.value], width=self.width - 2))
         return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
@@ -101,7 +109,8 @@ class TerminalPrinter(Printer):
         if s.frozen:
             return self.block(f"{name} (frozen)", [s.old], s.old,
                               extra=("kept at its value: frozen parameters are not updated",))
-        lhs = f"{name} ← {name} − α·{self.partial(label) if s.label or s.index is None else '∂L/∂' + label}"
+        slope = self.partial(label) if s.label or s.index is None else f"∂{self.name('L')}/∂{label}"
+        lhs = f"{name} ← {name} − α·{slope}"
         return self.block(lhs, [s.numbers, s.new], s.new)
 
     def _print_ChainRule(self, s):
@@ -189,7 +198,8 @@ class TerminalPrinter(Printer):
             out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
         out.append(Text(""))
         for section in solution.sections:
-            head = f"({section.part}) {section.title}" if section.part else section.title
+            title = self.heading(section.title)
+            head = f"({section.part}) {title}" if section.part else title
             out.append(Heading(head))
             out.append(Text(""))
             out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
@@ -236,5 +246,6 @@ def print_solution(solution, console: Console | None = None, digits: int = 4,
     """Print a whole solution to a Rich console (the terminal by default), the file's comment after
     the notes when given."""
     console = console or Console(file=trimmed())
-    for item in TerminalPrinter(digits, exact, console.width, comment).render(solution):
+    printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}))
+    for item in printer.render(solution):
         console.print(item, crop=False, highlight=False)
