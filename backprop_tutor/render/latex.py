@@ -27,6 +27,27 @@ def text(s: str) -> str:
     return escape_text(s)
 
 
+_TIGHT_CALL = re.compile(r"^(\\[a-z]+(?:\^\{[^{}]*\})?)\{\\left\((.*)\\right\)\}$", re.S)
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _phantom_aligned(column: list) -> list:
+    """Numbers (plain decimals) padded with \\phantom so that a centred column lines them up on the point."""
+    parts = [(c.startswith("-"), *c.lstrip("-").partition(".")[::2]) for c in column]
+    sign = any(p[0] for p in parts)
+    whole = max(len(p[1]) for p in parts)
+    fraction = max(len(p[2]) for p in parts)
+    out = []
+    for negative, head, tail in parts:
+        left = ("" if negative or not sign else "-") + "0" * (whole - len(head))
+        right = ("." if fraction and not tail else "") + "0" * (fraction - len(tail))
+        text = ("-" if negative else "") + head + ("." + tail if tail else "")
+        out.append((f"\\phantom{{{left}}}" if left else "") + text + (f"\\phantom{{{right}}}" if right else ""))
+    return out
+
+
 class MathLatex(OurNumbers, LatexPrinter):
     """SymPy's LaTeX printer with the sheet's names, our number format and unevaluated steps."""
 
@@ -70,7 +91,11 @@ class MathLatex(OurNumbers, LatexPrinter):
         if name in self.names.get("functions", {}):
             s = self._call(name, e.args)
             return s if exp is None else f"{s}^{{{exp}}}"
-        return super()._print_Function(e, exp)
+        # SymPy writes \tanh{\left(z\right)}: the braces make TeX set a thin space before the bracket
+        return _TIGHT_CALL.sub(r"\1\\mathopen{}\\left(\2\\right)", super()._print_Function(e, exp))
+
+    def _print_log(self, e, exp=None):
+        return _TIGHT_CALL.sub(r"\1\\mathopen{}\\left(\2\\right)", super()._print_log(e, exp))
 
     def _print_MatFunc(self, e):
         return self._call(e.name, e.args[1:])
@@ -86,6 +111,19 @@ class MathLatex(OurNumbers, LatexPrinter):
         return s if exp is None else f"{s}^{{{exp}}}"
 
     _print_relu = _print_step = _print_sigmoid = _print_softplus = _print_linear = _print_operation
+
+    def _print_MatrixBase(self, e):
+        """A 1×1 value as its number; else a bmatrix whose columns of numbers line up on the decimal point."""
+        if e.shape == (1, 1):
+            return self._print(e[0, 0])
+        cells = [[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
+        for j in range(e.cols):
+            column = [row[j] for row in cells]
+            if all(_PLAIN_NUMBER.fullmatch(c) for c in column):
+                for row, c in zip(cells, _phantom_aligned(column)):
+                    row[j] = c
+        body = " \\\\ ".join(" & ".join(row) for row in cells)
+        return f"\\begin{{bmatrix}}{body}\\end{{bmatrix}}"
 
     def _print_Partial(self, e):
         return f"\\frac{{\\partial {self._print(e.of)}}}{{\\partial {self._print(e.wrt)}}}"
@@ -312,6 +350,22 @@ class LatexDocument(Printer):
             out.append(f"\\noindent {caption}\n")
         return "\n".join(out) + "\n"
 
+    def givens(self, steps) -> str:
+        """Given values as a sheet states them, a few to a line: inputs and targets, then the parameters."""
+        groups = [[s for s in steps if s.role in ("input", "target")], [s for s in steps if s.role == "parameter"]]
+        lines = []
+        for group in (g for g in groups if g):
+            line, room = [], 0.0
+            for s in group:
+                item = f"{self.name(s.name)} = {self.m(s.value)}" + ("\\ (\\text{frozen})" if s.frozen else "")
+                if line and room + width(item) + 2 > LINE_EM:
+                    lines.append(",\\quad ".join(line))
+                    line, room = [], 0.0
+                line.append(item)
+                room += width(item) + 2
+            lines.append(",\\quad ".join(line))
+        return "\\begin{gather*}\n" + " \\\\\n".join(lines) + "\n\\end{gather*}\n"
+
     def _print_TruthTable(self, s):
         head = self.align(self.name(s.output), [s.formula])
         header = [f"${self.name(s.input)}$", f"${self.name(s.output)}$",
@@ -375,8 +429,16 @@ class LatexDocument(Printer):
             title = self.heading(section.title)
             head = f"({text(section.part)}) {title}" if section.part else title
             out.append(f"\\subsection*{{{head}}}\n")
+            if section.steps and all(plain_given(step) for step in section.steps):
+                out.append(keep_together(self.givens(section.steps)))
+                continue
             out += [keep_together(self.print_step(step)) for step in section.steps]
         return "\n".join(out)
+
+
+def plain_given(step) -> bool:
+    """A value the file states as a number (no derived parameter's formula), set on a shared line."""
+    return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
 
 
 def keep_together(step: str) -> str:
@@ -429,7 +491,8 @@ def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = 
     names = getattr(solution, "names", {})
     picture = None
     if getattr(solution, "diagram", None) is not None:
-        picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
+        picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names),
+                          functions=names.get("functions"))
     document = LatexDocument(digits, exact, names, picture, comment)
     body = document.body(solution)
     preamble = PREAMBLE.replace("\\allowdisplaybreaks", PGFPLOTS + "\\allowdisplaybreaks") if document.plots else PREAMBLE

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..algebra import Partial
 from ..notation import shape_text, sheet_rule
@@ -202,8 +203,33 @@ class TerminalPrinter(Printer):
             head = f"({section.part}) {title}" if section.part else title
             out.append(Heading(head))
             out.append(Text(""))
+            if section.steps and all(_plain_given(step) for step in section.steps):
+                out += [Padding(self.givens(section.steps), (0, 0, 0, 2), expand=False)]
+                continue
             out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
         return out
+
+    def givens(self, steps) -> Group:
+        """Given values as a sheet states them, a few to a line: inputs and targets, then the parameters
+        (frozen ones marked), each group on as few lines as fit."""
+        groups = [[s for s in steps if s.role in ("input", "target")], [s for s in steps if s.role == "parameter"]]
+        lines, width = [], self.width
+        for group in (g for g in groups if g):
+            line = None
+            for i, s in enumerate(group):
+                item = prettyForm(*stringPict.next(prettyForm(self.name(s.name) + (" (frozen)" if s.frozen else "")
+                                                              + " = "), self.math.form(s.value)))
+                if i < len(group) - 1:
+                    item = prettyForm(*stringPict.next(item, prettyForm(", ")))
+                if line is not None and line.width() + item.width() + 2 <= width:
+                    line = prettyForm(*stringPict.next(line, item))
+                else:
+                    if line is not None:
+                        lines.append(line)
+                    line = item
+            lines.append(line)
+        text = "\n".join(form.render(wrap_line=False) for form in lines)
+        return Group(Text(text, no_wrap=True, overflow="ignore"), Text(""))
 
 
 class Heading:
@@ -219,6 +245,11 @@ class Heading:
         else:
             yield title
             yield Rule(style="cyan")
+
+
+def _plain_given(step) -> bool:
+    """A value the file states as a number (no derived parameter's formula), shown on a shared line."""
+    return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
 
 
 def _where(math: MathPrinter, where) -> str:
