@@ -73,8 +73,6 @@ def test_every_numbers_line_shown_with_equals_is_exactly_true(digits):
     assert checked > 3
 
 
-
-
 @pytest.mark.parametrize("digits, shown", [(3, ("0.316", "0.785")), (4, ("0.3160", "0.7850"))])
 def test_rounded_decimals_keep_their_trailing_zeros(digits, shown):
     """0.31599 at 4 digits is 0.3160 (four digits right), not 0.316 (which would claim the value ends
