@@ -31,7 +31,7 @@ def shown(name: str, shape: tuple, names: dict) -> set:
 def test_no_made_up_name_looks_like_a_name_of_the_file(path):
     p = load(path)
     g = build(p)
-    names = {"latex": dict(p.latex), "aliases": {}}
+    names = {"latex": dict(p.latex) | p.notation.name_map(), "aliases": {}}
     net = p.lines and any(k.startswith("network") for k in p.lines)
     given_keys = ("inputs.", "parameters.", "targets.", "forward.", "data", "loss")
     theirs, ours = set(), set()
