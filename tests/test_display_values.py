@@ -197,3 +197,16 @@ def test_a_renamed_bundled_file_typesets_without_overfull_boxes():
     facts = read_log(log)
     assert pdf and facts.pages >= 1
     assert facts.overfull == (), facts.overfull
+
+
+def test_a_one_entry_output_is_a_number_in_every_printer():
+    from helpers import cli
+    from backprop_tutor.render.latex import to_latex
+    from backprop_tutor.render.markdown import to_markdown
+    from backprop_tutor.solver import solve
+    path = Path(PROBLEMS[0]).parent / "ws24_sheet4_ex1.yaml"
+    solution = solve(load(path))
+    for text in (to_latex(solution), to_markdown(solution), cli("solve", path, "--no-color").output):
+        assert re.search(r"= 1\.7\b", text) and "[1.7]" not in text and "bmatrix}1.7" not in text
+    import json
+    assert json.loads(cli("solve", path, "--json").output)["values"]["A_out"] == [1.7]  # JSON keeps the shape
