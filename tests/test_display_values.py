@@ -210,3 +210,12 @@ def test_a_one_entry_output_is_a_number_in_every_printer():
         assert re.search(r"= 1\.7\b", text) and "[1.7]" not in text and "bmatrix}1.7" not in text
     import json
     assert json.loads(cli("solve", path, "--json").output)["values"]["A_out"] == [1.7]  # JSON keeps the shape
+
+
+def test_a_negative_one_entry_factor_keeps_its_parentheses():
+    d = sp.Matrix([[sp.Rational(-3, 5)]])
+    product = sp.MatMul(sp.Matrix([sp.Rational(-1, 5), sp.Rational(3, 5)]), d, evaluate=False)
+    assert pretty(product) == "(-0.2, 0.6)ᵀ⋅(-0.6)"
+    assert MathLatex().doprint(product).endswith("\\left(-0.6\\right)")
+    hadamard = sp.HadamardProduct(d, sp.Matrix([[1]]), evaluate=False)
+    assert pretty(hadamard) == "(-0.6)∘1"

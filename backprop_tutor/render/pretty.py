@@ -115,6 +115,22 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             out = prettyForm(*stringPict.next(out, "⋅", f))
         return _bound(out, prettyForm.MUL)
 
+    def _print_MatMul(self, e):
+        return self._products(e, "⋅", super()._print_MatMul)
+
+    def _print_HadamardProduct(self, e):
+        return self._products(e, "∘", super()._print_HadamardProduct)
+
+    def _products(self, e, sign, default):
+        """A product with a negative number among its factors (a 1×1 value, say): that factor in parentheses."""
+        if not any(_negative_number(a) for a in e.args):
+            return default(e)
+        out = None
+        for a in e.args:
+            form = self._factor(a)
+            out = form if out is None else prettyForm(*stringPict.next(out, sign, form))
+        return _bound(out, prettyForm.MUL)
+
     def _print_Pow(self, e):
         if isinstance(e.base, sp.Function) and e.exp.is_Integer and 1 < e.exp < 10:  # tanh²(z), as sheets write it
             name = self.function_name(type(e.base).__name__) + str(e.exp).translate(_SUPERSCRIPTS)

@@ -33,6 +33,8 @@ def negative_number(x) -> bool:
     """A number below zero (printed in parentheses after an operator)."""
     if isinstance(x, sp.UnevaluatedExpr):
         x = x.args[0]
+    if isinstance(x, sp.MatrixBase) and x.shape == (1, 1):  # printed as its one number
+        x = x[0, 0]
     return isinstance(x, sp.Number) and x < 0
 
 
