@@ -13,7 +13,7 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, is_value, negated, negative_number, positive_first,
+from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, is_value, plain_given, negated, negative_number, positive_first,
                       rounded_inside, spelled_out)
 
 NOT_CHECKED = "not checked (symbolic)"
@@ -434,11 +434,6 @@ class LatexDocument(Printer):
                 continue
             out += [keep_together(self.print_step(step)) for step in section.steps]
         return "\n".join(out)
-
-
-def plain_given(step) -> bool:
-    """A value the file states as a number (no derived parameter's formula), set on a shared line."""
-    return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
 
 
 def keep_together(step: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from ..notation import sheet_rule
-from .latex import LatexDocument, plain_given, text
+from .latex import LatexDocument, text
+from .printer import plain_given
 
 
 class MarkdownDocument(LatexDocument):

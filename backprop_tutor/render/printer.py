@@ -29,6 +29,11 @@ class Printer:
         return method(step)
 
 
+def plain_given(step) -> bool:
+    """A value the file states as a number (no derived parameter's formula): shown a few to a line."""
+    return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
+
+
 def negative_number(x) -> bool:
     """A number below zero (printed in parentheses after an operator)."""
     if isinstance(x, sp.UnevaluatedExpr):

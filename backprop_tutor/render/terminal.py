@@ -17,7 +17,7 @@ from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
-from .printer import PARTIAL_IN_TITLE, Printer
+from .printer import PARTIAL_IN_TITLE, Printer, plain_given
 
 NOT_CHECKED = "not checked (symbolic)"
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
@@ -203,7 +203,7 @@ class TerminalPrinter(Printer):
             head = f"({section.part}) {title}" if section.part else title
             out.append(Heading(head))
             out.append(Text(""))
-            if section.steps and all(_plain_given(step) for step in section.steps):
+            if section.steps and all(plain_given(step) for step in section.steps):
                 out += [Padding(self.givens(section.steps), (0, 0, 0, 2), expand=False)]
                 continue
             out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
@@ -245,11 +245,6 @@ class Heading:
         else:
             yield title
             yield Rule(style="cyan")
-
-
-def _plain_given(step) -> bool:
-    """A value the file states as a number (no derived parameter's formula), shown on a shared line."""
-    return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
 
 
 def _where(math: MathPrinter, where) -> str:
