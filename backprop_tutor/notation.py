@@ -216,6 +216,18 @@ def tex_number(x, digits: int = 4, exact: bool = False) -> str:
     return text
 
 
+def function_tex(name: str, names: dict | None) -> str | None:
+    """How the file's notation: block writes a function (relu → ReL), checked against the safe subset
+    again here as tex_name checks a name; None where the block says nothing of it."""
+    functions = (names or {}).get("functions", {})
+    if name not in functions:
+        return None
+    try:
+        return check_math(functions[name])
+    except UnsafeTeX as e:
+        raise ProblemError(str(e), key=f"notation.activations.{name}") from None
+
+
 _COMMAND_FUNCTIONS = {"sigmoid": "sigma", "tanh": "tanh", "exp": "exp", "log": "log", "cosh": "cosh", "sinh": "sinh"}
 
 

@@ -140,3 +140,14 @@ def test_too_many_names_is_a_limit(tmp_path):
     names = "".join(f"    Z_in[{i}]: Z_{{{i}}}\n" for i in range(1, 200))
     out = cli("solve", write(tmp_path, BASE + "notation:\n  names:\n" + names), "--no-color")
     assert out.exit_code == 2 and "notation.names" in out.output and "limit" in out.output
+
+
+def test_a_function_name_is_checked_again_where_latex_is_written():
+    from dataclasses import replace
+    from backprop_tutor.errors import ProblemError
+    from backprop_tutor.sheetnotation import Notation
+    p = problem_module.loads(BASE)
+    bad = replace(p, notation=Notation(activations=(("relu", "\\input{x}"),)))
+    with pytest.raises(ProblemError) as e:
+        to_latex(solve(bad))
+    assert e.value.key == "notation.activations.relu"

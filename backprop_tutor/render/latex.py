@@ -8,7 +8,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import sheet_rule, is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import function_tex, sheet_rule, is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
@@ -73,12 +73,10 @@ class MathLatex(OurNumbers, LatexPrinter):
         return tex_name(e.name, self.names)
 
     def _call(self, name, args):
-        functions = self.names.get("functions", {})
         fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'", **LOSS_TEX}.get(name)
-        if name in functions:
-            fname = "{" + functions[name] + "}"
-        elif name.endswith("′") and name[:-1] in functions:
-            fname = "{" + functions[name[:-1]] + "}'"
+        sheet, prime = function_tex(name.removesuffix("′"), self.names), "'" if name.endswith("′") else ""
+        if sheet is not None:
+            fname = "{" + sheet + "}" + prime
         if fname is None:
             base, prime = (name[:-1], "'") if name.endswith("′") else (name, "")
             spelled = base.replace("_", "\\_") if re.fullmatch(r"[A-Za-z0-9_]+", base) else escape_text(base)

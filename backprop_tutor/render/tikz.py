@@ -6,7 +6,7 @@ import re
 import sympy as sp
 
 from ..diagram import Diagram, Plot, Unit, WeightTable
-from ..notation import plain_tex_name, tex_number
+from ..notation import function_tex, plain_tex_name, tex_number
 from ..texsafe import escape_text
 
 COLUMN_GAP = 3.2   # cm between columns
@@ -146,8 +146,8 @@ def _style(u: Unit, digits: int, exact: bool, name_tex) -> str:
 
 
 def _content(u: Unit, name_tex, loss: str = "L", functions: dict | None = None) -> str:
-    functions = functions or {}
-    activation = f"${functions[u.activation]}$" if u.activation in functions else escape_text(u.activation or "")
+    sheet = function_tex(u.activation, {"functions": functions or {}}) if u.activation else None
+    activation = f"${sheet}$" if sheet is not None else escape_text(u.activation or "")
     if u.shape == "op":
         return r"$\otimes$"
     if u.kind == "gradient":
