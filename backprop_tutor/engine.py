@@ -86,12 +86,17 @@ def leibniz_sum(of: str, name: str, users: tuple, as_partials: frozenset = froze
 
 
 def names_of(graph: Graph) -> dict:
-    """How printers should write names: the file's latex: map, and each alias as the weight it names."""
+    """How printers should write names: the file's latex: map and notation: block (names, loss symbol,
+    functions), and each alias as the weight it names."""
     names = {}
     for alias, target in graph.problem.aliases.items():
         name, index = graph.resolve(target)
         names[alias] = f"{name}[{','.join(map(str, index))}]" if index else name
-    return {"aliases": names, "latex": dict(graph.problem.latex)}
+    notation = graph.problem.notation
+    sheet = notation.name_map() | ({"L": notation.loss} if notation.loss else {})
+    # notation: names supersede the LaTeX-only latex: map; the terminal reads only the former
+    return {"aliases": names, "latex": dict(graph.problem.latex) | sheet, "sheet": sheet,
+            "functions": notation.function_map()}
 
 
 def delta_symbol(name: str, shape: tuple):

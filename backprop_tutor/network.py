@@ -33,10 +33,12 @@ def network(reader, inputs) -> tuple[list, list]:
     reader.count("nodes", 2 * len(layers), "forward lines (two per layer)", "network.layers")
     out_name = net.get("output", "y")
     reader.check_name(out_name, "network.output")
-    given = {l.name for l in inputs} | {str(n) for k in ("parameters", "targets")
+    given = {l.name for l in inputs} | {str(n) for k in ("parameters", "targets", "aliases")
                                         if isinstance(reader.d.get(k), dict) for n in reader.d[k]}
-    if out_name in given or re.fullmatch(r"[zhb]\d+", out_name):
+    if out_name in given:
         raise reader.err(f"the output's name {out_name!r} is already taken; choose another", "network.output")
+    named = {str(l["name"]) for l in layers if isinstance(l, dict) and "name" in l}
+    z_, h_, b_ = made_up_letters(given | named | {out_name})
     params, forward, h = [], [], src
     for i, layer in enumerate(layers, start=1):
         key = f"network.layers[{i - 1}]"
@@ -61,14 +63,31 @@ def network(reader, inputs) -> tuple[list, list]:
             b = reader.value(layer["bias"], f"{key}.bias")
             if not isinstance(b, list):
                 b = [b] * n_out
-            params.append(Leaf(f"b{i}", b, reader.lines[f"{key}.bias"], f"{key}.bias"))
-            z += f" + b{i}"
+            params.append(Leaf(f"{b_}{i}", b, reader.lines[f"{key}.bias"], f"{key}.bias"))
+            z += f" + {b_}{i}"
         last = i == len(layers)
         if last and act in ("linear", "identity"):
             forward.append(Line(out_name, reader.expr(z, key), z, reader.lines[key], key))
             break
-        forward.append(Line(f"z{i}", reader.expr(z, key), z, reader.lines[key], key))
-        h = out_name if last else f"h{i}"
-        text = f"{act}(z{i})"
+        forward.append(Line(f"{z_}{i}", reader.expr(z, key), z, reader.lines[key], key))
+        h = out_name if last else f"{h_}{i}"
+        text = f"{act}({z_}{i})"
         forward.append(Line(h, reader.expr(text, key), text, reader.lines[key], key))
     return params, forward
+
+
+# Letters for the names the shorthand makes up (net input, activation, bias of layer k), first choice first.
+CANDIDATES = {"net input": ("z", "s", "u", "q"), "activation": ("h", "a", "o", "g"), "bias": ("b", "c", "e", "d")}
+
+
+def made_up_letters(used: set) -> tuple:
+    """The letters for zk, hk and bk: the first of each list that no name of the file is written with.
+
+    A letter is in use when a name is the letter itself (a target z, whose entries read z₁ and z₂),
+    the letter and a number (z1, z_1), or any name that reads as the letter with a subscript."""
+    taken = {m.group(1) for n in used for m in [re.fullmatch(r"([A-Za-z])(?:_\w*|\d*)", n)] if m}
+    chosen = []
+    for options in CANDIDATES.values():
+        letter = next((c for c in options if c not in taken and c not in chosen), options[0])
+        chosen.append(letter)
+    return tuple(chosen)

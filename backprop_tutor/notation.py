@@ -6,6 +6,7 @@ import re
 import sympy as sp
 
 from .errors import ProblemError
+from .prose import check_prose
 from .texsafe import UnsafeTeX, check_math, escape_text
 
 _HAT = re.compile(r"^(.*?)_hat$")
@@ -68,12 +69,10 @@ def _significant(d, digits: int) -> str:
         ctx.prec, ctx.rounding = digits, ROUND_HALF_UP
         r = +d
     exponent = r.adjusted()
+    # trailing zeros stay: 0.3160 says four digits are right, 0.316 would claim the value ends there
     if -5 <= exponent < 8:
-        text = format(r, "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    mantissa = format(r.scaleb(-exponent), "f")
-    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa}e{exponent}"
+        return format(r, "f")
+    return f"{format(r.scaleb(-exponent), 'f')}e{exponent}"
 
 
 def rounded(x, digits: int = 4, exact: bool = False) -> bool:
@@ -128,7 +127,7 @@ def tex_name(name: str, names: dict | None = None) -> str:
         return tex_name(aliases[name], {**names, "aliases": others})
     m = _SAMPLE.match(name)
     if m:
-        return f"{{{tex_name(m.group(1), names)}}}^{{({m.group(2)})}}"
+        return superscript(tex_name(m.group(1), names), f"({m.group(2)})")
     m = ELEMENT.match(name)
     if m:
         base, index = m.group(1), m.group(2)
@@ -139,14 +138,43 @@ def tex_name(name: str, names: dict | None = None) -> str:
         layered = _LAYERED.match(base)
         if layered and base not in latex:
             return f"{layered.group(1)}^{{({layered.group(2)})}}_{{{index}}}"
-        return f"{{{tex_name(base, names)}}}_{{{index}}}"
+        return subscript(tex_name(base, names), index)
     if name.startswith("delta_"):
         return f"\\delta_{{{tex_name(name[6:], names)}}}"
     if not _TIDY.match(name):
         return plain_tex_name(name)
     from sympy.printing.latex import latex as sympy_latex
     # SymPy spells a trailing "scr" as \mathscr, which needs a package the documents do not load.
-    return sympy_latex(sp.Symbol(display_name(name))).replace("\\mathscr{", "\\mathcal{")
+    tex = sympy_latex(sp.Symbol(display_name(name))).replace("\\mathscr{", "\\mathcal{")
+    return _WORD_SUBSCRIPT.sub(r"_{\\mathrm{\1}}", tex)  # Z_in → Z_{\mathrm{in}}: a word is upright
+
+
+_WORD_SUBSCRIPT = re.compile(r"_\{([A-Za-z]{2,})\}")
+_LAST_SUBSCRIPT = re.compile(r"^(.*)_\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}$")
+
+
+def subscript(base: str, index: str) -> str:
+    r"""base_{index} as TeX allows it: Z_{\mathrm{in}} and 1 → Z_{\mathrm{in},1}, W^{(2)} and 21 → W^{(2)}_{21}."""
+    if "_" not in base:
+        return f"{base}_{{{index}}}"
+    m = _LAST_SUBSCRIPT.match(base)
+    if m and "^" not in m.group(2) and _balanced(m.group(1)):
+        return f"{m.group(1)}_{{{m.group(2)},{index}}}"
+    return f"{{{base}}}_{{{index}}}"
+
+
+def superscript(base: str, sup: str) -> str:
+    """base^{sup}, stacked over a subscript (x_i^{(k)}) where base has no superscript yet."""
+    return f"{base}^{{{sup}}}" if "^" not in base else f"{{{base}}}^{{{sup}}}"
+
+
+def _balanced(tex: str) -> bool:
+    depth = 0
+    for ch in tex:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 _TIDY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$")
@@ -186,3 +214,38 @@ def tex_number(x, digits: int = 4, exact: bool = False) -> str:
         sign = "-" if m.group(2) == "-" else ""
         text = f"{m.group(1)}\\cdot 10^{{{sign}{m.group(3)}}}"
     return text
+
+
+def function_tex(name: str, names: dict | None) -> str | None:
+    """How the file's notation: block writes a function (relu → ReL), checked against the safe subset
+    again here as tex_name checks a name; None where the block says nothing of it."""
+    functions = (names or {}).get("functions", {})
+    if name not in functions:
+        return None
+    try:
+        return check_math(functions[name])
+    except UnsafeTeX as e:
+        raise ProblemError(str(e), key=f"notation.activations.{name}") from None
+
+
+_COMMAND_FUNCTIONS = {"sigmoid": "sigma", "tanh": "tanh", "exp": "exp", "log": "log", "cosh": "cosh", "sinh": "sinh"}
+
+
+def sheet_rule(rule: str, names: dict | None) -> str:
+    """A rule's text (prose with $…$ math) in the sheet's notation: its functions as the file's
+    notation: block writes them, ∂L as ∂E; the rule as it is where the result would not be safe math."""
+    names = names or {}
+    functions, loss = names.get("functions", {}), names.get("sheet", {}).get("L")
+    out = rule
+    for name, tex in functions.items():
+        out = out.replace(f"\\operatorname{{{name}}}", "{" + tex + "}")
+        if name in _COMMAND_FUNCTIONS:
+            out = re.sub(rf"\\{_COMMAND_FUNCTIONS[name]}(?![A-Za-z])", lambda _: "{" + tex + "}", out)
+    if loss:
+        out = re.sub(r"\\partial L(?![A-Za-z])", lambda _: "\\partial {" + loss + "}", out)
+    if out == rule:
+        return rule
+    try:
+        return check_prose(out)
+    except UnsafeTeX:  # a long sheet symbol can make the math pass its length limit
+        return rule

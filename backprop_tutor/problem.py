@@ -17,10 +17,11 @@ from .network import network
 from .ops import FUNCTIONS
 from .prose import check_prose
 from .reading import Lookalike, printable, read_text, read_yaml
+from .sheetnotation import Notation, read_notation
 from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
-            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex")
+            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex", "notation")
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
@@ -47,6 +48,7 @@ class Problem:
     lines: dict = field(default_factory=dict)
     latex: dict = field(default_factory=dict)  # name → how LaTeX output writes it
     comment: str | None = None  # for whoever maintains the file; shown only when asked for
+    notation: Notation = field(default_factory=Notation)  # the sheet's symbols (notation: block)
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -283,6 +285,7 @@ class _Builder:
                 check_math(v)
             except UnsafeTeX as e:
                 raise self.err(str(e), f"latex.{k}") from None
+        notation = read_notation(self, set(names) | set(aliases))
         if "data" in self.d:
             if loss is None:
                 raise self.err("data: needs a loss to reduce over the samples", "data")
@@ -297,7 +300,7 @@ class _Builder:
             notes=self.prose("notes"), inputs=tuple(inputs), parameters=tuple(params),
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
-            lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"))
+            lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation)
 
     def number(self, v, key, message):
         """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""

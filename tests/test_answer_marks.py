@@ -69,14 +69,17 @@ def cli(*args, cwd=None) -> subprocess.CompletedProcess:
 
 
 def rounded(x: F, digits: int = 4) -> str:
-    """x to `digits` significant digits, half up, written without trailing zeros (by Decimal, not the tool)."""
+    """x to `digits` significant digits, half up (by Decimal, not the tool): an exact value without trailing
+    zeros, a rounded one with all `digits` of them (0.7850 says four digits)."""
     with localcontext() as ctx:
         ctx.prec = 60
-        d = Decimal(x.numerator) / Decimal(x.denominator)
+        exact = Decimal(x.numerator) / Decimal(x.denominator)
         ctx.prec, ctx.rounding = digits, ROUND_HALF_UP
-        d = +d
+        d = +exact
     text = format(d, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    if d == exact:
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return text
 
 
 def part_blocks(text: str, heading) -> dict:
@@ -128,7 +131,7 @@ def test_the_marks_of_ws24_read_as_the_model_solution():
 
 def test_rounded_and_exact_values_keep_their_signs():
     text = terminal(solve(load(SHEET12)))
-    assert "▶ ∂L/∂W₂₁ = 0.24" in text and "▶ L after the update ≈ 0.785   (before: 0.8089)" in text
+    assert "▶ ∂L/∂W₂₁ = 0.24" in text and "▶ L after the update ≈ 0.7850   (before: 0.8089)" in text
     assert "▶ W₂₁ (updated) = 0.576, W₁₂ (updated) = 0.2548" in text  # short: one line
     exact = terminal(solve(load(SHEET12)), exact=True)
     assert "▶ L after the update = 4791527656/6103515625" in exact
@@ -142,7 +145,7 @@ def test_a_zero_from_a_relu_that_is_off_is_explained_by_the_model():
     assert F(-7, 10) + F(2, 10) - F(4, 10) == F(-9, 10)
     tex = to_latex(solution)
     # the part's one answer is boxed where its last step ends, the reason beside it
-    assert " &= \\boxed{0}\\quad \\text{(ReLU off: }{Z_{in}}_{1} = -0.9 < 0\\text{)}\n\\end{align*}" in tex
+    assert " &= \\boxed{0}\\quad \\text{(ReLU off: }Z_{\\mathrm{in},1} = -0.9 < 0\\text{)}\n\\end{align*}" in tex
 
 
 def test_a_zero_that_no_relu_explains_gets_no_reason():
@@ -258,7 +261,7 @@ def test_the_table_fits_80_columns_and_typesets_as_booktabs():
     tex = to_latex(solve(load(SHEET12)))
     table = tex.split("\\subsection*{Answers}")[1]
     assert "\\toprule" in table and "(c) & $\\partial L/\\partial W^{(2)}_{21}$ & $0.24$ \\\\" in table
-    assert "(f) & $L\\ \\text{after the update}$ & $0.8089 \\to {} \\approx 0.785$ \\\\" in table
+    assert "(f) & $L\\ \\text{after the update}$ & $0.8089 \\to {} \\approx 0.7850$ \\\\" in table
     md = to_markdown(solve(load(SHEET12))).split("### Answers")[1]
     assert "| (e) | $W^{(2)}_{21}\\ \\text{(updated)}$ | $0.576$ |" in md
 

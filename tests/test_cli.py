@@ -177,6 +177,7 @@ def test_console_script_runs_in_a_subprocess():
     tutor = str(exe) if exe.exists() else shutil.which("tutor")
     assert tutor, "the `tutor` console script is not installed"
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
+    env["PYTHONPATH"] = str(ROOT)  # the script's entry point, running this checkout's package
     done = subprocess.run([tutor, "solve", str(ROOT / "problems" / "ws24_sheet4_ex1.yaml"), "--json"],
                           capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr

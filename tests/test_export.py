@@ -262,6 +262,7 @@ def test_pdf_without_tex_names_the_install_and_keeps_the_tex(tmp_path):
     tex = tmp_path / "x.tex"
     env = {k: v for k, v in os.environ.items() if k != "PATH"}
     env["PATH"] = str(empty)
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's package, not an installed one
     done = subprocess.run([sys.executable, "-m", "backprop_tutor.cli", "export", str(BY_NAME["sheet12_p2"]),
                            "-o", str(tex), "--pdf"], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=TIMEOUT)

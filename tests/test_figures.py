@@ -124,7 +124,7 @@ def test_terminal_graph_names_the_leaves_once_and_gives_each_computed_node_its_e
     assert "inputs: x₁, x₂" in part and "target: t" in part
     assert "parameters: w₁₃, w₂₃, w₁₄, w₂₄, w₃₅, w₄₅, w₃₆, w₄₆, w₅₇, w₆₇" in part
     rows = [line.split() for line in part.splitlines() if line.strip().split(" ")[0] in
-            ("z₃", "a₃", "z₄", "a₄", "z₅", "a₅", "z₆", "a₆", "y", "L")]
+            ("z₃", "a₃", "z₄", "a₄", "z₅", "a₅", "z₆", "a₆", "y", "E")]
     # one row per computed node, with the edges into it as the file's lines say
     assert len(rows) == 10
     assert {r[0]: " ".join(r[2:]) for r in rows}["z₅"] == "a₃, w₃₅, a₄, w₄₅"

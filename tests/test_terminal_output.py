@@ -139,7 +139,7 @@ def test_the_reported_tanh_squared_stays_whole_at_80_and_60_columns():
         for i, line in enumerate(lines):
             if line.rstrip().endswith("tanh"):
                 pytest.fail(f"line {i + 1} ends in tanh: {line!r}")
-        assert "tanh (z₆)" in text   # tanh²(z₆): the square above the space, the argument beside it
+        assert "tanh²(z₆)" in text   # the square written as a sheet writes it, on the line
 
 
 def test_a_long_formula_breaks_between_terms_and_keeps_every_symbol():

@@ -8,13 +8,14 @@ from sympy.printing.latex import LatexPrinter
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import function_tex, sheet_rule, is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, OurNumbers, Printer, is_value, matrix_kind, negated, negative_number,
-                      closes, parts_in_order, positive_first, rounded_inside, spelled_out, unit_name)
+from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, closes, is_value, matrix_kind,
+                      negated, negative_number, parts_in_order, plain_given, positive_first, rounded_inside,
+                      spelled_out, unit_name)
 
 NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
@@ -25,6 +26,27 @@ MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follo
 def text(s: str) -> str:
     """Plain text for a LaTeX document: special characters escaped, symbols set in math."""
     return escape_text(s)
+
+
+_TIGHT_CALL = re.compile(r"^(\\[a-z]+(?:\^\{[^{}]*\})?)\{\\left\((.*)\\right\)\}$", re.S)
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _phantom_aligned(column: list) -> list:
+    """Numbers (plain decimals) padded with \\phantom so that a centred column lines them up on the point."""
+    parts = [(c.startswith("-"), *c.lstrip("-").partition(".")[::2]) for c in column]
+    sign = any(p[0] for p in parts)
+    whole = max(len(p[1]) for p in parts)
+    fraction = max(len(p[2]) for p in parts)
+    out = []
+    for negative, head, tail in parts:
+        left = ("" if negative or not sign else "-") + "0" * (whole - len(head))
+        right = ("." if fraction and not tail else "") + "0" * (fraction - len(tail))
+        text = ("-" if negative else "") + head + ("." + tail if tail else "")
+        out.append((f"\\phantom{{{left}}}" if left else "") + text + (f"\\phantom{{{right}}}" if right else ""))
+    return out
 
 
 class MathLatex(OurNumbers, LatexPrinter):
@@ -53,11 +75,26 @@ class MathLatex(OurNumbers, LatexPrinter):
 
     def _call(self, name, args):
         fname = {"sigmoid": "\\sigma", "sigmoid′": "\\sigma'", **LOSS_TEX}.get(name)
+        sheet, prime = function_tex(name.removesuffix("′"), self.names), "'" if name.endswith("′") else ""
+        if sheet is not None:
+            fname = "{" + sheet + "}" + prime
         if fname is None:
             base, prime = (name[:-1], "'") if name.endswith("′") else (name, "")
             spelled = base.replace("_", "\\_") if re.fullmatch(r"[A-Za-z0-9_]+", base) else escape_text(base)
             fname = "\\operatorname{" + spelled + "}" + prime
-        return f"{fname}\\left({', '.join(self._print(a) for a in args)}\\right)"
+        # \mathopen{} keeps TeX from setting a thin space between the name and \left(
+        return f"{fname}\\mathopen{{}}\\left({', '.join(self._print(a) for a in args)}\\right)"
+
+    def _print_Function(self, e, exp=None):
+        name = type(e).__name__
+        if name in self.names.get("functions", {}):
+            s = self._call(name, e.args)
+            return s if exp is None else f"{s}^{{{exp}}}"
+        # SymPy writes \tanh{\left(z\right)}: the braces make TeX set a thin space before the bracket
+        return _TIGHT_CALL.sub(r"\1\\mathopen{}\\left(\2\\right)", super()._print_Function(e, exp))
+
+    def _print_log(self, e, exp=None):
+        return _TIGHT_CALL.sub(r"\1\\mathopen{}\\left(\2\\right)", super()._print_log(e, exp))
 
     def _print_MatFunc(self, e):
         return self._call(e.name, e.args[1:])
@@ -73,6 +110,19 @@ class MathLatex(OurNumbers, LatexPrinter):
         return s if exp is None else f"{s}^{{{exp}}}"
 
     _print_relu = _print_step = _print_sigmoid = _print_softplus = _print_linear = _print_operation
+
+    def _print_MatrixBase(self, e):
+        """A 1×1 value as its number; else a bmatrix whose columns of numbers line up on the decimal point."""
+        if e.shape == (1, 1):
+            return self._print(e[0, 0])
+        cells = [[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
+        for j in range(e.cols):
+            column = [row[j] for row in cells]
+            if all(_PLAIN_NUMBER.fullmatch(c) for c in column):
+                for row, c in zip(cells, _phantom_aligned(column)):
+                    row[j] = c
+        body = " \\\\ ".join(" & ".join(row) for row in cells)
+        return f"\\begin{{bmatrix}}{body}\\end{{bmatrix}}"
 
     def _print_Partial(self, e):
         return f"\\frac{{\\partial {self._print(e.of)}}}{{\\partial {self._print(e.wrt)}}}"
@@ -148,9 +198,6 @@ class MathLatex(OurNumbers, LatexPrinter):
         return rounded_inside(part)
 
 
-_PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*)/∂([A-Za-z][A-Za-z0-9_]*(?:\[\d+(?:,\d+)?\])?)")
-
-
 class LatexDocument(Printer):
     """Each step as an align* block (formula, numbers, value) or a table, in the sheet's parts."""
 
@@ -209,7 +256,7 @@ class LatexDocument(Printer):
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
-        items = [text(n) for n in notes] + [prose_latex(r) for r in rules]
+        items = [text(n) for n in notes] + [prose_latex(sheet_rule(r, self.names)) for r in rules]
         if items:
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
         return out
@@ -221,7 +268,7 @@ class LatexDocument(Printer):
     def heading(self, title: str) -> str:
         """A section title as LaTeX: its text escaped, each ∂L/∂W21 in it set as math in the sheet's names."""
         out, at = [], 0
-        for m in _PARTIAL_IN_TITLE.finditer(title):
+        for m in PARTIAL_IN_TITLE.finditer(title):
             of, wrt = m.group(1), m.group(2)
             wrt = "\\,\\mathrm{node}" if wrt == "node" else self.name(wrt)  # the word, as in "δ = ∂L/∂node"
             out += [text(title[at:m.start()]), f"$\\partial {self.name(of)}/\\partial {wrt}$"]
@@ -309,6 +356,22 @@ class LatexDocument(Printer):
         if caption:
             out.append(f"\\noindent {caption}\n")
         return "\n".join(out) + "\n"
+
+    def givens(self, steps) -> str:
+        """Given values as a sheet states them, a few to a line: inputs and targets, then the parameters."""
+        groups = [[s for s in steps if s.role in ("input", "target")], [s for s in steps if s.role == "parameter"]]
+        lines = []
+        for group in (g for g in groups if g):
+            line, room = [], 0.0
+            for s in group:
+                item = f"{self.name(s.name)} = {self.m(s.value)}" + ("\\ (\\text{frozen})" if s.frozen else "")
+                if line and room + width(item) + 2 > LINE_EM:
+                    lines.append(",\\quad ".join(line))
+                    line, room = [], 0.0
+                line.append(item)
+                room += width(item) + 2
+            lines.append(",\\quad ".join(line))
+        return "\\begin{gather*}\n" + " \\\\\n".join(lines) + "\n\\end{gather*}\n"
 
     def _print_TruthTable(self, s):
         head = self.align(self.name(s.output), [s.formula])
@@ -484,6 +547,9 @@ class LatexDocument(Printer):
                 title = self.heading(section.title)
                 head = f"({text(section.part)}) {title}" if section.part else title
                 out.append(f"\\subsection*{{{head}}}\n")
+                if section.steps and all(plain_given(step) for step in section.steps):
+                    out.append(keep_together(self.givens(section.steps)))
+                    continue
                 for step in section.steps:
                     if in_last and step is last:  # the part's one answer: boxed where its last step ends
                         self.boxing = "".join(f"\\quad {n}" for n in self.notes_of(results[0])
@@ -547,7 +613,8 @@ def to_latex(solution, digits: int = 4, exact: bool = False, standalone: bool = 
     names = getattr(solution, "names", {})
     picture = None
     if getattr(solution, "diagram", None) is not None:
-        picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names))
+        picture = to_tikz(solution.diagram, digits, exact, name_tex=lambda n: tex_name(n, names),
+                          functions=names.get("functions"))
     document = LatexDocument(digits, exact, names, picture, comment)
     body = document.body(solution)
     preamble = PREAMBLE.replace("\\allowdisplaybreaks", PGFPLOTS + "\\allowdisplaybreaks") if document.plots else PREAMBLE

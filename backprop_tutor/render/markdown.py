@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
+from ..notation import sheet_rule
 from .latex import LatexDocument, text
-from .printer import parts_in_order
+from .printer import parts_in_order, plain_given
 
 
 class MarkdownDocument(LatexDocument):
@@ -16,8 +17,14 @@ class MarkdownDocument(LatexDocument):
         block = super().align(lhs, parts, value)
         inner = block.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}")
         out = f"$$\n{inner.strip()}\n$$\n"
-        out += "".join(f"* {n}\n" for n in (*notes, *rules))  # a rule's $…$ math is the viewer's to set
+        out += "".join(f"* {n}\n" for n in (*notes, *(sheet_rule(r, self.names) for r in rules)))  # a rule's $…$ math is the viewer's to set
         return out + "\n"
+
+    def givens(self, steps) -> str:
+        """The given values a few to a line, as one display."""
+        inner = super().givens(steps).replace("\\begin{gather*}", "\\begin{gathered}").replace(
+            "\\end{gather*}", "\\end{gathered}")
+        return f"$$\n{inner.strip()}\n$$\n\n"
 
     def cell(self, s: str) -> str:
         """Plain text in a table cell: as it reads, a | kept from ending the cell."""
@@ -76,6 +83,9 @@ class MarkdownDocument(LatexDocument):
             for section in sections:
                 head = f"({section.part}) {section.title}" if section.part else section.title
                 out.append(f"### {head}\n")
+                if section.steps and all(plain_given(step) for step in section.steps):
+                    out.append(self.givens(section.steps))
+                    continue
                 out += [self.print_step(step) for step in section.steps]
             if results:
                 out.append(self.marks(results))

@@ -15,12 +15,20 @@ from .printer import EXACT_DIGITS, OurNumbers, is_value, rounded_inside, negated
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v) for k, v in LOSS_TEX.items()}}
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 class MathPrinter(OurNumbers, PrettyPrinter):
     """Pretty-prints formulas with the file's names and numbers to the chosen digits."""
 
-    def __init__(self, digits: int = 4, exact: bool = False):
+    def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
         super().__init__({"use_unicode": True, "order": "none", "wrap_line": False})
         self.digits, self.exact = digits, exact
+        names = names or {}
+        # the sheet's notation (checked math), read as Unicode: Z_{\mathrm{in}} → Zᵢₙ, \sigma → σ
+        self.sheet_names = {k: math_unicode(v) for k, v in names.get("sheet", {}).items()}
+        self.aliases = names.get("aliases", {})
+        self.function_names = _FUNCTION_NAMES | {k: math_unicode(v) for k, v in names.get("functions", {}).items()}
 
     def _number(self, x):
         return prettyForm(number_text(x, self.digits, self.exact))
@@ -31,14 +39,32 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return PrettyPrinter._print_Rational(self, x)
 
     def _print_Symbol(self, e, bold_name=False):
+        if e.name in self.sheet_names:
+            return prettyForm(self.sheet_names[e.name])
         name = display_name(e.name)
         m = _ELEMENT.match(name)
         if m:  # an element such as h1[2]: the quantity's own name, then the index
             return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
         if name.startswith("delta_"):
-            inner = self._print_Symbol(sp.Symbol(name[len("delta_"):])).render(wrap_line=False)
+            inner = self._print_Symbol(sp.Symbol(e.name[len("delta_"):])).render(wrap_line=False)
             return prettyForm("δ_" + inner)
         return super()._print_Symbol(sp.Symbol(name), bold_name)
+
+    def _print_MatrixBase(self, e):
+        """A 1×1 value as its number, a short vector inline as (a, b)ᵀ, else the entries aligned on the
+        decimal point; a matrix with an entry of several lines as SymPy draws it."""
+        if e.shape == (1, 1):
+            return self._print(e[0, 0])
+        cells = [[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
+        if any(c.height() > 1 for row in cells for c in row):
+            return super()._print_MatrixBase(e)
+        texts = [[c.render(wrap_line=False) for c in row] for row in cells]
+        if 1 in e.shape and max(e.shape) <= INLINE_ENTRIES:
+            entries = [t for row in texts for t in row]
+            inline = "(" + ", ".join(entries) + ")" + ("ᵀ" if e.cols == 1 else "")
+            if len(inline) <= INLINE_WIDTH:
+                return prettyForm(inline)
+        return prettyForm(*_aligned_matrix(texts))
 
     def _print_MatrixSymbol(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
@@ -89,7 +115,27 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             out = prettyForm(*stringPict.next(out, "⋅", f))
         return _bound(out, prettyForm.MUL)
 
+    def _print_MatMul(self, e):
+        return self._products(e, "⋅", super()._print_MatMul)
+
+    def _print_HadamardProduct(self, e):
+        return self._products(e, "∘", super()._print_HadamardProduct)
+
+    def _products(self, e, sign, default):
+        """A product with a negative number among its factors (a 1×1 value, say): that factor in parentheses."""
+        if not any(_negative_number(a) for a in e.args):
+            return default(e)
+        out = None
+        for a in e.args:
+            form = self._factor(a)
+            out = form if out is None else prettyForm(*stringPict.next(out, sign, form))
+        return _bound(out, prettyForm.MUL)
+
     def _print_Pow(self, e):
+        if isinstance(e.base, sp.Function) and e.exp.is_Integer and 1 < e.exp < 10:  # tanh²(z), as sheets write it
+            name = self.function_name(type(e.base).__name__) + str(e.exp).translate(_SUPERSCRIPTS)
+            inner = prettyForm(*self._print_seq(e.base.args, delimiter=", ").parens())
+            return prettyForm(*inner.left(name), binding=prettyForm.FUNC)
         if (_negative_number(e.base) or isinstance(e.base, sp.Add)) and e.exp.is_Integer and e.exp > 0:
             base = self._parens(self._print(e.base))
             return base ** self._print(e.exp)
@@ -108,7 +154,21 @@ class MathPrinter(OurNumbers, PrettyPrinter):
     def _named_call(self, name, args):
         inner = self._print_seq(args, delimiter=", ")
         inner = prettyForm(*inner.parens())
-        return prettyForm(*inner.left(_FUNCTION_NAMES.get(name, name)))
+        return prettyForm(*inner.left(self.function_name(name)))
+
+    def function_name(self, name: str) -> str:
+        """A function as the sheet writes it (relu → ReL, sigmoid′ → σ′), else by its own name."""
+        if name in self.function_names:
+            return self.function_names[name]
+        if name.endswith("′") and name[:-1] in self.function_names:
+            return self.function_names[name[:-1]] + "′"
+        return name
+
+    def _print_Function(self, e, *args, **kwargs):
+        name = type(e).__name__
+        if name in self.function_names or (name.endswith("′") and name[:-1] in self.function_names):
+            return self._named_call(name, e.args)
+        return super()._print_Function(e, *args, **kwargs)
 
     def _print_MatFunc(self, e):
         return self._named_call(e.name, e.args[1:])
@@ -141,6 +201,35 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         if isinstance(part, sp.Basic) and is_value(part):
             return self.is_rounded(part)
         return rounded_inside(part)
+
+
+INLINE_ENTRIES = 4   # a vector of at most this many entries is written on the line: (a, b)ᵀ
+INLINE_WIDTH = 40    # … when it is no wider than this
+
+
+def decimal_columns(cells: list) -> list:
+    """Rows of entries (text), each column padded so that its numbers line up on the decimal point."""
+    def split(t):
+        head, dot, tail = t.partition(".")
+        return (head, dot + tail) if dot and tail.isdigit() else (t, "")
+    parts = [[split(t) for t in row] for row in cells]
+    out = [[""] * len(row) for row in cells]
+    for j in range(len(cells[0])):
+        left = max(len(row[j][0]) for row in parts)
+        right = max(len(row[j][1]) for row in parts)
+        for i, row in enumerate(parts):
+            out[i][j] = row[j][0].rjust(left) + row[j][1].ljust(right)
+    return out
+
+
+def _aligned_matrix(cells: list) -> tuple:
+    """(picture, baseline) of a matrix in brackets, one line a row, entries aligned on the point."""
+    rows = ["  ".join(row) for row in decimal_columns(cells)]
+    if len(rows) == 1:
+        return f"[{rows[0]}]", 0
+    edges = [("⎡", "⎤")] + [("⎢", "⎥")] * (len(rows) - 2) + [("⎣", "⎦")]
+    lines = [f"{a}{r}{b}" for (a, b), r in zip(edges, rows)]
+    return "\n".join(lines), (len(rows) - 1) // 2
 
 
 def _bound(form, binding) -> prettyForm:

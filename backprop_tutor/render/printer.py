@@ -1,6 +1,8 @@
 """Base printer: one `_print_<StepClass>` method per step type, and a loud failure for any other."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from ..notation import shows_rounded
@@ -89,10 +91,17 @@ def matrix_kind(value) -> str:
     return "row" if value.rows == 1 else "matrix"
 
 
+def plain_given(step) -> bool:
+    """A value the file states as a number (no derived parameter's formula): shown a few to a line."""
+    return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
+
+
 def negative_number(x) -> bool:
     """A number below zero (printed in parentheses after an operator)."""
     if isinstance(x, sp.UnevaluatedExpr):
         x = x.args[0]
+    if isinstance(x, sp.MatrixBase) and x.shape == (1, 1):  # printed as its one number
+        x = x[0, 0]
     return isinstance(x, sp.Number) and x < 0
 
 
@@ -117,6 +126,9 @@ def positive_first(e):
     ordered += [t for t in terms if t.could_extract_minus_sign()]
     return None if ordered == terms else sp.Add(*ordered, evaluate=False)
 
+
+# ∂L/∂W21 in a section's title: each printer writes both names in the sheet's notation
+PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*)/∂([A-Za-z][A-Za-z0-9_]*(?:\[\d+(?:,\d+)?\])?)")
 
 EXACT_DIGITS = 12  # an exact decimal in a formula is written in full up to this many digits, else p/q
 

@@ -9,15 +9,15 @@ from rich.table import Table
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.text import Text
-from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..algebra import Partial
-from ..notation import shape_text
+from ..notation import shape_text, sheet_rule
 from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
-from .printer import Printer, matrix_kind, parts_in_order, unit_name
+from .printer import PARTIAL_IN_TITLE, Printer, matrix_kind, parts_in_order, plain_given, unit_name
 
 NOT_CHECKED = "not checked (symbolic)"
 JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
@@ -30,9 +30,11 @@ class TerminalPrinter(Printer):
 
     format_name = "terminal"
 
-    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80, comment: str | None = None):
+    def __init__(self, digits: int = 4, exact: bool = False, width: int = 80, comment: str | None = None,
+                 names: dict | None = None):
         super().__init__(digits, exact)
-        self.math = MathPrinter(digits, exact)
+        self.math = MathPrinter(digits, exact, names)
+        self.names = names or {}
         self.width = width - 2  # steps are indented by two
         self.comment = comment
 
@@ -42,10 +44,15 @@ class TerminalPrinter(Printer):
     def partial(self, name: str, of: str = "L") -> str:
         return f"∂{self.name(of)}/∂{self.name(name)}"
 
+    def heading(self, title: str) -> str:
+        """A section title with each ∂L/∂W21 in it written in the sheet's names."""
+        return PARTIAL_IN_TITLE.sub(lambda m: "∂" + self.name(m.group(1)) + "/∂"
+                                    + (m.group(2) if m.group(2) == "node" else self.name(m.group(2))), title)
+
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
         lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [self.note("  " + prose_unicode(r)) for r in rules]
+        lines += [self.note("  " + prose_unicode(sheet_rule(r, self.names))) for r in rules]
         lines += [self.note("  " + e) if "\n" not in e else
                   Text("\n".join("  " + line for line in e.split("\n")), style="dim", no_wrap=True) for e in extra]
         return Group(*lines, Text(""))
@@ -68,11 +75,12 @@ class TerminalPrinter(Printer):
             before, after = self.math.form(s.before), self.math.form(s.value)
             if before.height() == 1 and after.height() == 1:
                 sign = {v: "≈" if self.math.is_rounded(v) else "=" for v in (s.before, s.value)}
-                extra = (f"before the update: L {sign[s.before]} {before.render(wrap_line=False)}, "
-                         f"after: L {sign[s.value]} {after.render(wrap_line=False)}",)
+                loss = self.name(s.name)
+                extra = (f"before the update: {loss} {sign[s.before]} {before.render(wrap_line=False)}, "
+                         f"after: {loss} {sign[s.value]} {after.render(wrap_line=False)}",)
             else:  # formulas drawn in two dimensions: each on lines of its own
-                extra = (chain(self.math, "before the update: L", [s.before], width=self.width - 2),
-                         chain(self.math, "after the update:  L", [s.value], width=self.width - 2))
+                extra = (chain(self.math, f"before the update: {self.name(s.name)}", [s.before], width=self.width - 2),
+                         chain(self.math, f"after the update:  {self.name(s.name)}", [s.value], width=self.width - 2))
         return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
@@ -103,7 +111,8 @@ class TerminalPrinter(Printer):
         if s.frozen:
             return self.block(f"{name} (frozen)", [s.old], s.old,
                               extra=("kept at its value: frozen parameters are not updated",))
-        lhs = f"{name} ← {name} − α·{self.partial(label) if s.label or s.index is None else '∂L/∂' + label}"
+        slope = self.partial(label) if s.label or s.index is None else f"∂{self.name('L')}/∂{label}"
+        lhs = f"{name} ← {name} − α·{slope}"
         return self.block(lhs, [s.numbers, s.new], s.new)
 
     def _print_ChainRule(self, s):
@@ -299,15 +308,41 @@ class TerminalPrinter(Printer):
         if not answers_only:
             for sections, results in parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]:
                 for section in sections:
-                    head = f"({section.part}) {section.title}" if section.part else section.title
+                    title = self.heading(section.title)
+                    head = f"({section.part}) {title}" if section.part else title
                     out.append(Heading(head))
                     out.append(Text(""))
+                    if section.steps and all(plain_given(step) for step in section.steps):
+                        out += [Padding(self.givens(section.steps), (0, 0, 0, 2), expand=False)]
+                        continue
                     out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
                 if results:
                     out.append(Padding(self.marks(results), (0, 0, 0, 2), expand=False))
         if getattr(solution, "results", ()):
             out += [Heading("Answers"), Padding(self.answers_table(solution), (0, 0, 0, 2), expand=False)]
         return out
+
+    def givens(self, steps) -> Group:
+        """Given values as a sheet states them, a few to a line: inputs and targets, then the parameters
+        (frozen ones marked), each group on as few lines as fit."""
+        groups = [[s for s in steps if s.role in ("input", "target")], [s for s in steps if s.role == "parameter"]]
+        lines, width = [], self.width
+        for group in (g for g in groups if g):
+            line = None
+            for i, s in enumerate(group):
+                item = prettyForm(*stringPict.next(prettyForm(self.name(s.name) + (" (frozen)" if s.frozen else "")
+                                                              + " = "), self.math.form(s.value)))
+                if i < len(group) - 1:
+                    item = prettyForm(*stringPict.next(item, prettyForm(", ")))
+                if line is not None and line.width() + item.width() + 2 <= width:
+                    line = prettyForm(*stringPict.next(line, item))
+                else:
+                    if line is not None:
+                        lines.append(line)
+                    line = item
+            lines.append(line)
+        text = "\n".join(form.render(wrap_line=False) for form in lines)
+        return Group(Text(text, no_wrap=True, overflow="ignore"), Text(""))
 
 
 class Heading:
@@ -350,5 +385,6 @@ def print_solution(solution, console: Console | None = None, digits: int = 4,
     """Print a whole solution to a Rich console (the terminal by default), the file's comment after
     the notes when given."""
     console = console or Console(file=trimmed())
-    for item in TerminalPrinter(digits, exact, console.width, comment).render(solution):
+    printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}))
+    for item in printer.render(solution):
         console.print(item, crop=False, highlight=False)

@@ -6,7 +6,7 @@ import re
 import sympy as sp
 
 from ..diagram import Diagram, Plot, Unit, WeightTable
-from ..notation import plain_tex_name, tex_number
+from ..notation import function_tex, plain_tex_name, tex_number
 from ..texsafe import escape_text
 
 COLUMN_GAP = 3.2   # cm between columns
@@ -40,8 +40,10 @@ def default_name_tex(name: str) -> str:
     return letters + (f"_{{{sub}}}" if sub else "") + sample
 
 
-def to_tikz(diagram: Diagram, digits: int = 4, exact: bool = False, name_tex=default_name_tex) -> str:
-    """A tikzpicture of the diagram; over the size limit, one box per named node instead of neurons."""
+def to_tikz(diagram: Diagram, digits: int = 4, exact: bool = False, name_tex=default_name_tex,
+            functions: dict | None = None) -> str:
+    """A tikzpicture of the diagram; over the size limit, one box per named node instead of neurons.
+    `functions` writes an activation as the sheet does (relu → ReL), as checked math."""
     if diagram.too_big:
         return _boxes(diagram, name_tex)
     gap = COLUMN_GAP + 0.5 * max(0, _fan(diagram) - 2) if diagram.kind == "network" else GRAPH_COLUMN_GAP
@@ -59,7 +61,7 @@ def to_tikz(diagram: Diagram, digits: int = 4, exact: bool = False, name_tex=def
              r"  weight/.style={sloped, above, font=\scriptsize, inner sep=1pt, fill=white}]"]
     for u in units:
         x, y = place[u.id]
-        lines.append(rf"\node[{_style(u, digits, exact, name_tex)}] ({ids[u.id]}) at ({x:.2f},{y:.2f}) {{{_content(u, name_tex, loss)}}};")
+        lines.append(rf"\node[{_style(u, digits, exact, name_tex)}] ({ids[u.id]}) at ({x:.2f},{y:.2f}) {{{_content(u, name_tex, loss, functions or {})}}};")
     outgoing: dict[str, list] = {}
     for e in diagram.edges:
         outgoing.setdefault(e.source, []).append(e)
@@ -143,16 +145,18 @@ def _style(u: Unit, digits: int, exact: bool, name_tex) -> str:
     return {"input": "input", "loss": "loss"}.get(u.kind, "unit") + bias
 
 
-def _content(u: Unit, name_tex, loss: str = "L") -> str:
+def _content(u: Unit, name_tex, loss: str = "L", functions: dict | None = None) -> str:
+    sheet = function_tex(u.activation, {"functions": functions or {}}) if u.activation else None
+    activation = f"${sheet}$" if sheet is not None else escape_text(u.activation or "")
     if u.shape == "op":
         return r"$\otimes$"
     if u.kind == "gradient":
         return rf"$\partial {name_tex(loss)}/\partial {name_tex(u.label)}$"
     if not u.label:   # a neuron without a name of its own: its activation only
-        return r"{\small " + escape_text(u.activation or "") + "}"
+        return r"{\small " + activation + "}"
     text = f"${name_tex(u.label)}$"
     if u.activation:
-        text += r"\\[-2pt]{\tiny " + escape_text(u.activation) + "}"
+        text += r"\\[-2pt]{\tiny " + activation + "}"
     return text
 
 
