@@ -12,6 +12,7 @@ from .graph import Graph, Node
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
 from .rules import backward, forward, fused_loss
+from .written import as_written, substituted
 
 FD_STEP = sp.Rational(1, 10**6)  # h of the central finite difference that checks a gradient
 
@@ -251,11 +252,30 @@ class Work:
                 value = self.ev.add(value, v)
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
             value = T(orient(factored(value.x), self.targets), value.shape)
+            formula = as_written(formula.x)
             # symbolic values: the numbers would only be the same names again
-            formula, numbers = formula.x, None if is_symbolic(value.x) else numbers.x
+            numbers = None if is_symbolic(value.x) else self._numbers_of(formula, numbers.x)
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
         self.sums[node.name] = DeltaSum(users, formula, numbers, leibniz_sum(self.of, node.name, users, self.derived))
+
+    def _numbers_of(self, formula, numbers):
+        """The numbers line of a δ: its formula with the values put in, so that both read alike;
+        a formula of vectors or matrices keeps the numbers its rule wrote."""
+        if any(isinstance(a, sp.MatrixSymbol) for a in formula.atoms(sp.MatrixSymbol)) or \
+                isinstance(formula, sp.MatrixBase) or not isinstance(formula, sp.Basic):
+            return numbers
+        return substituted(formula, self.scalar_values())
+
+    def scalar_values(self) -> dict:
+        """Each scalar name's symbol and each scalar δ's symbol, mapped to its value."""
+        out = {}
+        for n, node in self.g.nodes.items():
+            if node.shape == ():
+                out[self.symbols[n].x] = self.values[n].x
+                if n in self.deltas:
+                    out[delta_symbol(n, ())] = self.deltas[n].x
+        return out
 
     def in_leaves(self, x):
         """A symbolic value with every computed node's name replaced by its value in the leaves
