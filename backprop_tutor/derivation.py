@@ -1,6 +1,7 @@
 """The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
 from __future__ import annotations
 
+import dataclasses
 
 import sympy as sp
 
@@ -63,6 +64,8 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
     between = g.between(name, of)
     order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]
     chain = _chain(g, name, of, between, label)
+    if chain.factors == (chain.lhs,):  # ∂L/∂s = ∂L/∂s says nothing: the one factor, differentiated
+        chain = dataclasses.replace(chain, formula=_local(work, of, name).derivative)
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]
     deltas = [delta_steps(work)[n.name] for n in order if n.role == "forward"]
@@ -116,7 +119,7 @@ def _local(work: Work, c: str, n: str) -> LocalDerivative:
     only = frozenset({n})  # the other operands' slopes are not asked for here
     scalars = all(g.nodes[m].shape == () for m in names_in(node.expr))
     if node.shape == () and used.shape == () and scalars:  # the ops table's rules, applied to δ = 1
-        ev, acc = Eval(), {}
+        ev, acc = Eval(work.unit_targets), {}
         backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc, only)
         expr = orient(_tidy(forward(node.expr, ev, work.symbols).x), work.targets)
         derivative = orient(_tidy(acc[n].x), work.targets)
@@ -128,7 +131,7 @@ def _local(work: Work, c: str, n: str) -> LocalDerivative:
         delta = T(sp.Symbol(f"delta_{c}"), ())
     else:
         delta = T(sp.MatrixSymbol(f"delta_{c}", *_dims(node.shape)), node.shape)
-    backward(node.expr, Show(), work.symbols, delta, acc, only)
+    backward(node.expr, Show(work.unit_targets), work.symbols, delta, acc, only)
     return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), None, acc[n].x, rules,
                            applied=c != work.of)
 
@@ -178,7 +181,7 @@ class _TooLong(Exception):
 def _expanded(work: Work, name: str, index, label: str, between: set, expand: bool | None):
     """∂of/∂name with the deltas substituted (and with expand, the forward definitions too), and
     the values the names were given; _TooLong as soon as a part passes EXPAND_MAX operations."""
-    g, ev, of = work.g, Eval(), work.of
+    g, ev, of = work.g, Eval(work.unit_targets), work.of
     env = {k: T(element_symbols(k, node.shape), node.shape) for k, node in g.nodes.items()}
     memo: dict = {}  # sizes of subexpressions, shared by every check
     if expand:

@@ -167,6 +167,35 @@ def differentiated(graph: Graph, of: str, names: frozenset) -> frozenset:
     return frozenset(out)
 
 
+def unit_targets(graph: Graph, values: dict) -> bool:
+    """Whether every softmax cross-entropy of the graph has targets whose given values sum to
+    exactly 1 (a one-hot target): its slope is then p − t, as sheets write it."""
+    found = False
+    for node in graph.computed:
+        for call in _calls(node.expr):
+            if fused_loss(call) != "cross_entropy":
+                continue
+            try:
+                total = Eval().total(forward(call.args[1], Eval(), values)).x
+            except (ShapeError, KeyError):
+                return False
+            if not (isinstance(total, sp.Rational) and total == 1):
+                return False
+            found = True
+    return found
+
+
+def _calls(e):
+    """Every function call in an expression."""
+    if isinstance(e, Call):
+        yield e
+        for a in e.args:
+            yield from _calls(a)
+    for child in ("left", "right", "operand"):
+        if hasattr(e, child):
+            yield from _calls(getattr(e, child))
+
+
 @dataclass(frozen=True)
 class DeltaSum:
     """How one δ (or gradient) was summed: the nodes using it, the sum in symbols and in numbers
@@ -191,9 +220,10 @@ class Work:
         self.need = differentiated(graph, of, self.wanted) if of in graph.nodes else frozenset()
         self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
         self.derived = frozenset(n for n, node in graph.nodes.items() if node.role == "derived")
-        self.ev, self.show = Eval(), Show()
         self.expressions: dict[str, T] = {}
         self.values = evaluate(graph, leaf_values(graph), self.expressions)
+        self.unit_targets = unit_targets(graph, self.values)
+        self.ev, self.show = Eval(self.unit_targets), Show(self.unit_targets)
         self.expressions = {n: T(orient(t.x, self.targets), t.shape) for n, t in self.expressions.items()}
         self.closed = evaluate(graph, leaf_values(graph), algebra=Closed()) if closed_forms else None
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}

@@ -12,6 +12,7 @@ from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
 from .graph import Node
 from .rules import backward, forward
 from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
+from .written import as_written, substituted
 
 _BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
 
@@ -117,7 +118,7 @@ def forward_steps(work: Work, values: dict) -> list:
 
 def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradient:
     """∂L/∂(one weight): the chain rule written with the elements it touches."""
-    g, ev = work.g, Eval()
+    g, ev = work.g, Eval(work.unit_targets)
     env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
     total = None
     above = g.ancestors(work.of)
@@ -129,7 +130,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         acc: dict = {}
         backward(node.expr, ev, env, delta, acc)
         total = acc[name] if total is None else ev.add(total, acc[name])
-    formula = at(total.x, index)
+    formula = as_written(at(total.x, index))
     subs = {}
     for n, node in g.nodes.items():
         for sym, val in zip(flat(env[n].x), flat(work.values[n].x)):
@@ -137,8 +138,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         if n != work.of and n in work.deltas:
             for sym, val in zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)):
                 subs[sym] = val
-    with sp.evaluate(False):
-        numbers = formula.xreplace(subs)
+    numbers = substituted(formula, subs)
     value = at(work.deltas[name].x, index)
     check = None
     if name in work.checks and work.checks[name].x is not None:
