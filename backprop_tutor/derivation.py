@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
+from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .errors import LimitError
 from .expr import names_in
@@ -14,7 +15,7 @@ from .ops import linear
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .steps import delta_steps, element_gradient, flat, gradient_step
+from .steps import any_delta_step, delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
@@ -66,13 +67,16 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
     chain = _chain(g, name, of, between, label)
     if chain.factors == (chain.lhs,):  # ∂L/∂s = ∂L/∂s says nothing: the one factor, differentiated
         chain = dataclasses.replace(chain, formula=_local(work, of, name).derivative)
+    elif chain.shared:
+        chain = dataclasses.replace(chain, formula=chain_in_convention(work, chain.formula))
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]
-    deltas = [delta_steps(work)[n.name] for n in order if n.role == "forward"]
-    deltas += [delta_steps(work)[n.name] for n in order if n.role == "derived" and n.name != name]
+    steps = delta_steps(work)
+    deltas = [steps[n.name] for n in order if n.role == "forward" and n.name in steps]
+    deltas += [steps[n.name] for n in order if n.role == "derived" and n.name != name]
     final = (element_gradient(work, name, index, label) if index
-             else gradient_step(work, name) if name in delta_steps(work) and g.nodes[name].role in ("parameter", "derived")
-             else delta_steps(work)[name])
+             else gradient_step(work, name) if name in steps and g.nodes[name].role in ("parameter", "derived")
+             else any_delta_step(work, name))
     whole = _whole(work, name, index, label, between, expand)
     sections = [Section("Chain rule", (chain,)),
                 Section("Local derivatives", tuple(locals_)),
@@ -123,7 +127,8 @@ def _local(work: Work, c: str, n: str) -> LocalDerivative:
         backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc, only)
         expr = orient(_tidy(forward(node.expr, ev, work.symbols).x), work.targets)
         derivative = orient(_tidy(acc[n].x), work.targets)
-        return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), expr, derivative, rules)
+        return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), work.as_sheet(expr),
+                               work.as_sheet(derivative), rules)
     acc: dict = {}
     if c == work.of:
         delta = Show().lift(T(sp.Integer(1), ()), node.shape)
@@ -171,7 +176,7 @@ def _whole(work: Work, name: str, index, label: str, between: set, expand: bool 
     if shown and subs and not _symbolic(work):
         with sp.evaluate(False):
             numbers = expression.xreplace(subs)
-    return WholeDerivative(of, label, expression, numbers, value, shown, size)
+    return WholeDerivative(of, label, work.as_sheet(expression), numbers, work.as_sheet(value), shown, size)
 
 
 class _TooLong(Exception):

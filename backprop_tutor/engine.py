@@ -12,7 +12,7 @@ from .graph import Graph, Node
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
 from .rules import backward, forward, fused_loss
-from .written import as_written, substituted
+from .written import as_written, over_samples, substituted
 
 FD_STEP = sp.Rational(1, 10**6)  # h of the central finite difference that checks a gradient
 
@@ -273,6 +273,8 @@ class Work:
 
     def _close(self, node: Node, terms: list):
         """Sum the contributions of every user into δ_node, in all three readings."""
+        order = {n.name: i for i, n in enumerate(self.g.computed)}
+        terms = sorted(terms, key=lambda t: order.get(t[0], -1))  # the users in the sheet's order: z₅ before z₆
         if not terms:
             value = self.ev.lift(T(sp.Integer(0), ()), node.shape)
             formula = numbers = value.x
@@ -288,6 +290,14 @@ class Work:
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
         self.sums[node.name] = DeltaSum(users, formula, numbers, leibniz_sum(self.of, node.name, users, self.derived))
+
+    def as_sheet(self, x):
+        """A formula or symbolic value with a mean over samples kept general written 1/N, not 1/3."""
+        n = self.g.problem.general_samples
+        if n is None or "N" in self.g.nodes:
+            return x
+        shown = over_samples(x, n)
+        return x if shown == x else shown
 
     def _numbers_of(self, formula, numbers):
         """The numbers line of a δ: its formula with the values put in, so that both read alike;

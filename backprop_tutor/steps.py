@@ -8,6 +8,7 @@ import weakref
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
+from .delta_convention import apply as convention
 from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
 from .graph import Node
 from .rules import backward, forward
@@ -15,6 +16,7 @@ from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
 from .written import as_written, substituted
 
 _BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
+_RAW: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same before the sheet's δ convention
 
 
 def delta_steps(work: Work) -> dict:
@@ -31,8 +33,24 @@ def delta_steps(work: Work) -> dict:
                 rules = tuple(dict.fromkeys(r for u in s.users for r in rules_of(work.g.nodes[u])))
                 out[name] = Delta(name, node.shape, s.users, s.formula, s.numbers, value, rules,
                                   leibniz=s.leibniz, of=work.of)
-        _BUILT[work] = out
+        out = {name: _as_sheet(work, step) for name, step in out.items()}
+        _RAW[work] = out
+        _BUILT[work] = convention(work, out)
     return _BUILT[work]
+
+
+def _as_sheet(work: Work, step):
+    """A step with a mean over general samples written 1/N; its numbers then say nothing more."""
+    value = work.as_sheet(step.value)
+    if value is step.value:
+        return step
+    return dataclasses.replace(step, formula=work.as_sheet(step.formula), value=value, numbers=None)
+
+
+def any_delta_step(work: Work, name: str):
+    """The delta step of any node, one the sheet's convention folds away included (asked for itself)."""
+    steps = delta_steps(work)
+    return steps[name] if name in steps else _RAW[work][name]
 
 
 def _closed_form(x):
@@ -45,7 +63,7 @@ def _closed_form(x):
 
 def forward_step(work: Work, node: Node, values: dict) -> Forward | LossValue:
     """name = formula = numbers = value for one computed node (the loss too), from `values`."""
-    formula = forward(node.expr, work.show, work.symbols).x
+    formula = work.as_sheet(forward(node.expr, work.show, work.symbols).x)
     numbers = forward(node.expr, work.show, values).x
     value = (work.expressions if values is work.values else values)[node.name].x
     closed = _closed_form(work.closed[node.name].x) if work.closed and values is work.values else None

@@ -62,13 +62,13 @@ def _product(expr, delta_first: bool):
             if isinstance(g, sp.Rational):
                 with sp.evaluate(True):
                     coefficient = sp.Rational(coefficient * g)
-            elif is_delta(g):
+            elif is_delta(g) or any(is_delta(x) for x in g.free_symbols):  # δ, or a sum of δ terms
                 deltas.append(g)
             else:
                 rest.append(g)
     if coefficient == 0 or any(_zero(f) for f in rest):
         return sp.Integer(0)
-    body = deltas + rest if delta_first else rest + deltas
+    body = deltas + rest if delta_first else rest[::-1] + deltas  # the chain read backwards: f′(z)·w·δ
     sign = -1 if coefficient < 0 else 1
     magnitude = abs(coefficient)
     if magnitude != 1:  # 2·(y − t): the constant leads its own factors, after the δ
@@ -104,3 +104,21 @@ def substituted(formula, values: dict):
     subs = {k: (Weight(v) if isinstance(v, sp.Number) and v < 0 else v) for k, v in values.items()}
     with sp.evaluate(False):
         return formula.xreplace(subs)
+
+
+SAMPLES = sp.Symbol("N", positive=True, integer=True)  # the number of samples, as a sheet keeps it
+
+
+def over_samples(expr, n: int):
+    """expr with the mean's 1/n written 1/N, for a mean over n samples that stand for any number N."""
+    if not isinstance(expr, sp.Basic) or n < 2:
+        return expr
+    one_over = sp.Rational(1, n)
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(lambda e: over_samples(e, n))
+    if isinstance(expr, sp.Mul) and one_over in expr.args:  # (1/3)(a + b) → a/N + b/N, as a sum over samples
+        rest = [a for a in expr.args if a != one_over]
+        if len(rest) == 1 and isinstance(rest[0], sp.Add):
+            return sp.Add(*[t / SAMPLES for t in rest[0].args], evaluate=False)
+    with sp.evaluate(False):
+        return expr.xreplace({one_over: sp.Pow(SAMPLES, -1)})

@@ -15,6 +15,9 @@ from .printer import EXACT_DIGITS, OurNumbers, is_value, rounded_inside, negated
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v) for k, v in LOSS_TEX.items()}}
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 class MathPrinter(OurNumbers, PrettyPrinter):
     """Pretty-prints formulas with the file's names and numbers to the chosen digits."""
 
@@ -35,6 +38,8 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         m = _ELEMENT.match(name)
         if m:  # an element such as h1[2]: the quantity's own name, then the index
             return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
+        if name.startswith("delta_") and name[len("delta_"):].isdigit():  # a neuron's δ: δ₅
+            return prettyForm("δ" + name[len("delta_"):].translate(_SUBSCRIPTS))
         if name.startswith("delta_"):
             inner = self._print_Symbol(sp.Symbol(name[len("delta_"):])).render(wrap_line=False)
             return prettyForm("δ_" + inner)
