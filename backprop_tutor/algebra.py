@@ -626,7 +626,7 @@ class Show(Algebra):
 
     def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
         """p − t with p's numbers when the scores are numbers (p = softmax(s) shown by its values)."""
-        if self.unit_targets and _numeric(s):
+        if self.unit_targets and isinstance(s.x, ImmutableMatrix) and _numeric(s):
             return self.sub(Eval().softmax(s), t)
         return super().softmax_cross_entropy_slope(s, t)
 

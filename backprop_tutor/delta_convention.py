@@ -85,7 +85,7 @@ def apply(work: Work, steps: dict) -> dict:
             # δᵢ = ∂E/∂zᵢ sheets write the recursion f′(zᵢ)·(wᵢⱼ·δⱼ), and a gradient δᵢ·x as everyone does
             formula = as_written(formula, delta_first=convention == "output" or not isinstance(step, Delta))
         numbers = step.numbers if step.numbers is None else substituted(formula, values)
-        changes = dict(formula=formula, numbers=numbers, leibniz=None)
+        changes = dict(formula=formula, numbers=numbers, leibniz=chain_in_convention(work, step.leibniz))
         if isinstance(step, Delta) and name in shown:
             changes["symbol"] = shown[name]
             used = step.formula.free_symbols if isinstance(step.formula, sp.Basic) else set()
@@ -110,4 +110,14 @@ def chain_in_convention(work: Work, formula):
             renames[sp.Symbol(f"delta_{f}")] = sp.Mul(sp.Symbol(shown[carrier]),
                                                   Partial(sp.Symbol(carrier), sp.Symbol(f)), evaluate=False)
     with sp.evaluate(False):
-        return formula.xreplace(renames)
+        renamed = formula.xreplace(renames)
+    return renamed.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(a, sp.Mul) for a in e.args),
+                           lambda e: sp.Mul(*_factors(e), evaluate=False))
+
+
+def _factors(e) -> list:
+    """The factors of nested products, in order: δ₃·(∂a₃/∂z₃)·(∂z₃/∂w₁₃) as one product."""
+    out = []
+    for a in e.args:
+        out.extend(_factors(a) if isinstance(a, sp.Mul) else [a])
+    return out

@@ -176,7 +176,7 @@ def _whole(work: Work, name: str, index, label: str, between: set, expand: bool 
     if shown and subs and not _symbolic(work):
         with sp.evaluate(False):
             numbers = expression.xreplace(subs)
-    return WholeDerivative(of, label, work.as_sheet(expression), numbers, work.as_sheet(value), shown, size)
+    return WholeDerivative(of, label, work.as_sheet(expression), numbers, value, shown, size)
 
 
 class _TooLong(Exception):

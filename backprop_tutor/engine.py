@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
-from .expr import BinOp, Call
+from .expr import BinOp, Call, names_in
 from .graph import Graph, Node
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
@@ -175,8 +175,12 @@ def unit_targets(graph: Graph, values: dict) -> bool:
         for call in _calls(node.expr):
             if fused_loss(call) != "cross_entropy":
                 continue
+            if any(graph.nodes[n].role != "target" for n in names_in(call.args[1])):
+                return False  # a target computed or trained: its sum is not fixed
             try:
-                total = Eval().total(forward(call.args[1], Eval(), values)).x
+                ev = Eval()
+                scores = forward(call.args[0].args[0], ev, values)
+                total = ev.total(ev.lift(forward(call.args[1], ev, values), scores.shape)).x
             except (ShapeError, KeyError):
                 return False
             if not (isinstance(total, sp.Rational) and total == 1):

@@ -40,11 +40,10 @@ def delta_steps(work: Work) -> dict:
 
 
 def _as_sheet(work: Work, step):
-    """A step with a mean over general samples written 1/N; its numbers then say nothing more."""
-    value = work.as_sheet(step.value)
-    if value is step.value:
-        return step
-    return dataclasses.replace(step, formula=work.as_sheet(step.formula), value=value, numbers=None)
+    """A step whose formula writes a mean over general samples 1/N; its value stays the value for
+    the samples given (1/3 for three), as every number the program gives does."""
+    formula = work.as_sheet(step.formula)
+    return step if formula is step.formula else dataclasses.replace(step, formula=formula)
 
 
 def any_delta_step(work: Work, name: str):
