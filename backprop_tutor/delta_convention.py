@@ -59,14 +59,15 @@ def neurons(work: Work, convention: str) -> tuple[dict, set]:
     return shown, folded
 
 
-def apply(work: Work, steps: dict) -> dict:
-    """The delta steps under the file's convention: the folded ones left out, the others rewritten."""
+def apply(work: Work, steps: dict) -> tuple[dict, frozenset]:
+    """The delta steps written in the file's convention, and the nodes whose δ it folds away
+    (their steps rewritten too, for a derivation that asks for one of them by name)."""
     convention = work.g.problem.notation.delta
     if convention is None:
-        return steps
+        return steps, frozenset()
     shown, folded = neurons(work, convention)
     if not shown:
-        return steps
+        return steps, frozenset()
     renames = {delta_symbol(n, ()): sp.Symbol(s, real=True) for n, s in shown.items()}
     for node in reversed(work.g.computed):  # users before the nodes they use: each folded δ once
         if node.name in folded:
@@ -76,23 +77,22 @@ def apply(work: Work, steps: dict) -> dict:
     values.update({sp.Symbol(s, real=True): work.deltas[n].x for n, s in shown.items()})
     out = {}
     for name, step in steps.items():
-        if name in folded:
-            continue
-        formula = step.formula
-        if isinstance(formula, sp.Basic) and not isinstance(formula, sp.MatrixBase):
+        formula, numbers = step.formula, step.numbers
+        if isinstance(formula, sp.Expr) and not formula.atoms(sp.MatrixSymbol):  # scalars: vectors keep theirs
             with sp.evaluate(False):
                 formula = formula.xreplace(renames)
             # δᵢ = ∂E/∂zᵢ sheets write the recursion f′(zᵢ)·(wᵢⱼ·δⱼ), and a gradient δᵢ·x as everyone does
             formula = as_written(formula, delta_first=convention == "output" or not isinstance(step, Delta))
-        numbers = step.numbers if step.numbers is None else substituted(formula, values)
+            numbers = None if numbers is None else substituted(formula, values)
         changes = dict(formula=formula, numbers=numbers, leibniz=chain_in_convention(work, step.leibniz))
         if isinstance(step, Delta) and name in shown:
             changes["symbol"] = shown[name]
             used = step.formula.free_symbols if isinstance(step.formula, sp.Basic) else set()
-            folded_in = [f for f in folded if delta_symbol(f, ()) in used]  # their rules now apply here
+            folded_in = [n.name for n in work.g.computed  # their rules now apply here
+                         if n.name in folded and delta_symbol(n.name, ()) in used]
             changes["rules"] = tuple(dict.fromkeys(step.rules + tuple(r for f in folded_in for r in steps[f].rules)))
         out[name] = dataclasses.replace(step, **changes)
-    return out
+    return out, frozenset(folded)
 
 
 def chain_in_convention(work: Work, formula):

@@ -16,7 +16,7 @@ from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
 from .written import as_written, substituted
 
 _BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
-_RAW: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same before the sheet's δ convention
+_ALL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same, with those the δ convention folds away
 
 
 def delta_steps(work: Work) -> dict:
@@ -33,9 +33,9 @@ def delta_steps(work: Work) -> dict:
                 rules = tuple(dict.fromkeys(r for u in s.users for r in rules_of(work.g.nodes[u])))
                 out[name] = Delta(name, node.shape, s.users, s.formula, s.numbers, value, rules,
                                   leibniz=s.leibniz, of=work.of)
-        out = {name: _as_sheet(work, step) for name, step in out.items()}
-        _RAW[work] = out
-        _BUILT[work] = convention(work, out)
+        out, folded = convention(work, {name: _as_sheet(work, step) for name, step in out.items()})
+        _ALL[work] = out
+        _BUILT[work] = {name: step for name, step in out.items() if name not in folded}
     return _BUILT[work]
 
 
@@ -49,7 +49,7 @@ def _as_sheet(work: Work, step):
 def any_delta_step(work: Work, name: str):
     """The delta step of any node, one the sheet's convention folds away included (asked for itself)."""
     steps = delta_steps(work)
-    return steps[name] if name in steps else _RAW[work][name]
+    return steps[name] if name in steps else _ALL[work][name]
 
 
 def _closed_form(x):
