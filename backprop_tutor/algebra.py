@@ -139,7 +139,14 @@ def _broadcast(a: tuple, b: tuple, op: str) -> tuple:
 
 
 class Algebra:
-    """Shape rules shared by both readings; subclasses say what an operation produces."""
+    """Shape rules shared by both readings; subclasses say what an operation produces.
+
+    With unit_targets, the targets of a softmax cross-entropy are known to sum to 1, and its
+    slope is written p − t, as sheets write it, instead of p·Σt − t.
+    """
+
+    def __init__(self, unit_targets: bool = False):
+        self.unit_targets = unit_targets
 
     def const(self, v) -> T:
         return T(sp.sympify(v), ())
@@ -199,7 +206,9 @@ class Algebra:
         return self.loss("cross_entropy", self.softmax(s), t)
 
     def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
-        """∂cross_entropy(softmax(s), t)/∂s = softmax(s)·Σt − t."""
+        """∂cross_entropy(softmax(s), t)/∂s = softmax(s)·Σt − t, or p − t for targets summing to 1."""
+        if self.unit_targets:
+            return self.sub(self.softmax(s), t)
         return self.sub(self.mul(self.total(t), self.softmax(s)), t)
 
     def neg_log_softmax(self, s: T) -> T:
@@ -614,6 +623,12 @@ class Show(Algebra):
 
     def softmax(self, a: T) -> T:
         return T(MatFunc("softmax", a.x), a.shape)
+
+    def softmax_cross_entropy_slope(self, s: T, t: T) -> T:
+        """p − t with p's numbers when the scores are numbers (p = softmax(s) shown by its values)."""
+        if self.unit_targets and isinstance(s.x, ImmutableMatrix) and _numeric(s):
+            return self.sub(Eval().softmax(s), t)
+        return super().softmax_cross_entropy_slope(s, t)
 
 
 def _elements(a: T) -> list:

@@ -176,5 +176,6 @@ def _element_label(g, name, index):
 def _deltas_between(work, name: str) -> list:
     """The deltas a gradient needs: every node on a path from the parameter to the loss, output first."""
     between = work.g.between(name, work.of)
-    return [delta_steps(work)[n.name] for n in reversed(work.g.computed)
-            if n.role == "forward" and n.name in between]
+    steps = delta_steps(work)
+    return [steps[n.name] for n in reversed(work.g.computed)
+            if n.role == "forward" and n.name in between and n.name in steps]

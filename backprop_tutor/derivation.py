@@ -1,10 +1,12 @@
 """The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
 from __future__ import annotations
 
+import dataclasses
 
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
+from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .errors import LimitError
 from .expr import names_in
@@ -13,7 +15,7 @@ from .ops import linear
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .steps import delta_steps, element_gradient, flat, gradient_step
+from .steps import any_delta_step, delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
@@ -63,13 +65,18 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
     between = g.between(name, of)
     order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]
     chain = _chain(g, name, of, between, label)
+    if chain.factors == (chain.lhs,):  # ∂L/∂s = ∂L/∂s says nothing: the one factor, differentiated
+        chain = dataclasses.replace(chain, formula=_local(work, of, name).derivative)
+    elif chain.shared:
+        chain = dataclasses.replace(chain, formula=chain_in_convention(work, chain.formula))
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]
-    deltas = [delta_steps(work)[n.name] for n in order if n.role == "forward"]
-    deltas += [delta_steps(work)[n.name] for n in order if n.role == "derived" and n.name != name]
+    steps = delta_steps(work)
+    deltas = [steps[n.name] for n in order if n.role == "forward" and n.name in steps]
+    deltas += [steps[n.name] for n in order if n.role == "derived" and n.name != name]
     final = (element_gradient(work, name, index, label) if index
-             else gradient_step(work, name) if name in delta_steps(work) and g.nodes[name].role in ("parameter", "derived")
-             else delta_steps(work)[name])
+             else gradient_step(work, name) if name in steps and g.nodes[name].role in ("parameter", "derived")
+             else any_delta_step(work, name))
     whole = _whole(work, name, index, label, between, expand)
     sections = [Section("Chain rule", (chain,)),
                 Section("Local derivatives", tuple(locals_)),
@@ -116,11 +123,12 @@ def _local(work: Work, c: str, n: str) -> LocalDerivative:
     only = frozenset({n})  # the other operands' slopes are not asked for here
     scalars = all(g.nodes[m].shape == () for m in names_in(node.expr))
     if node.shape == () and used.shape == () and scalars:  # the ops table's rules, applied to δ = 1
-        ev, acc = Eval(), {}
+        ev, acc = Eval(work.unit_targets), {}
         backward(node.expr, ev, work.symbols, T(sp.Integer(1), ()), acc, only)
         expr = orient(_tidy(forward(node.expr, ev, work.symbols).x), work.targets)
         derivative = orient(_tidy(acc[n].x), work.targets)
-        return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), expr, derivative, rules)
+        return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), work.as_sheet(expr),
+                               work.as_sheet(derivative), rules)
     acc: dict = {}
     if c == work.of:
         delta = Show().lift(T(sp.Integer(1), ()), node.shape)
@@ -128,7 +136,7 @@ def _local(work: Work, c: str, n: str) -> LocalDerivative:
         delta = T(sp.Symbol(f"delta_{c}"), ())
     else:
         delta = T(sp.MatrixSymbol(f"delta_{c}", *_dims(node.shape)), node.shape)
-    backward(node.expr, Show(), work.symbols, delta, acc, only)
+    backward(node.expr, Show(work.unit_targets), work.symbols, delta, acc, only)
     return LocalDerivative(c, n, Partial(sp.Symbol(c), sp.Symbol(n)), None, acc[n].x, rules,
                            applied=c != work.of)
 
@@ -168,7 +176,7 @@ def _whole(work: Work, name: str, index, label: str, between: set, expand: bool 
     if shown and subs and not _symbolic(work):
         with sp.evaluate(False):
             numbers = expression.xreplace(subs)
-    return WholeDerivative(of, label, expression, numbers, value, shown, size)
+    return WholeDerivative(of, label, work.as_sheet(expression), numbers, value, shown, size)
 
 
 def derivative_in_names(work: Work, name: str, index=None):
@@ -187,7 +195,7 @@ class _TooLong(Exception):
 def _expanded(work: Work, name: str, index, label: str, between: set, expand: bool | None):
     """∂of/∂name with the deltas substituted (and with expand, the forward definitions too), and
     the values the names were given; _TooLong as soon as a part passes EXPAND_MAX operations."""
-    g, ev, of = work.g, Eval(), work.of
+    g, ev, of = work.g, Eval(work.unit_targets), work.of
     env = {k: T(element_symbols(k, node.shape), node.shape) for k, node in g.nodes.items()}
     memo: dict = {}  # sizes of subexpressions, shared by every check
     if expand:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
-from .expr import BinOp, Call
+from .expr import BinOp, Call, names_in
 from .graph import Graph, Node
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
 from .rules import backward, forward, fused_loss
+from .written import as_written, over_samples, substituted
 
 FD_STEP = sp.Rational(1, 10**6)  # h of the central finite difference that checks a gradient
 
@@ -171,6 +172,39 @@ def differentiated(graph: Graph, of: str, names: frozenset) -> frozenset:
     return frozenset(out)
 
 
+def unit_targets(graph: Graph, values: dict) -> bool:
+    """Whether every softmax cross-entropy of the graph has targets whose given values sum to
+    exactly 1 (a one-hot target): its slope is then p − t, as sheets write it."""
+    found = False
+    for node in graph.computed:
+        for call in _calls(node.expr):
+            if fused_loss(call) != "cross_entropy":
+                continue
+            if any(graph.nodes[n].role != "target" for n in names_in(call.args[1])):
+                return False  # a target computed or trained: its sum is not fixed
+            try:
+                ev = Eval()
+                scores = forward(call.args[0].args[0], ev, values)
+                total = ev.total(ev.lift(forward(call.args[1], ev, values), scores.shape)).x
+            except (ShapeError, KeyError):
+                return False
+            if not (isinstance(total, sp.Rational) and total == 1):
+                return False
+            found = True
+    return found
+
+
+def _calls(e):
+    """Every function call in an expression."""
+    if isinstance(e, Call):
+        yield e
+        for a in e.args:
+            yield from _calls(a)
+    for child in ("left", "right", "operand"):
+        if hasattr(e, child):
+            yield from _calls(getattr(e, child))
+
+
 @dataclass(frozen=True)
 class DeltaSum:
     """How one δ (or gradient) was summed: the nodes using it, the sum in symbols and in numbers
@@ -195,9 +229,10 @@ class Work:
         self.need = differentiated(graph, of, self.wanted) if of in graph.nodes else frozenset()
         self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
         self.derived = frozenset(n for n, node in graph.nodes.items() if node.role == "derived")
-        self.ev, self.show = Eval(), Show()
         self.expressions: dict[str, T] = {}
         self.values = evaluate(graph, leaf_values(graph), self.expressions)
+        self.unit_targets = unit_targets(graph, self.values)
+        self.ev, self.show = Eval(self.unit_targets), Show(self.unit_targets)
         self.expressions = {n: T(orient(t.x, self.targets), t.shape) for n, t in self.expressions.items()}
         self.closed = evaluate(graph, leaf_values(graph), algebra=Closed()) if closed_forms else None
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
@@ -247,6 +282,8 @@ class Work:
 
     def _close(self, node: Node, terms: list):
         """Sum the contributions of every user into δ_node, in all three readings."""
+        order = {n.name: i for i, n in enumerate(self.g.computed)}
+        terms = sorted(terms, key=lambda t: order.get(t[0], -1))  # the users in the sheet's order: z₅ before z₆
         if not terms:
             value = self.ev.lift(T(sp.Integer(0), ()), node.shape)
             formula = numbers = value.x
@@ -256,11 +293,38 @@ class Work:
                 value = self.ev.add(value, v)
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
             value = T(orient(factored(value.x), self.targets), value.shape)
+            formula = as_written(formula.x)
             # symbolic values: the numbers would only be the same names again
-            formula, numbers = formula.x, None if is_symbolic(value.x) else numbers.x
+            numbers = None if is_symbolic(value.x) else self._numbers_of(formula, numbers.x)
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
         self.sums[node.name] = DeltaSum(users, formula, numbers, leibniz_sum(self.of, node.name, users, self.derived))
+
+    def as_sheet(self, x):
+        """A formula or symbolic value with a mean over samples kept general written 1/N, not 1/3."""
+        n = self.g.problem.general_samples
+        if n is None or "N" in self.g.nodes:
+            return x
+        shown = over_samples(x, n)
+        return x if shown == x else shown
+
+    def _numbers_of(self, formula, numbers):
+        """The numbers line of a δ: its formula with the values put in, so that both read alike;
+        a formula of vectors or matrices keeps the numbers its rule wrote."""
+        if any(isinstance(a, sp.MatrixSymbol) for a in formula.atoms(sp.MatrixSymbol)) or \
+                isinstance(formula, sp.MatrixBase) or not isinstance(formula, sp.Basic):
+            return numbers
+        return substituted(formula, self.scalar_values())
+
+    def scalar_values(self) -> dict:
+        """Each scalar name's symbol and each scalar δ's symbol, mapped to its value."""
+        out = {}
+        for n, node in self.g.nodes.items():
+            if node.shape == ():
+                out[self.symbols[n].x] = self.values[n].x
+                if n in self.deltas:
+                    out[delta_symbol(n, ())] = self.deltas[n].x
+        return out
 
     def in_leaves(self, x):
         """A symbolic value with every computed node's name replaced by its value in the leaves

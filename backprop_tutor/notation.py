@@ -139,6 +139,8 @@ def tex_name(name: str, names: dict | None = None) -> str:
         if layered and base not in latex:
             return f"{layered.group(1)}^{{({layered.group(2)})}}_{{{index}}}"
         return subscript(tex_name(base, names), index)
+    if name.startswith("delta_") and name[6:].isdigit():  # a neuron's δ: \delta_{5}
+        return f"\\delta_{{{name[6:]}}}"
     if name.startswith("delta_"):
         return f"\\delta_{{{tex_name(name[6:], names)}}}"
     if not _TIDY.match(name):

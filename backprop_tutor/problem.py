@@ -49,6 +49,7 @@ class Problem:
     latex: dict = field(default_factory=dict)  # name → how LaTeX output writes it
     comment: str | None = None  # for whoever maintains the file; shown only when asked for
     notation: Notation = field(default_factory=Notation)  # the sheet's symbols (notation: block)
+    general_samples: int | None = None  # a mean over this many samples left as symbols: written 1/N
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -286,10 +287,12 @@ class _Builder:
             except UnsafeTeX as e:
                 raise self.err(str(e), f"latex.{k}") from None
         notation = read_notation(self, set(names) | set(aliases))
+        general = None
         if "data" in self.d:
             if loss is None:
                 raise self.err("data: needs a loss to reduce over the samples", "data")
             inputs, targets, forward, loss = self.samples(inputs, targets, forward, loss)
+            general = self.general_samples()
         elif "reduction" in self.d:
             raise self.err("reduction only applies together with data:", "reduction")
         where = next((k for k in ("data", "forward", "network", "parameters", "inputs", "targets") if k in self.d), None)
@@ -300,7 +303,8 @@ class _Builder:
             notes=self.prose("notes"), inputs=tuple(inputs), parameters=tuple(params),
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
-            lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation)
+            lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation,
+            general_samples=general)
 
     def number(self, v, key, message):
         """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""
@@ -309,6 +313,16 @@ class _Builder:
         if isinstance(v, Lookalike):
             raise self.err(v.why, key)
         raise self.err(message, key)
+
+    def general_samples(self) -> int | None:
+        """n for a mean over n samples whose every value is left open: the sheet's N, kept general."""
+        raw = self.d["data"]
+        n = len(raw)
+        if self.d.get("reduction", "mean") != "mean" or n < 2:
+            return None
+        if any(v is not None for sample in raw for v in sample.values()):
+            return None
+        return n
 
     def samples(self, inputs, targets, forward, loss):
         """data: one copy of the forward lines per sample (names gain ^(k)), the loss reduced over them."""

@@ -78,6 +78,7 @@ class Delta:
     rules: tuple = ()
     leibniz: object = None  # Σ δ_user · ∂user/∂name, in Leibniz notation
     of: str = "L"
+    symbol: str | None = None  # the δ's own name under the sheet's convention (delta_5 for δ₅)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ import weakref
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
+from .delta_convention import apply as convention
 from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
 from .graph import Node
 from .rules import backward, forward
 from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
+from .written import as_written, substituted
 
 _BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
+_ALL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same, with those the δ convention folds away
 
 
 def delta_steps(work: Work) -> dict:
@@ -30,8 +33,23 @@ def delta_steps(work: Work) -> dict:
                 rules = tuple(dict.fromkeys(r for u in s.users for r in rules_of(work.g.nodes[u])))
                 out[name] = Delta(name, node.shape, s.users, s.formula, s.numbers, value, rules,
                                   leibniz=s.leibniz, of=work.of)
-        _BUILT[work] = out
+        out, folded = convention(work, {name: _as_sheet(work, step) for name, step in out.items()})
+        _ALL[work] = out
+        _BUILT[work] = {name: step for name, step in out.items() if name not in folded}
     return _BUILT[work]
+
+
+def _as_sheet(work: Work, step):
+    """A step whose formula writes a mean over general samples 1/N; its value stays the value for
+    the samples given (1/3 for three), as every number the program gives does."""
+    formula = work.as_sheet(step.formula)
+    return step if formula is step.formula else dataclasses.replace(step, formula=formula)
+
+
+def any_delta_step(work: Work, name: str):
+    """The delta step of any node, one the sheet's convention folds away included (asked for itself)."""
+    steps = delta_steps(work)
+    return steps[name] if name in steps else _ALL[work][name]
 
 
 def _closed_form(x):
@@ -44,7 +62,7 @@ def _closed_form(x):
 
 def forward_step(work: Work, node: Node, values: dict) -> Forward | LossValue:
     """name = formula = numbers = value for one computed node (the loss too), from `values`."""
-    formula = forward(node.expr, work.show, work.symbols).x
+    formula = work.as_sheet(forward(node.expr, work.show, work.symbols).x)
     numbers = forward(node.expr, work.show, values).x
     value = (work.expressions if values is work.values else values)[node.name].x
     closed = _closed_form(work.closed[node.name].x) if work.closed and values is work.values else None
@@ -117,7 +135,7 @@ def forward_steps(work: Work, values: dict) -> list:
 
 def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradient:
     """∂L/∂(one weight): the chain rule written with the elements it touches."""
-    g, ev = work.g, Eval()
+    g, ev = work.g, Eval(work.unit_targets)
     env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
     total = None
     above = g.ancestors(work.of)
@@ -129,7 +147,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         acc: dict = {}
         backward(node.expr, ev, env, delta, acc)
         total = acc[name] if total is None else ev.add(total, acc[name])
-    formula = at(total.x, index)
+    formula = as_written(at(total.x, index))
     subs = {}
     for n, node in g.nodes.items():
         for sym, val in zip(flat(env[n].x), flat(work.values[n].x)):
@@ -137,8 +155,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         if n != work.of and n in work.deltas:
             for sym, val in zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)):
                 subs[sym] = val
-    with sp.evaluate(False):
-        numbers = formula.xreplace(subs)
+    numbers = substituted(formula, subs)
     value = at(work.deltas[name].x, index)
     check = None
     if name in work.checks and work.checks[name].x is not None:

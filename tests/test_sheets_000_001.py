@@ -316,15 +316,20 @@ def test_ex2b_chain_rule_over_the_samples():
         assert_same(deltas[f"y^({k})"].value, sp.tanh(k_("y", k) - k_("t", k)) / N)
 
 
-def _ex2_sheet(i: int):
-    return sp.Rational(1, N) * sp.Add(*[sp.tanh(k_("y", k) - k_("t", k)) * k_(f"x{i}", k)
-                                        for k in range(1, N + 1)])
+N_GENERAL = S("N")  # the sheet keeps the number of samples general
+
+
+def _ex2_sheet(i: int, n=N):
+    """(1/n) Σ_k tanh(y_k − t_k) x_i^(k): the formula with n = N as the sheet writes it, the value with n = 3."""
+    return sp.Add(*[sp.tanh(k_("y", k) - k_("t", k)) * k_(f"x{i}", k) for k in range(1, N + 1)]) / n
 
 
 def test_ex2b_whole_derivative():
     whole = one(steps(EX2, "b", WholeDerivative))
     assert whole.wrt == "w1"
-    assert_same(whole.expression, _ex2_sheet(1))
+    assert N_GENERAL in named(whole.expression).free_symbols  # (1/N) Σ_k, as the sheet writes it
+    assert_same(whole.expression, _ex2_sheet(1, N_GENERAL), {N_GENERAL: N})
+    assert_same(whole.value, _ex2_sheet(1))
 
 
 def test_ex2c_dE_dwi():
@@ -332,8 +337,9 @@ def test_ex2c_dE_dwi():
     wholes = steps(EX2, "c", WholeDerivative)
     assert [w.wrt for w in wholes] == ["w1", "w2"]
     for i, whole in enumerate(wholes, start=1):
-        assert_same(whole.expression, _ex2_sheet(i))
-        assert_same(whole.expression, _ex2_sheet(i), EX2_MODEL)
+        assert N_GENERAL in named(whole.expression).free_symbols
+        assert_same(whole.expression, _ex2_sheet(i, N_GENERAL), {N_GENERAL: N})
+        assert_same(whole.expression, _ex2_sheet(i, N_GENERAL), {**EX2_MODEL, N_GENERAL: N})
         assert_same(whole.value, _ex2_sheet(i), EX2_MODEL)
     locals_ = {(st.of, st.wrt): st.derivative for st in steps(EX2, "c", LocalDerivative)}
     for i in (1, 2):
@@ -379,9 +385,12 @@ def test_ex3b_the_sheets_delta_recursion():
     assert order.index("y") < order.index("a6") < order.index("a3")
     assert order.index("y") < order.index("a5") < order.index("a3")
     # δ3 is the sum over the two paths through z5 and z6, each using a δ already computed
+    # (the sheet's δᵢ = ∂E/∂aᵢ: δ₃ = δ₅·∂a₅/∂z₅·∂z₅/∂a₃ + δ₆·∂a₆/∂z₆·∂z₆/∂a₃)
     leibniz = deltas["a3"].leibniz
     assert isinstance(leibniz, sp.Add) and len(leibniz.args) == 2
-    assert {p.of.name for p in leibniz.atoms(Partial)} == {"z5", "z6"}
+    assert {p.of.name for p in leibniz.atoms(Partial) if p.wrt.name == "a3"} == {"z5", "z6"}
+    assert {s.name for s in leibniz.free_symbols if s.name.startswith("delta")} == {"delta_5", "delta_6"}
+    assert [deltas[n].symbol for n in ("y", "a6", "a5", "a3")] == ["delta_7", "delta_6", "delta_5", "delta_3"]
     gradient = one([st for st in steps(EX3, "b", Gradient) if st.name == "w13"])
     assert_same(gradient.value, final)
     whole = one(steps(EX3, "b", WholeDerivative))

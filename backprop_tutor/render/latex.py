@@ -308,7 +308,7 @@ class LatexDocument(Printer):
         return None if leibniz is None or isinstance(leibniz, Partial) else leibniz
 
     def _print_Delta(self, s):
-        lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
+        lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
 
     def _print_Gradient(self, s):

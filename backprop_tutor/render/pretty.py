@@ -16,6 +16,7 @@ _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v)
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 class MathPrinter(OurNumbers, PrettyPrinter):
@@ -45,6 +46,8 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         m = _ELEMENT.match(name)
         if m:  # an element such as h1[2]: the quantity's own name, then the index
             return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
+        if name.startswith("delta_") and name[len("delta_"):].isdigit():  # a neuron's δ: δ₅
+            return prettyForm("δ" + name[len("delta_"):].translate(_SUBSCRIPTS))
         if name.startswith("delta_"):
             inner = self._print_Symbol(sp.Symbol(e.name[len("delta_"):])).render(wrap_line=False)
             return prettyForm("δ_" + inner)

@@ -84,7 +84,7 @@ class TerminalPrinter(Printer):
         return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules, extra)
 
     def _print_Delta(self, s):
-        lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
+        lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
         users = ", ".join(self.name(u) for u in s.users) or f"nothing: no path to {s.of}"
         return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules,
                           (f"(sum over the nodes that use {self.name(s.name)}: {users})",))
