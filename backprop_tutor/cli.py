@@ -50,6 +50,9 @@ ABOUT_FILE = ("FILE is a problem file (YAML) or the name of a bundled problem (s
 DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
+DETAIL = typer.Option("normal", "--detail", metavar="brief|normal|full",
+                      help="How much each step shows: brief (name = value), normal (formula, numbers, value; "
+                           "each delta and rule once) or full (every line, each time).")
 COMMENTS = typer.Option(False, "--comments", help="Also show the file's comment (notes for whoever maintains it).")
 
 
@@ -172,11 +175,13 @@ def _console(no_color: bool):
 def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
-          comments: bool = COMMENTS, no_color: bool = NO_COLOR):
+          comments: bool = COMMENTS, no_color: bool = NO_COLOR, detail: str = DETAIL):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
+    from .detail import check_detail
     from .solver import solve as solve_problem
+    check_detail(detail)
     problem = _problem(ctx, _source(file), no_color)
-    solution = solve_problem(problem, verify=verify, closed_forms=exact and not json)
+    solution = solve_problem(problem, verify=verify, closed_forms=exact and not json, detail=detail)
     comment = problem.comment if comments else None
     if json:
         from .render.jsonout import dumps
@@ -200,13 +205,15 @@ def derive(ctx: typer.Context, file: str = FILE,
            digits: int = DIGITS, exact: bool = EXACT,
            json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
            latex: bool = typer.Option(False, "--latex", help="Print the derivation as a LaTeX fragment."),
-           no_color: bool = NO_COLOR):
+           no_color: bool = NO_COLOR, detail: str = DETAIL):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from .derivation import derive as derive_one, derive_all
+    from .detail import check_detail
+    check_detail(detail)
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
     problem = _problem(ctx, _source(file), no_color)
-    results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
+    results = derive_all(problem, of, expand, detail) if all_ else [derive_one(problem, wrt, of, expand, detail)]
     if not results:
         raise UsageError("--all: the problem has no parameters to differentiate by; "
                          "give --wrt NAME (an input or a computed node)")
@@ -256,10 +263,12 @@ def export(ctx: typer.Context, file: str = FILE,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
                                          help="Stop LaTeX after this many seconds (for a PDF)."),
-           comments: bool = COMMENTS):
+           comments: bool = COMMENTS, detail: str = DETAIL):
     """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
+    from .detail import check_detail
     from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
+    check_detail(detail)
     source = _source(file)
     protect = [source.path]
     target = check_target(output, None, protect)
@@ -282,7 +291,7 @@ def export(ctx: typer.Context, file: str = FILE,
     pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
         target.with_suffix(".pdf"), ".pdf", protect)
     problem = _problem(ctx, source)
-    solution = solve_problem(problem, verify=verify, closed_forms=exact)
+    solution = solve_problem(problem, verify=verify, closed_forms=exact, detail=detail)
     comment = problem.comment if comments else None
     if kind == ".md":
         from .render.markdown import to_markdown

@@ -78,6 +78,20 @@ class Delta:
     rules: tuple = ()
     leibniz: object = None  # Σ δ_user · ∂user/∂name, in Leibniz notation
     of: str = "L"
+    summed: bool = True     # whether to say which nodes the sum runs over
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A step an earlier part already showed, named once more: "δ_y from (c)", with its value when numeric."""
+
+    kind: str            # delta | gradient | forward | loss | given
+    name: str
+    part: str | None     # the earlier part that showed it (None: a section above, not a sheet's part)
+    value: object = None
+    shape: tuple = ()
+    of: str = "L"
+    label: str | None = None   # a single weight: its name as asked
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,7 @@ class Solution(Printable):
     names: dict = field(default_factory=dict)   # how to write names: the file's latex: map and its aliases
     diagram: object = None                      # the network as neurons and weighted edges, for drawing
     answers: tuple = ()                         # what each ask: part answers (parts.Answer), in order
+    detail: str = "normal"                      # brief | normal | full: how much of each step the sections hold
 
 
 
@@ -207,6 +222,8 @@ class Derivation(Printable):
     chain: ChainRule
     whole: WholeDerivative
     names: dict = field(default_factory=dict)
+    detail: str = "normal"
+    deltas: tuple = ()      # the recursion's deltas as built, whatever the detail shows of them
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def derivation_json(d) -> dict:
         chain = [text(f) for f in d.chain.factors]
     else:
         chain = [f"{text(d.chain.lhs)} = {text(d.chain.formula)}"]
-        chain += [f"delta_{step.name} = {text(step.leibniz)}" for step in d.steps() if isinstance(step, Delta)]
+        chain += [f"delta_{step.name} = {text(step.leibniz)}" for step in d.deltas if isinstance(step, Delta)]
     return {"wrt": d.wrt, "of": d.of, "chain": chain, "expression": _expression(d.whole.expression),
             "value": _plain(d.whole.value)}
 

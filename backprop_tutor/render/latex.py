@@ -256,6 +256,21 @@ class LatexDocument(Printer):
         lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
 
+    def _print_Reference(self, s):
+        if s.kind == "delta":
+            name = self.name("delta_" + s.name)
+        elif s.kind == "gradient":
+            name = self.partial(s.label or s.name, s.of)
+        else:
+            name = self.name(s.name)
+        where = "above" if s.part is None else f"({text(s.part)})"
+        lhs = f"{name} \\text{{ from {where}}}"
+        return self.line(lhs) if s.value is None else self.align(lhs, [s.value], s.value)
+
+    def line(self, math: str) -> str:
+        """One line of inline math, as a paragraph of its own."""
+        return f"\\noindent ${math}$\n\n"
+
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
         notes = []
@@ -272,7 +287,8 @@ class LatexDocument(Printer):
         if s.frozen:
             return self.align(name, [s.old], s.old, ("frozen: kept at its value",))
         lhs = f"{name} \\leftarrow {name} - \\alpha\\, {self.partial(label)}"
-        return self.align(lhs, [s.numbers, s.new], s.new)
+        notes = (f"the gradient from ({s.shown_in})",) if s.shown_in else ()
+        return self.align(lhs, [s.numbers, s.new], s.new, notes)
 
     def _print_ChainRule(self, s):
         notes = ("with the deltas defined once each in the backward recursion",) if s.shared else ()

@@ -18,6 +18,10 @@ class MarkdownDocument(LatexDocument):
         out += "".join(f"* {n}\n" for n in (*notes, *rules))  # a rule's $…$ math is the viewer's to set
         return out + "\n"
 
+    def line(self, math: str) -> str:
+        """One line of inline math, as a paragraph of its own."""
+        return f"${math}$\n\n"
+
     def cell(self, s: str) -> str:
         """Plain text in a table cell: as it reads, a | kept from ending the cell."""
         return str(s).replace("|", "\\|")

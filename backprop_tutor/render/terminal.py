@@ -76,8 +76,19 @@ class TerminalPrinter(Printer):
     def _print_Delta(self, s):
         lhs = f"{self.name('delta_' + s.name)} = {self.partial(s.name, s.of)}"
         users = ", ".join(self.name(u) for u in s.users) or f"nothing: no path to {s.of}"
-        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules,
-                          (f"(sum over the nodes that use {self.name(s.name)}: {users})",))
+        extra = (f"(sum over the nodes that use {self.name(s.name)}: {users})",) if s.summed else ()
+        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules, extra)
+
+    def _print_Reference(self, s):
+        if s.kind == "delta":
+            name = self.name("delta_" + s.name)
+        elif s.kind == "gradient":
+            name = self.partial(s.label or s.name, s.of)
+        else:
+            name = self.name(s.name)
+        lhs = f"{name} from {_where_shown(s.part)}"
+        text = chain(self.math, lhs, [s.value], self.math.is_rounded(s.value), self.width)
+        return Group(Text(text, no_wrap=True, overflow="ignore"), Text(""))
 
     def _print_Gradient(self, s):
         if s.index is not None:
@@ -101,8 +112,10 @@ class TerminalPrinter(Printer):
         if s.frozen:
             return self.block(f"{name} (frozen)", [s.old], s.old,
                               extra=("kept at its value: frozen parameters are not updated",))
-        lhs = f"{name} ← {name} − α·{self.partial(label) if s.label or s.index is None else '∂L/∂' + label}"
-        return self.block(lhs, [s.numbers, s.new], s.new)
+        gradient = self.partial(label) if s.label or s.index is None else '∂L/∂' + label
+        lhs = f"{name} ← {name} − α·{gradient}"
+        extra = (f"{gradient} from {_where_shown(s.shown_in)}",) if s.shown_in else ()
+        return self.block(lhs, [s.numbers, s.new], s.new, extra=extra)
 
     def _print_ChainRule(self, s):
         extra = ("with the deltas defined once each in the backward recursion below",) if s.shared else ()
@@ -217,6 +230,11 @@ def _where(math: MathPrinter, where) -> str:
     if where is False:
         return "—"
     return _inline(math, where)
+
+
+def _where_shown(part) -> str:
+    """Where a step was shown before: a sheet's part, or a section above."""
+    return "above" if part is None else f"({part})"
 
 
 def _chain_step(leibniz):
