@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from .errors import UsageError
-from .solution import (ChainRule, Delta, Forward, Given, Gradient, LocalDerivative, LossValue, Reference, Section,
+from .solution import (ChainRule, Delta, Forward, Given, Gradient, GraphStructure, LocalDerivative, LossValue, Reference, Section,
                        Update, WholeDerivative)
 
 DETAILS = ("brief", "normal", "full")
@@ -37,6 +37,7 @@ class Condenser:
         self.detail, self.refer = check_detail(detail), refer
         self.seen: list = []     # (step, the part that showed it)
         self.rules: set = set()
+        self.referred: list = []  # (step, part) already named once more in that part
 
     def sections(self, secs, extras=lambda sec: (), derivation=lambda sec: False) -> tuple:
         """The sections as shown: `extras(sec)` names the derivation blocks asked for (local, whole),
@@ -65,6 +66,9 @@ class Condenser:
     def _step(self, step, part, in_derivation: bool, last: bool):
         earlier = next((where for s, where in self.seen if s == step), _NOWHERE)
         if earlier is not _NOWHERE:
+            if any(s == step and where == part for s, where in self.referred):
+                return None  # named once already in this part
+            self.referred.append((step, part))
             return self._reference(step, earlier)
         self.seen.append((step, part))
         if self.detail == "brief":
@@ -88,6 +92,8 @@ class Condenser:
             changes["rules"] = fresh
         if isinstance(step, (Delta, Gradient)):
             changes["leibniz"] = None
+        if isinstance(step, GraphStructure):
+            changes["listed"] = False  # the drawing shows it
         if isinstance(step, Delta):
             changes["summed"] = False
             if drop_symbolic_value and getattr(step.value, "free_symbols", None):

@@ -280,6 +280,7 @@ class GraphStructure:
     kind: str            # forward | backward
     nodes: tuple         # (name, role), role gradient for the nodes backprop adds
     edges: tuple         # (from, to)
+    listed: bool = True  # beside a drawing of it, also list the nodes in a table
 
 
 @dataclass(frozen=True)

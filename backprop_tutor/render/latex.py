@@ -200,8 +200,10 @@ class LatexDocument(Printer):
             first, *rest = break_line(body, max(room, MIN_ROOM_EM))
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
+        if rules and lines:  # the rule in the margin beside its first use (below it where the line is full)
+            lines[0] += " \\tag*{\\small " + "; ".join(prose_latex(r) for r in rules) + "}"
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
-        items = [text(n) for n in notes] + [prose_latex(r) for r in rules]
+        items = [text(n) for n in notes]
         if items:
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
         return out
@@ -354,6 +356,8 @@ class LatexDocument(Printer):
 
     def _print_GraphStructure(self, s):
         figure = _centred(to_tikz(graph_diagram(s), self.digits, self.exact, name_tex=self.name))
+        if not s.listed:
+            return figure + f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.\n"
         into: dict = {}
         for a, b in s.edges:
             into.setdefault(b, []).append(a)
@@ -381,8 +385,24 @@ class LatexDocument(Printer):
             title = self.heading(section.title)
             head = f"({text(section.part)}) {title}" if section.part else title
             out.append(f"\\subsection*{{{head}}}\n")
-            out += [keep_together(self.print_step(step)) for step in section.steps]
+            out += [keep_together(block) for block in joined([self.print_step(step) for step in section.steps])]
         return "\n".join(out)
+
+
+_BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
+
+
+def joined(steps: list) -> list:
+    """Consecutive steps that are each one display and nothing else, as one align* (a sheet's
+    recursion reads as one block, aligned on its = signs)."""
+    out: list = []
+    for step in steps:
+        alone = step.startswith(_BEGIN) and step.endswith(_END) and step.count(_BEGIN) == 1
+        if alone and out and out[-1].startswith(_BEGIN) and out[-1].endswith(_END) and out[-1].count(_BEGIN) == 1:
+            out[-1] = out[-1][:-len(_END)] + " \\\\\n" + step[len(_BEGIN):]
+        else:
+            out.append(step)
+    return out
 
 
 def keep_together(step: str) -> str:
