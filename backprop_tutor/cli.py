@@ -230,8 +230,8 @@ def derive(ctx: typer.Context, file: str = FILE,
         return
     from .render.terminal import print_solution
     console = _console(no_color)
-    for d in results:
-        print_solution(d, console, digits, exact)
+    for i, d in enumerate(results):  # the problem's title and notes once
+        print_solution(d, console, digits, exact, heading=i == 0)
 
 
 OUTPUT_KINDS = (".tex", ".pdf", ".md")

@@ -45,8 +45,9 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     out = []
     for i, p in enumerate(graph.parameters):
         d = _derivation(work, p.name, expand)
-        secs = d.sections if i == 0 or detail == "full" else tuple(
-            sec for sec in d.sections if not any(isinstance(s, ChainRule) for s in sec.steps))
+        secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
+            dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
+            if not any(isinstance(s, ChainRule) for s in sec.steps))
         out.append(shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (), condenser))
     return out
 

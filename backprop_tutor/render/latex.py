@@ -174,7 +174,7 @@ class LatexDocument(Printer):
     def partial(self, name: str, of: str = "L") -> str:
         return f"\\frac{{\\partial {self.name(of)}}}{{\\partial {self.name(name)}}}"
 
-    def align(self, lhs: str, parts: list, value=None, notes=(), rules=()) -> str:
+    def align(self, lhs: str, parts: list, value=None, notes=(), rules=(), margin: str = "") -> str:
         """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded;
         notes (plain text) and rules (text with $…$ math) listed below.
 
@@ -200,8 +200,9 @@ class LatexDocument(Printer):
             first, *rest = break_line(body, max(room, MIN_ROOM_EM))
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
-        if rules and lines:  # the rule in the margin beside its first use (below it where the line is full)
-            lines[0] += " \\tag*{\\small " + "; ".join(prose_latex(r) for r in rules) + "}"
+        margin = "; ".join([prose_latex(r) for r in rules] + ([margin] if margin else []))
+        if margin and lines:  # a rule in the margin beside its first use (below it where the line is full)
+            lines[0] += " \\tag*{\\small " + margin + "}"
         out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
         items = [text(n) for n in notes]
         if items:
@@ -289,8 +290,8 @@ class LatexDocument(Printer):
         if s.frozen:
             return self.align(name, [s.old], s.old, ("frozen: kept at its value",))
         lhs = f"{name} \\leftarrow {name} - \\alpha\\, {self.partial(label)}"
-        notes = (f"the gradient from ({s.shown_in})",) if s.shown_in else ()
-        return self.align(lhs, [s.numbers, s.new], s.new, notes)
+        margin = f"the gradient from ({text(s.shown_in)})" if s.shown_in else ""
+        return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
     def _print_ChainRule(self, s):
         notes = ("with the deltas defined once each in the backward recursion",) if s.shared else ()
@@ -389,6 +390,7 @@ class LatexDocument(Printer):
         return "\n".join(out)
 
 
+_TAG = re.compile(r" \\tag\*\{.*\}$")  # a margin note: set below its line where the line is full
 _BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
 
 
@@ -397,12 +399,23 @@ def joined(steps: list) -> list:
     recursion reads as one block, aligned on its = signs)."""
     out: list = []
     for step in steps:
-        alone = step.startswith(_BEGIN) and step.endswith(_END) and step.count(_BEGIN) == 1
-        if alone and out and out[-1].startswith(_BEGIN) and out[-1].endswith(_END) and out[-1].count(_BEGIN) == 1:
+        if _alone(step) and out and _alone(out[-1]) and _fits(out[-1], step):
             out[-1] = out[-1][:-len(_END)] + " \\\\\n" + step[len(_BEGIN):]
         else:
             out.append(step)
     return out
+
+
+def _alone(step: str) -> bool:
+    return step.startswith(_BEGIN) and step.endswith(_END) and step.count(_BEGIN) == 1
+
+
+def _fits(first: str, second: str) -> bool:
+    """Whether two displays aligned on one column still fit the line: the widest left side
+    beside the widest right side (each was broken for its own left side only)."""
+    sides = [line.split("&", 1) for step in (first, second)
+             for line in step[len(_BEGIN):-len(_END)].split(" \\\\\n") if "&" in line]
+    return max(width(a) for a, _ in sides) + max(width(_TAG.sub("", b)) for _, b in sides) + 2.0 <= LINE_EM
 
 
 def keep_together(step: str) -> str:

@@ -11,11 +11,11 @@ class MarkdownDocument(LatexDocument):
 
     format_name = "Markdown"
 
-    def align(self, lhs: str, parts: list, value=None, notes=(), rules=()) -> str:
+    def align(self, lhs: str, parts: list, value=None, notes=(), rules=(), margin: str = "") -> str:
         block = super().align(lhs, parts, value)
         inner = block.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}")
         out = f"$$\n{inner.strip()}\n$$\n"
-        out += "".join(f"* {n}\n" for n in (*notes, *rules))  # a rule's $…$ math is the viewer's to set
+        out += "".join(f"* {n}\n" for n in (*notes, *rules, *([margin] if margin else [])))  # a rule's $…$ math is the viewer's to set
         return out + "\n"
 
     def line(self, math: str) -> str:

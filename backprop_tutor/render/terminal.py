@@ -191,7 +191,11 @@ class TerminalPrinter(Printer):
             table.add_row(self.name(name), ROLE_WORDS.get(role, role), shape_text(shape))
         return Group(table, Text(""))
 
-    def render(self, solution) -> list:
+    def render(self, solution, heading: bool = True) -> list:
+        """The lines of a solution; heading=False leaves out its title, source and notes (a later
+        derivation of the same problem)."""
+        if not heading:
+            return self.sections(solution)
         out = [Text(solution.title, style="bold")]
         if solution.source:
             out.append(Text(solution.source, style="dim"))
@@ -201,6 +205,11 @@ class TerminalPrinter(Printer):
             out.append(Text(""))
             out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
         out.append(Text(""))
+        return out + self.sections(solution)
+
+    def sections(self, solution) -> list:
+        """Each section: its heading, then its steps."""
+        out = []
         for section in solution.sections:
             head = f"({section.part}) {section.title}" if section.part else section.title
             out.append(Heading(head))
@@ -250,9 +259,9 @@ def _inline(math: MathPrinter, value) -> str:
 
 
 def print_solution(solution, console: Console | None = None, digits: int = 4,
-                   exact: bool = False, comment: str | None = None) -> None:
+                   exact: bool = False, comment: str | None = None, heading: bool = True) -> None:
     """Print a whole solution to a Rich console (the terminal by default), the file's comment after
-    the notes when given."""
+    the notes when given; heading=False leaves out the title, source and notes."""
     console = console or Console(file=trimmed())
-    for item in TerminalPrinter(digits, exact, console.width, comment).render(solution):
+    for item in TerminalPrinter(digits, exact, console.width, comment).render(solution, heading):
         console.print(item, crop=False, highlight=False)
