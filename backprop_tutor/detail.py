@@ -92,6 +92,8 @@ class Condenser:
             changes["rules"] = fresh
         if isinstance(step, (Delta, Gradient)):
             changes["leibniz"] = None
+        if isinstance(step, ChainRule):
+            changes["noted"] = False
         if isinstance(step, GraphStructure):
             changes["listed"] = False  # the drawing shows it
         if isinstance(step, Delta):

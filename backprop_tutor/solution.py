@@ -181,6 +181,7 @@ class ChainRule:
     formula: object
     factors: tuple      # the single path's factors, output first; empty when paths branch
     shared: bool        # True when the formula uses deltas defined in the backward recursion
+    noted: bool = True  # whether to say so under it (the recursion's heading says it too)
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,7 @@ class LatexDocument(Printer):
     def _print_Given(self, s):
         tag = f"{s.role}, {shape_text(s.shape)}" + (", frozen" if s.frozen else "")
         parts = [s.formula, s.value] if s.formula is not None else [s.value]
-        return self.align(self.name(s.name), parts, s.value, (tag,))
+        return self.align(self.name(s.name), parts, s.value, margin=text(tag))
 
     def _print_Forward(self, s):
         return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, rules=s.rules)
@@ -294,7 +294,7 @@ class LatexDocument(Printer):
         return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
     def _print_ChainRule(self, s):
-        notes = ("with the deltas defined once each in the backward recursion",) if s.shared else ()
+        notes = ("with the deltas defined once each in the backward recursion",) if s.shared and s.noted else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)
 
     def _print_LocalDerivative(self, s):
@@ -449,6 +449,10 @@ PAGE = r"""\documentclass[11pt,fleqn]{article}
 """
 
 PREAMBLE = (PAGE + PACKAGES + r"""\setlength{\parindent}{0pt}
+\let\fullsize\normalsize
+\renewcommand{\normalsize}{\fullsize
+  \setlength\abovedisplayskip{6pt plus 2pt minus 2pt}\setlength\belowdisplayskip{6pt plus 2pt minus 2pt}%
+  \setlength\abovedisplayshortskip{2pt plus 2pt}\setlength\belowdisplayshortskip{4pt plus 2pt}}
 \begin{document}
 """)
 

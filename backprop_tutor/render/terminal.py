@@ -19,6 +19,7 @@ from .wrap import wrap_picture
 from .printer import Printer
 
 NOT_CHECKED = "not checked (symbolic)"
+MARGIN_AT = 78  # a rule beside its step ends at this column (or at the screen's edge, if nearer)
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
               "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
@@ -41,12 +42,32 @@ class TerminalPrinter(Printer):
         return f"∂{self.name(of)}/∂{self.name(name)}"
 
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
+        """A step's lines; its rules in the margin of its first line where they fit, else below it.
+        A step of one line is followed by the next at once, a longer one by an empty line."""
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
-        lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [self.note("  " + prose_unicode(r)) for r in rules]
+        beside, margin = self.margin(text, [prose_unicode(r) for r in rules])
+        lines = [beside] + ([] if margin else [self.note("  " + prose_unicode(r)) for r in rules])
         lines += [self.note("  " + e) if "\n" not in e else
                   Text("\n".join("  " + line for line in e.split("\n")), style="dim", no_wrap=True) for e in extra]
+        if len(lines) == 1 and "\n" not in text:
+            return Group(*lines)
         return Group(*lines, Text(""))
+
+    def margin(self, text: str, rules: list) -> tuple:
+        """The step's text with its rules at the right of its first line of math, if they fit there."""
+        rows = text.split("\n")
+        at = next((i for i, row in enumerate(rows) if " = " in row or " ≈ " in row), 0)
+        note = "   ".join(rules)
+        room = self.width - cell_len(rows[at]) - 4
+        if not rules or cell_len(note) > room:
+            return Text(text, no_wrap=True, overflow="ignore"), False
+        out = Text(no_wrap=True, overflow="ignore")
+        for i, row in enumerate(rows):
+            out.append(("\n" if i else "") + row)
+            if i == at:
+                gap = max(4, min(self.width, MARGIN_AT) - cell_len(row) - cell_len(note))
+                out.append(" " * gap + note, style="dim")
+        return out, True
 
     def note(self, text: str) -> Text:
         """A dim line under a step, broken between terms (never inside f(…)) where it is too long."""
@@ -88,7 +109,7 @@ class TerminalPrinter(Printer):
             name = self.name(s.name)
         lhs = f"{name} from {_where_shown(s.part)}"
         text = chain(self.math, lhs, [s.value], self.math.is_rounded(s.value), self.width)
-        return Group(Text(text, no_wrap=True, overflow="ignore"), Text(""))
+        return Group(Text(text, no_wrap=True, overflow="ignore"), *([Text("")] if "\n" in text else []))
 
     def _print_Gradient(self, s):
         if s.index is not None:
@@ -118,7 +139,7 @@ class TerminalPrinter(Printer):
         return self.block(lhs, [s.numbers, s.new], s.new, extra=extra)
 
     def _print_ChainRule(self, s):
-        extra = ("with the deltas defined once each in the backward recursion below",) if s.shared else ()
+        extra = ("with the deltas defined once each in the backward recursion below",) if s.shared and s.noted else ()
         return self.block(self.math.form(s.lhs), [s.formula], None, extra=extra)
 
     def _print_LocalDerivative(self, s):
@@ -214,7 +235,11 @@ class TerminalPrinter(Printer):
             head = f"({section.part}) {section.title}" if section.part else section.title
             out.append(Heading(head))
             out.append(Text(""))
-            out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
+            printed = [self.print_step(step) for step in section.steps]
+            out += [Padding(p, (0, 0, 0, 2), expand=False) for p in printed]
+            last = printed[-1].renderables[-1] if printed and isinstance(printed[-1], Group) else None
+            if isinstance(last, Text) and last.plain:  # a section of one-line steps: a line before the next
+                out.append(Text(""))
         return out
 
 
