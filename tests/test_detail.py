@@ -213,3 +213,15 @@ def test_derive_all_shows_the_shared_recursion_once():
 def test_no_step_is_shown_twice(name):
     steps = [s for s in solve(name).steps() if not isinstance(s, Reference)]
     assert all(steps.count(s) == 1 for s in steps)
+
+
+def test_joined_displays_break_between_steps_only():
+    """A section's steps share one align*: a page may break between two steps, never inside one."""
+    from backprop_tutor.render.latex import LatexDocument, joined
+    doc = LatexDocument()
+    x, y = sp.Symbol("x"), sp.Symbol("y")
+    first = doc.align("a", [x + y, sp.Add(1, 2, evaluate=False), sp.Integer(3)], sp.Integer(3))
+    second = doc.align("b", [x * y, sp.Mul(2, 5, evaluate=False), sp.Integer(10)], sp.Integer(10))
+    (block,) = joined([first, second])
+    assert block.count("\\begin{align*}") == 1
+    assert block.count(" \\\\*\n") == 4 and block.count(" \\\\\n") == 1

@@ -203,7 +203,10 @@ class LatexDocument(Printer):
         margin = "; ".join([prose_latex(r) for r in rules] + ([margin] if margin else []))
         if margin and lines:  # a rule in the margin beside its first use (below it where the line is full)
             lines[0] += " \\tag*{\\small " + margin + "}"
-        out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
+        # \\* between a step's own lines: where steps are joined into one display, a page may break
+        # between them but not inside one (unless it is too tall for that)
+        tall = sum(_height(line) for line in lines) > KEEP_LINES
+        out = "\\begin{align*}\n" + (" \\\\\n" if tall else " \\\\*\n").join(lines) + "\n\\end{align*}\n"
         items = [text(n) for n in notes]
         if items:
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
@@ -390,6 +393,7 @@ class LatexDocument(Printer):
         return "\n".join(out)
 
 
+_LINE_END = re.compile(r" \\\\\*?\n")
 _TAG = re.compile(r" \\tag\*\{.*\}$")  # a margin note: set below its line where the line is full
 _BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
 
@@ -414,7 +418,7 @@ def _fits(first: str, second: str) -> bool:
     """Whether two displays aligned on one column still fit the line: the widest left side
     beside the widest right side (each was broken for its own left side only)."""
     sides = [line.split("&", 1) for step in (first, second)
-             for line in step[len(_BEGIN):-len(_END)].split(" \\\\\n") if "&" in line]
+             for line in _LINE_END.split(step[len(_BEGIN):-len(_END)]) if "&" in line]
     return max(width(a) for a, _ in sides) + max(width(_TAG.sub("", b)) for _, b in sides) + 2.0 <= LINE_EM
 
 

@@ -14,6 +14,7 @@ class MarkdownDocument(LatexDocument):
     def align(self, lhs: str, parts: list, value=None, notes=(), rules=(), margin: str = "") -> str:
         block = super().align(lhs, parts, value)
         inner = block.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}")
+        inner = inner.replace(" \\\\*\n", " \\\\\n")  # no pages in a notebook
         out = f"$$\n{inner.strip()}\n$$\n"
         out += "".join(f"* {n}\n" for n in (*notes, *rules, *([margin] if margin else [])))  # a rule's $…$ math is the viewer's to set
         return out + "\n"
