@@ -45,12 +45,13 @@ class Condenser:
         if self.detail == "full":
             return tuple(secs)
         out = []
+        repeated = set()  # parts whose derivation only repeats an earlier part's: their answer is the whole derivative
         for sec in secs:
             kinds = {type(s) for s in sec.steps}
             asked = set(extras(sec))
             if kinds == {LocalDerivative} and ("local" not in asked or self.detail == "brief"):
                 continue
-            if kinds == {WholeDerivative} and "whole" not in asked:
+            if kinds == {WholeDerivative} and "whole" not in asked and sec.part not in repeated:
                 continue
             if kinds == {ChainRule} and self.detail == "brief":
                 continue
@@ -59,6 +60,10 @@ class Condenser:
                 kept = self._step(step, sec.part, derivation(sec), last=i == len(sec.steps) - 1)
                 if kept is not None:
                     steps.append(kept)
+            if steps and derivation(sec) and all(isinstance(s, Reference) for s in steps):
+                repeated.add(sec.part)
+                continue
+            steps = _used(steps)
             if steps:
                 out.append(dataclasses.replace(sec, steps=tuple(steps)))
         return tuple(out)
@@ -104,6 +109,12 @@ class Condenser:
 
 
 _NOWHERE = object()
+
+
+def _used(steps: list) -> list:
+    """The steps, with a Reference kept only where a step after it is built from it directly."""
+    used = {u for s in steps if not isinstance(s, Reference) for u in getattr(s, "users", ())}
+    return [s for s in steps if not isinstance(s, Reference) or s.name in used]
 
 
 def _brief(step):

@@ -225,3 +225,15 @@ def test_joined_displays_break_between_steps_only():
     (block,) = joined([first, second])
     assert block.count("\\begin{align*}") == 1
     assert block.count(" \\\\*\n") == 4 and block.count(" \\\\\n") == 1
+
+
+def test_a_part_repeating_a_derivation_shows_its_whole_derivative():
+    """sheet2_ex4 (d) asks again for ∂E/∂v, as one expression: (c) derived it, (d) shows the whole of it."""
+    sol = solve("sheet2_ex4")
+    d = [s for sec in sol.sections if sec.part == "d" for s in sec.steps]
+    assert [type(s) for s in d] == [WholeDerivative]
+    c = [s for sec in sol.sections if sec.part == "c" for s in sec.steps]
+    # only the δs the gradient of v is built from are named again, not every δ below them
+    assert sorted(s.name for s in c if isinstance(s, Reference)) == ["w13", "w24"]
+    out = part_text(terminal("solve", "sheet2_ex4"), "c")
+    assert "∂L/∂w₁₃ from (b)" in out and "δ_y from" not in out

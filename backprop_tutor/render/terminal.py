@@ -108,6 +108,8 @@ class TerminalPrinter(Printer):
         else:
             name = self.name(s.name)
         lhs = f"{name} from {_where_shown(s.part)}"
+        if s.value is None:
+            return Group(Text(lhs, no_wrap=True, overflow="ignore"))
         text = chain(self.math, lhs, [s.value], self.math.is_rounded(s.value), self.width)
         return Group(Text(text, no_wrap=True, overflow="ignore"), *([Text("")] if "\n" in text else []))
 
