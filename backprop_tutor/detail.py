@@ -60,8 +60,8 @@ class Condenser:
                 kept = self._step(step, sec.part, derivation(sec), last=i == len(sec.steps) - 1)
                 if kept is not None:
                     steps.append(kept)
-            if steps and derivation(sec) and all(isinstance(s, Reference) for s in steps):
-                repeated.add(sec.part)
+            if steps and derivation(sec) and all(isinstance(s, Reference) and s.part != sec.part for s in steps):
+                repeated.add(sec.part)  # an earlier part derived it all: this one asks for it as one expression
                 continue
             steps = _used(steps)
             if steps:
