@@ -36,21 +36,28 @@ def loads(text, filename="<string>", limits=None):
     return _loads(text, filename, limits)
 
 
-def solve(problem, verify=False, closed_forms=False, limits=None, parts=None):
+def solve(problem, verify=False, closed_forms=False, limits=None, parts=None, detail="normal"):
     """Solve a Problem (or a path to one, read within limits=) into a Solution; parts=("c", "e")
-    keeps only those parts of the file's ask: (a UsageError names the parts there are)."""
+    keeps only those parts of the file's ask: (a UsageError names the parts there are).
+
+    detail= is brief (name = value), normal (formula, numbers, value; each delta and rule once) or full.
+    """
+    from .detail import check_detail
     from .solver import solve as _solve
+    check_detail(detail)
     problem = _problem(problem, limits, "solve")
-    return _solve(problem, verify=verify, closed_forms=closed_forms, parts=parts)
+    return _solve(problem, verify=verify, closed_forms=closed_forms, parts=parts, detail=detail)
 
 
-def derive(problem, wrt, of="L", expand=None, limits=None):
-    """The chain rule for one name (a Problem or a path, read within limits=): a Derivation."""
+def derive(problem, wrt, of="L", expand=None, limits=None, detail="normal"):
+    """The chain rule for one name (a Problem or a path, read within limits=): a Derivation; detail= as for solve."""
     from .derivation import derive as _derive
+    from .detail import check_detail
     if not isinstance(wrt, str) or not isinstance(of, str):
         raise UsageError("derive needs the names to differentiate as text, e.g. derive(problem, \"w13\")")
+    check_detail(detail)
     problem = _problem(problem, limits, "derive")
-    return _derive(problem, wrt, of, expand)
+    return _derive(problem, wrt, of, expand, detail)
 
 
 def _problem(problem, limits, caller):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
+DERIVE_SHOW = ("local", "whole")  # a derive part's blocks shown only when asked for
 SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 
 
@@ -40,7 +41,8 @@ def read_asks(reader) -> list:
         if label is None or isinstance(label, (list, dict)):
             raise reader.err("a part's label is text or a number, e.g. part: a", f"{key}.part")
         label = reader.texts.get(f"{key}.part", str(label))
-        kinds = [k for k in item if k not in ("part", "of")]
+        extra = ("part", "of", "show") if "derive" in item else ("part", "of")  # a derive's show: its extra blocks
+        kinds = [k for k in item if k not in extra]
         if len(kinds) != 1 or kinds[0] not in ASK_KINDS:
             raise reader.err(f"each part asks for one of {', '.join(ASK_KINDS)}", key)
         kind = kinds[0]
@@ -50,6 +52,8 @@ def read_asks(reader) -> list:
             if kind != "derive" or not isinstance(item["of"], str):
                 raise reader.err("of: goes with derive: and names a node", f"{key}.of")
             options["of"] = item["of"]
+        if kind == "derive" and "show" in item:
+            options["show"] = _derive_show(reader, item["show"], f"{key}.show")
         if kind == "show":
             if v not in SHOW_CHOICES:
                 raise reader.err(f"show must be one of {', '.join(SHOW_CHOICES)}", f"{key}.show")
@@ -70,6 +74,14 @@ def read_asks(reader) -> list:
             what = tuple(vs)
         out.append(Ask(label, kind, what, reader.lines[key], options))
     return out
+
+def _derive_show(reader, v, key) -> tuple:
+    """The blocks a derive part shows besides the chain and the recursion: local, whole, or both."""
+    vs = v if isinstance(v, list) else [v]
+    if not vs or not all(isinstance(x, str) and x in DERIVE_SHOW for x in vs):
+        raise reader.err(f"show: with derive: lists {' and '.join(DERIVE_SHOW)}, e.g. show: [local, whole]", key)
+    return tuple(dict.fromkeys(vs))
+
 
 def _truth_table(reader, v, key) -> dict:
     """The settings of a truth_table: part: its rows, expected outputs, threshold, input and output."""

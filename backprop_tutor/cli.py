@@ -50,6 +50,9 @@ ABOUT_FILE = ("FILE is a problem file (YAML) or the name of a bundled problem (s
 DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
+DETAIL = typer.Option("normal", "--detail", metavar="brief|normal|full",
+                      help="How much each step shows: brief (name = value), normal (formula, numbers, value; "
+                           "each delta and rule once) or full (every line, each time).")
 COMMENTS = typer.Option(False, "--comments", help="Also show the file's comment (notes for whoever maintains it).")
 PART = typer.Option(None, "--part", metavar="LABEL",
                     help="Only this part of the sheet's ask: (repeatable: --part c --part d).")
@@ -175,13 +178,15 @@ def _console(no_color: bool):
 def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: bool = EXACT,
           json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
-          comments: bool = COMMENTS, no_color: bool = NO_COLOR, part: list[str] = PART,
+          comments: bool = COMMENTS, no_color: bool = NO_COLOR, part: list[str] = PART, detail: str = DETAIL,
           answers: bool = typer.Option(False, "--answers",
                                        help="Only the table of the asked values (with --json: only answers).")):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
+    from .detail import check_detail
     from .solver import solve as solve_problem
+    check_detail(detail)
     problem = _problem(ctx, _source(file), no_color)
-    solution = _solved(solve_problem, problem, verify, exact and not json, part, answers)
+    solution = _solved(solve_problem, problem, verify, exact and not json, part, answers, detail)
     comment = problem.comment if comments else None
     if json:
         from .render.jsonout import answers_json, dumps
@@ -191,10 +196,11 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
     print_solution(solution, _console(no_color), digits, exact, comment)
 
 
-def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool):
+def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool, detail: str):
     """The solution, cut to the parts asked for (--part), marked to show only its answers (--answers)."""
     import dataclasses
-    solution = solve_problem(problem, verify=verify, closed_forms=closed_forms, parts=tuple(parts) if parts else None)
+    solution = solve_problem(problem, verify=verify, closed_forms=closed_forms,
+                             parts=tuple(parts) if parts else None, detail=detail)
     return dataclasses.replace(solution, answers_only=True) if answers_only else solution
 
 
@@ -212,13 +218,15 @@ def derive(ctx: typer.Context, file: str = FILE,
            digits: int = DIGITS, exact: bool = EXACT,
            json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
            latex: bool = typer.Option(False, "--latex", help="Print the derivation as a LaTeX fragment."),
-           no_color: bool = NO_COLOR):
+           no_color: bool = NO_COLOR, detail: str = DETAIL):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from .derivation import derive as derive_one, derive_all
+    from .detail import check_detail
+    check_detail(detail)
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
     problem = _problem(ctx, _source(file), no_color)
-    results = derive_all(problem, of, expand) if all_ else [derive_one(problem, wrt, of, expand)]
+    results = derive_all(problem, of, expand, detail) if all_ else [derive_one(problem, wrt, of, expand, detail)]
     if not results:
         raise UsageError("--all: the problem has no parameters to differentiate by; "
                          "give --wrt NAME (an input or a computed node)")
@@ -235,8 +243,8 @@ def derive(ctx: typer.Context, file: str = FILE,
         return
     from .render.terminal import print_solution
     console = _console(no_color)
-    for d in results:
-        print_solution(d, console, digits, exact)
+    for i, d in enumerate(results):  # the problem's title and notes once
+        print_solution(d, console, digits, exact, heading=i == 0)
 
 
 OUTPUT_KINDS = (".tex", ".pdf", ".md")
@@ -268,10 +276,13 @@ def export(ctx: typer.Context, file: str = FILE,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
                                          help="Stop LaTeX after this many seconds (for a PDF)."),
-           comments: bool = COMMENTS, part: list[str] = PART, answers: bool = ANSWERS):
+           comments: bool = COMMENTS, part: list[str] = PART, answers: bool = ANSWERS,
+           detail: str = DETAIL):
     """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
+    from .detail import check_detail
     from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
+    check_detail(detail)
     source = _source(file)
     protect = [source.path]
     target = check_target(output, None, protect)
@@ -294,7 +305,7 @@ def export(ctx: typer.Context, file: str = FILE,
     pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
         target.with_suffix(".pdf"), ".pdf", protect)
     problem = _problem(ctx, source)
-    solution = _solved(solve_problem, problem, verify, exact, part, answers)
+    solution = _solved(solve_problem, problem, verify, exact, part, answers, detail)
     comment = problem.comment if comments else None
     if kind == ".md":
         from .render.markdown import to_markdown

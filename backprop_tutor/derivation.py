@@ -8,6 +8,7 @@ import sympy as sp
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
 from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
+from .detail import DEFAULT, EXTRAS, Condenser, check_detail
 from .errors import LimitError
 from .expr import names_in
 from .graph import Graph, build
@@ -22,18 +23,41 @@ EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --ex
 TIDY_MAX = 1_000  # operations beyond which common factors are no longer pulled out (it takes seconds)
 
 
-def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
-    """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter)."""
+def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None,
+           detail: str = DEFAULT) -> Derivation:
+    """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter).
+
+    At normal detail: the Leibniz chain, the recursion (each δ once) and the result; the local
+    derivatives and the whole derivative too at full detail or with expand."""
+    check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(problem)
     work = _work(graph, of, {resolve_wrt(graph, wrt)[0]})
-    return _derivation(work, wrt, expand)
+    return shown(_derivation(work, wrt, expand), detail, EXTRAS if expand else ())
 
 
-def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None) -> list[Derivation]:
-    """∂of/∂p for every parameter, from one backward pass whose deltas they share."""
+def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None,
+               detail: str = DEFAULT) -> list[Derivation]:
+    """∂of/∂p for every parameter, from one backward pass whose deltas they share: at normal
+    detail the first shows the recursion, each later one only what is new (its gradient)."""
+    check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(problem)
     work = _work(graph, of, {p.name for p in graph.parameters})
-    return [_derivation(work, p.name, expand) for p in graph.parameters]
+    condenser = Condenser(detail, refer=False)
+    out = []
+    for i, p in enumerate(graph.parameters):
+        d = _derivation(work, p.name, expand)
+        secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
+            dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
+            if not any(isinstance(s, ChainRule) for s in sec.steps))
+        out.append(shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (), condenser))
+    return out
+
+
+def shown(d: Derivation, detail: str, extras=(), condenser: Condenser | None = None) -> Derivation:
+    """A derivation with the sections it shows at a detail; extras (local, whole) shown at normal too."""
+    condenser = condenser or Condenser(detail)
+    secs = condenser.sections(d.sections, extras=lambda sec: extras, derivation=lambda sec: True)
+    return dataclasses.replace(d, sections=secs, detail=detail)
 
 
 def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
@@ -84,7 +108,8 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
                 Section("The whole derivative", (whole,))]
     sections = [Section(f"{sec.title}: ∂{of}/∂{label}", sec.steps) for sec in sections]
     p = g.problem
-    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, names_of(g))
+    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, names_of(g),
+                      deltas=tuple(deltas))
 
 
 def _count_paths(g: Graph, name: str, of: str, between: set) -> int:

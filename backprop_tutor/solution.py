@@ -79,6 +79,21 @@ class Delta:
     leibniz: object = None  # Σ δ_user · ∂user/∂name, in Leibniz notation
     of: str = "L"
     symbol: str | None = None  # the δ's own name under the sheet's convention (delta_5 for δ₅)
+    summed: bool = True     # whether to say which nodes the sum runs over
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A step an earlier part already showed, named once more: "δ_y from (c)", with its value when numeric."""
+
+    kind: str            # delta | gradient | forward | loss | given
+    name: str
+    part: str | None     # the earlier part that showed it (None: a section above, not a sheet's part)
+    value: object = None
+    shape: tuple = ()
+    of: str = "L"
+    label: str | None = None   # a single weight: its name as asked
+    symbol: str | None = None  # a δ's own name under the sheet's convention (delta_5 for δ₅)
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,7 @@ class Solution(Printable):
     answers: tuple = ()                         # what each ask: part answers (parts.Answer), in order
     results: tuple = ()                         # every asked value (Result), in order: the answer marks and table
     answers_only: bool = False                  # show only the answers table (tutor solve --answers)
+    detail: str = "normal"                      # brief | normal | full: how much of each step the sections hold
 
 
 @dataclass(frozen=True)
@@ -198,6 +214,7 @@ class ChainRule:
     formula: object
     factors: tuple      # the single path's factors, output first; empty when paths branch
     shared: bool        # True when the formula uses deltas defined in the backward recursion
+    noted: bool = True  # whether to say so under it (the recursion's heading says it too)
 
 
 @dataclass(frozen=True)
@@ -239,6 +256,8 @@ class Derivation(Printable):
     chain: ChainRule
     whole: WholeDerivative
     names: dict = field(default_factory=dict)
+    detail: str = "normal"
+    deltas: tuple = ()      # the recursion's deltas as built, whatever the detail shows of them
 
 
 @dataclass(frozen=True)
@@ -297,6 +316,7 @@ class GraphStructure:
     edges: tuple         # (from, to)
     network: object = None  # a network of scalars: its neuron drawing, which is this graph already
     forward_in: str | None = None  # backward: the part that showed the forward graph, not listed again
+    listed: bool = True  # beside a drawing of it, also list the nodes in a table
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .answer import sections
+from .detail import DEFAULT, Condenser, check_detail
 from .diagram import diagram
 from .engine import Work, names_of
 from .errors import UsageError
@@ -18,25 +19,37 @@ from .solution import GraphStructure, Section, Solution
 
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
-          parts: tuple | None = None) -> Solution:
+          parts: tuple | None = None, detail: str = DEFAULT) -> Solution:
     """Solve a problem completely: every step in the order a sheet asks for them.
+
+    detail is brief (name = value), normal (formula, numbers, value; each δ and rule once) or full
+    (every step as built, with its Leibniz line and rules each time); the values are the same.
 
     closed_forms also keeps each irrational forward value in closed form (σ(6/5)) while it is
     short, for printing with --exact; it costs a second, symbolic forward pass.
     parts=("c", "d") keeps only those parts of the file's ask: (see only_parts).
     """
+    check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(problem)
     work = Work(graph, closed_forms=closed_forms)
     if verify and "L" in graph.nodes:
         work.verify()
-    whole = solution(work)
-    return whole if parts is None else only_parts(whole, parts, graph.problem)
+    return solution(work, detail, parts)
 
 
 def only_parts(whole: Solution, parts, problem: Problem | None = None) -> Solution:
-    """The solution cut to some of its ask: parts (by label, in the file's order), their answers and
-    table rows only; a UsageError naming the parts there are for a label that is not one of them."""
-    labels = list(dict.fromkeys(sec.part for sec in whole.sections if sec.part is not None))
+    """A built solution cut to some of its ask: parts, their answers and table rows only (solve(parts=)
+    chooses them before the steps are condensed, so a part shown alone refers to no part left out)."""
+    keep = chosen_parts(whole.sections, parts, problem)
+    return dataclasses.replace(whole, sections=tuple(s for s in whole.sections if s.part in keep),
+                               answers=tuple(a for a in whole.answers if a.part in keep),
+                               results=tuple(r for r in whole.results if r.part in keep))
+
+
+def chosen_parts(secs, parts, problem: Problem | None = None) -> set:
+    """The labels asked for (by label, "c" or "(c)"); a UsageError naming the parts there are for a
+    label that is not one of them, or for a problem without parts."""
+    labels = list(dict.fromkeys(sec.part for sec in secs if sec.part is not None))
     where = {"file": problem.path if problem is not None else None, "key": "--part"}
     if isinstance(parts, str):
         parts = (parts,)
@@ -51,13 +64,12 @@ def only_parts(whole: Solution, parts, problem: Problem | None = None) -> Soluti
             raise UsageError(f"no part {given!r}{did_you_mean(label, labels)}; the parts are "
                              + ", ".join(labels), **where)
         keep.add(label)
-    return dataclasses.replace(whole, sections=tuple(s for s in whole.sections if s.part in keep),
-                               answers=tuple(a for a in whole.answers if a.part in keep),
-                               results=tuple(r for r in whole.results if r.part in keep))
+    return keep
 
 
-def solution(work: Work) -> Solution:
-    """The Solution of a graph whose engine has run: its sections, and every number as data."""
+def solution(work: Work, detail: str = DEFAULT, parts=None) -> Solution:
+    """The Solution of a graph whose engine has run: its sections (of `parts` only, when given), and
+    every number as data."""
     p, g = work.g.problem, work.g
     has_lr = p.learning_rate is not None and "L" in g.nodes
     new = work.updated_leaves() if has_lr else None
@@ -67,19 +79,28 @@ def solution(work: Work) -> Solution:
     if drawing is not None and all(node.shape == () for node in g.nodes.values()):
         secs, drawing = _drawn_in_parts(secs, drawing)
     answers = part_answers(secs)
+    found = results(work, answers, secs)
+    if parts is not None:
+        keep = chosen_parts(secs, parts, p)
+        secs = [sec for sec in secs if sec.part in keep]
+        answers = tuple(a for a in answers if a.part in keep)
+        found = tuple(r for r in found if r.part in keep)
+    extras = {(a.part, (a.kind, *a.what)): a.options.get("show", ()) for a in p.ask}
+    shown = Condenser(detail).sections(secs, extras=lambda sec: extras.get((sec.part, sec.request), ()),
+                                       derivation=lambda sec: sec.request[:1] == ("derive",))
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
     grads = {n.name: work.deltas[n.name].x for n in g.parameters if n.name in work.deltas}
     updated = None
     if has_lr:
         updated = {n.name: (after[n.name].x) for n in g.parameters}
     return Solution(
-        title=p.title, source=p.source, notes=p.notes, sections=tuple(secs),
+        title=p.title, source=p.source, notes=p.notes, sections=shown,
         shapes={n: node.shape for n, node in g.nodes.items()},
         values={n: work.expressions[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
         loss=work.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
         updated=updated, loss_after=after["L"].x if has_lr else None,
         checks={k: v.x for k, v in work.checks.items()}, names=names_of(work.g),
-        diagram=drawing, answers=answers, results=results(work, answers, secs))
+        diagram=drawing, answers=answers, results=found, detail=detail)
 
 
 def _drawn_in_parts(secs: list[Section], drawing) -> tuple:

@@ -158,7 +158,7 @@ def _sheet_ex3():
 
 @pytest.fixture(scope="module")
 def ex3():
-    return derive(problem("sheet2_ex3.yaml"), "w13")
+    return derive(problem("sheet2_ex3.yaml"), "w13", detail="full")
 
 
 def test_ex3_whole_expression_is_the_sheets_expanded_form(ex3):

@@ -24,7 +24,7 @@ def test_each_derivation_heads_its_sections_with_its_parameter():
 
 def test_the_terminal_headings_name_the_parameter():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
-    out = subprocess.run([sys.executable, "-m", "backprop_tutor", "derive", str(FILE), "--all", "--no-color"],
+    out = subprocess.run([sys.executable, "-m", "backprop_tutor", "derive", str(FILE), "--all", "--no-color", "--detail", "full"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     headings = [line for line in out.stdout.splitlines() if "───" in line and line[0] != " "]

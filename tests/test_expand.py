@@ -112,7 +112,7 @@ def test_a_deep_network_is_derived_in_seconds_and_its_long_expansion_left_out(tm
     assert d.whole.expression is None and not d.whole.shown
     path = tmp_path / "deep.yaml"
     path.write_text(_deep(), encoding="utf-8")
-    result = CliRunner().invoke(app, ["derive", str(path), "--wrt", "W1", "--no-color"])
+    result = CliRunner().invoke(app, ["derive", str(path), "--wrt", "W1", "--no-color", "--detail", "full"])
     assert result.exit_code == 0 and "more than" in result.output
     started = time.perf_counter()
     result = CliRunner().invoke(app, ["derive", str(path), "--wrt", "W1", "--expand"])

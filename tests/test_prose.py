@@ -117,8 +117,8 @@ def test_headings_and_rules_are_math_in_latex(tmp_path):
     assert result.exit_code == 0, result.output
     source = out.read_text(encoding="utf-8")
     assert "\\subsection*{(c) Gradient $\\partial L/\\partial W^{(2)}_{21}$}" in source
-    assert "\\item $\\mathrm{SSE}(y, t) = \\sum_i (y_i - t_i)^2$" in source
-    assert "\\item $\\partial \\mathrm{SSE}/\\partial y = 2(y - t)$" in source
+    assert "\\tag*{\\small $\\mathrm{SSE}(y, t) = \\sum_i (y_i - t_i)^2$}" in source  # in the margin
+    assert "\\tag*{\\small $\\partial \\mathrm{SSE}/\\partial y = 2(y - t)$}" in source
     assert "sse" not in source.replace("\\usepackage", "")
 
 

@@ -45,7 +45,7 @@ _SOLVED: dict = {}
 
 def solved(name: str):
     if name not in _SOLVED:
-        _SOLVED[name] = solve(load(PROBLEMS / name))
+        _SOLVED[name] = solve(load(PROBLEMS / name), detail="full")  # every step as built
     return _SOLVED[name]
 
 

@@ -89,7 +89,7 @@ def steps_of(sol, label, kind):
 
 @pytest.fixture(scope="module")
 def solutions():
-    return {name: solve(load(PROBLEMS / name), verify=False) for name in LABELS}
+    return {name: solve(load(PROBLEMS / name), verify=False, detail="full") for name in LABELS}
 
 
 # -- every file: solves from the command line, parts in the sheet's order ----------------------

@@ -90,7 +90,7 @@ def derivation_json(d) -> dict:
     else:
         chain = [f"{text(d.chain.lhs)} = {text(d.chain.formula)}"]
         chain += [f"{step.symbol or 'delta_' + step.name} = {text(step.leibniz)}"
-                  for step in d.steps() if isinstance(step, Delta)]
+                  for step in d.deltas if isinstance(step, Delta)]
     return {"wrt": d.wrt, "of": d.of, "chain": chain, "expression": _expression(d.whole.expression),
             "value": _plain(d.whole.value)}
 

@@ -222,7 +222,7 @@ class LatexDocument(Printer):
     def partial(self, name: str, of: str = "L") -> str:
         return f"\\frac{{\\partial {self.name(of)}}}{{\\partial {self.name(name)}}}"
 
-    def align(self, lhs: str, parts: list, value=None, notes=(), rules=()) -> str:
+    def align(self, lhs: str, parts: list, value=None, notes=(), rules=(), margin: str = "") -> str:
         """lhs = part = part …, one line each, a repeated line dropped, ≈ where the value is rounded;
         notes (plain text) and rules (text with $…$ math) listed below.
 
@@ -255,8 +255,14 @@ class LatexDocument(Printer):
                 first, rest, self.boxing = f"\\boxed{{{inner}}}{self.boxing}", [], None
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
-        out = "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
-        items = [text(n) for n in notes] + [prose_latex(sheet_rule(r, self.names)) for r in rules]
+        margin = "; ".join([prose_latex(sheet_rule(r, self.names)) for r in rules] + ([margin] if margin else []))
+        if margin and lines:  # a rule in the margin beside its first use (below it where the line is full)
+            lines[0] += " \\tag*{\\small " + margin + "}"
+        # \\* between a step's own lines: where steps are joined into one display, a page may break
+        # between them but not inside one (unless it is too tall for that)
+        tall = sum(_height(line) for line in lines) > KEEP_LINES
+        out = "\\begin{align*}\n" + (" \\\\\n" if tall else " \\\\*\n").join(lines) + "\n\\end{align*}\n"
+        items = [text(n) for n in notes]
         if items:
             out += "\\begin{itemize}\\small\n" + "".join(f"\\item {n}\n" for n in items) + "\\end{itemize}\n"
         return out
@@ -291,7 +297,7 @@ class LatexDocument(Printer):
     def _print_Given(self, s):
         tag = f"{s.role}, {shape_text(s.shape)}" + (", frozen" if s.frozen else "")
         parts = [s.formula, s.value] if s.formula is not None else [s.value]
-        return self.align(self.name(s.name), parts, s.value, (tag,))
+        return self.align(self.name(s.name), parts, s.value, margin=text(tag))
 
     def _print_Forward(self, s):
         return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, rules=s.rules)
@@ -311,6 +317,21 @@ class LatexDocument(Printer):
         lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
 
+    def _print_Reference(self, s):
+        if s.kind == "delta":
+            name = self.name(s.symbol or "delta_" + s.name)
+        elif s.kind == "gradient":
+            name = self.partial(s.label or s.name, s.of)
+        else:
+            name = self.name(s.name)
+        where = "above" if s.part is None else f"({text(s.part)})"
+        lhs = f"{name} \\text{{ from {where}}}"
+        return self.line(lhs) if s.value is None else self.align(lhs, [s.value], s.value)
+
+    def line(self, math: str) -> str:
+        """One line of inline math, as a paragraph of its own."""
+        return f"\\noindent ${math}$\n\n"
+
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
         notes = []
@@ -327,10 +348,11 @@ class LatexDocument(Printer):
         if s.frozen:
             return self.align(name, [s.old], s.old, ("frozen: kept at its value",))
         lhs = f"{name} \\leftarrow {name} - \\alpha\\, {self.partial(label)}"
-        return self.align(lhs, [s.numbers, s.new], s.new)
+        margin = f"the gradient from ({text(s.shown_in)})" if s.shown_in else ""
+        return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
     def _print_ChainRule(self, s):
-        notes = ("with the deltas defined once each in the backward recursion",) if s.shared else ()
+        notes = ("with the deltas defined once each in the backward recursion",) if s.shared and s.noted else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)
 
     def _print_LocalDerivative(self, s):
@@ -408,12 +430,19 @@ class LatexDocument(Printer):
         return f"${self.m(w)}$"
 
     def _print_GraphStructure(self, s):
-        # the figure is the answer: a table of the same nodes and edges beside it would say it twice
         drawing = s.network if s.network is not None else graph_diagram(s)
         figure = self.picture(to_tikz(drawing, self.digits, self.exact, name_tex=self.name))
         if s.network is not None:   # weights sit on the edges there, so the graph's counts would not match it
             return figure
-        return figure + f"\n{len(s.nodes)} nodes, {len(s.edges)} directed edges.\n"
+        if not s.listed:   # the figure is the answer: a table of the same nodes would say it twice
+            return figure + f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.\n"
+        into: dict = {}
+        for a, b in s.edges:
+            into.setdefault(b, []).append(a)
+        rows = [[f"${self.name(n)}$", self.cell(role), ", ".join(f"${self.name(a)}$" for a in into.get(n, []))]
+                for n, role in s.nodes]
+        return figure + self._table(["node", "kind", "computed from"], rows,
+                                    f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
     def picture(self, tikz: str) -> str:
         """A TikZ or pgfplots picture, centred and shrunk to the line width if wider."""
@@ -550,17 +579,48 @@ class LatexDocument(Printer):
                 if section.steps and all(plain_given(step) for step in section.steps):
                     out.append(keep_together(self.givens(section.steps)))
                     continue
+                printed = []
                 for step in section.steps:
                     if in_last and step is last:  # the part's one answer: boxed where its last step ends
                         self.boxing = "".join(f"\\quad {n}" for n in self.notes_of(results[0])
                                               if results[0].kind != "loss_after")  # the before line follows
-                    out.append(keep_together(self.print_step(step)))
+                    printed.append(self.print_step(step))
+                out += [keep_together(block) for block in joined(printed)]
             if results and (not in_last or self.boxing is not None):
                 out.append(self.marks(results))
             self.boxing = None
         if getattr(solution, "results", ()):
             out += [self.answers_heading(), self.answers_table(solution)]
         return "\n".join(out)
+
+
+_LINE_END = re.compile(r" \\\\\*?\n")
+_TAG = re.compile(r" \\tag\*\{.*\}$")  # a margin note: set below its line where the line is full
+_BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
+
+
+def joined(steps: list) -> list:
+    """Consecutive steps that are each one display and nothing else, as one align* (a sheet's
+    recursion reads as one block, aligned on its = signs)."""
+    out: list = []
+    for step in steps:
+        if _alone(step) and out and _alone(out[-1]) and _fits(out[-1], step):
+            out[-1] = out[-1][:-len(_END)] + " \\\\\n" + step[len(_BEGIN):]
+        else:
+            out.append(step)
+    return out
+
+
+def _alone(step: str) -> bool:
+    return step.startswith(_BEGIN) and step.endswith(_END) and step.count(_BEGIN) == 1
+
+
+def _fits(first: str, second: str) -> bool:
+    """Whether two displays aligned on one column still fit the line: the widest left side
+    beside the widest right side (each was broken for its own left side only)."""
+    sides = [line.split("&", 1) for step in (first, second)
+             for line in _LINE_END.split(step[len(_BEGIN):-len(_END)]) if "&" in line]
+    return max(width(a) for a, _ in sides) + max(width(_TAG.sub("", b)) for _, b in sides) + 2.0 <= LINE_EM
 
 
 def keep_together(step: str) -> str:
@@ -594,6 +654,10 @@ PAGE = r"""\documentclass[11pt,fleqn]{article}
 """
 
 PREAMBLE = (PAGE + PACKAGES + r"""\setlength{\parindent}{0pt}
+\let\fullsize\normalsize
+\renewcommand{\normalsize}{\fullsize
+  \setlength\abovedisplayskip{6pt plus 2pt minus 2pt}\setlength\belowdisplayskip{6pt plus 2pt minus 2pt}%
+  \setlength\abovedisplayshortskip{2pt plus 2pt}\setlength\belowdisplayshortskip{4pt plus 2pt}}
 \begin{document}
 """)
 

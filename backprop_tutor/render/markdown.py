@@ -13,11 +13,13 @@ class MarkdownDocument(LatexDocument):
 
     format_name = "Markdown"
 
-    def align(self, lhs: str, parts: list, value=None, notes=(), rules=()) -> str:
+    def align(self, lhs: str, parts: list, value=None, notes=(), rules=(), margin: str = "") -> str:
         block = super().align(lhs, parts, value)
         inner = block.replace("\\begin{align*}", "\\begin{aligned}").replace("\\end{align*}", "\\end{aligned}")
+        inner = inner.replace(" \\\\*\n", " \\\\\n")  # no pages in a notebook
         out = f"$$\n{inner.strip()}\n$$\n"
-        out += "".join(f"* {n}\n" for n in (*notes, *(sheet_rule(r, self.names) for r in rules)))  # a rule's $…$ math is the viewer's to set
+        out += "".join(f"* {n}\n" for n in (*notes, *(sheet_rule(r, self.names) for r in rules),
+                                             *([margin] if margin else [])))  # a rule's $…$ math is the viewer's to set
         return out + "\n"
 
     def givens(self, steps) -> str:
@@ -25,6 +27,10 @@ class MarkdownDocument(LatexDocument):
         inner = super().givens(steps).replace("\\begin{gather*}", "\\begin{gathered}").replace(
             "\\end{gather*}", "\\end{gathered}")
         return f"$$\n{inner.strip()}\n$$\n\n"
+
+    def line(self, math: str) -> str:
+        """One line of inline math, as a paragraph of its own."""
+        return f"${math}$\n\n"
 
     def cell(self, s: str) -> str:
         """Plain text in a table cell: as it reads, a | kept from ending the cell."""

@@ -59,7 +59,7 @@ def closes(step, result) -> bool:
     step's last line can carry the answer's mark)."""
     kind = type(step).__name__
     name = getattr(step, "label", None) or getattr(step, "name", None)
-    same = {"Gradient": result.kind == "gradients" and name == result.name and step.of == result.of,
+    same = {"Gradient": result.kind in ("gradients", "derivatives") and name == result.name and step.of == result.of,
             "WholeDerivative": result.kind == "derivatives" and getattr(step, "wrt", None) == result.name
             and step.of == result.of,
             "Update": result.kind == "updated" and name == result.name,

@@ -21,6 +21,7 @@ from .printer import PARTIAL_IN_TITLE, Printer, matrix_kind, parts_in_order, pla
 
 NOT_CHECKED = "not checked (symbolic)"
 JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
+MARGIN_AT = 78  # a rule beside its step ends at this column (or at the screen's edge, if nearer)
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
               "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
@@ -50,12 +51,33 @@ class TerminalPrinter(Printer):
                                     + (m.group(2) if m.group(2) == "node" else self.name(m.group(2))), title)
 
     def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
+        """A step's lines; its rules in the margin of its first line where they fit, else below it.
+        A step of one line is followed by the next at once, a longer one by an empty line."""
         text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
-        lines = [Text(text, no_wrap=True, overflow="ignore")]
-        lines += [self.note("  " + prose_unicode(sheet_rule(r, self.names))) for r in rules]
+        rules = [prose_unicode(sheet_rule(r, self.names)) for r in rules]
+        beside, margin = self.margin(text, rules)
+        lines = [beside] + ([] if margin else [self.note("  " + r) for r in rules])
         lines += [self.note("  " + e) if "\n" not in e else
                   Text("\n".join("  " + line for line in e.split("\n")), style="dim", no_wrap=True) for e in extra]
+        if len(lines) == 1 and "\n" not in text:
+            return Group(*lines)
         return Group(*lines, Text(""))
+
+    def margin(self, text: str, rules: list) -> tuple:
+        """The step's text with its rules at the right of its first line of math, if they fit there."""
+        rows = text.split("\n")
+        at = next((i for i, row in enumerate(rows) if " = " in row or " ≈ " in row), 0)
+        note = "   ".join(rules)
+        room = self.width - cell_len(rows[at]) - 4
+        if not rules or cell_len(note) > room:
+            return Text(text, no_wrap=True, overflow="ignore"), False
+        out = Text(no_wrap=True, overflow="ignore")
+        for i, row in enumerate(rows):
+            out.append(("\n" if i else "") + row)
+            if i == at:
+                gap = max(4, min(self.width, MARGIN_AT) - cell_len(row) - cell_len(note))
+                out.append(" " * gap + note, style="dim")
+        return out, True
 
     def note(self, text: str) -> Text:
         """A dim line under a step, broken between terms (never inside f(…)) where it is too long."""
@@ -86,8 +108,21 @@ class TerminalPrinter(Printer):
     def _print_Delta(self, s):
         lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
         users = ", ".join(self.name(u) for u in s.users) or f"nothing: no path to {s.of}"
-        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules,
-                          (f"(sum over the nodes that use {self.name(s.name)}: {users})",))
+        extra = (f"(sum over the nodes that use {self.name(s.name)}: {users})",) if s.summed else ()
+        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules, extra)
+
+    def _print_Reference(self, s):
+        if s.kind == "delta":
+            name = self.name(s.symbol or "delta_" + s.name)
+        elif s.kind == "gradient":
+            name = self.partial(s.label or s.name, s.of)
+        else:
+            name = self.name(s.name)
+        lhs = f"{name} from {_where_shown(s.part)}"
+        if s.value is None:
+            return Group(Text(lhs, no_wrap=True, overflow="ignore"))
+        text = chain(self.math, lhs, [s.value], self.math.is_rounded(s.value), self.width)
+        return Group(Text(text, no_wrap=True, overflow="ignore"), *([Text("")] if "\n" in text else []))
 
     def _print_Gradient(self, s):
         if s.index is not None:
@@ -113,10 +148,11 @@ class TerminalPrinter(Printer):
                               extra=("kept at its value: frozen parameters are not updated",))
         slope = self.partial(label) if s.label or s.index is None else f"∂{self.name('L')}/∂{label}"
         lhs = f"{name} ← {name} − α·{slope}"
-        return self.block(lhs, [s.numbers, s.new], s.new)
+        extra = (f"{slope} from {_where_shown(s.shown_in)}",) if s.shown_in else ()
+        return self.block(lhs, [s.numbers, s.new], s.new, extra=extra)
 
     def _print_ChainRule(self, s):
-        extra = ("with the deltas defined once each in the backward recursion below",) if s.shared else ()
+        extra = ("with the deltas defined once each in the backward recursion below",) if s.shared and s.noted else ()
         return self.block(self.math.form(s.lhs), [s.formula], None, extra=extra)
 
     def _print_LocalDerivative(self, s):
@@ -292,7 +328,11 @@ class TerminalPrinter(Printer):
             table.add_row(*([head] if parts else []), name, self.table_value(r, max(room, 16)))
         return table
 
-    def render(self, solution) -> list:
+    def render(self, solution, heading: bool = True) -> list:
+        """The lines of a solution; heading=False leaves out its title, source and notes (a later
+        derivation of the same problem)."""
+        if not heading:
+            return self.sections(solution)
         out = [Text(solution.title, style="bold")]
         if solution.source:
             out.append(Text(solution.source, style="dim"))
@@ -305,19 +345,33 @@ class TerminalPrinter(Printer):
         if hasattr(solution, "results"):
             out.append(Text(self.rounding_note(solution), style="dim"))
         out.append(Text(""))
-        if not answers_only:
-            for sections, results in parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]:
-                for section in sections:
-                    title = self.heading(section.title)
-                    head = f"({section.part}) {title}" if section.part else title
-                    out.append(Heading(head))
+        return out + self.sections(solution)
+
+    def sections(self, solution) -> list:
+        """Each part: its sections (heading, then steps) and the answer that ends it; then the table."""
+        out = []
+        if getattr(solution, "answers_only", False):
+            groups = []
+        elif hasattr(solution, "results"):
+            groups = parts_in_order(solution)
+        else:
+            groups = [(solution.sections, [])]
+        for sections, results in groups:
+            for section in sections:
+                title = self.heading(section.title)
+                head = f"({section.part}) {title}" if section.part else title
+                out.append(Heading(head))
+                out.append(Text(""))
+                if section.steps and all(plain_given(step) for step in section.steps):
+                    out += [Padding(self.givens(section.steps), (0, 0, 0, 2), expand=False)]
+                    continue
+                printed = [self.print_step(step) for step in section.steps]
+                out += [Padding(p, (0, 0, 0, 2), expand=False) for p in printed]
+                last = printed[-1].renderables[-1] if printed and isinstance(printed[-1], Group) else None
+                if isinstance(last, Text) and last.plain:  # a section of one-line steps: a line before the next
                     out.append(Text(""))
-                    if section.steps and all(plain_given(step) for step in section.steps):
-                        out += [Padding(self.givens(section.steps), (0, 0, 0, 2), expand=False)]
-                        continue
-                    out += [Padding(self.print_step(step), (0, 0, 0, 2), expand=False) for step in section.steps]
-                if results:
-                    out.append(Padding(self.marks(results), (0, 0, 0, 2), expand=False))
+            if results:
+                out.append(Padding(self.marks(results), (0, 0, 0, 2), expand=False))
         if getattr(solution, "results", ()):
             out += [Heading("Answers"), Padding(self.answers_table(solution), (0, 0, 0, 2), expand=False)]
         return out
@@ -368,6 +422,11 @@ def _where(math: MathPrinter, where) -> str:
     return _inline(math, where)
 
 
+def _where_shown(part) -> str:
+    """Where a step was shown before: a sheet's part, or a section above."""
+    return "above" if part is None else f"({part})"
+
+
 def _chain_step(leibniz):
     """The Leibniz form, unless it only repeats the left-hand side (a single ∂L/∂y)."""
     return None if isinstance(leibniz, Partial) else leibniz
@@ -381,10 +440,10 @@ def _inline(math: MathPrinter, value) -> str:
 
 
 def print_solution(solution, console: Console | None = None, digits: int = 4,
-                   exact: bool = False, comment: str | None = None) -> None:
+                   exact: bool = False, comment: str | None = None, heading: bool = True) -> None:
     """Print a whole solution to a Rich console (the terminal by default), the file's comment after
-    the notes when given."""
+    the notes when given; heading=False leaves out the title, source and notes."""
     console = console or Console(file=trimmed())
     printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}))
-    for item in printer.render(solution):
+    for item in printer.render(solution, heading):
         console.print(item, crop=False, highlight=False)
