@@ -50,6 +50,7 @@ class Problem:
     comment: str | None = None  # for whoever maintains the file; shown only when asked for
     notation: Notation = field(default_factory=Notation)  # the sheet's symbols (notation: block)
     general_samples: int | None = None  # a mean over this many samples left as symbols: written 1/N
+    samples: int = 0  # the samples of data: (0 without it), each a copy of the forward lines
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -287,12 +288,13 @@ class _Builder:
             except UnsafeTeX as e:
                 raise self.err(str(e), f"latex.{k}") from None
         notation = read_notation(self, set(names) | set(aliases))
-        general = None
+        general, samples = None, 0
         if "data" in self.d:
             if loss is None:
                 raise self.err("data: needs a loss to reduce over the samples", "data")
             inputs, targets, forward, loss = self.samples(inputs, targets, forward, loss)
             general = self.general_samples()
+            samples = len(self.d["data"])
         elif "reduction" in self.d:
             raise self.err("reduction only applies together with data:", "reduction")
         where = next((k for k in ("data", "forward", "network", "parameters", "inputs", "targets") if k in self.d), None)
@@ -304,7 +306,7 @@ class _Builder:
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation,
-            general_samples=general)
+            general_samples=general, samples=samples)
 
     def number(self, v, key, message):
         """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""

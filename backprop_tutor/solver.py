@@ -75,9 +75,13 @@ def solution(work: Work, detail: str = DEFAULT, parts=None) -> Solution:
     new = work.updated_leaves() if has_lr else None
     after = work.loss_after(new) if has_lr else None
     secs = sections(work, new, after)
-    drawing = diagram(work.g, work.values)
+    # over several samples the forward lines are copied once per sample: a drawing of the copies is
+    # not the sheet's network, so none is drawn
+    drawing = diagram(work.g, work.values) if not p.samples else None
     if drawing is not None and all(node.shape == () for node in g.nodes.values()):
         secs, drawing = _drawn_in_parts(secs, drawing)
+    elif any(isinstance(s, GraphStructure) for sec in secs for s in sec.steps):
+        drawing = None  # the sheet asks for the graph of its vectors: the parts draw it, not the neurons
     answers = part_answers(secs)
     found = results(work, answers, secs)
     if parts is not None:

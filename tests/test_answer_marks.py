@@ -145,7 +145,7 @@ def test_a_zero_from_a_relu_that_is_off_is_explained_by_the_model():
     assert F(-7, 10) + F(2, 10) - F(4, 10) == F(-9, 10)
     tex = to_latex(solution)
     # the part's one answer is boxed where its last step ends, the reason beside it
-    assert " &= \\boxed{0}\\quad \\text{(ReLU off: }Z_{\\mathrm{in},1} = -0.9 < 0\\text{)}\n\\end{align*}" in tex
+    assert "= \\boxed{0}\\quad \\text{(ReLU off: }Z_{\\mathrm{in},1} = -0.9 < 0\\text{)}\n\\end{align*}" in tex
 
 
 def test_a_zero_that_no_relu_explains_gets_no_reason():

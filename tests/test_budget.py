@@ -68,8 +68,6 @@ def pages():
         return dict(zip(MEASURED, pool.map(count, MEASURED)))
 
 
-@pytest.mark.xfail(strict=False, reason="measured 27 pages with each step once and the displays joined; "
-                   "shorter vectors and scalars (another change) are still to come")
 def test_pdf_pages_within_budget(pages):
     assert sum(pages.values()) <= PDF_PAGES, pages
 

@@ -220,12 +220,16 @@ def test_joined_displays_break_between_steps_only():
     """A section's steps share one align*: a page may break between two steps, never inside one."""
     from backprop_tutor.render.latex import LatexDocument, joined
     doc = LatexDocument()
-    x, y = sp.Symbol("x"), sp.Symbol("y")
-    first = doc.align("a", [x + y, sp.Add(1, 2, evaluate=False), sp.Integer(3)], sp.Integer(3))
-    second = doc.align("b", [x * y, sp.Mul(2, 5, evaluate=False), sp.Integer(10)], sp.Integer(10))
+    # steps too long for formula, numbers and value to share a line: three lines each
+    terms = sp.symbols("x0:7")
+    formula, numbers = sp.Add(*terms), sp.Add(*[sp.Integer(k + 100) for k in range(7)], evaluate=False)
+    total = sp.Integer(sum(k + 100 for k in range(7)))
+    first = doc.align("a", [formula, numbers, total], total)
+    second = doc.align("b", [formula, numbers, total], total)
     (block,) = joined([first, second])
     assert block.count("\\begin{align*}") == 1
-    assert block.count(" \\\\*\n") == 4 and block.count(" \\\\\n") == 1
+    # two lines each (the numbers and the value share one): one unbreakable line end inside each step
+    assert block.count(" \\\\*\n") == 2 and block.count(" \\\\\n") == 1
 
 
 def test_a_part_repeating_a_derivation_shows_its_whole_derivative():

@@ -111,11 +111,15 @@ def test_a_scalar_network_is_drawn_once_in_the_part_that_asks_for_its_graph():
     assert text.count(r"\begin{tikzpicture}") == 1 and "directed edges" not in text
 
 
-def test_a_vector_network_keeps_its_drawing_and_its_computational_graph():
+def test_a_vector_network_asked_as_a_graph_draws_the_graph_and_not_its_neurons():
     solution = solve(load(ROOT / "problems" / "dnn_a9_q2.yaml"))
-    assert solution.diagram is not None
+    assert solution.diagram is None                                 # the sheet asks for the graph of W x
     graphs = [s for sec in solution.sections for s in sec.steps if isinstance(s, GraphStructure)]
-    assert graphs and all(g.network is None for g in graphs)
+    assert [g.kind for g in graphs] == ["forward", "backward"] and all(g.network is None for g in graphs)
+    text = to_latex(solution)
+    assert text.count(r"\begin{tikzpicture}") == 2
+    # the same network asked for its numbers (Q3) keeps the drawing of its neurons
+    assert solve(load(ROOT / "problems" / "dnn_a9_q3.yaml")).diagram is not None
 
 
 def test_terminal_graph_names_the_leaves_once_and_gives_each_computed_node_its_edges():

@@ -21,6 +21,9 @@ NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
 MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follows it
+INLINE_ENTRIES = 4  # a vector of at most this many entries is written on the line, (a, b)^T …
+INLINE_EM = 14.0    # … when it is no wider than this
+ANSWERS_SPLIT = 12  # an answers table longer than this many rows is set in two halves side by side
 
 
 def text(s: str) -> str:
@@ -112,10 +115,16 @@ class MathLatex(OurNumbers, LatexPrinter):
     _print_relu = _print_step = _print_sigmoid = _print_softplus = _print_linear = _print_operation
 
     def _print_MatrixBase(self, e):
-        """A 1×1 value as its number; else a bmatrix whose columns of numbers line up on the decimal point."""
+        """A 1×1 value as its number; a short vector on the line as (a, b)^T, as a sheet writes it; else a
+        bmatrix whose columns of numbers line up on the decimal point."""
         if e.shape == (1, 1):
             return self._print(e[0, 0])
         cells = [[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
+        if 1 in e.shape and max(e.shape) <= INLINE_ENTRIES:
+            inline = "\\left(" + ",\\ ".join(c for row in cells for c in row) + "\\right)"
+            inline += "^{\\mathsf{T}}" if e.cols == 1 else ""
+            if width(inline) <= INLINE_EM and "\\frac" not in inline:
+                return "{" + inline + "}"  # a group: a transpose or power after it applies to the whole
         for j in range(e.cols):
             column = [row[j] for row in cells]
             if all(_PLAIN_NUMBER.fullmatch(c) for c in column):
@@ -157,6 +166,8 @@ class MathLatex(OurNumbers, LatexPrinter):
         return out
 
     def _print_Mul(self, e):
+        if not isinstance(e, sp.Mul):  # SymPy sends 1/N (a Pow) here too: its args are not factors
+            return super()._print_Mul(e)
         args = list(e.args)
         custom = any(negative_number(a) or isinstance(a, sp.Add) for a in args[1:]) or (
             spelled_out(e) and not self.exact)
@@ -239,6 +250,7 @@ class LatexDocument(Printer):
             previous = body
         lines = []
         room = LINE_EM - width(lhs) - 2.0  # the relation sign, and \quad before a continued line
+        open_line = None  # the width of the last line while further parts may join it (formula = numbers = value)
         for k, (i, part, body) in enumerate(shown):
             last = i == len(parts) - 1
             approximate = self.math.is_rounded(value) if last else (
@@ -246,6 +258,7 @@ class LatexDocument(Printer):
             sign = "\\approx" if approximate else "="
             if isinstance(part, sp.MatrixBase) and width(body) > room:
                 lines += self._entries(lhs, part, sign, first=not lines)
+                open_line = None
                 continue
             boxed = k == len(shown) - 1 and self.boxing is not None
             first, *rest = break_line(body, max(room - (1.0 if boxed else 0.0), MIN_ROOM_EM))
@@ -253,8 +266,14 @@ class LatexDocument(Printer):
                 inner = first if not rest else (
                     "\\begin{aligned}[t]&" + " \\\\ &\\quad ".join([first, *rest]) + "\\end{aligned}")
                 first, rest, self.boxing = f"\\boxed{{{inner}}}{self.boxing}", [], None
+            joined = width(first) + 1.5
+            if open_line is not None and not rest and open_line + joined <= room:
+                lines[-1] += f" {sign} {first}"
+                open_line += joined
+                continue
             lines.append(f"{lhs if not lines else ''} &{sign} {first}")
             lines += [f" &\\quad {more}" for more in rest]
+            open_line = None if rest else width(first) + 1.5
         margin = "; ".join([prose_latex(sheet_rule(r, self.names)) for r in rules] + ([margin] if margin else []))
         if margin and lines:  # a rule in the margin beside its first use (below it where the line is full)
             lines[0] += " \\tag*{\\small " + margin + "}"
@@ -369,8 +388,8 @@ class LatexDocument(Printer):
                                f"{s.size - (s.expression is None)} operations and is left out",))
         return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
-    def _table(self, header: list, rows: list, caption: str = "") -> str:
-        cols = "l" * len(header)
+    def _table(self, header: list, rows: list, caption: str = "", cols: str | None = None) -> str:
+        cols = cols or "l" * len(header)
         out = [f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}", "\\toprule",
                " & ".join(header) + " \\\\", "\\midrule"]
         out += [" & ".join(r) + " \\\\" for r in rows]
@@ -532,15 +551,32 @@ class LatexDocument(Printer):
         parts = any(r.part is not None for r in solution.results)
         names = [self.quantity(r, inline=True) for r in solution.results]
         room = LINE_EM - max(map(width, names)) - (7.0 if parts else 4.0)  # the other columns and their gaps
-        rows = []
+        entries, widest = [], 0.0
         for r, name in zip(solution.results, names):
             value = ("\\approx " if self.math.is_rounded(r.value) else "") + self.value_tex(r.value)
             if r.kind == "loss_after" and r.before is not None:
                 value = f"{self.m(r.before)} \\to {{}} {value}"
             first, *rest = self.table_lines(value, room)
-            rows.append(([f"({self.cell(r.part)})"] if parts else []) + [f"${name}$", f"${first}$"])
-            rows += [([""] if parts else []) + ["", f"$\\quad {more}$"] for more in rest]
-        return self._table((["part"] if parts else []) + ["quantity", "value"], rows)
+            widest = max([widest, width(name)] + [width(line) for line in (first, *rest)])
+            entry = [([f"({self.cell(r.part)})"] if parts else []) + [f"${name}$", f"${first}$"]]
+            entry += [([""] if parts else []) + ["", f"$\\quad {more}$"] for more in rest]
+            entries.append(entry)
+        return self.answers_rows((["part"] if parts else []) + ["quantity", "value"], entries, widest)
+
+    def answers_rows(self, header: list, entries: list, widest: float) -> str:
+        """The answers table; a long one of narrow values in two halves side by side, to save the page."""
+        rows = [row for entry in entries for row in entry]
+        if len(rows) <= ANSWERS_SPLIT or 2 * widest + 12.0 > LINE_EM:
+            return self._table(header, rows)
+        left, right, at = [], [], 0
+        for entry in entries:  # an entry (a value and its continued lines) stays in one half
+            (left if at < (len(rows) + 1) // 2 else right).extend(entry)
+            at += len(entry)
+        blank = [""] * len(header)
+        right += [blank] * (len(left) - len(right))
+        left += [blank] * (len(right) - len(left))
+        cols = "l" * len(header) + "@{\\qquad}" + "l" * len(header)
+        return self._table(header + header, [a + b for a, b in zip(left, right)], cols=cols)
 
     def table_lines(self, value: str, room: float) -> list:
         """A value in the table, broken between terms onto rows of its own where it is too wide."""
@@ -550,7 +586,8 @@ class LatexDocument(Printer):
         return "\\subsection*{Answers}\n"
 
     def rounding_line(self, solution) -> str:
-        return f"\\noindent\\textit{{{text(self.rounding_note(solution))}}}\n\n"
+        note = self.rounding_note(solution)
+        return f"\\noindent\\textit{{{text(note)}}}\n\n" if note else ""
 
     def body(self, solution) -> str:
         """The document's body: heading, notes, the network drawing, then every section."""
@@ -570,25 +607,38 @@ class LatexDocument(Printer):
             out.append(_centred(self.diagram))
         groups = parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]
         for sections, results in groups:
-            last = sections[-1].steps[-1] if sections and sections[-1].steps else None
-            in_last = len(results) == 1 and last is not None and closes(last, results[0])
-            for section in sections:
+            # each answer boxed where the step that computes it ends (the last such step of the part);
+            # an answer no step ends in is boxed on a line of its own under the part
+            steps = [step for section in sections for step in section.steps]
+            boxes: dict = {}
+            for r in results:
+                step = next((s for s in reversed(steps) if id(s) not in boxes and closes(s, r)), None)
+                if step is not None:
+                    boxes[id(step)] = r
+            left = list(results)
+            for k, section in enumerate(sections):
                 title = self.heading(section.title)
-                head = f"({text(section.part)}) {title}" if section.part else title
-                out.append(f"\\subsection*{{{head}}}\n")
+                if k and section.part:  # a further section of the same part: a lighter heading, less room
+                    out.append(f"\\paragraph*{{{title}}}\n")
+                else:
+                    head = f"({text(section.part)}) {title}" if section.part else title
+                    out.append(f"\\subsection*{{{head}}}\n")
                 if section.steps and all(plain_given(step) for step in section.steps):
                     out.append(keep_together(self.givens(section.steps)))
                     continue
                 printed = []
                 for step in section.steps:
-                    if in_last and step is last:  # the part's one answer: boxed where its last step ends
-                        self.boxing = "".join(f"\\quad {n}" for n in self.notes_of(results[0])
-                                              if results[0].kind != "loss_after")  # the before line follows
+                    r = boxes.get(id(step))
+                    if r is not None:
+                        self.boxing = "".join(f"\\quad {n}" for n in self.notes_of(r)
+                                              if r.kind != "loss_after")  # the before line follows
                     printed.append(self.print_step(step))
+                    if r is not None and self.boxing is None:
+                        left = [x for x in left if x is not r]
+                    self.boxing = None
                 out += [keep_together(block) for block in joined(printed)]
-            if results and (not in_last or self.boxing is not None):
-                out.append(self.marks(results))
-            self.boxing = None
+            if left:
+                out.append(self.marks(left))
         if getattr(solution, "results", ()):
             out += [self.answers_heading(), self.answers_table(solution)]
         return "\n".join(out)

@@ -58,6 +58,10 @@ class MarkdownDocument(LatexDocument):
         return head + self._table(["node", "kind", "computed from"], rows,
                                   f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
+    def answers_rows(self, header: list, entries: list, widest: float) -> str:
+        """The answers table, one value to a row (a viewer scrolls)."""
+        return self._table(header, [row for entry in entries for row in entry])
+
     def table_lines(self, value: str, room: float) -> list:
         """A value in a Markdown table stays on its row: the viewer wraps it."""
         return [value]
@@ -81,7 +85,7 @@ class MarkdownDocument(LatexDocument):
         if self.comment and not answers_only:
             quoted = "\n>\n> ".join(p.strip() for p in re.split(r"\n\s*\n", self.comment.strip()))
             out.append(f"> **Comment.** {quoted}\n")
-        if hasattr(solution, "results"):
+        if hasattr(solution, "results") and self.rounding_note(solution):
             out.append(f"*{self.rounding_note(solution)}*\n")
         groups = [] if answers_only else (
             parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])])

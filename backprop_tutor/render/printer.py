@@ -22,7 +22,10 @@ class Printer:
         return [step.closed] if self.exact and step.closed is not None else []
 
     def rounding_note(self, solution) -> str:
-        """The one sentence at the top that says how numbers are shown (never repeated per line)."""
+        """The one sentence at the top that says how numbers are shown (never repeated per line); none
+        where every value is left as a symbol."""
+        if all(getattr(v, "free_symbols", None) for v in solution.values.values()):
+            return ""
         if not self.exact:
             return f"Values rounded to {self.digits} significant digits; exact values carried."
         irrational = any(shows_rounded(v, self.digits, True) for v in solution.values.values())
@@ -128,7 +131,8 @@ def positive_first(e):
 
 
 # ∂L/∂W21 in a section's title: each printer writes both names in the sheet's notation
-PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*)/∂([A-Za-z][A-Za-z0-9_]*(?:\[\d+(?:,\d+)?\])?)")
+PARTIAL_IN_TITLE = re.compile(r"∂([A-Za-z][A-Za-z0-9_]*(?:\^\(\d+\))?)/∂([A-Za-z][A-Za-z0-9_]*(?:\^\(\d+\))?"
+                              r"(?:\[\d+(?:,\d+)?\])?)")
 
 EXACT_DIGITS = 12  # an exact decimal in a formula is written in full up to this many digits, else p/q
 

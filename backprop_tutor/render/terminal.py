@@ -342,7 +342,7 @@ class TerminalPrinter(Printer):
         if self.comment and not answers_only:
             out.append(Text(""))
             out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
-        if hasattr(solution, "results"):
+        if hasattr(solution, "results") and self.rounding_note(solution):
             out.append(Text(self.rounding_note(solution), style="dim"))
         out.append(Text(""))
         return out + self.sections(solution)
