@@ -19,6 +19,7 @@ from rich.console import Console
 
 from backprop_tutor import UsageError, load, loads
 from backprop_tutor.render.jsonout import to_json
+from helpers import sheet12_by_hand
 from backprop_tutor.render.latex import to_latex
 from backprop_tutor.render.markdown import to_markdown
 from backprop_tutor.render.terminal import TerminalPrinter, print_solution
@@ -181,29 +182,6 @@ def test_a_problem_without_parts_ends_each_section_in_its_answers():
 
 
 # -- 2. the answers table ----------------------------------------------------------------------------
-
-def sheet12_by_hand() -> dict:
-    """sheet12_p2 in Fractions: y = W2ᵀ relu(W1ᵀ x), L = Σ (y − z)², α = 0.1, only W2[2,1] and W1[1,2] stepped."""
-    x, t, lr = [F(1), F(-1)], [F(-2, 10), F(5, 10)], F(1, 10)
-    W1 = [[F(5, 10), F(3, 10)], [F(-2, 10), F(1, 10)]]
-    W2 = [[F(4, 10), F(-3, 10)], [F(6, 10), F(2, 10)]]
-
-    def forward(W1, W2):
-        z1 = [sum(W1[i][j] * x[i] for i in range(2)) for j in range(2)]
-        h1 = [max(F(0), v) for v in z1]
-        y = [sum(W2[i][j] * h1[i] for i in range(2)) for j in range(2)]
-        return z1, h1, y, sum((y[k] - t[k]) ** 2 for k in range(2))
-
-    z1, h1, y, loss = forward(W1, W2)
-    dy = [2 * (y[k] - t[k]) for k in range(2)]
-    dz1 = [sum(W2[i][j] * dy[j] for j in range(2)) if z1[i] > 0 else F(0) for i in range(2)]
-    g21, g12 = h1[1] * dy[0], x[0] * dz1[1]
-    W1n, W2n = [r[:] for r in W1], [r[:] for r in W2]
-    W2n[1][0] -= lr * g21
-    W1n[0][1] -= lr * g12
-    return {"loss": loss, "g21": g21, "g12": g12, "W21": W2n[1][0], "W12": W1n[0][1],
-            "after": forward(W1n, W2n)[3]}
-
 
 def table_rows(text: str) -> list:
     return [re.split(r"\s{2,}", line.strip()) for line in text.split("\nAnswers ─")[1].splitlines()

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from backprop_tutor import load, loads, solve
 from backprop_tutor.render.jsonout import to_json
+from helpers import sheet12_by_hand
 from backprop_tutor.render.terminal import TerminalPrinter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,33 +28,6 @@ def run_json(path):
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def sheet12_by_hand():
-    """sheet12_p2 with plain Fractions: layout xW (y = W2ᵀ relu(W1ᵀ x)), L = Σ (y − z)², α = 0.1,
-    then only W2[2,1] and W1[1,2] stepped and the loss computed again."""
-    x, z, lr = [F(1), F(-1)], [F(-2, 10), F(5, 10)], F(1, 10)
-    W1 = [[F(5, 10), F(3, 10)], [F(-2, 10), F(1, 10)]]
-    W2 = [[F(4, 10), F(-3, 10)], [F(6, 10), F(2, 10)]]
-
-    def forward(W1, W2):
-        z1 = [sum(W1[i][j] * x[i] for i in range(2)) for j in range(2)]
-        h1 = [max(F(0), v) for v in z1]
-        y = [sum(W2[i][j] * h1[i] for i in range(2)) for j in range(2)]
-        return z1, h1, y, sum((y[k] - z[k]) ** 2 for k in range(2))
-
-    z1, h1, y, loss = forward(W1, W2)
-    dy = [2 * (y[k] - z[k]) for k in range(2)]
-    dh1 = [sum(W2[i][j] * dy[j] for j in range(2)) for i in range(2)]
-    dz1 = [dh1[i] if z1[i] > 0 else F(0) for i in range(2)]
-    g21 = h1[1] * dy[0]          # ∂L/∂W2[2,1]: hidden unit 2 → output 1
-    g12 = x[0] * dz1[1]          # ∂L/∂W1[1,2]: input 1 → hidden unit 2
-    W1n = [row[:] for row in W1]
-    W2n = [row[:] for row in W2]
-    W2n[1][0] -= lr * g21
-    W1n[0][1] -= lr * g12
-    return {"y": y, "loss": loss, "g21": g21, "g12": g12, "W21": W2n[1][0], "W12": W1n[0][1],
-            "loss_after": forward(W1n, W2n)[3]}
 
 
 def test_sheet12_answers_follow_the_parts_and_the_partial_update():

@@ -472,20 +472,11 @@ class LatexDocument(Printer):
         return self._table(["name", "kind", "shape"], rows)
 
     # -- answers: the box that ends each part, and the table that ends the solution -----------------
-    def quantity(self, r, inline: bool = False) -> str:
-        """What a result is, as math: ∂L/∂W_{21} (a fraction unless inline), W_{21} (updated), L."""
-        if r.kind in ("gradients", "derivatives"):
-            return (f"\\partial {self.name(r.of)}/\\partial {self.name(r.name)}" if inline
-                    else self.partial(r.name, r.of))
-        if r.kind == "deltas":
-            return self.name("delta_" + r.name)
-        if r.kind == "updated":
-            return f"{self.name(r.name)}\\ \\text{{(updated)}}"
-        if r.kind == "loss_after":
-            return "L\\ \\text{after the update}"
-        if r.kind == "decisions":
-            return "\\text{decisions}"
-        return self.name(r.name or "L")
+    def words(self, words: str, alone: bool = False) -> str:
+        return f"\\text{{{words}}}" if alone else f"\\ \\text{{{words}}}"
+
+    def partial_inline(self, name: str, of: str = "L") -> str:
+        return f"\\partial {self.name(of)}/\\partial {self.name(name)}"
 
     def value_tex(self, value) -> str:
         """A value as an answer writes it: a scalar, a short vector inline (a, b)^T, a matrix."""

@@ -32,6 +32,29 @@ class Printer:
         return (f"Exact values; irrational ones rounded to {self.digits} significant digits."
                 if irrational else "Exact values.")
 
+    def quantity(self, r, inline: bool = False) -> str:
+        """What a result is, as its answer mark and the answers table name it: ∂L/∂W₂₁ (a fraction
+        unless inline, where the format draws one), W₂₁ (updated), L, in the sheet's names."""
+        if r.kind in ("gradients", "derivatives"):
+            return self.partial_inline(r.name, r.of) if inline else self.partial(r.name, r.of)
+        if r.kind == "deltas":
+            return self.name("delta_" + r.name)
+        if r.kind == "updated":
+            return self.name(r.name) + self.words("(updated)")
+        if r.kind == "loss_after":
+            return self.name("L") + self.words("after the update")
+        if r.kind == "decisions":
+            return self.words("decisions", alone=True)
+        return self.name(r.name or "L")
+
+    def words(self, words: str, alone: bool = False) -> str:
+        """Words beside math in the format (after a space unless alone)."""
+        return words if alone else " " + words
+
+    def partial_inline(self, name: str, of: str = "L") -> str:
+        """∂of/∂name on one line."""
+        return self.partial(name, of)
+
     def print_step(self, step):
         """Format one step."""
         method = getattr(self, f"_print_{type(step).__name__}", None)

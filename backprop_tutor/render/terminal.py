@@ -236,20 +236,6 @@ class TerminalPrinter(Printer):
         return Group(table, Text(""))
 
     # -- answers: the mark that ends each part, and the table that ends the solution ---------------
-    def quantity(self, r) -> str:
-        """What a result is, as its mark and the table name it: ∂L/∂W₂₁, W₂₁ (updated), L."""
-        if r.kind in ("gradients", "derivatives"):
-            return self.partial(r.name, r.of)
-        if r.kind == "deltas":
-            return self.name("delta_" + r.name)
-        if r.kind == "updated":
-            return f"{self.name(r.name)} (updated)"
-        if r.kind == "loss_after":
-            return "L after the update"
-        if r.kind == "decisions":
-            return "decisions"
-        return self.name(r.name or "L")
-
     def value_form(self, value) -> prettyForm:
         """A value as an answer writes it: a scalar, a short vector inline (a, b)ᵀ, a matrix drawn."""
         kind = matrix_kind(value)
