@@ -337,12 +337,7 @@ class LatexDocument(Printer):
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
 
     def _print_Reference(self, s):
-        if s.kind == "delta":
-            name = self.name(s.symbol or "delta_" + s.name)
-        elif s.kind == "gradient":
-            name = self.partial(s.label or s.name, s.of)
-        else:
-            name = self.name(s.name)
+        name = self.referred(s)
         where = "above" if s.part is None else f"({text(s.part)})"
         lhs = f"{name} \\text{{ from {where}}}"
         return self.line(lhs) if s.value is None else self.align(lhs, [s.value], s.value)

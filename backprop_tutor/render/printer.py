@@ -47,6 +47,14 @@ class Printer:
             return self.words("decisions", alone=True)
         return self.name(r.name or "L")
 
+    def referred(self, s) -> str:
+        """The name a Reference step stands for: δ₃, ∂L/∂W₂₁, or a value's own name."""
+        if s.kind == "delta":
+            return self.name(s.symbol or "delta_" + s.name)
+        if s.kind == "gradient":
+            return self.partial(s.label or s.name, s.of)
+        return self.name(s.name)
+
     def words(self, words: str, alone: bool = False) -> str:
         """Words beside math in the format (after a space unless alone)."""
         return words if alone else " " + words

@@ -112,12 +112,7 @@ class TerminalPrinter(Printer):
         return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules, extra)
 
     def _print_Reference(self, s):
-        if s.kind == "delta":
-            name = self.name(s.symbol or "delta_" + s.name)
-        elif s.kind == "gradient":
-            name = self.partial(s.label or s.name, s.of)
-        else:
-            name = self.name(s.name)
+        name = self.referred(s)
         lhs = f"{name} from {_where_shown(s.part)}"
         if s.value is None:
             return Group(Text(lhs, no_wrap=True, overflow="ignore"))
