@@ -161,3 +161,9 @@ def test_a_markdown_graph_part_is_a_table_of_the_computed_nodes_and_their_edges(
     assert "| $u_{3}$ | forward | $W_{3}$, $z_{1}$ |" in forward
     assert "The graph of (a), with a gradient node for each quantity" in backward
     assert "| forward |" not in backward and "| gradient |" in backward
+
+
+def test_markdown_headings_set_their_derivatives_as_math_in_the_sheets_names():
+    text = to_markdown(solve(load(ROOT / "problems" / "sheet12_p2.yaml")), 4, False)
+    assert "### (c) Gradient $\\partial L/\\partial W^{(2)}_{21}$" in text
+    assert "∂L/∂W21" not in text

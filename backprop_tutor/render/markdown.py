@@ -5,7 +5,7 @@ import re
 
 from ..notation import sheet_rule
 from .latex import LatexDocument, text
-from .printer import parts_in_order, plain_given
+from .printer import PARTIAL_IN_TITLE, parts_in_order, plain_given
 
 
 class MarkdownDocument(LatexDocument):
@@ -31,6 +31,12 @@ class MarkdownDocument(LatexDocument):
     def line(self, math: str) -> str:
         """One line of inline math, as a paragraph of its own."""
         return f"${math}$\n\n"
+
+    def heading(self, title: str) -> str:
+        """A section title as Markdown: each ∂L/∂W21 in it as inline math in the sheet's names."""
+        return PARTIAL_IN_TITLE.sub(lambda m: f"$\\partial {self.name(m.group(1))}/\\partial "
+                                    + ("\\,\\mathrm{node}" if m.group(2) == "node" else self.name(m.group(2))) + "$",
+                                    title)
 
     def cell(self, s: str) -> str:
         """Plain text in a table cell: as it reads, a | kept from ending the cell."""
@@ -91,7 +97,8 @@ class MarkdownDocument(LatexDocument):
             parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])])
         for sections, results in groups:
             for section in sections:
-                head = f"({section.part}) {section.title}" if section.part else section.title
+                title = self.heading(section.title)
+                head = f"({section.part}) {title}" if section.part else title
                 out.append(f"### {head}\n")
                 if section.steps and all(plain_given(step) for step in section.steps):
                     out.append(self.givens(section.steps))
