@@ -1,13 +1,15 @@
 """= and ≈: a line gets = only if every number it shows is exact as shown; exact rationals in
 formulas stay fractions."""
 import os
+import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
 from backprop_tutor import load, loads, solve
-from backprop_tutor.render.latex import LatexDocument, MathLatex
+from backprop_tutor.render.latex import LatexDocument, MathLatex, to_latex
 from backprop_tutor.render.pretty import MathPrinter, chain
 from backprop_tutor.solution import Forward, LossValue
 
@@ -93,3 +95,13 @@ def test_rounded_decimals_keep_their_trailing_zeros(digits, shown):
         for number in shown:
             assert re.search(re.escape(number) + r"(?!\d)", text), (name, number)
         assert not re.search(r"0\.10+(?!\d)", text), name  # α = 0.1 exactly: no 0.10 or 0.100
+
+
+def test_a_product_of_two_negative_numbers_is_added_as_it_stands_in_latex():
+    """x₂·w₂₃ with x₂ = −2, w₂₃ = −0.25: 0.5 + (−2)·(−0.25), never 0.5 − −0.5."""
+    problem = loads("inputs: {x1: 1, x2: -2}\nparameters: {w13: 0.5, w23: -0.25}\ntargets: {t: 0}\n"
+                    "forward: {z3: x1 * w13 + x2 * w23}\nloss: sse(z3, t)\n")
+    text = to_latex(solve(problem), standalone=False)
+    assert "= 0.5 + \\left(-2\\right) \\cdot \\left(-0.25\\right) =" in text
+    assert not re.search(r"- -\d", text)
+    assert Fraction(1, 2) + Fraction(-2) * Fraction(-1, 4) == 1   # the line's value, by hand

@@ -147,7 +147,7 @@ class MathLatex(OurNumbers, LatexPrinter):
         if ordered is not None:
             return super()._print_Add(ordered, order)
         terms = list(e.args)
-        if not any(negated(t) or (i and negative_number(t)) for i, t in enumerate(terms)):
+        if not any(negated(t) or (i and (negative_number(t) or _leads_negative(t))) for i, t in enumerate(terms)):
             return super()._print_Add(e, order)
         return self._join_terms(terms)
 
@@ -633,6 +633,12 @@ class LatexDocument(Printer):
 _LINE_END = re.compile(r" \\\\\*?\n")
 _TAG = re.compile(r" \\tag\*\{.*\}$")  # a margin note: set below its line where the line is full
 _BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
+
+
+def _leads_negative(t) -> bool:
+    """A product of numbers led by a negative one, (−2)·(−0.25): SymPy would pull its sign out and
+    print the rest evaluated (0.5 − −0.5); it is kept as a term of its own."""
+    return isinstance(t, sp.Mul) and not t.free_symbols and negative_number(t.args[0])
 
 
 def joined(steps: list) -> list:

@@ -145,9 +145,11 @@ def spelled_out(e) -> bool:
 
 
 def negated(x):
-    """x = −1·y (a subtraction written as an addition): y, else None."""
-    if isinstance(x, (sp.Mul, sp.MatMul)) and len(x.args) == 2 and x.args[0] == -1:
-        return x.args[1]
+    """x = −1·y (a subtraction written as an addition): y, else None; y is the product of every
+    other factor when there are several (−1·(−1/4)·2 is −((−1/4)·2))."""
+    if isinstance(x, (sp.Mul, sp.MatMul)) and len(x.args) >= 2 and x.args[0] == -1:
+        rest = x.args[1:]
+        return rest[0] if len(rest) == 1 else type(x)(*rest, evaluate=False)
     return None
 
 
