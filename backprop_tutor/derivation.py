@@ -16,7 +16,7 @@ from .ops import linear
 from .problem import Problem
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
-from .steps import any_delta_step, delta_steps, element_gradient, flat, gradient_step
+from .steps import sheet_form, any_delta_step, delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
@@ -32,7 +32,7 @@ def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | Non
     check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(problem)
     work = _work(graph, of, {resolve_wrt(graph, wrt)[0]})
-    return shown(_derivation(work, wrt, expand), detail, EXTRAS if expand else ())
+    return shown(_as_sheet(work, _derivation(work, wrt, expand)), detail, EXTRAS if expand else ())
 
 
 def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None,
@@ -45,7 +45,7 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     condenser = Condenser(detail, refer=False)
     out = []
     for i, p in enumerate(graph.parameters):
-        d = _derivation(work, p.name, expand)
+        d = _as_sheet(work, _derivation(work, p.name, expand))
         secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
             dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
             if not any(isinstance(s, ChainRule) for s in sec.steps))
@@ -58,6 +58,11 @@ def shown(d: Derivation, detail: str, extras=(), condenser: Condenser | None = N
     condenser = condenser or Condenser(detail)
     secs = condenser.sections(d.sections, extras=lambda sec: extras, derivation=lambda sec: True)
     return dataclasses.replace(d, sections=secs, detail=detail)
+
+
+def _as_sheet(work: Work, d: Derivation) -> Derivation:
+    """A derivation's sections as the sheet writes them (1/N); its whole and deltas, for JSON, as computed."""
+    return dataclasses.replace(d, sections=tuple(sheet_form(work, list(d.sections))))
 
 
 def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:

@@ -16,6 +16,7 @@ from .parts import part_answers
 from .problem import Problem
 from .results import results
 from .solution import GraphStructure, Section, Solution
+from .steps import sheet_form
 
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
@@ -90,7 +91,7 @@ def solution(work: Work, detail: str = DEFAULT, parts=None) -> Solution:
         answers = tuple(a for a in answers if a.part in keep)
         found = tuple(r for r in found if r.part in keep)
     extras = {(a.part, (a.kind, *a.what)): a.options.get("show", ()) for a in p.ask}
-    shown = Condenser(detail).sections(secs, extras=lambda sec: extras.get((sec.part, sec.request), ()),
+    shown = Condenser(detail).sections(sheet_form(work, secs), extras=lambda sec: extras.get((sec.part, sec.request), ()),
                                        derivation=lambda sec: sec.request[:1] == ("derive",))
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
     grads = {n.name: work.deltas[n.name].x for n in g.parameters if n.name in work.deltas}

@@ -46,6 +46,30 @@ def _as_sheet(work: Work, step):
     return step if formula is step.formula else dataclasses.replace(step, formula=formula)
 
 
+def sheet_form(work: Work, sections: list) -> list:
+    """The sections as the sheet writes them: a symbolic value with a mean over samples kept general
+    shows 1/N (the value for the samples given stays in the Solution's numbers and in JSON)."""
+    if work.g.problem.general_samples is None:
+        return sections
+    out = []
+    for sec in sections:
+        steps = tuple(_value_as_sheet(work, step) for step in sec.steps)
+        out.append(sec if steps == sec.steps else dataclasses.replace(sec, steps=steps))
+    return out
+
+
+def _value_as_sheet(work: Work, step):
+    mean = sp.Rational(1, work.g.problem.general_samples)
+    changes = {}
+    for field in ("numbers", "value"):  # 1/3 itself, or a symbolic value holding it
+        x = getattr(step, field, None)
+        if getattr(x, "free_symbols", None) or (isinstance(x, sp.Basic) and x == mean):
+            shown = work.as_sheet(x)
+            if shown is not x:
+                changes[field] = shown
+    return dataclasses.replace(step, **changes) if changes else step
+
+
 def any_delta_step(work: Work, name: str):
     """The delta step of any node, one the sheet's convention folds away included (asked for itself)."""
     steps = delta_steps(work)

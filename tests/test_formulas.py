@@ -132,8 +132,9 @@ def test_every_numbers_line_evaluates_to_its_value(outputs):
     for name, items in outputs.items():
         for item in items:
             for step in scalar_formulas(item):
-                if step.numbers is None or getattr(step.value, "free_symbols", None):
-                    continue
+                if step.numbers is None or step.value is None or getattr(step.value, "free_symbols", None) \
+                        or getattr(step.numbers, "free_symbols", None):
+                    continue  # a line of symbols (1/N kept general): nothing to evaluate
                 got = sp.N(step.numbers.doit(), 50)
                 assert abs(got - sp.N(step.value, 50)) <= sp.Float("1e-30") * (1 + abs(got)), (name, step.name)
                 checked += 1
@@ -313,6 +314,18 @@ def test_a_mean_over_general_samples_is_written_one_over_n_and_is_right_for_n_3(
         for shown in (d.whole.expression, d.whole.value):  # the formula with N = 3, and the value
             got = mpmath.mpf(str(sp.N(shown.xreplace(point), 40)))
             assert abs(got - want) < mpmath.mpf("1e-25")
+
+
+def test_with_general_samples_no_printed_line_says_one_third():
+    """Values, answers and the table write 1/N too (JSON keeps the value for the three samples given)."""
+    problem = load_path(ROOT / "problems" / "sheet2_ex2.yaml")
+    solution = solve(problem)
+    for text in (terminal(solution), to_latex(solution), terminal(derive(problem, "w2"))):
+        assert "1/3" not in text and "0.3333" not in text and "\\frac{1}{3}" not in text
+    n = sp.Symbol("N", positive=True, integer=True)
+    assert all(n in r.value.free_symbols for r in solution.results if r.kind == "derivatives" and r.of == "L")
+    (w1,) = [v for k, v in solution.answers[1].shown["derivatives"].items() if k == "w1"]
+    assert n not in w1[0].free_symbols and sp.Rational(1, 3) in sp.preorder_traversal(w1[0])
 
 
 def test_a_mean_over_numbered_samples_keeps_its_number():
