@@ -27,6 +27,7 @@ class Drawing:
     gradients: dict = field(default_factory=dict)   # unit id → ∂L/∂ of its bias (network) or of its quantity (graph)
     edge_gradients: dict = field(default_factory=dict)  # (source, target) → ∂L/∂ of the edge's weight
     loss: str = "L"
+    title: str = ""
 
 
 def draw(problem: Problem, kind: str = "network", gradients: bool = False, values: bool = False) -> Drawing:
@@ -45,9 +46,9 @@ def draw(problem: Problem, kind: str = "network", gradients: bool = False, value
     if kind == "graph":
         shown = graph_diagram(graph_structure(work, "backward" if gradients else "forward"))
         units = [u for col in shown.columns for u in col]
-        return Drawing(shown, names,
-                       {u.id: forward[u.id] for u in units if values and not u.dashed and u.id in forward},
-                       {u.id: deltas[u.label] for u in units if values and u.dashed and u.label in deltas})
+        found = {u.id: forward[u.id] for u in units if values and not u.dashed and u.id in forward}
+        found.update({u.id: deltas[u.label] for u in units if values and u.dashed and u.label in deltas})
+        return Drawing(shown, names, found, title=problem.title)
     shown = diagram(graph, work.values)
     units = [u for col in shown.columns for u in col]
     found = {}
@@ -58,7 +59,7 @@ def draw(problem: Problem, kind: str = "network", gradients: bool = False, value
         bias = {u.id: g for u in units if isinstance(u.bias, str) and (g := entry(u.bias.lstrip("-"), deltas)) is not None}
         edge = {(e.source, e.target): g for e in shown.edges
                 if isinstance(e.weight, str) and (g := entry(e.weight.lstrip("-"), deltas)) is not None}
-    return Drawing(shown, names, found, bias, edge, "L")
+    return Drawing(shown, names, found, bias, edge, title=problem.title)
 
 
 def entry(element: str, table: dict):

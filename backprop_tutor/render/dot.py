@@ -11,7 +11,7 @@ from .pretty import MathPrinter
 ROLE_FILL = {"input": "gray92", "parameter": "gray92", "target": "gray92"}
 
 
-def to_dot(drawing, digits: int = 4, exact: bool = False, title: str | None = None) -> str:
+def to_dot(drawing, digits: int = 4, exact: bool = False) -> str:
     """The DOT source of a drawing: every label HTML-escaped, names in the sheet's notation, numbers as the terminal."""
     import graphviz
     d = drawing.diagram
@@ -23,8 +23,8 @@ def to_dot(drawing, digits: int = 4, exact: bool = False, title: str | None = No
                            edge_attr={"fontname": "Helvetica", "fontsize": "10", "arrowsize": "0.7"})
     if d.kind == "network":   # straight arrows between the columns, as a sheet draws a network
         dot.attr(splines="line")
-    if title:
-        dot.attr(label=_html(html.escape(title)), labelloc="t", fontsize="14")
+    if drawing.title:
+        dot.attr(label=_html(html.escape(drawing.title)), labelloc="t", fontsize="14")
     ids = {u.id: f"n{i}" for i, u in enumerate(u for col in d.columns for u in col)}
     for k, col in enumerate(d.columns):
         with dot.subgraph(name=f"column{k}") as c:
