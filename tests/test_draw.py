@@ -238,3 +238,9 @@ def test_help_does_not_import_graphviz():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             env={"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")})
     assert "draw" in result.stdout and result.stderr.strip().endswith("False")
+
+
+def test_activations_and_names_are_written_in_the_sheets_notation():
+    nodes, _ = parse(to_dot(draw(load(ROOT / "problems" / "sheet2_ex1.yaml"))))
+    texts = [lines(a["label"]) for a in nodes.values()]
+    assert ["h₁", "ρ", "+0"] in texts and ["x₁"] in texts   # notation: relu → \rho; biases +0 as the figure

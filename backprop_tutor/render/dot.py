@@ -6,6 +6,7 @@ import html
 import sympy as sp
 
 from ..notation import number_text
+from ..prose import math_unicode
 from .pretty import MathPrinter
 
 ROLE_FILL = {"input": "gray92", "parameter": "gray92", "target": "gray92"}
@@ -126,8 +127,9 @@ class _Writer:
         return attrs
 
     def _function(self, name: str) -> str:
+        """An activation as the sheet writes it (relu → ReL), in Unicode as the terminal shows it."""
         sheet = self.drawing.names.get("functions", {}).get(name)
-        return sheet if isinstance(sheet, str) and sheet.isprintable() else name
+        return math_unicode(sheet) if isinstance(sheet, str) else name
 
     def edge(self, e) -> dict:
         """The attributes of an edge: its weight (unless a table holds it) and the weight's gradient."""
