@@ -244,3 +244,32 @@ def test_activations_and_names_are_written_in_the_sheets_notation():
     nodes, _ = parse(to_dot(draw(load(ROOT / "problems" / "sheet2_ex1.yaml"))))
     texts = [lines(a["label"]) for a in nodes.values()]
     assert ["h₁", "ρ", "+0"] in texts and ["x₁"] in texts   # notation: relu → \rho; biases +0 as the figure
+
+
+def fake_dot(folder: Path, body: str) -> Path:
+    """A `dot` program on a PATH of its own that does what body says."""
+    bin_ = folder / "bin"
+    bin_.mkdir()
+    dot = bin_ / "dot"
+    dot.write_text("#!/bin/sh\n" + body + "\n", encoding="utf-8")
+    dot.chmod(0o755)
+    return bin_
+
+
+def test_a_dot_that_hangs_is_stopped_at_the_time_limit_and_the_old_picture_stays(tmp_path):
+    out = tmp_path / "net.png"
+    out.write_bytes(b"old")
+    bin_ = fake_dot(tmp_path, "sleep 30")
+    result = run("draw", ROOT / "problems" / "sheet12_p2.yaml", "-o", out, "--timeout", "1",
+                 env={"PATH": f"{bin_}:/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode == 3 and result.stderr.count("\n") == 1 and "within 1 s" in result.stderr
+    assert out.read_bytes() == b"old"
+
+
+def test_a_dot_that_fails_says_why_in_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "net.svg"
+    bin_ = fake_dot(tmp_path, "echo 'Error: syntax error in line 1' >&2; exit 1")
+    result = run("draw", ROOT / "problems" / "sheet12_p2.yaml", "-o", out,
+                 env={"PATH": f"{bin_}:/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode == 3 and result.stderr.count("\n") == 1
+    assert "dot failed: Error: syntax error in line 1" in result.stderr and not out.exists()

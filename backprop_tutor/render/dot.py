@@ -86,6 +86,7 @@ class _Writer:
         return "−" + self.name(text[1:]) if text.startswith("-") else self.name(text)
 
     def partial(self, name: str) -> str:
+        """∂L/∂name in the sheet's notation."""
         return f"∂{self.loss}/∂{self.name(name)}"
 
     def unit(self, u) -> dict:
