@@ -69,7 +69,9 @@ class _Writer:
 
     def number(self, x) -> str:
         """A number or a matrix as the terminal writes it (not yet escaped)."""
-        if isinstance(x, sp.MatrixBase):
+        if isinstance(x, sp.MatrixBase) and x.shape == (1, 1):
+            x = x[0, 0]
+        if isinstance(x, sp.MatrixBase):   # rows separated by ;, as a column vector [1; 2]
             rows = ["  ".join(number_text(v, self.digits, self.exact) for v in x.row(i)) for i in range(x.rows)]
             return "[" + "; ".join(rows) + "]"
         return number_text(x, self.digits, self.exact)
