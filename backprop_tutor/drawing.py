@@ -24,7 +24,7 @@ class Drawing:
     diagram: Diagram
     names: dict = field(default_factory=dict)       # the sheet's notation (names_of)
     values: dict = field(default_factory=dict)      # unit id → forward value (a number or a matrix)
-    gradients: dict = field(default_factory=dict)   # unit id → ∂L/∂ of its bias (network) or of its quantity (graph)
+    gradients: dict = field(default_factory=dict)   # unit id → ∂L/∂ its bias (network); graph: in values
     edge_gradients: dict = field(default_factory=dict)  # (source, target) → ∂L/∂ of the edge's weight
     loss: str = "L"
     title: str = ""
@@ -56,7 +56,8 @@ def draw(problem: Problem, kind: str = "network", gradients: bool = False, value
         found = {u.id: v for u in units if (v := entry(u.id, forward)) is not None}
     bias, edge = {}, {}
     if gradients:
-        bias = {u.id: g for u in units if isinstance(u.bias, str) and (g := entry(u.bias.lstrip("-"), deltas)) is not None}
+        bias = {u.id: g for u in units
+                if isinstance(u.bias, str) and (g := entry(u.bias.lstrip("-"), deltas)) is not None}
         edge = {(e.source, e.target): g for e in shown.edges
                 if isinstance(e.weight, str) and (g := entry(e.weight.lstrip("-"), deltas)) is not None}
     return Drawing(shown, names, found, bias, edge, title=problem.title)
