@@ -322,6 +322,45 @@ def export(ctx: typer.Context, file: str = FILE,
         typer.echo(f"wrote {pdf_file}")
 
 
+DRAW_KINDS = (".dot", ".svg", ".png", ".pdf")
+
+
+@app.command(short_help="Draw the network or the computational graph (DOT, SVG, PNG, PDF).",
+             help="Draw the network (inputs, neurons, weights on the edges, biases and activations) or, "
+                  "with --graph, the computational graph of vectors and matrices; the output's extension "
+                  "chooses: NAME.dot (Graphviz source) or NAME.svg/.png/.pdf (laid out by Graphviz's dot)."
+                  "\n\n" + ABOUT_FILE)
+def draw(ctx: typer.Context, file: str = FILE,
+         output: str = typer.Option(..., "-o", "--output", metavar="OUTPUT",
+                                    help="The file to write: NAME.dot, NAME.svg, NAME.png or NAME.pdf."),
+         graph: bool = typer.Option(False, "--graph", help="The computational graph instead of the neurons."),
+         gradients: bool = typer.Option(False, "--gradients",
+                                        help="The gradients: on the edges and biases of the network; "
+                                             "with --graph, a dashed node ∂L/∂n per quantity."),
+         values: bool = typer.Option(False, "--values", help="The forward values beside the neurons or nodes."),
+         digits: int = DIGITS, exact: bool = EXACT,
+         timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
+                                       help="Stop dot after this many seconds (for a picture).")):
+    """Draw the network or the computational graph as DOT source or a picture, as the output's extension says."""
+    from .drawing import draw as drawing_of
+    from .export import check_target, render_dot, write_atomically
+    from .render.dot import to_dot
+    source = _source(file)
+    protect = [source.path]
+    target = check_target(output, None, protect)
+    kind = target.suffix.lower()
+    if kind not in DRAW_KINDS:
+        raise UsageError("the output's extension chooses the format: end it in .dot (Graphviz source), "
+                         ".svg, .png or .pdf (a picture)", file=str(target))
+    problem = _problem(ctx, source)
+    text = to_dot(drawing_of(problem, "graph" if graph else "network", gradients, values), digits, exact)
+    if kind == ".dot":
+        write_atomically(target, text)
+    else:
+        render_dot(text, target, timeout, protect)
+    typer.echo(f"wrote {target}")
+
+
 @app.command(name="list")
 def list_problems(no_color: bool = NO_COLOR,
                   names: bool = typer.Option(False, "--names", help="Only the names, one a line (for scripts).")):

@@ -229,9 +229,9 @@ def _tex_environment(build: Path) -> dict:
     return env
 
 
-def _run(command: list, build: Path, env: dict, deadline: float) -> int:
+def _run(command: list, build: Path, env: dict, deadline: float, readable=None) -> int:
     """One run in a session of its own; the whole process group is killed on time-out or interrupt."""
-    preexec = sandbox.confine(_system_folders(command[0]), [str(build), os.devnull])
+    preexec = sandbox.confine(readable or _system_folders(command[0]), [str(build), os.devnull])
     try:
         with open(build / "output.txt", "wb") as output:
             try:
@@ -278,6 +278,62 @@ def _system_folders(program: str) -> list:
                 folders.append(str(root))
             break
     return folders
+
+
+# ---------------------------------------------------------------- a picture from Graphviz's dot
+
+DOT_HINT = "install Graphviz, e.g. on Debian/Ubuntu: apt install graphviz"
+DOT_FORMATS = (".svg", ".png", ".pdf")
+_FONT_FOLDERS = ["/etc/fonts", "/var/cache/fontconfig"]
+
+
+def render_dot(source: str, target, timeout: float = DEFAULT_TIMEOUT, protect=()) -> Path:
+    """Lay out DOT source with the system's dot into target (.svg, .png or .pdf, as its extension says):
+    no shell, a private folder, a time limit, the output written atomically; ExternalError when dot
+    is missing, fails or takes too long (an older file there is left as it was)."""
+    target = check_target(target, None, protect)
+    kind = target.suffix.lower()
+    if kind not in DOT_FORMATS:
+        raise UsageError("a picture ends in " + ", ".join(DOT_FORMATS), file=str(target))
+    dot = shutil.which("dot")
+    if not dot:
+        raise ExternalError(f"cannot draw a picture: Graphviz's dot is not installed ({DOT_HINT})", file=str(target))
+    try:
+        build = Path(tempfile.mkdtemp(prefix="tutor-dot-"))
+    except OSError as e:
+        raise OutputError(f"cannot make a temporary folder for dot in {tempfile.gettempdir()}: "
+                          f"{e.strerror or e}", file=str(target)) from None
+    try:
+        made = _dot(os.path.abspath(dot), build, source, kind[1:], timeout, str(target))
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    write_atomically(target, made)
+    return target
+
+
+def _dot(dot: str, build: Path, source: str, fmt: str, timeout: float, shown: str) -> bytes:
+    """Run dot on build/in.dot into build/out.FMT: the picture's bytes, or ExternalError with dot's message."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")}
+    env.update(HOME=str(build), TMPDIR=str(build), XDG_CACHE_HOME=str(build))
+    out = build / f"out.{fmt}"
+    command = [dot, f"-T{fmt}", "-o", str(out), str(build / "in.dot")]
+    try:
+        (build / "in.dot").write_text(source, encoding="utf-8")
+        try:
+            code = _run(command, build, env, time.monotonic() + timeout,
+                        _system_folders(dot) + _FONT_FOLDERS)
+        except subprocess.TimeoutExpired:
+            raise ExternalError(f"dot did not finish within {timeout:g} s and was stopped", file=shown) from None
+        except ExternalError as e:
+            e.file = shown
+            raise
+        said = (build / "output.txt").read_text(encoding="utf-8", errors="replace")
+        if code != 0 or not out.is_file() or out.stat().st_size == 0:
+            first = next((line for line in said.splitlines() if line.strip()), f"exit status {code}")
+            raise ExternalError(f"dot failed: {_printable(first)[:200]}", file=shown)
+        return out.read_bytes()
+    except OSError as e:
+        raise OutputError(f"cannot run dot in {build}: {e.strerror or e}", file=shown) from None
 
 
 def summarise_log(log: str) -> str:

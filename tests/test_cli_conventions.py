@@ -59,7 +59,7 @@ def test_file_is_shown_as_optional_and_explained(command):
 def test_the_commands_are_listed_without_cut_sentences():
     text = tutor("--help").stdout
     commands = text.split("Commands:", 1)[1].splitlines()
-    assert [line.split()[0] for line in commands if line.strip()] == ["solve", "derive", "export", "list"]
+    assert [line.split()[0] for line in commands if line.strip()] == ["solve", "derive", "export", "draw", "list"]
     assert not [line for line in commands if line.rstrip().endswith("...")], commands
 
 

@@ -253,6 +253,8 @@ SYMPIFY_REVIEWED = {
     ("notation.py", "tex_number", "x"),         # a SymPy number from the Solution or a diagram
     ("diagram.py", "_linear_parts", "pre"),     # an expression the engine evaluated over symbols
     ("render/tikz.py", "_numeric", "x"),        # a weight or value from the diagram
+    ("render/dot.py", "_numeric", "x"),         # a weight or value from the diagram, never a str
+    ("drawing.py", "_known", "x"),              # a value the engine computed (SymPy), never text
     ("render/jsonout.py", "number", "x"),       # a value from the Solution
     ("algebra.py", "const", "v"),               # a Rational from a Num node, a literal, or the learning rate
     ("algebra.py", "finish", "e"),              # a SymPy expression being evaluated
