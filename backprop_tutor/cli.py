@@ -196,6 +196,17 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
     print_solution(solution, _console(no_color), digits, exact, comment)
 
 
+def _output(output, protect: list, kinds, formats: str) -> tuple:
+    """The output path, checked before anything is written, and its extension, which must be one of
+    `kinds`: the extension chooses the format."""
+    from .export import check_target
+    target = check_target(output, None, protect)
+    kind = target.suffix.lower()
+    if kind not in kinds:
+        raise UsageError(f"the output's extension chooses the format: end it in {formats}", file=str(target))
+    return target, kind
+
+
 def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool, detail: str):
     """The solution, cut to the parts asked for (--part), marked to show only its answers (--answers)."""
     import dataclasses
@@ -285,11 +296,7 @@ def export(ctx: typer.Context, file: str = FILE,
     check_detail(detail)
     source = _source(file)
     protect = [source.path]
-    target = check_target(output, None, protect)
-    kind = target.suffix.lower()
-    if kind not in OUTPUT_KINDS:
-        raise UsageError("the output's extension chooses the format: end it in .tex (LaTeX), "
-                         ".pdf (a PDF) or .md (Markdown)", file=str(target))
+    target, kind = _output(output, protect, OUTPUT_KINDS, ".tex (LaTeX), .pdf (a PDF) or .md (Markdown)")
     makes_pdf = kind == ".pdf" or (kind == ".tex" and pdf)
     if kind == ".pdf" and pdf:
         raise UsageError("--pdf is for a .tex output; -o NAME.pdf makes the PDF by itself", file=str(target))
@@ -343,15 +350,11 @@ def draw(ctx: typer.Context, file: str = FILE,
                                        help="Stop dot after this many seconds (for a picture).")):
     """Draw the network or the computational graph as DOT source or a picture, as the output's extension says."""
     from .drawing import draw as drawing_of
-    from .export import check_target, render_dot, write_atomically
+    from .export import render_dot, write_atomically
     from .render.dot import to_dot
     source = _source(file)
     protect = [source.path]
-    target = check_target(output, None, protect)
-    kind = target.suffix.lower()
-    if kind not in DRAW_KINDS:
-        raise UsageError("the output's extension chooses the format: end it in .dot (Graphviz source), "
-                         ".svg, .png or .pdf (a picture)", file=str(target))
+    target, kind = _output(output, protect, DRAW_KINDS, ".dot (Graphviz source), .svg, .png or .pdf (a picture)")
     problem = _problem(ctx, source)
     text = to_dot(drawing_of(problem, "graph" if graph else "network", gradients, values), digits, exact)
     if kind == ".dot":
