@@ -36,9 +36,10 @@ def loads(text, filename="<string>", limits=None):
     return _loads(text, filename, limits)
 
 
-def solve(problem, verify=False, closed_forms=False, limits=None, parts=None, detail="normal"):
+def solve(problem, verify=False, closed_forms=False, limits=None, parts=None, detail="normal", answers_only=False):
     """Solve a Problem (or a path to one, read within limits=) into a Solution; parts=("c", "e")
-    keeps only those parts of the file's ask: (a UsageError names the parts there are).
+    keeps only those parts of the file's ask: (a UsageError names the parts there are);
+    answers_only=True shows only the answers table.
 
     detail= is brief (name = value), normal (formula, numbers, value; each delta and rule once) or full.
     """
@@ -46,7 +47,8 @@ def solve(problem, verify=False, closed_forms=False, limits=None, parts=None, de
     from .solver import solve as _solve
     check_detail(detail)
     problem = _problem(problem, limits, "solve")
-    return _solve(problem, verify=verify, closed_forms=closed_forms, parts=parts, detail=detail)
+    return _solve(problem, verify=verify, closed_forms=closed_forms, parts=parts, detail=detail,
+                  answers_only=answers_only)
 
 
 def derive(problem, wrt, of="L", expand=None, limits=None, detail="normal"):

@@ -209,10 +209,8 @@ def _output(output, protect: list, kinds, formats: str) -> tuple:
 
 def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool, detail: str):
     """The solution, cut to the parts asked for (--part), marked to show only its answers (--answers)."""
-    import dataclasses
-    solution = solve_problem(problem, verify=verify, closed_forms=closed_forms,
-                             parts=tuple(parts) if parts else None, detail=detail)
-    return dataclasses.replace(solution, answers_only=True) if answers_only else solution
+    return solve_problem(problem, verify=verify, closed_forms=closed_forms,
+                         parts=tuple(parts) if parts else None, detail=detail, answers_only=answers_only)
 
 
 @app.command(short_help="The chain rule for one quantity, step by step.",

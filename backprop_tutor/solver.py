@@ -20,7 +20,7 @@ from .steps import sheet_form
 
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
-          parts: tuple | None = None, detail: str = DEFAULT) -> Solution:
+          parts: tuple | None = None, detail: str = DEFAULT, answers_only: bool = False) -> Solution:
     """Solve a problem completely: every step in the order a sheet asks for them.
 
     detail is brief (name = value), normal (formula, numbers, value; each δ and rule once) or full
@@ -28,14 +28,16 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
 
     closed_forms also keeps each irrational forward value in closed form (σ(6/5)) while it is
     short, for printing with --exact; it costs a second, symbolic forward pass.
-    parts=("c", "d") keeps only those parts of the file's ask: (see only_parts).
+    parts=("c", "d") keeps only those parts of the file's ask: (see only_parts); answers_only=True
+    marks the solution to be shown as its answers table alone.
     """
     check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(problem)
     work = Work(graph, closed_forms=closed_forms)
     if verify and "L" in graph.nodes:
         work.verify()
-    return solution(work, detail, parts)
+    whole = solution(work, detail, parts)
+    return dataclasses.replace(whole, answers_only=True) if answers_only else whole
 
 
 def only_parts(whole: Solution, parts, problem: Problem | None = None) -> Solution:

@@ -370,3 +370,11 @@ def test_the_answers_table_of_ws24_holds_the_values_by_hand():
                     ["(iii)", "Zₒᵤₜ", f"({rounded(z_out[0])}, {rounded(z_out[1])})ᵀ"],
                     ["(iii)", "Aᵢₙ", rounded(a)], ["(iii)", "Aₒᵤₜ", rounded(a)],
                     ["(iii)", "L", rounded(loss)], ["(iv)", "∂L/∂u₁₁", rounded(F(grad))]]
+
+
+def test_the_api_shows_only_the_answers_table_as_the_cli_does():
+    import backprop_tutor
+    solution = backprop_tutor.solve(SHEET12, answers_only=True)
+    text = terminal(solution)
+    assert solution.answers_only and "Answers" in text and "(a) Forward pass" not in text
+    assert text == terminal(only_parts(backprop_tutor.solve(SHEET12, answers_only=True), ("a", "b", "c", "d", "e", "f")))
