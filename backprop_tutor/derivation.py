@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
+from .datasets import solvable
 from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .detail import DEFAULT, EXTRAS, Condenser, check_detail
@@ -30,7 +31,7 @@ def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | Non
     At normal detail: the Leibniz chain, the recursion (each δ once) and the result; the local
     derivatives and the whole derivative too at full detail or with expand."""
     check_detail(detail)
-    graph = problem if isinstance(problem, Graph) else build(problem)
+    graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     work = _work(graph, of, {resolve_wrt(graph, wrt)[0]})
     return shown(_as_sheet(work, _derivation(work, wrt, expand)), detail, EXTRAS if expand else ())
 
@@ -40,7 +41,7 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     """∂of/∂p for every parameter, from one backward pass whose deltas they share: at normal
     detail the first shows the recursion, each later one only what is new (its gradient)."""
     check_detail(detail)
-    graph = problem if isinstance(problem, Graph) else build(problem)
+    graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     work = _work(graph, of, {p.name for p in graph.parameters})
     condenser = Condenser(detail, refer=False)
     out = []

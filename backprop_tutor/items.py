@@ -23,3 +23,13 @@ class Leaf:
     value: object  # Fraction-or-expression tree | list | list of lists | None
     line: int
     key: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set named by the file: a CSV file beside it, or one of the generators with its settings."""
+
+    kind: str        # csv | double_ring | addition
+    options: dict    # csv: {"path": relative path}; a generator: n, seed and its own settings
+    line: int
+    batch: int       # the samples of the first batch, the one solve works by hand

@@ -25,6 +25,8 @@ class Limits:
     nodes: int = 120                 # inputs, parameters, targets and forward lines, each sample's copy counted
     samples: int = 20                # samples under data:, rows of a truth table
     parts: int = 50                  # parts of ask:, names asked about in one part
+    dataset_rows: int = 10_000       # samples of a data set (rows of its CSV file, n of a generator)
+    dataset_bytes: int = 1_048_576   # the size of a data set's CSV file
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""

@@ -8,6 +8,7 @@ import sympy as sp
 from .answer import sections
 from .detail import DEFAULT, Condenser, check_detail
 from .diagram import diagram
+from .datasets import solvable
 from .engine import Work, names_of
 from .errors import UsageError
 from .expr import did_you_mean
@@ -32,7 +33,7 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
     marks the solution to be shown as its answers table alone.
     """
     check_detail(detail)
-    graph = problem if isinstance(problem, Graph) else build(problem)
+    graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     work = Work(graph, closed_forms=closed_forms)
     if verify and "L" in graph.nodes:
         work.verify()
