@@ -362,6 +362,98 @@ def draw(ctx: typer.Context, file: str = FILE,
     typer.echo(f"wrote {target}")
 
 
+PLOT_KINDS = (".png", ".svg", ".pdf")
+
+
+@app.command(name="train", short_help="Train on the file's data set; compare learning rates.",
+             help="Train the parameters on the file's data set (dataset:) by mini-batch gradient descent: "
+                  "the loss (and accuracy) every few epochs, several learning rates compared, the loss "
+                  "curves, the trained parameters.\n\n" + ABOUT_FILE)
+def train_command(ctx: typer.Context, file: str = FILE,
+                  epochs: int = typer.Option(100, "--epochs", min=0, max=1_000_000, metavar="N",
+                                             help="Passes over the data set."),
+                  lr: str = typer.Option(None, "--lr", metavar="RATES",
+                                         help="Learning rates, comma-separated: --lr 0.1,0.5,0.9 "
+                                              "(default: the file's learning_rate)."),
+                  batch: int = typer.Option(None, "--batch", min=1, max=10_000_000, metavar="B",
+                                            help="Samples per step (default: the whole data set)."),
+                  seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, metavar="S",
+                                           help="Shuffles the samples of every epoch after the first."),
+                  every: int = typer.Option(None, "--every", min=1, metavar="K",
+                                            help="A table row every K epochs (default: a tenth of them)."),
+                  plot: str = typer.Option(None, "--plot", metavar="FILE",
+                                           help="Draw the loss curves: NAME.png, NAME.svg or NAME.pdf."),
+                  exact_steps: int = typer.Option(0, "--exact-steps", min=0, max=100, metavar="K",
+                                                  help="Work the first K steps exactly, shown as solve "
+                                                       "shows them."),
+                  output: str = typer.Option(None, "-o", "--output", metavar="PARAMS",
+                                             help="Write the trained parameters to PARAMS.yaml (with "
+                                                  "several rates: the lowest final loss)."),
+                  json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
+                  digits: int = DIGITS, no_color: bool = NO_COLOR):
+    """Train on the file's data set by mini-batch gradient descent and report the loss."""
+    from .export import write_atomically
+    from .training import train
+    source = _source(file)
+    protect = [source.path]
+    figure = _output(plot, protect, PLOT_KINDS, ".png, .svg or .pdf")[0] if plot is not None else None
+    params = _output(output, protect, (".yaml", ".yml"), ".yaml")[0] if output is not None else None
+    rates = [r for r in lr.split(",")] if lr is not None else None
+    problem = _problem(ctx, source, no_color)
+    limits = (ctx.obj or {}).get("limits")
+    with _progress(epochs * (len(rates) if rates else 1), no_color) as advance:
+        training = train(problem, epochs, rates, batch, seed, exact_steps=exact_steps, limits=limits,
+                         on_epoch=advance)
+    console = _console(no_color)
+    if json:
+        from .render.training import training_json
+        typer.echo(training_json(training))
+    else:
+        from .render.terminal import print_solution
+        from .render.training import print_training
+        for run in training.runs:
+            for solution in run.exact:
+                print_solution(solution, console, digits, False)
+                console.print()
+        print_training(training, console, digits, every)
+    said = (lambda text: typer.echo(text, err=True)) if json else typer.echo
+    if figure is not None:
+        from .render.curves import plot as draw_curves
+        write_atomically(figure, draw_curves(training, figure.suffix.lower()[1:]))
+        said(f"wrote {figure}")
+    if params is not None:
+        from .render.training import params_yaml
+        best = training.best
+        name = _printable(file if file is not None else str(source.path))
+        command = (f"tutor train {name} --epochs {epochs} --lr {best.learning_rate!r} --seed {seed}"
+                   + (f" --batch {batch}" if batch is not None else ""))
+        write_atomically(params, params_yaml(training, best, name, command))
+        which = f" (α = {best.learning_rate:g}, the lowest final loss)" if len(training.runs) > 1 else ""
+        said(f"wrote {params}{which}")
+
+
+class _progress:
+    """A progress bar on standard error while training, only on a terminal; advance() moves it one epoch."""
+
+    def __init__(self, total: int, no_color: bool):
+        self.total, self.no_color, self.bar = total, no_color, None
+
+    def __enter__(self):
+        if self.total and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+            self.bar = Progress(console=Console(stderr=True, no_color=self.no_color), transient=True)
+            self.bar.start()
+            task = self.bar.add_task("training", total=self.total)
+            return lambda: self.bar.advance(task)
+        return None
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
 @app.command(name="list")
 def list_problems(no_color: bool = NO_COLOR,
                   names: bool = typer.Option(False, "--names", help="Only the names, one a line (for scripts).")):

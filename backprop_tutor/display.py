@@ -11,6 +11,7 @@ PRINTERS = {  # kind of display → (module under the package, the printer in it
     "markdown": ("render.markdown", "to_markdown"),
     "latex": ("render.latex", "to_latex"),
     "terminal": ("render.terminal", "TerminalPrinter"),
+    "curves": ("render.curves", "plot"),
 }
 
 
