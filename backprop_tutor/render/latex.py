@@ -5,6 +5,7 @@ import re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
@@ -141,6 +142,13 @@ class MathLatex(OurNumbers, LatexPrinter):
 
     def _print_HadamardProduct(self, e):
         return " \\odot ".join(self._factor(a) for a in e.args)
+
+    def _print_HadamardPower(self, e):
+        text = super()._print_HadamardPower(e)
+        base = self.parenthesize(e.base, PRECEDENCE["Mul"])
+        if "^" in base and text.startswith(base):  # y⁽¹⁾ has a superscript already: a group takes the power
+            return "{" + base + "}" + text[len(base):]
+        return text
 
     def _print_Add(self, e, order=None):
         ordered = positive_first(e)
