@@ -123,11 +123,16 @@ def _source(file: str | None) -> _Source:
     return _Source(path, text if kind == BUNDLED else None, f"using {shown}")
 
 
-def _problem(ctx: typer.Context, source: _Source, no_color: bool = False):
-    """The problem a source names, read within the limits given on the command line; then remembered here."""
+def _problem(ctx: typer.Context, source: _Source, no_color: bool = False, as_solved: bool = True):
+    """The problem a source names, read within the limits given on the command line; then remembered here.
+    as_solved: a data set's first batch, as solve works it (see datasets.solvable)."""
     from . import load
+    from .datasets import solvable
     from .recent import remember
-    problem = load(source.path, (ctx.obj or {}).get("limits"))
+    limits = (ctx.obj or {}).get("limits")
+    problem = load(source.path, limits)
+    if as_solved:
+        problem = solvable(problem, limits)
     if source.announce:  # only once it loaded: a file that does not load is named by its error
         typer.secho(source.announce, err=True, dim=True, color=False if no_color else None)
     folder = _here()
@@ -353,7 +358,7 @@ def draw(ctx: typer.Context, file: str = FILE,
     source = _source(file)
     protect = [source.path]
     target, kind = _output(output, protect, DRAW_KINDS, ".dot (Graphviz source), .svg, .png or .pdf (a picture)")
-    problem = _problem(ctx, source)
+    problem = _problem(ctx, source, as_solved=False)
     text = to_dot(drawing_of(problem, "graph" if graph else "network", gradients, values), digits, exact)
     if kind == ".dot":
         write_atomically(target, text)
@@ -399,7 +404,7 @@ def train_command(ctx: typer.Context, file: str = FILE,
     figure = _output(plot, protect, PLOT_KINDS, ".png, .svg or .pdf")[0] if plot is not None else None
     params = _output(output, protect, (".yaml", ".yml"), ".yaml")[0] if output is not None else None
     rates = [r for r in lr.split(",")] if lr is not None else None
-    problem = _problem(ctx, source, no_color)
+    problem = _problem(ctx, source, no_color, as_solved=False)
     limits = (ctx.obj or {}).get("limits")
     with _progress(epochs * (len(rates) if rates else 1), no_color) as advance:
         training = train(problem, epochs, rates, batch, seed, exact_steps=exact_steps, limits=limits,

@@ -187,10 +187,11 @@ def _csv_text(problem: Problem, rel: str, shown: str, limits: Limits) -> str:
         raise problem.error(f"no such file: {shorten(rel)}", "dataset.csv") from None
     except OSError as e:
         raise problem.error(f"cannot read {shorten(rel)}: {e.strerror or e}", "dataset.csv") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise problem.error(f"{shorten(rel)} is not a regular file (a folder, a pipe or a device)", "dataset.csv")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise problem.error(f"{shorten(rel)} is not a regular file", "dataset.csv")
         if info.st_size > limits.dataset_bytes:
             raise LimitError(limits.message("dataset_bytes", f"the file has {info.st_size} bytes"), file=shown)
         data = f.read(limits.dataset_bytes + 1)

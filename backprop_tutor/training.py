@@ -9,6 +9,7 @@ with the seed. The first exact_steps steps can be computed by the exact engine i
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,6 +31,7 @@ from .solver import solve
 
 SETTLED = 1e-3  # converged: over the last tenth of the epochs the loss moved by less than this fraction of itself
 TINY = 1e-12    # a loss this small has converged whatever it still does
+CARRIED = 30    # significant digits of the parameters one exact step hands to the next
 
 
 @dataclass(frozen=True)
@@ -291,8 +293,12 @@ def _decimal(v: Fraction) -> str:
 
 
 def _fraction(v) -> Fraction:
+    """An engine number as a Fraction, rounded to CARRIED significant digits (exact when it is shorter): an exact
+    update multiplies the digits of the parameters at every step, so they are carried to the next step rounded."""
     r = sp.Rational(v)
-    return Fraction(int(r.p), int(r.q))
+    with decimal.localcontext() as context:
+        context.prec = CARRIED
+        return Fraction(decimal.Decimal(int(r.p)) / decimal.Decimal(int(r.q)))
 
 
 def _floats(value, shape) -> np.ndarray:
