@@ -126,9 +126,12 @@ def test_solve_says_it_is_step_one_of_training():
 
 def test_derive_works_the_first_batch_too():
     from backprop_tutor import derive
-    d = derive(load(TRAIN), "u11" if False else "d")
-    assert d is not None
-    assert first_batch(load(TRAIN)).samples == 4
+    problem = load(TRAIN)
+    assert first_batch(problem).samples == 4
+    assert derive(problem, "d").sections  # over the four samples' copies of the forward lines
+    done = tutor("derive", TRAIN, "--wrt", "d", "--no-color")
+    assert done.returncode == 0, done.stderr
+    assert "A⁽⁴⁾" in done.stdout and "A⁽⁵⁾" not in done.stdout
 
 
 def test_the_default_first_batch_is_four_samples():
