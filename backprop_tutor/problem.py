@@ -386,7 +386,7 @@ class _Builder:
         for k, (low, high, default, whole) in known.items():
             options.setdefault(k, default)
         if options["n"] > self.limits.dataset_rows:
-            raise self.limit("dataset_rows", f"n asks for {options['n']} samples", "dataset.n")
+            raise self.limit("dataset_rows", f"n asks for {shorten(str(options['n']), 20)} samples", "dataset.n")
         if "low" in options and not options["low"] < options["high"]:
             raise self.err("low must be less than high", "dataset.low")
         return options

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MEASURED = ("dnn_a9_q2", "dnn_a9_q3", "exercise3_sigmoid", "exercise3_skip_l1", "exercise3_softmax_ce",
             "sheet12_p1_and", "sheet12_p1_xor", "sheet12_p2", "sheet2_ex1", "sheet2_ex2", "sheet2_ex3",
             "sheet2_ex4", "ws24_sheet4_ex1")
+# Problems added after the thirteen: a budget each (terminal lines, PDF pages), measured when they were added.
+OWN = {"ws24_sheet4_train": (211, 3), "ws24_sheet4_ring": (242, 5)}
 TERMINAL_LINES = 1150   # `tutor solve NAME --no-color` at 80 columns, the thirteen together (2,166 before)
 PDF_PAGES = 22          # the thirteen exports together (49 before)
 SHEET2_EX3_PAGES = 2
@@ -40,6 +42,21 @@ def terminal_lines(name: str) -> int:
                              capture_output=True, text=True, env=env, cwd=here, timeout=120)
     assert run.returncode == 0, run.stderr
     return len(run.stdout.splitlines())
+
+
+def problem_path(name: str) -> Path:
+    return ROOT / "problems" / f"{name}.yaml"
+
+
+@pytest.mark.parametrize("name", sorted(OWN))
+def test_each_later_problem_within_its_own_budget(name):
+    lines, budget_pages = OWN[name]
+    assert terminal_lines(str(problem_path(name))) <= lines
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    pdf, log = typeset(to_latex(solve(load(problem_path(name)))).encode("utf-8"))
+    assert pdf is not None, f"{name}: LaTeX failed"
+    assert read_log(log).pages <= budget_pages
 
 
 def test_terminal_lines_within_budget():

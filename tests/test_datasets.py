@@ -117,7 +117,7 @@ def test_solve_says_it_is_step_one_of_training():
     done = tutor("solve", TRAIN, "--no-color")
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "Step 1 of training: the first batch of 4 of the 200 samples of the data set (addition" in text
+    assert "Step 1 of training: the first batch of 2 of the 200 samples of the data set (addition" in text
     assert "seed 1" in text
     json_done = tutor("solve", RING, "--json")
     import json
@@ -127,11 +127,11 @@ def test_solve_says_it_is_step_one_of_training():
 def test_derive_works_the_first_batch_too():
     from backprop_tutor import derive
     problem = load(TRAIN)
-    assert first_batch(problem).samples == 4
-    assert derive(problem, "d").sections  # over the four samples' copies of the forward lines
+    assert first_batch(problem).samples == 2
+    assert derive(problem, "d").sections  # over the two samples' copies of the forward lines
     done = tutor("derive", TRAIN, "--wrt", "d", "--no-color")
     assert done.returncode == 0, done.stderr
-    assert "A⁽⁴⁾" in done.stdout and "A⁽⁵⁾" not in done.stdout
+    assert "A⁽²⁾" in done.stdout and "A⁽³⁾" not in done.stdout
 
 
 def test_the_default_first_batch_is_four_samples():

@@ -29,6 +29,9 @@ KINDS = ("export", "fragment", "derive")
 # shown once, short vectors on the line and formula = numbers = value on one line where it fits.
 # A layout change that costs more pages than this should be a decision, not an accident.
 PAGE_BUDGET = 22
+# Problems added later have a budget each, not a share of the one above: step 1 of training, worked
+# over the first batch of a data set (3 and 5 pages when they were added).
+OWN_PAGE_BUDGET = {"ws24_sheet4_train": 3, "ws24_sheet4_ring": 5}
 _BLOCK = re.compile(r"\\begin\{samepage\}\n(.*?)\\end\{samepage\}", re.S)
 _MARK = re.compile(r"KEEP (\d+) ([ab]) (\d+)")
 
@@ -198,7 +201,8 @@ def test_a_blank_page_has_no_ink():
 def test_page_counts_within_budget(typeset_all):
     pages = {name: read_log(typeset_all[name, "export"][1]).pages for name in PROBLEMS}
     assert all(n >= 1 for n in pages.values()), pages
-    assert sum(pages.values()) <= PAGE_BUDGET, pages
+    assert sum(n for name, n in pages.items() if name not in OWN_PAGE_BUDGET) <= PAGE_BUDGET, pages
+    assert all(pages[name] <= budget for name, budget in OWN_PAGE_BUDGET.items()), pages
 
 
 # ---------------------------------------------------------------- breaking a long line

@@ -192,8 +192,12 @@ class MathLatex(OurNumbers, LatexPrinter):
         args = list(e.args)
         if len(args) == 2 and args[0] == -1:
             return "-" + self._factor(args[1])
-        return " ".join(self._factor(a) if isinstance(a, (sp.MatAdd, sp.Add)) or negative_number(a)
-                        else self._print(a) for a in args)
+        out = ""
+        for a in args:
+            s = self._factor(a) if isinstance(a, (sp.MatAdd, sp.Add)) or negative_number(a) else self._print(a)
+            # a 1×1 matrix prints as its number: two numbers side by side need the dot, 0.1 \cdot 0.3528
+            out += ("" if not out else " \\cdot " if out[-1].isdigit() and s[:1].isdigit() else " ") + s
+        return out
 
     def _print_Pow(self, e, exp=None):
         if (negative_number(e.base) or isinstance(e.base, sp.Add)) and e.exp.is_Integer and e.exp > 0:
@@ -273,7 +277,11 @@ class LatexDocument(Printer):
             if boxed:  # the part's answer: its value boxed where the step ends, over its lines if broken
                 inner = first if not rest else (
                     "\\begin{aligned}[t]&" + " \\\\ &\\quad ".join([first, *rest]) + "\\end{aligned}")
-                first, rest, self.boxing = f"\\boxed{{{inner}}}{self.boxing}", [], None
+                first, rest, note, self.boxing = f"\\boxed{{{inner}}}", [], self.boxing, None
+                if note and width(first + note) > room:  # the note too: on a line of its own below the box
+                    rest = [note.strip().removeprefix("\\quad").strip()]
+                else:
+                    first += note
             joined = width(first) + 1.5
             if open_line is not None and not rest and open_line + joined <= room:
                 lines[-1] += f" {sign} {first}"

@@ -93,13 +93,14 @@ def closes(step, result) -> bool:
     step's last line can carry the answer's mark)."""
     kind = type(step).__name__
     name = getattr(step, "label", None) or getattr(step, "name", None)
-    same = {"Gradient": result.kind in ("gradients", "derivatives") and name == result.name and step.of == result.of,
+    of = getattr(step, "of", None)  # every entry below is evaluated, whatever the kind of step
+    same = {"Gradient": result.kind in ("gradients", "derivatives") and name == result.name and of == result.of,
             "WholeDerivative": result.kind == "derivatives" and getattr(step, "wrt", None) == result.name
-            and step.of == result.of,
+            and of == result.of,
             "Update": result.kind == "updated" and name == result.name,
             "LossValue": result.kind == ("loss" if getattr(step, "before", None) is None else "loss_after"),
             "Forward": result.kind == "values" and name == result.name,
-            "Delta": result.kind == "deltas" and name == result.name and step.of == result.of}.get(kind, False)
+            "Delta": result.kind == "deltas" and name == result.name and of == result.of}.get(kind, False)
     if not same:
         return False
     value = step.new if kind == "Update" else step.value
