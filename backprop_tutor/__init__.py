@@ -8,7 +8,7 @@ printers (render/). docs/architecture.md lists every module in that order.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "solve", "derive", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
+__all__ = ["load", "loads", "solve", "derive", "train", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
 from .limits import Limits
@@ -60,6 +60,14 @@ def derive(problem, wrt, of="L", expand=None, limits=None, detail="normal"):
     check_detail(detail)
     problem = _problem(problem, limits, "derive")
     return _derive(problem, wrt, of, expand, detail)
+
+
+def train(problem, epochs, rates=None, batch=None, seed=0, exact_steps=0, limits=None):
+    """Train a problem's parameters on its data set (a Problem or a path): a Training, one run per learning
+    rate, each with its loss (and accuracy) after every epoch and its final parameters; see training.train."""
+    from .training import train as _train
+    problem = _problem(problem, limits, "train")
+    return _train(problem, epochs, rates, batch, seed, exact_steps=exact_steps, limits=limits)
 
 
 def _problem(problem, limits, caller):
