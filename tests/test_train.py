@@ -278,3 +278,14 @@ def test_train_is_callable_from_the_package_with_a_path():
     assert all(len(r.loss) == 3 for r in training.runs)
     with pytest.raises(LimitError, match="dataset_rows"):
         train_path(str(RING), 2, limits={"dataset_rows": 10})  # the generator's 400 rows pass the limit
+
+
+def test_every_key_of_train_json_is_documented(tmp_path):
+    import re
+    guide = (ROOT / "docs" / "problem-format.md").read_text(encoding="utf-8")
+    start = guide.index("### `tutor train FILE --json`")
+    documented = set(re.findall(r"`([a-z_]+)`", guide[start:guide.index("\n## ", start)]))
+    data = json.loads(tutor("train", RING, "--epochs", 2, "--json", cwd=tmp_path).stdout)
+    assert set(data) <= documented, set(data) - documented
+    run_keys = {k for run in data["runs"] for k in run}
+    assert run_keys <= documented, run_keys - documented
