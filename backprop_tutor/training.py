@@ -21,7 +21,7 @@ from .datasets import Data, load_data
 from .decision import Decision, classify, decision, target_classes
 from .display import printer
 from .errors import UsageError
-from .expr import Num
+from .expr import ExprError, Num, number, shorten
 from .graph import Graph, build
 from .limits import Limits, coerce
 from .numeric import batch_of, float_leaves, forward_batch, loss_and_gradients, natural
@@ -104,10 +104,10 @@ def rate_of(value) -> Fraction:
             raise UsageError(f"a learning rate must be a finite number, not {value}")
         out = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
     elif isinstance(value, str):
-        try:
-            out = Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise UsageError(f"{value!r} is not a learning rate (a number such as 0.1)") from None
+        try:  # the reader of the files' numbers: decimal only, its size checked before it is built (1e-999999999)
+            out = number(value.strip())
+        except ExprError:
+            raise UsageError(f"{shorten(value)!r} is not a learning rate (a number such as 0.1)") from None
     else:
         raise UsageError(f"a learning rate must be a number, not {type(value).__name__}")
     if out <= 0 or out > 1000:

@@ -238,6 +238,8 @@ def test_exact_steps_are_printed_as_solve_prints_them(tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["--lr", "abc"], ["'abc' is not a learning rate"]),
     (["--lr", "-1"], ["above 0"]),
+    (["--lr", "1e-999999999"], ["is not a learning rate"]),
+    (["--lr", "0.1,,0.5"], ["'' is not a learning rate"]),
     (["-o", "params.txt"], [".yaml"]),
     (["--plot", "curve.jpg"], [".png"]),
     (["--epochs", "-3"], ["--epochs"]),
