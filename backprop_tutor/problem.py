@@ -22,7 +22,8 @@ from .sheetnotation import Notation, read_notation
 from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
-            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex", "notation", "dataset", "batch")
+            "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex", "notation",
+            "dataset", "batch")
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y

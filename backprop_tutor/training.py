@@ -153,7 +153,8 @@ def train(problem: Problem, epochs: int, rates=None, batch: int | None = None, s
                          f"samples); give a smaller batch for exact steps")
     graph = build(problem)
     given = float_leaves(graph)
-    trained = [node.name for node in graph.nodes.values() if node.role == "parameter" and node.name not in problem.frozen]
+    trained = [node.name for node in graph.nodes.values()
+               if node.role == "parameter" and node.name not in problem.frozen]
     open_ = [node.name for node in graph.nodes.values() if node.role == "parameter" and node.name not in given]
     if open_:
         raise problem.error(f"training needs a number for every parameter; {open_[0]} is left open",
@@ -271,8 +272,9 @@ def status(losses) -> str:
 def _exact_step(problem: Problem, exact_params, samples, rate, graph, limits, step) -> tuple[dict, Solution]:
     """One step by the exact engine, as solve works it: the batch's samples as data:, one update."""
     current = problem if exact_params is None else dataclasses.replace(
-        problem, parameters=tuple(dataclasses.replace(leaf, value=_leaf_value(exact_params[leaf.name], graph.nodes[leaf.name].shape))
-                                  if leaf.name in exact_params else leaf for leaf in problem.parameters))
+        problem, parameters=tuple(
+            dataclasses.replace(leaf, value=_leaf_value(exact_params[leaf.name], graph.nodes[leaf.name].shape))
+            if leaf.name in exact_params else leaf for leaf in problem.parameters))
     current = dataclasses.replace(current, learning_rate=rate)
     note = f"Step {step} of training: a batch of {len(samples)} samples, learning rate {_decimal(rate)}."
     solution = solve(with_samples(current, list(samples), note, limits))

@@ -259,6 +259,7 @@ SYMPIFY_REVIEWED = {
     ("algebra.py", "const", "v"),               # a Rational from a Num node, a literal, or the learning rate
     ("algebra.py", "finish", "e"),              # a SymPy expression being evaluated
     ("ops.py", "_c", "v"),                      # the literals of the loss-gradient table
+    ("numeric.py", "float_leaves", "node.given"),  # a leaf's value as the graph built it (SymPy), never text
 }
 
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "execfile", "input"}

@@ -26,7 +26,7 @@ def plot(training, kind: str = "png") -> bytes:
         positive += [v for v in run.loss if math.isfinite(v) and v > 0]
         if classifier:
             axes[1].plot(epochs, [100 * a for a in run.accuracy], label=label, linewidth=1.4)
-    if positive and max(positive) / min(positive) > 20:  # a loss falling by orders of magnitude reads best on a log axis
+    if positive and max(positive) / min(positive) > 20:  # orders of magnitude read best on a log axis
         loss_axes.set_yscale("log")
     loss_axes.set_xlabel("epoch")
     loss_axes.set_ylabel("mean loss over the data set")

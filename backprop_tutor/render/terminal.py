@@ -273,7 +273,8 @@ class TerminalPrinter(Printer):
             short.append(line[2:] if "\n" not in line and not notes and not below else None)
             for note in notes:  # beside the value where it fits, else on a line of its own below
                 last = line.rsplit("\n", 1)[-1]
-                line += f"   {note}" if cell_len(last) + 3 + cell_len(note) <= self.width else f"\n    {note}"
+                line += f"   {note}" if cell_len(last) + 3 + cell_len(note) <= self.width else \
+                    "".join(f"\n    {piece}" for piece in _between_units(note, self.width - 4))
             lines.append(line + below)
         joined = "▶ " + ", ".join(t for t in short if t is not None)
         if len(results) > 1 and None not in short and cell_len(joined) <= JOINED_WIDTH:
@@ -297,14 +298,14 @@ class TerminalPrinter(Printer):
         """Every asked value: part, quantity, value (a loss as before → after)."""
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         parts = any(r.part is not None for r in solution.results)
-        if parts:
-            table.add_column("part", no_wrap=True)
-        table.add_column("quantity", no_wrap=True)
-        table.add_column("value", no_wrap=True)
         heads = [f"({r.part})" if r.part is not None else "" for r in solution.results]
         names = [self.quantity(r) for r in solution.results]
-        room = self.width - max(map(cell_len, names + ["quantity"])) - 3 \
-            - ((max(map(cell_len, heads + ["part"])) + 3) if parts else 0)
+        if parts:  # the label and the name whole: a narrow terminal takes its room from the values
+            table.add_column("part", no_wrap=True, min_width=max(map(cell_len, heads + ["part"])))
+        table.add_column("quantity", no_wrap=True, min_width=max(map(cell_len, names + ["quantity"])))
+        table.add_column("value", no_wrap=True)
+        room = self.width - max(map(cell_len, names + ["quantity"])) - 3 - 2 \
+            - ((max(map(cell_len, heads + ["part"])) + 3) if parts else 0)  # 3 between columns, 2 the edges
         for head, name, r in zip(heads, names, solution.results):
             table.add_row(*([head] if parts else []), name, self.table_value(r, max(room, 16)))
         return table
@@ -428,3 +429,16 @@ def print_solution(solution, console: Console | None = None, digits: int = 4,
     printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}))
     for item in printer.render(solution, heading):
         console.print(item, crop=False, highlight=False)
+
+
+def _between_units(note: str, width: int) -> list:
+    """A note as lines of at most `width` columns, broken after the commas between its units."""
+    lines, current = [], ""
+    for piece in note.split(", "):
+        joined = f"{current}, {piece}" if current else piece
+        if current and cell_len(joined) > width:
+            lines.append(current + ",")
+            current = piece
+        else:
+            current = joined
+    return lines + [current]
