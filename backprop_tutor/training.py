@@ -238,7 +238,8 @@ def _run(problem, graph, given, trained, data, arrays, judge, rate, epochs, batc
             else:
                 leaves = {**given, **params, **{name: a[idx] for name, a in arrays.items()}}
                 _, grads = loss_and_gradients(graph, leaves, trained)
-                params = {name: params[name] - lr * grads[name][None] for name in trained}
+                with np.errstate(over="ignore", invalid="ignore"):  # a run that blows up is reported, not warned
+                    params = {name: params[name] - lr * grads[name][None] for name in trained}
             step += 1
             if step <= max(record, exact_steps):
                 steps.append({name: a.copy() for name, a in params.items()})

@@ -273,3 +273,11 @@ def test_loading_a_dataset_file_does_not_generate_its_data():
                            "assert 'numpy' not in sys.modules, 'numpy'"], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_first_batch_typesets_as_a_sheet_writes_it():
+    from backprop_tutor.render.latex import to_latex
+    train_tex = to_latex(solve(load(TRAIN)))
+    assert "d - \\alpha\\, \\frac{\\partial L}{\\partial d} &= 0.8 - 0.1 \\cdot 0.091" in train_tex  # not 0.1 0.091
+    ring_tex = to_latex(solve(load(RING)))
+    assert "{y^{(1)}}^{\\circ" in ring_tex and "y^{(1)}^{" not in ring_tex  # a power of y⁽¹⁾ is grouped
