@@ -13,7 +13,8 @@ from pathlib import Path
 from .errors import LimitError, ProblemError
 from .expr import ExprError, ExprLimitError, number, shorten
 from .limits import Limits, coerce
-from .problem import Problem, leaf_shape, with_samples
+from .datasetspec import leaf_shape
+from .problem import Problem, with_samples
 
 DECIMALS = 2  # generated numbers are rounded to this many decimals: the hand computation stays humane
 

@@ -12,6 +12,7 @@ from .ask import Ask, forward_only, read_asks
 from .errors import LimitError, ProblemError, UsageError
 from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, names_in, parse, rename,
                    shorten)
+from .datasetspec import read_dataset
 from .items import Dataset, Leaf, Line
 from .limits import Limits, coerce
 from .network import network
@@ -292,7 +293,7 @@ class _Builder:
                 raise self.err(str(e), f"latex.{k}") from None
         notation = read_notation(self, set(names) | set(aliases))
         general, samples = None, 0
-        dataset = self.dataset(inputs, targets, loss) if "dataset" in self.d else None
+        dataset = read_dataset(self, inputs, targets, loss) if "dataset" in self.d else None
         if "batch" in self.d and dataset is None:
             raise self.err("batch only applies together with dataset:", "batch")
         if "data" in self.d:
@@ -313,102 +314,6 @@ class _Builder:
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation,
             general_samples=general, samples=samples, dataset=dataset)
-
-    def dataset(self, inputs, targets, loss) -> Dataset:
-        """dataset: checked for form (its data are read or generated only where they are needed)."""
-        raw = self.d["dataset"]
-        if "data" in self.d:
-            raise self.err("give either data or dataset, not both", "dataset")
-        if loss is None:
-            raise self.err("dataset: needs a loss to train", "dataset")
-        if self.d.get("reduction", "mean") != "mean":
-            raise self.err("with dataset: the loss of a batch is the mean over its samples; leave out reduction",
-                           "reduction")
-        if not isinstance(raw, dict) or ("csv" in raw) == ("generate" in raw):
-            raise self.err("dataset needs either csv: FILE or generate: one of " + ", ".join(GENERATORS), "dataset")
-        if "csv" in raw:
-            kind, options = "csv", {"path": self.csv_path(raw)}
-            for k in raw:
-                if k != "csv":
-                    raise self.err("a csv data set has no other settings", f"dataset.{k}")
-            self.csv_columns(inputs, targets)
-        else:
-            kind = raw["generate"]
-            if not isinstance(kind, str) or kind not in GENERATORS:
-                raise self.err(f"{shorten(str(kind))!r} is not a generator"
-                               + (did_you_mean(str(kind), GENERATORS) or f" (known: {', '.join(GENERATORS)})"),
-                               "dataset.generate")
-            options = self.generator_options(kind, raw)
-            self.generated_names(kind, inputs, targets)
-        n = options.get("n")
-        batch = self.whole("batch", self.d.get("batch", min(DEFAULT_BATCH, n or DEFAULT_BATCH)), 1, None)
-        self.count("samples", batch, "samples in the first batch", "batch")
-        if n is not None and batch > n:
-            raise self.err(f"the first batch of {batch} samples is larger than the data set ({n})", "batch")
-        return Dataset(kind, options, self.lines.get("dataset"), batch)
-
-    def csv_path(self, raw) -> str:
-        """The CSV file's path as written: relative, inside the problem file's folder (checked again on reading)."""
-        key, text = "dataset.csv", raw["csv"]
-        if not isinstance(text, str) or isinstance(text, Lookalike) or not text.strip():
-            raise self.err("must be the path of a CSV file beside the problem file", key)
-        if "\0" in text or not text.isprintable():
-            raise self.err("the path holds a control character", key)
-        parts = text.replace("\\", "/").split("/")
-        if os.path.isabs(text) or text.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", text):
-            raise self.err("the path must be relative to the problem file's folder, not absolute", key)
-        if ".." in parts:
-            raise self.err("the path may not leave the problem file's folder (no ..)", key)
-        return text
-
-    def csv_columns(self, inputs, targets):
-        """Every input and target fed by a CSV file is a number or a vector: one column each entry."""
-        for leaf in list(inputs) + list(targets):
-            if len(leaf_shape(leaf.value)) > 1:
-                raise self.err("a data set gives numbers and vectors, not matrices", leaf.key)
-
-    def generator_options(self, kind, raw) -> dict:
-        known = GENERATORS[kind]
-        options = {}
-        for k, v in raw.items():
-            key = f"dataset.{k}"
-            if k == "generate":
-                continue
-            if k not in known:
-                raise self.err(f"{kind} has no setting {shorten(str(k))!r} (its settings: {', '.join(known)})", key)
-            low, high, default, whole = known[k]
-            if whole:
-                options[k] = self.whole(key, v, low, high)
-            else:
-                value = self.number(v, key, "must be a number")
-                if not low <= value <= high:
-                    raise self.err(f"must lie between {low} and {high}", key)
-                options[k] = value
-        for k, (low, high, default, whole) in known.items():
-            options.setdefault(k, default)
-        if options["n"] > self.limits.dataset_rows:
-            raise self.limit("dataset_rows", f"n asks for {shorten(str(options['n']), 20)} samples", "dataset.n")
-        if "low" in options and not options["low"] < options["high"]:
-            raise self.err("low must be less than high", "dataset.low")
-        return options
-
-    def whole(self, key, v, low, high) -> int:
-        """A whole number between low and high (high None: no upper bound)."""
-        value = v if isinstance(v, int) and not isinstance(v, bool) else self.number(v, key, "must be a whole number")
-        if value is None or value.denominator != 1 or value < low or (high is not None and value > high):
-            raise self.err(f"must be a whole number from {low}" + (f" to {high}" if high is not None else " up"),
-                           key)
-        return int(value)
-
-    def generated_names(self, kind, inputs, targets):
-        """A generator feeds one input, a vector of 2 numbers, and one target, a single number."""
-        if len(inputs) != 1 or leaf_shape(inputs[0].value) != (2,):
-            raise self.err(f"{kind} makes pairs of numbers: give exactly one input, a vector of 2 "
-                           "(e.g. x: [0, 0])", "inputs" if inputs else "dataset")
-        if len(targets) != 1 or leaf_shape(targets[0].value) not in ((), (1,)):
-            raise self.err(f"{kind} makes one target number per sample: give exactly one target, "
-                           "a number or a vector of 1 (e.g. t: 0)", "targets" if targets else "dataset")
-
 
     def number(self, v, key, message):
         """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""
@@ -492,22 +397,6 @@ def format_decimal(v: Fraction) -> str:
         return f"{v.numerator}/{v.denominator}"
     from decimal import Decimal
     return format(Decimal(v.numerator) / Decimal(v.denominator), "f")
-
-
-# generator → setting → (lowest, highest, default, whole number?)
-GENERATORS = {
-    "double_ring": {"n": (1, None, 400, True), "noise": (0, 1, Fraction(0), False), "seed": (0, 2**32 - 1, 1, True)},
-    "addition": {"n": (1, None, 200, True), "seed": (0, 2**32 - 1, 1, True), "low": (0, 1000, Fraction(0), False),
-                 "high": (0, 1000, Fraction(1), False)},
-}
-DEFAULT_BATCH = 4  # samples of the first batch solve works by hand, unless the file says batch:
-
-
-def leaf_shape(value) -> tuple:
-    """The shape of a given value as the file writes it: () a number or null, (n,) a vector, (m, n) a matrix."""
-    if isinstance(value, list):
-        return (len(value), len(value[0])) if value and isinstance(value[0], list) else (len(value),)
-    return ()
 
 
 def with_samples(problem: Problem, samples: list, note: str, limits: Limits | dict | None = None) -> Problem:
