@@ -25,6 +25,8 @@ class Limits:
     nodes: int = 120                 # inputs, parameters, targets and forward lines, each sample's copy counted
     samples: int = 20                # samples under data:, rows of a truth table
     parts: int = 50                  # parts of ask:, names asked about in one part
+    grid_side: int = 1000            # points along each side of a decision-boundary grid
+    relu_pieces: int = 10            # ReLUs whose on/off patterns a decision boundary enumerates
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""

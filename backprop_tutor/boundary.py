@@ -1,0 +1,184 @@
+"""A classifier of two inputs → the data of its decision-boundary figure: classes on a grid, exact pieces."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .ask import Ask
+from .decision import classify, decision
+from .diagram import Plot, boundary_plot
+from .engine import Work, names_of
+from .errors import LimitError, ProblemError, UsageError
+from .expr import ExprError, number
+from .graph import build
+from .limits import Limits, coerce
+from .numeric import batch_of, float_leaves, forward_batch
+from .pieces import linear_pieces
+from .problem import Problem
+
+DEFAULT_RANGE = (Fraction(-3), Fraction(3))
+DEFAULT_RESOLUTION = 300   # grid points along each side
+MARGIN = Fraction(1, 10)   # around the samples, as a share of their extent on each side
+
+
+@dataclass(frozen=True)
+class Regions:
+    """A decision-boundary figure as plain data: the grid's classes, the exact pieces, the samples."""
+
+    title: str
+    inputs: tuple            # the two axes' names: (x1, x2) or (x[1], x[2])
+    output: str              # the node that decides
+    threshold: object        # class 1 where the output > threshold; None: the largest entry's index
+    labels: tuple            # the class names, by class number
+    window: tuple            # (xmin, xmax, ymin, ymax), exact
+    xs: np.ndarray           # the grid's x values (nx,)
+    ys: np.ndarray           # the grid's y values (ny,)
+    classes: np.ndarray      # the class at each grid point (ny, nx)
+    score: np.ndarray | None  # output − threshold at each grid point (ny, nx); None for an argmax
+    plot: Plot | None        # the exact linear pieces of a ReLU network: areas, borders, boundary segments
+    points: np.ndarray       # samples to draw (n, 2)
+    point_classes: np.ndarray  # their classes (n,)
+    names: dict              # the sheet's notation (names_of)
+    note: str | None = None  # why the exact pieces are left out
+
+
+def parse_range(text: str, limits: Limits | dict | None = None) -> tuple:
+    """--range text: LOW:HIGH for both axes, or LOW:HIGH,LOW:HIGH for x and y → (xmin, xmax, ymin, ymax)."""
+    limits = coerce(limits)
+    usage = "--range takes LOW:HIGH for both axes or LOW:HIGH,LOW:HIGH for x and y (e.g. -3:3 or -3:3,-2:2)"
+    text = str(text).strip()
+    parts = text.split(",")
+    if len(parts) not in (1, 2) or len(text) > 200:
+        raise UsageError(f"{usage}; not {text[:60]!r}")
+    bounds = []
+    for part in parts:
+        ends = part.split(":")
+        if len(ends) != 2:
+            raise UsageError(f"{usage}; not {text[:60]!r}")
+        try:
+            low, high = (number(e.strip(), limits) for e in ends)
+        except ExprError as e:
+            raise UsageError(f"{usage}: {e}") from None
+        if not low < high:
+            raise UsageError(f"--range {part.strip()}: the low end must be below the high end")
+        bounds += [low, high]
+    return tuple(bounds * 2) if len(bounds) == 2 else tuple(bounds)
+
+
+def boundary(problem: Problem, window: tuple | None = None, resolution: int = DEFAULT_RESOLUTION,
+             samples: tuple | None = None, limits: Limits | dict | None = None) -> Regions:
+    """The decision regions of a classifier of two inputs over a window (xmin, xmax, ymin, ymax):
+    each grid point's class, the output − threshold, and for a ReLU network its exact linear pieces.
+    `samples` (points (n, 2), classes (n,)) are drawn on top; the window defaults to their extent
+    with a margin, else −3…3."""
+    limits = coerce(limits)
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution:
+        raise UsageError(f"the resolution is a whole number of grid points, at least 2; not {resolution!r}")
+    if resolution > limits.grid_side:
+        raise LimitError(limits.message("grid_side", f"the grid has {resolution} points a side"))
+    graph = build(problem)
+    d = decision(problem)
+    inputs, vector = two_inputs(graph, d.output)
+    points, point_classes = _samples(samples)
+    window = tuple(Fraction(v) for v in window) if window is not None else default_window(points)
+    x0, x1, y0, y1 = window
+    xs = np.linspace(float(x0), float(x1), resolution)
+    ys = np.linspace(float(y0), float(y1), resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    outputs = evaluate_grid(graph, inputs, vector, np.column_stack([gx.ravel(), gy.ravel()]))
+    classes = classify(d, outputs).reshape(gx.shape)
+    score = None
+    if d.threshold is not None:
+        score = (outputs.reshape(-1) - float(d.threshold)).reshape(gx.shape)
+    plot, note = _pieces(graph, d, inputs, window, limits)
+    return Regions(problem.title, tuple(inputs) if not vector else (f"{inputs[0]}[1]", f"{inputs[0]}[2]"),
+                   d.output, d.threshold, tuple(d.labels), window, xs, ys, classes, score, plot,
+                   points, point_classes, names_of(graph), note)
+
+
+def two_inputs(graph, output: str) -> tuple[list, bool]:
+    """The inputs the output is computed from: two scalars, or one vector of two (then True)."""
+    used = graph.ancestors(output)
+    inputs = [n for n, node in graph.nodes.items() if node.role == "input" and n in used]
+    shapes = [graph.nodes[n].shape for n in inputs]
+    if len(inputs) == 2 and all(s in ((), (1,), (1, 1)) for s in shapes):
+        return inputs, False
+    if len(inputs) == 1 and shapes[0] in ((2,), (2, 1)):
+        return inputs, True
+    found = ", ".join(f"{n} ({'a number' if s in ((), (1,)) else 'of ' + 'x'.join(map(str, s))})"
+                      for n, s in zip(inputs, shapes)) or "none"
+    raise UsageError(f"a decision boundary is drawn in the plane of two inputs (two numbers x1, x2 or one "
+                     f"vector of two); {output} is computed from: {found}", file=graph.problem.path)
+
+
+def evaluate_grid(graph, inputs: list, vector: bool, xy: np.ndarray) -> np.ndarray:
+    """The decision output at each point (B, 2) of the plane, in floats: one batch through the network."""
+    leaves = float_leaves(graph)
+    if vector:
+        leaves[inputs[0]] = batch_of(graph, inputs[0], xy)
+    else:
+        for k, name in enumerate(inputs):
+            leaves[name] = batch_of(graph, name, xy[:, k])
+    return forward_batch(graph, leaves)
+
+
+def default_window(points: np.ndarray) -> tuple:
+    """The samples' extent with a margin on each side, else −3…3 on both axes."""
+    if not len(points):
+        return DEFAULT_RANGE * 2
+    out = []
+    for k in (0, 1):
+        low, high = Fraction(float(points[:, k].min())), Fraction(float(points[:, k].max()))
+        pad = max((high - low) * MARGIN, Fraction(1, 2))
+        out += [low - pad, high + pad]
+    return tuple(out)
+
+
+def _samples(samples) -> tuple:
+    if samples is None:
+        return np.zeros((0, 2)), np.zeros(0, dtype=int)
+    points, classes = samples
+    points, classes = np.asarray(points, dtype=float).reshape(-1, 2), np.asarray(classes, dtype=int).reshape(-1)
+    if len(points) != len(classes):
+        raise UsageError(f"{len(points)} sample points but {len(classes)} classes")
+    return points, classes
+
+
+def _pieces(graph, d, inputs: list, window: tuple, limits: Limits):
+    """The exact linear pieces of a ReLU network with one output, clipped to the window; else None."""
+    if d.threshold is None or not _relu_only(graph, d.output):
+        return None, None
+    asked = next((a for a in graph.problem.ask if a.kind == "linear_pieces"
+                  and (a.options.get("output") in (None, d.output))), None)
+    options = dict(asked.options) if asked else {}
+    options.update(inputs=options.get("inputs") or list(inputs), output=d.output,
+                   below=d.labels[0], above=d.labels[1])
+    ask = Ask(asked.part if asked else "boundary", "linear_pieces", (), asked.line if asked else None, options)
+    try:
+        pieces = linear_pieces(Work(graph, of=d.output), ask, limits)
+    except ProblemError as e:  # too many ReLUs, or products of them: the grid alone shows the regions
+        return None, f"the exact linear pieces are left out: {e.message}"
+    return boundary_plot(pieces, window, d.threshold), None
+
+
+def _relu_only(graph, output: str) -> bool:
+    """Whether the output is made of sums, products by numbers and ReLUs of the inputs, with a ReLU."""
+    calls = set()
+    for name in graph.ancestors(output):
+        node = graph.nodes[name]
+        if node.expr is not None:
+            calls |= set(_functions(node.expr))
+    return calls == {"relu"}
+
+
+def _functions(e):
+    func = getattr(e, "func", None)
+    if func is not None:
+        yield func
+    for a in getattr(e, "args", ()):
+        yield from _functions(a)
+    for child in ("left", "right", "operand"):
+        if hasattr(e, child):
+            yield from _functions(getattr(e, child))
