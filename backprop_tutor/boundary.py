@@ -14,7 +14,7 @@ from .errors import LimitError, ProblemError, UsageError
 from .expr import ExprError, number
 from .graph import build
 from .limits import Limits, coerce
-from .numeric import batch_of, float_leaves, forward_batch
+from .numeric import batch_of, dims, float_leaves, forward_batch
 from .pieces import linear_pieces
 from .problem import Problem
 
@@ -87,7 +87,7 @@ def boundary(problem: Problem, window: tuple | None = None, resolution: int = DE
     xs = np.linspace(float(x0), float(x1), resolution)
     ys = np.linspace(float(y0), float(y1), resolution)
     gx, gy = np.meshgrid(xs, ys)
-    outputs = evaluate_grid(graph, inputs, vector, np.column_stack([gx.ravel(), gy.ravel()]))
+    outputs = evaluate_grid(graph, d.output, inputs, vector, np.column_stack([gx.ravel(), gy.ravel()]))
     classes = classify(d, outputs).reshape(gx.shape)
     score = None
     if d.threshold is not None:
@@ -113,15 +113,24 @@ def two_inputs(graph, output: str) -> tuple[list, bool]:
                      f"vector of two); {output} is computed from: {found}", file=graph.problem.path)
 
 
-def evaluate_grid(graph, inputs: list, vector: bool, xy: np.ndarray) -> np.ndarray:
-    """The decision output at each point (B, 2) of the plane, in floats: one batch through the network."""
+def evaluate_grid(graph, output: str, inputs: list, vector: bool, xy: np.ndarray) -> np.ndarray:
+    """The output at each point (B, 2) of the plane, in floats: one batch through the network."""
     leaves = float_leaves(graph)
     if vector:
         leaves[inputs[0]] = batch_of(graph, inputs[0], xy)
     else:
         for k, name in enumerate(inputs):
             leaves[name] = batch_of(graph, name, xy[:, k])
-    return forward_batch(graph, leaves)
+    used = graph.ancestors(output)
+    open_ = [n for n, node in graph.nodes.items() if node.expr is None and n in used and n not in leaves]
+    if open_:
+        raise UsageError(f"{', '.join(open_)} {'is' if len(open_) == 1 else 'are'} left as a symbol, and "
+                         f"{output} depends on {'it' if len(open_) == 1 else 'them'}: give the values in the "
+                         "file, or trained ones with --from-trained params.yaml", file=graph.problem.path)
+    for n, node in graph.nodes.items():  # what the output does not depend on (a target) only needs a value
+        if node.expr is None and n not in leaves:
+            leaves[n] = np.zeros((1, *dims(node.shape)))
+    return forward_batch(graph, leaves)[output]
 
 
 def default_window(points: np.ndarray) -> tuple:
