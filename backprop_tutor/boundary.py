@@ -1,26 +1,30 @@
 """A classifier of two inputs → the data of its decision-boundary figure: classes on a grid, exact pieces."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
+import sympy as sp
 
 from .ask import Ask
-from .decision import classify, decision
+from .decision import classify, decision, target_classes
 from .diagram import Plot, boundary_plot
 from .engine import Work, names_of
 from .errors import LimitError, ProblemError, UsageError
-from .expr import ExprError, number
+from .expr import ExprError, number, rename
 from .graph import build
+from .items import Leaf, Line
 from .limits import Limits, coerce
 from .numeric import batch_of, dims, float_leaves, forward_batch
 from .pieces import linear_pieces
-from .problem import Problem
+from .problem import Problem, sample_name
 
 DEFAULT_RANGE = (Fraction(-3), Fraction(3))
 DEFAULT_RESOLUTION = 300   # grid points along each side
 MARGIN = Fraction(1, 10)   # around the samples, as a share of their extent on each side
+_SAMPLE = re.compile(r"(.+)\^\((\d+)\)")  # a quantity of one sample under data: x1^(3)
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,12 @@ def boundary(problem: Problem, window: tuple | None = None, resolution: int = DE
         raise UsageError(f"the resolution is a whole number of grid points, at least 2; not {resolution!r}")
     if resolution > limits.grid_side:
         raise LimitError(limits.message("grid_side", f"the grid has {resolution} points a side"))
+    problem, found = one_sample(problem)
     graph = build(problem)
-    d = decision(problem)
+    d = decision(problem, found[1] if found is not None and samples is None else None)
     inputs, vector = two_inputs(graph, d.output)
+    if samples is None and found is not None:
+        samples = (found[0], target_classes(d, found[1]))
     points, point_classes = _samples(samples)
     window = tuple(Fraction(v) for v in window) if window is not None else default_window(points)
     x0, x1, y0, y1 = window
@@ -96,6 +103,47 @@ def boundary(problem: Problem, window: tuple | None = None, resolution: int = DE
     return Regions(problem.title, tuple(inputs) if not vector else (f"{inputs[0]}[1]", f"{inputs[0]}[2]"),
                    d.output, d.threshold, tuple(d.labels), window, xs, ys, classes, score, plot,
                    points, point_classes, names_of(graph), note)
+
+
+def one_sample(problem: Problem) -> tuple[Problem, tuple | None]:
+    """A problem over several samples (data:) as its network for one sample, and the samples' inputs
+    and targets as floats (points (n, 2) and targets (n, k); None where some are left as symbols)."""
+    if not problem.samples:
+        return problem, None
+    first = {}
+    for line in problem.forward:
+        m = _SAMPLE.fullmatch(line.name)
+        if m and m.group(2) == "1":
+            first[line.name] = m.group(1)
+    for leaf in problem.inputs + problem.targets:
+        m = _SAMPLE.fullmatch(leaf.name)
+        if m and m.group(2) == "1":
+            first[leaf.name] = m.group(1)
+
+    def single(leaves):
+        return tuple(Leaf(first.get(leaf.name, leaf.name), leaf.value, leaf.line, leaf.key) for leaf in leaves
+                     if not _SAMPLE.fullmatch(leaf.name) or leaf.name in first)
+
+    lines = [Line(first[line.name], rename(line.expr, first), line.text, line.line, line.key)
+             for line in problem.forward if line.name in first]
+    loss = next((line for line in lines if line.name == "L"), None)
+    one = replace(problem, inputs=single(problem.inputs), targets=single(problem.targets),
+                  forward=tuple(line for line in lines if line.name != "L"), loss=loss, samples=0,
+                  general_samples=None)
+    graph = build(problem)
+    columns = []
+    for group in (problem.inputs, problem.targets):
+        names = [first[leaf.name] for leaf in group if leaf.name in first]
+        rows = []
+        for k in range(1, problem.samples + 1):
+            values = [sp.sympify(graph.nodes[sample_name(n, k)].given) for n in names]
+            if any(getattr(v, "free_symbols", None) for v in values):
+                return one, None
+            rows.append(np.concatenate([np.array(v.tolist() if hasattr(v, "tolist") else v, dtype=float).ravel()
+                                        for v in values]) if values else np.zeros(0))
+        columns.append(np.array(rows))
+    points, targets = columns
+    return one, (points, targets) if points.shape[1:] == (2,) and targets.size else None
 
 
 def two_inputs(graph, output: str) -> tuple[list, bool]:
@@ -124,7 +172,7 @@ def evaluate_grid(graph, output: str, inputs: list, vector: bool, xy: np.ndarray
     used = graph.ancestors(output)
     open_ = [n for n, node in graph.nodes.items() if node.expr is None and n in used and n not in leaves]
     if open_:
-        raise UsageError(f"{', '.join(open_)} {'is' if len(open_) == 1 else 'are'} left as a symbol, and "
+        raise UsageError(f"{', '.join(open_)} {'is left as a symbol' if len(open_) == 1 else 'are left as symbols'}, and "
                          f"{output} depends on {'it' if len(open_) == 1 else 'them'}: give the values in the "
                          "file, or trained ones with --from-trained params.yaml", file=graph.problem.path)
     for n, node in graph.nodes.items():  # what the output does not depend on (a target) only needs a value
@@ -179,7 +227,7 @@ def _relu_only(graph, output: str) -> bool:
         node = graph.nodes[name]
         if node.expr is not None:
             calls |= set(_functions(node.expr))
-    return calls == {"relu"}
+    return calls == {"relu"}  # linear() stays a function in the exact pieces: the grid alone shows those
 
 
 def _functions(e):

@@ -41,9 +41,11 @@ def to_image(regions, kind: str, dpi: int = 150) -> bytes:
 def figure(regions) -> Figure:
     """The decision regions filled in light colours, the boundary as a line, the exact pieces of a ReLU
     network on top (their borders dashed, each piece's formula in its region), the samples as points."""
-    fig = Figure(figsize=(6.6, 6.0), layout="constrained")
-    ax = fig.add_subplot()
     x0, x1, y0, y1 = (float(v) for v in regions.window)
+    equal = 1 / 3 <= (y1 - y0) / (x1 - x0) <= 3
+    tall = min((y1 - y0) / (x1 - x0), 1.25) if equal else 1.0
+    fig = Figure(figsize=(6.6, 1.7 + 4.6 * tall), layout="constrained")
+    ax = fig.add_subplot()
     k = max(len(regions.labels), int(regions.classes.max()) + 1)
     fills = [FILLS[i % len(FILLS)] for i in range(k)]
     ax.contourf(regions.xs, regions.ys, regions.classes, levels=np.arange(k + 1) - 0.5, colors=fills)
@@ -51,10 +53,12 @@ def figure(regions) -> Figure:
     handles = [Patch(facecolor=fills[i], edgecolor="#999999", label=_label(regions, i, output)) for i in range(k)]
     if regions.score is not None:
         level = _number(regions.threshold)
-        if regions.plot is None and regions.score.min() < 0 < regions.score.max():
+        crosses = regions.score.min() < 0 < regions.score.max()
+        if regions.plot is None and crosses:
             ax.contour(regions.xs, regions.ys, regions.score, levels=[0.0], colors=BOUNDARY, linewidths=2.0)
         handles.append(Line2D([], [], color=BOUNDARY if regions.plot is None else PIECE, lw=2.0,
-                              label=f"decision boundary {output} = {level}"))
+                              label=f"decision boundary {output} = {level}" + ("" if crosses else
+                                                                                 " (not in this range)")))
     elif k > 1:
         ax.contour(regions.xs, regions.ys, regions.classes, levels=np.arange(1, k) - 0.5, colors=BOUNDARY,
                    linewidths=2.0)
@@ -64,13 +68,13 @@ def figure(regions) -> Figure:
     if len(regions.points):
         for i in np.unique(regions.point_classes):
             at = regions.points[regions.point_classes == i]
-            ax.scatter(at[:, 0], at[:, 1], s=14, color=MARKS[i % len(MARKS)], edgecolors="white",
+            ax.scatter(at[:, 0], at[:, 1], s=36 if len(regions.points) <= 50 else 12, color=MARKS[i % len(MARKS)], edgecolors="white",
                        linewidths=0.4, zorder=4)
         handles.append(Line2D([], [], ls="", marker="o", color="#555555", markeredgecolor="white",
                               label="samples (coloured by class)"))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    if 1 / 3 <= (y1 - y0) / (x1 - x0) <= 3:
+    if equal:
         ax.set_aspect("equal")
     names = [_math(tex_name(n, regions.names), n) for n in regions.inputs]
     ax.set_xlabel(names[0], fontsize=12)
@@ -156,7 +160,7 @@ def _label(regions, i: int, output: str) -> str:
     """A class's name (a bare number as class n) and, for a threshold, where the output puts it."""
     name = _plain(regions.labels[i]) if i < len(regions.labels) else f"class {i + 1}"
     name = f"class {name}" if name.lstrip("-").isdigit() else name
-    if regions.score is None or i > 1:
+    if regions.score is None or i > 1 or any(c in name for c in "<>≤≥"):
         return name
     return f"{name}: {output} {'<' if i == 0 else '>'} {_number(regions.threshold)}"
 
