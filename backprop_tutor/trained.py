@@ -110,6 +110,8 @@ class _Params:
             if isinstance(v, list):
                 raise self.err(f"must be {_described(shape)}, not a list", key)
             return Num(self.number(v, key))
+        if shape == (1,) and not isinstance(v, list):  # a single bias may be written as a number
+            v = [v]
         rows = v if len(shape) == 2 else [v]
         if not isinstance(v, list) or not all(isinstance(r, list) for r in rows) \
                 or (len(shape) == 1 and any(isinstance(x, list) for x in v)) \
