@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from .algebra import Eval
 from .ask import Ask
 from .decision import classify, decision, target_classes
 from .diagram import Plot, boundary_plot
@@ -20,6 +21,7 @@ from .limits import Limits, coerce
 from .numeric import batch_of, dims, float_leaves, forward_batch
 from .pieces import linear_pieces
 from .problem import Problem, sample_name
+from .rules import forward
 
 DEFAULT_RANGE = (Fraction(-3), Fraction(3))
 DEFAULT_RESOLUTION = 300   # grid points along each side
@@ -83,6 +85,7 @@ def boundary(problem: Problem, window: tuple | None = None, resolution: int = DE
     if resolution > limits.grid_side:
         raise LimitError(limits.message("grid_side", f"the grid has {resolution} points a side"))
     problem, found = one_sample(problem)
+    found = found if found is not None else table_samples(problem)
     graph = build(problem)
     d = decision(problem, found[1] if found is not None and samples is None else None)
     inputs, vector = two_inputs(graph, d.output)
@@ -144,6 +147,23 @@ def one_sample(problem: Problem) -> tuple[Problem, tuple | None]:
         columns.append(np.array(rows))
     points, targets = columns
     return one, (points, targets) if points.shape[1:] == (2,) and targets.size else None
+
+
+def table_samples(problem: Problem) -> tuple | None:
+    """A truth table's rows of two inputs and their expected outputs as samples (points (n, 2), targets (n,))."""
+    table = next((a for a in problem.ask if a.kind == "truth_table" and a.options.get("expect")), None)
+    if table is None:
+        return None
+    ev = Eval()
+
+    def value(node):
+        return float(forward(node, ev, {}).x)
+
+    rows = [r if isinstance(r, list) else [r] for r in table.options["rows"]]
+    if any(len(r) != 2 or any(isinstance(x, list) for x in r) for r in rows):
+        return None
+    return (np.array([[value(x) for x in r] for r in rows]),
+            np.array([value(e) for e in table.options["expect"]]))
 
 
 def two_inputs(graph, output: str) -> tuple[list, bool]:

@@ -177,6 +177,19 @@ def test_samples_of_data_are_drawn_coloured_by_their_targets():
     assert x0 < -1 and x1 > 2 and y0 < 0.5 and y1 > 2
 
 
+@pytest.mark.parametrize("name", ["sheet12_p1_xor", "sheet12_p1_and"])
+def test_a_truth_tables_rows_are_the_samples_and_the_network_gets_them_right(name):
+    problem = load(PROBLEMS / f"{name}.yaml")
+    regions = boundary(problem, resolution=5)
+    table = next(a for a in problem.ask if a.kind == "truth_table")
+    assert regions.points.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert regions.point_classes.tolist() == [int(e.value) for e in table.options["expect"]]
+    assert regions.window == (F(-1, 2), F(3, 2), F(-1, 2), F(3, 2))   # the rows with a margin
+    for (x, y), expected in zip(regions.points, regions.point_classes):
+        value = exact_output(problem, regions.output, exact_point(regions, x, y))
+        assert bool(value > regions.threshold) == bool(expected)
+
+
 def test_samples_can_be_passed_in():
     points = np.array([[0.5, 0.5], [-2, 2]])
     regions = boundary(load(PROBLEMS / "sheet2_ex1.yaml"), samples=(points, np.array([1, 0])))

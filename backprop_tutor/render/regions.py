@@ -71,7 +71,7 @@ def figure(regions) -> Figure:
             ax.scatter(at[:, 0], at[:, 1], s=36 if len(regions.points) <= 50 else 12, color=MARKS[i % len(MARKS)], edgecolors="white",
                        linewidths=0.4, zorder=4)
         handles.append(Line2D([], [], ls="", marker="o", color="#555555", markeredgecolor="white",
-                              label="samples (coloured by class)"))
+                              label="samples (coloured by their target class)"))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     if equal:
