@@ -92,7 +92,7 @@ def boundary(problem: Problem, window: tuple | None = None, resolution: int = DE
     if samples is None and found is not None:
         samples = (found[0], target_classes(d, found[1]))
     points, point_classes = _samples(samples)
-    window = tuple(Fraction(v) for v in window) if window is not None else default_window(points)
+    window = _window(window) if window is not None else default_window(points)
     x0, x1, y0, y1 = window
     xs = np.linspace(float(x0), float(x1), resolution)
     ys = np.linspace(float(y0), float(y1), resolution)
@@ -213,6 +213,17 @@ def default_window(points: np.ndarray) -> tuple:
     return tuple(out)
 
 
+def _window(window) -> tuple:
+    """A window given in Python: four exact numbers, each low end below its high end."""
+    try:
+        x0, x1, y0, y1 = (Fraction(v) for v in window)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"the window is (xmin, xmax, ymin, ymax), four numbers; not {window!r}") from None
+    if not (x0 < x1 and y0 < y1):
+        raise UsageError(f"the window's low ends must be below its high ends: {window!r}")
+    return x0, x1, y0, y1
+
+
 def _samples(samples) -> tuple:
     if samples is None:
         return np.zeros((0, 2)), np.zeros(0, dtype=int)
@@ -251,6 +262,7 @@ def _relu_only(graph, output: str) -> bool:
 
 
 def _functions(e):
+    """The name of every function called in an expression tree."""
     func = getattr(e, "func", None)
     if func is not None:
         yield func

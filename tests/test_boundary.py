@@ -270,6 +270,13 @@ def test_a_bad_range_is_one_usage_error(text, needle):
     assert needle in str(caught.value)
 
 
+@pytest.mark.parametrize("window", [(0, 1), (1, 0, 0, 1), (0, 1, 2, 2), ("a", 1, 0, 1), (0, 1, 0, float("nan")),
+                                    (0, float("inf"), 0, 1)])
+def test_a_bad_window_in_python_is_a_usage_error(window):
+    with pytest.raises(UsageError, match="window"):
+        boundary(load(PROBLEMS / "sheet2_ex1.yaml"), window, resolution=5)
+
+
 def test_a_bad_range_on_the_command_line_writes_nothing(tmp_path):
     run = cli("boundary", PROBLEMS / "sheet2_ex1.yaml", "-o", tmp_path / "o.png", "--range", "5:-5")
     assert run.exit_code == 2 and run.stderr.startswith("error: --range 5:-5") and list(tmp_path.iterdir()) == []
