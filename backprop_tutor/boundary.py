@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
 
 from .algebra import Eval
 from .ask import Ask
@@ -139,7 +138,7 @@ def one_sample(problem: Problem) -> tuple[Problem, tuple | None]:
         names = [first[leaf.name] for leaf in group if leaf.name in first]
         rows = []
         for k in range(1, problem.samples + 1):
-            values = [sp.sympify(graph.nodes[sample_name(n, k)].given) for n in names]
+            values = [graph.nodes[sample_name(n, k)].given for n in names]  # SymPy values the graph built
             if any(getattr(v, "free_symbols", None) for v in values):
                 return one, None
             rows.append(np.concatenate([np.array(v.tolist() if hasattr(v, "tolist") else v, dtype=float).ravel()
