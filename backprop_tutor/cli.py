@@ -459,6 +459,44 @@ class _progress:
         return False
 
 
+
+@app.command(name="boundary", short_help="Draw the decision regions of a classifier of two inputs.",
+             help="Draw the decision regions and the boundary of a classifier of two inputs (PNG, SVG or PDF, "
+                  "as the output's extension says); for a ReLU network also its exact linear pieces, and the "
+                  "file's data samples on top.\n\n" + ABOUT_FILE)
+def boundary_figure(ctx: typer.Context, file: str = FILE,
+                    output: str = typer.Option(..., "-o", "--output", metavar="OUTPUT",
+                                               help="The file to write: NAME.png, NAME.svg or NAME.pdf."),
+                    window: str = typer.Option(None, "--range", metavar="LOW:HIGH[,LOW:HIGH]",
+                                               help="The inputs shown: one range for both axes (-3:3) or one "
+                                                    "each (-3:3,-2:2); default: the data with a margin, "
+                                                    "else -3:3."),
+                    resolution: int = typer.Option(300, "--resolution", metavar="N",
+                                                   help="Grid points along each side (at most the limit "
+                                                        "grid_side)."),
+                    from_trained: str = typer.Option(None, "--from-trained", metavar="PARAMS",
+                                                     help="Use the parameters of a file that tutor train -o "
+                                                          "writes.")):
+    """Draw the decision regions and the boundary of a classifier of two inputs."""
+    from .boundary import boundary, parse_range
+    from .export import write_atomically
+    from .render.regions import to_image
+    limits = (ctx.obj or {}).get("limits")
+    source = _source(file)
+    protect = [source.path] + ([from_trained] if from_trained else [])
+    target, kind = _output(output, protect, PLOT_KINDS, ".png, .svg or .pdf")
+    bounds = parse_range(window, limits) if window is not None else None
+    problem = _problem(ctx, source)
+    if from_trained is not None:
+        from .trained import with_parameters
+        problem = with_parameters(problem, from_trained, limits)
+    regions = boundary(problem, bounds, resolution, limits=limits)
+    write_atomically(target, to_image(regions, kind[1:]))
+    if regions.note:
+        typer.echo(f"note: {regions.note}", err=True)
+    typer.echo(f"wrote {target}")
+
+
 @app.command(name="list")
 def list_problems(no_color: bool = NO_COLOR,
                   names: bool = typer.Option(False, "--names", help="Only the names, one a line (for scripts).")):

@@ -369,19 +369,22 @@ class Plot:
     areas: tuple             # Area per piece and sign
     borders: tuple           # the pieces' outlines, as polygons ((x, y), ...)
     boundary: tuple          # segments ((x1, y1), (x2, y2)) where the output is 0
+    formulas: tuple = ()     # the output on each of the borders' polygons: its linear piece there
 
 
-def boundary_plot(pieces) -> Plot | None:
-    """The linear pieces of an output of two inputs drawn as a plot; None for any other number of inputs."""
+def boundary_plot(pieces, window: tuple | None = None, threshold=0) -> Plot | None:
+    """The linear pieces of an output of two inputs drawn as a plot; None for any other number of inputs.
+    `window` (xmin, xmax, ymin, ymax), exact, else one around every corner; the boundary is output = threshold."""
     if len(pieces.inputs) != 2:
         return None
     found = {str(v): v for e in pieces.arguments + (pieces.formula,) for v in e.free_symbols}
     a, b = (found.get(n, sp.Symbol(n)) for n in pieces.inputs)
-    lines = [sp.expand(e) for e in pieces.arguments] + [sp.expand(p.expression) for p in pieces.pieces]
-    window = _window([e for e in lines if _is_line(e, a, b)], a, b)
+    level = sp.Rational(threshold)
+    lines = [sp.expand(e) for e in pieces.arguments] + [sp.expand(p.expression - level) for p in pieces.pieces]
+    window = tuple(map(sp.Rational, window)) if window else _window([e for e in lines if _is_line(e, a, b)], a, b)
     x0, x1, y0, y1 = window
     box = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    areas, borders, boundary = [], [], []
+    areas, borders, boundary, formulas = [], [], [], []
     for piece in pieces.pieces:
         region = box
         for r in piece.region:
@@ -389,14 +392,15 @@ def boundary_plot(pieces) -> Plot | None:
         if len(region) < 3:
             continue
         borders.append(tuple(region))
+        formulas.append(piece.expression)
         for above, label in ((True, pieces.above), (False, pieces.below)):
-            part = _clip(region, piece.expression if above else -piece.expression, a, b)
+            part = _clip(region, piece.expression - level if above else level - piece.expression, a, b)
             if len(part) >= 3 and _area(part) > 0:
                 areas.append(Area(label, above, tuple(part)))
-        ends = _crossing(region, sp.expand(piece.expression), a, b)
+        ends = _crossing(region, sp.expand(piece.expression - level), a, b)
         if ends:
             boundary.append(ends)
-    return Plot(tuple(pieces.inputs), window, tuple(areas), tuple(borders), tuple(boundary))
+    return Plot(tuple(pieces.inputs), window, tuple(areas), tuple(borders), tuple(boundary), tuple(formulas))
 
 
 def _is_line(e, a, b) -> bool:

@@ -27,6 +27,8 @@ class Limits:
     parts: int = 50                  # parts of ask:, names asked about in one part
     dataset_rows: int = 10_000       # samples of a data set (rows of its CSV file, n of a generator)
     dataset_bytes: int = 1_048_576   # the size of a data set's CSV file
+    grid_side: int = 1000            # points along each side of a decision-boundary grid
+    relu_pieces: int = 10            # ReLUs whose on/off patterns a decision boundary enumerates
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""

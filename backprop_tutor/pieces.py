@@ -8,12 +8,15 @@ import sympy as sp
 from .algebra import T, element_symbols
 from .ask import Ask
 from .engine import evaluate, leaf_values
+from .errors import LimitError
+from .limits import Limits
 from .ops import relu
 from .solution import LinearPieces, Piece
 
 
-def linear_pieces(work, ask: Ask) -> LinearPieces:
-    """Enumerate the ReLU patterns exactly; keep those whose region has an interior."""
+def linear_pieces(work, ask: Ask, limits: Limits | None = None) -> LinearPieces:
+    """Enumerate the ReLU patterns exactly; keep those whose region has an interior.
+    With `limits`, more ReLUs than limits.relu_pieces (2^n patterns) is a LimitError."""
     g = work.g
     o = ask.options
     where = f"ask part {ask.part}"
@@ -31,6 +34,9 @@ def linear_pieces(work, ask: Ask) -> LinearPieces:
     y = values[output].x
     y = y[0] if isinstance(y, sp.MatrixBase) else y
     arguments = _relu_arguments(y)
+    if limits is not None and len(arguments) > limits.relu_pieces:
+        raise LimitError(limits.message("relu_pieces", f"the output has {len(arguments)} ReLUs, "
+                                        f"{2 ** len(arguments)} on/off patterns"), file=g.problem.path)
     pieces = []
     for active in product((True, False), repeat=len(arguments)):
         choice = dict(zip(arguments, active))

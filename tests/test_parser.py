@@ -255,6 +255,7 @@ SYMPIFY_REVIEWED = {
     ("render/tikz.py", "_numeric", "x"),        # a weight or value from the diagram
     ("render/dot.py", "_numeric", "x"),         # a weight or value from the diagram, never a str
     ("drawing.py", "_known", "x"),              # a value the engine computed (SymPy), never text
+    ("numeric.py", "float_leaves", "node.given"),  # a leaf's value as the graph built it (SymPy), never text
     ("render/jsonout.py", "number", "x"),       # a value from the Solution
     ("algebra.py", "const", "v"),               # a Rational from a Num node, a literal, or the learning rate
     ("algebra.py", "finish", "e"),              # a SymPy expression being evaluated
