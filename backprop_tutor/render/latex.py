@@ -8,16 +8,15 @@ from sympy.printing.latex import LatexPrinter
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import function_tex, sheet_rule, is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import function_tex, sheet_rule, is_exact_decimal, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, closes, is_value, matrix_kind,
-                      negated, negative_number, parts_in_order, plain_given, positive_first, rounded_inside,
-                      spelled_out, unit_name)
+from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, answer_steps, check_note, is_value,
+                      leads_negative, matrix_kind, negated, negative_number, parts_in_order, plain_given,
+                      positive_first, rounded_inside, spelled_out, unit_name)
 
-NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
 MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follows it
@@ -147,7 +146,7 @@ class MathLatex(OurNumbers, LatexPrinter):
         if ordered is not None:
             return super()._print_Add(ordered, order)
         terms = list(e.args)
-        if not any(negated(t) or (i and (negative_number(t) or _leads_negative(t))) for i, t in enumerate(terms)):
+        if not any(negated(t) or (i and (negative_number(t) or leads_negative(t))) for i, t in enumerate(terms)):
             return super()._print_Add(e, order)
         return self._join_terms(terms)
 
@@ -348,12 +347,8 @@ class LatexDocument(Printer):
 
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
-        notes = []
-        if s.check is not None and s.check.estimate is None:
-            notes.append(f"central finite difference: {NOT_CHECKED}")
-        elif s.check is not None:
-            notes.append(f"central finite difference (h = {number_text(s.check.step, 1)}): "
-                         f"{_plain(s.check.estimate, self.digits)}, difference {_plain(s.check.difference, 3)}")
+        note = check_note(s.check, self.digits)
+        notes = [note] if note else []
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, notes)
 
     def _print_Update(self, s):
@@ -596,11 +591,7 @@ class LatexDocument(Printer):
             # each answer boxed where the step that computes it ends (the last such step of the part);
             # an answer no step ends in is boxed on a line of its own under the part
             steps = [step for section in sections for step in section.steps]
-            boxes: dict = {}
-            for r in results:
-                step = next((s for s in reversed(steps) if id(s) not in boxes and closes(s, r)), None)
-                if step is not None:
-                    boxes[id(step)] = r
+            boxes = answer_steps(steps, results)
             left = list(results)
             for k, section in enumerate(sections):
                 title = self.heading(section.title)
@@ -633,12 +624,6 @@ class LatexDocument(Printer):
 _LINE_END = re.compile(r" \\\\\*?\n")
 _TAG = re.compile(r" \\tag\*\{.*\}$")  # a margin note: set below its line where the line is full
 _BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
-
-
-def _leads_negative(t) -> bool:
-    """A product of numbers led by a negative one, (−2)·(−0.25): SymPy would pull its sign out and
-    print the rest evaluated (0.5 − −0.5); it is kept as a term of its own."""
-    return isinstance(t, sp.Mul) and not t.free_symbols and negative_number(t.args[0])
 
 
 def joined(steps: list) -> list:
@@ -731,12 +716,6 @@ def _centred(picture: str) -> str:
     """A picture centred, shrunk to the line width when it is wider than the page."""
     return ("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
             + picture + "}\n\\end{center}\n")
-
-
-def _plain(value, digits):
-    if isinstance(value, sp.MatrixBase):
-        return "[" + "; ".join(", ".join(number_text(v, digits) for v in value.row(i)) for i in range(value.rows)) + "]"
-    return number_text(value, digits)
 
 
 __all__ = ["to_latex", "preamble", "keep_together", "LatexDocument", "MathLatex", "text"]
