@@ -93,6 +93,8 @@ class TexMathML:
         if tokens[i] == ("chr", "{"):
             items, i = self._sequence(tokens, i + 1, until=(("chr", "}"),))
             return self.element("mrow", *items), i
+        if tokens[i][0] == "chr" and tokens[i][1].isdigit():  # one token: \tfrac12 is 1/2
+            return self.element("mn", text=tokens[i][1]), i + 1
         item, i = self._item(tokens, i)
         return (item if item is not None else self.element("mrow")), i
 
@@ -206,16 +208,41 @@ def settled(e):
     for node in _walk(e):
         if node.nodeType != node.ELEMENT_NODE or node.tagName != "mo" or node.hasAttribute("stretchy"):
             continue
-        text = "".join(c.data for c in node.childNodes if c.nodeType == c.TEXT_NODE)
+        text = _text_of(node)
         if text == "/":
             node.setAttribute("lspace", "0")
             node.setAttribute("rspace", "0")
-        elif text in FENCES:
-            parent = node.parentNode
-            tall = parent is not None and any(n.nodeType == n.ELEMENT_NODE and n.tagName in TALL for n in _walk(parent))
-            if not tall:
-                node.setAttribute("stretchy", "false")
+        elif text in FENCES and not _encloses_tall(node, text):
+            node.setAttribute("stretchy", "false")
     return e
+
+
+def _encloses_tall(mo, text: str) -> bool:
+    """Whether what a bracket encloses (its siblings up to the next bracket: after an opening one,
+    before a closing one, either side of a bar) holds a fraction, a matrix or a root."""
+    def side(step):
+        node = getattr(mo, step)
+        while node is not None:
+            if node.nodeType == node.ELEMENT_NODE:
+                if node.tagName == "mo" and _text_of(node) in FENCES:
+                    return False
+                if any(n.nodeType == n.ELEMENT_NODE and n.tagName in TALL for n in _walk(node)):
+                    return True
+            node = getattr(node, step)
+        return False
+    if text in "([{":
+        return side("nextSibling")
+    if text in ")]}":
+        return side("previousSibling")
+    before, node = 0, mo.previousSibling   # bars alternate: an even number before this one opens
+    while node is not None:
+        before += node.nodeType == node.ELEMENT_NODE and node.tagName == "mo" and _text_of(node) == text
+        node = node.previousSibling
+    return side("nextSibling" if before % 2 == 0 else "previousSibling")
+
+
+def _text_of(node) -> str:
+    return "".join(c.data for c in node.childNodes if c.nodeType == c.TEXT_NODE)
 
 
 def _walk(e):
@@ -336,6 +363,9 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
     def _print_Partial(self, e):
         return self.el("mfrac", self.el("mrow", self.el("mi", text="∂"), self._print(e.of)),
                        self.el("mrow", self.el("mi", text="∂"), self._print(e.wrt)))
+
+    def _print_Exp1(self, e):
+        return self.el("mi", text="e")
 
     def _print_OneMatrix(self, e):
         return self.el("mn", text=BOLD["1"])
