@@ -1,6 +1,9 @@
 """Math as presentation MathML: SymPy's MathML printer in the sheet's names and numbers, and the safe TeX subset translated."""
 from __future__ import annotations
 
+import html
+from xml.dom.minidom import Document
+
 import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 
@@ -256,6 +259,9 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
 
     def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
         super().__init__({"mat_delim": "[", "mul_symbol": "dot", "order": "none"})
+        # SymPy's printer writes its text nodes unescaped (it spells some symbols as entity references):
+        # here every text is escaped when written, an entity reference read as the character it names first
+        self.dom.createTextNode = lambda data: Document.createTextNode(self.dom, html.unescape(str(data)))
         self.digits, self.exact, self.names = digits, exact, names or {}
         self.tex = TexMathML(self.dom)
 
