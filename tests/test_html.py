@@ -288,3 +288,28 @@ def test_drawing_loads_no_printer_until_it_is_shown():
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("detail", ["brief", "full"])
+@pytest.mark.parametrize("path", PROBLEMS, ids=lambda p: p.stem)
+def test_every_detail_every_check_and_the_answers_alone_make_a_well_formed_page(path, detail):
+    problem = load(path)
+    solution = solve(problem, detail=detail, verify=True)
+    page = to_html(solution, figures=False, comment=problem.comment)
+    parsed(page)
+    checked = [s for s in solution.steps() if getattr(s, "check", None) is not None]
+    assert page.count("central finite difference") == len(checked)
+    if problem.comment:
+        assert "<strong>Comment.</strong>" in page
+    alone = to_html(solve(problem, answers_only=True), figures=False)
+    assert len(parsed(alone).findall(".//table")) == (1 if solution.results else 0)
+    assert ("<h2>Answers</h2>" in alone) == bool(solution.results)
+
+
+@pytest.mark.parametrize("name, wrt", [("sheet2_ex3", "w13"), ("sheet12_p2", "x"), ("ws24_sheet4_ex1", "u11")])
+def test_a_derivation_makes_a_page_too(name, wrt):
+    d = backprop_tutor.derive(name, wrt)
+    page = to_html(d, figures=False)
+    root = parsed(page)
+    assert "".join(root.find("body/main/h1").itertext()) == d.title
+    assert page.count("<math") >= len(list(d.steps()))

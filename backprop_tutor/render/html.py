@@ -384,8 +384,8 @@ class HtmlDocument(Printer):
             out.append(f'<div class="comment"><p><strong>Comment.</strong></p>{self.prose(self.comment)}</div>')
         if hasattr(solution, "results") and self.rounding_note(solution):
             out.append(f'<p class="rounding">{esc(self.rounding_note(solution))}</p>')
-        if answers_only:
-            return "\n".join(out + ["<h2>Answers</h2>", self.answers_table(solution)])
+        if answers_only:   # (a table of nothing where nothing is asked)
+            return "\n".join(out + (["<h2>Answers</h2>", self.answers_table(solution)] if solution.results else []))
         if getattr(solution, "diagram", None) is not None:
             out.append(self.picture(solution.diagram))
         groups = parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])]
