@@ -13,9 +13,9 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, answer_steps, check_note, is_value,
-                      leads_negative, matrix_kind, negated, negative_number, parts_in_order, plain_given,
-                      positive_first, rounded_inside, spelled_out, unit_name)
+from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, Printer, answer_steps, check_note,
+                      decimal_padding, is_value, leads_negative, matrix_kind, negated, negative_number, parts_in_order,
+                      plain_given, positive_first, rounded_inside, spelled_out, unit_name)
 
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
@@ -33,22 +33,10 @@ def text(s: str) -> str:
 _TIGHT_CALL = re.compile(r"^(\\[a-z]+(?:\^\{[^{}]*\})?)\{\\left\((.*)\\right\)\}$", re.S)
 
 
-_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
-
 def _phantom_aligned(column: list) -> list:
     """Numbers (plain decimals) padded with \\phantom so that a centred column lines them up on the point."""
-    parts = [(c.startswith("-"), *c.lstrip("-").partition(".")[::2]) for c in column]
-    sign = any(p[0] for p in parts)
-    whole = max(len(p[1]) for p in parts)
-    fraction = max(len(p[2]) for p in parts)
-    out = []
-    for negative, head, tail in parts:
-        left = ("" if negative or not sign else "-") + "0" * (whole - len(head))
-        right = ("." if fraction and not tail else "") + "0" * (fraction - len(tail))
-        text = ("-" if negative else "") + head + ("." + tail if tail else "")
-        out.append((f"\\phantom{{{left}}}" if left else "") + text + (f"\\phantom{{{right}}}" if right else ""))
-    return out
+    return [(f"\\phantom{{{left}}}" if left else "") + c + (f"\\phantom{{{right}}}" if right else "")
+            for c, (left, right) in zip(column, decimal_padding(column))]
 
 
 class MathLatex(OurNumbers, LatexPrinter):
@@ -126,7 +114,7 @@ class MathLatex(OurNumbers, LatexPrinter):
                 return "{" + inline + "}"  # a group: a transpose or power after it applies to the whole
         for j in range(e.cols):
             column = [row[j] for row in cells]
-            if all(_PLAIN_NUMBER.fullmatch(c) for c in column):
+            if all(PLAIN_NUMBER.fullmatch(c) for c in column):
                 for row, c in zip(cells, _phantom_aligned(column)):
                     row[j] = c
         body = " \\\\ ".join(" & ".join(row) for row in cells)

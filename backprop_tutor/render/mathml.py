@@ -10,7 +10,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from ..notation import function_tex, is_exact_decimal, number_text, rounded, shows_rounded, tex_name, tex_number
 from ..ops import LOSS_TEX
 from ..texsafe import GREEK, ARGUMENTS, UnsafeTeX, check_math, math_tokens
-from .printer import (EXACT_DIGITS, OurNumbers, is_value, leads_negative, negated, negative_number,
+from .printer import (EXACT_DIGITS, PLAIN_NUMBER, OurNumbers, decimal_padding, is_value, leads_negative, negated, negative_number,
                       positive_first, rounded_inside, spelled_out)
 
 GREEK_LETTERS = dict(zip(GREEK, "αβγδεϵζηθϑικλμνξπϖρϱσςτυφϕχψωΓΔΘΛΞΠΣΥΦΨΩ"))
@@ -359,16 +359,30 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
                 inner.append(self._print(v))
             tuple_ = self._fenced(self.el("mrow", *inner))
             return self.el("msup", tuple_, self.el("mi", text="T", mathvariant="normal")) if m.cols == 1 else tuple_
+        cells = [[self._print(m[i, j]) for j in range(m.cols)] for i in range(m.rows)]
+        for j in range(m.cols):   # a column of decimals lined up on the point, as the LaTeX bmatrix has it
+            column = [number_text(v, self.digits, self.exact) if isinstance(v, sp.Number) else "" for v in m.col(j)]
+            if all(PLAIN_NUMBER.fullmatch(c) for c in column):
+                for row, (left, right) in zip(cells, decimal_padding(column)):
+                    row[j] = self.el("mrow", *([self._phantom(left)] if left else []), row[j],
+                                     *([self._phantom(right)] if right else []))
         table = self.el("mtable", **{"class": "matrix"})
-        for i in range(m.rows):
-            table.appendChild(self.el("mtr", *[self.el("mtd", self._print(m[i, j])) for j in range(m.cols)]))
+        for row in cells:
+            table.appendChild(self.el("mtr", *[self.el("mtd", c) for c in row]))
         return self._fenced(table, "[", "]")
+
+    def _phantom(self, text: str):
+        """Room for text, left blank."""
+        return self.el("mphantom", self.el("mn", text=text.replace("-", "−")))
 
     _print_ImmutableMatrix = _print_MutableDenseMatrix = _print_ImmutableDenseMatrix = _print_MatrixBase
 
     def _print_Partial(self, e):
         return self.el("mfrac", self.el("mrow", self.el("mi", text="∂"), self._print(e.of)),
                        self.el("mrow", self.el("mi", text="∂"), self._print(e.wrt)))
+
+    def _print_UnevaluatedExpr(self, e):
+        return self._print(e.args[0])
 
     def _print_Exp1(self, e):
         return self.el("mi", text="e")

@@ -140,6 +140,21 @@ def plain_value(value, digits: int) -> str:
     return number_text(value, digits)
 
 
+PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def decimal_padding(column: list) -> list:
+    """For a column of plain decimals (as text, '-' for minus), the invisible text before and after each
+    that lines them up on the decimal point in a centred column: [(before, after)]."""
+    parts = [(c.startswith("-"), *c.lstrip("-").partition(".")[::2]) for c in column]
+    sign = any(p[0] for p in parts)
+    whole = max(len(p[1]) for p in parts)
+    fraction = max(len(p[2]) for p in parts)
+    return [(("" if negative or not sign else "-") + "0" * (whole - len(head)),
+             ("." if fraction and not tail else "") + "0" * (fraction - len(tail)))
+            for negative, head, tail in parts]
+
+
 def unit_name(off) -> str:
     """The name of a unit that is off, as the file writes one element: Z_in[1], or z3 for a scalar."""
     return off.node if off.index is None else f"{off.node}[{','.join(map(str, off.index))}]"
