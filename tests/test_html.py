@@ -20,7 +20,7 @@ from backprop_tutor.render.html import to_html
 from backprop_tutor.render.latex import to_latex
 from backprop_tutor.render.markdown import to_markdown
 from backprop_tutor.render.mathml import MathMathML, TexMathML
-from backprop_tutor.render.svg import clean_svg
+from backprop_tutor.render.svg import clean_svg, plot_svg
 from backprop_tutor.texsafe import UnsafeTeX
 
 from helpers import cli as run, sheet12_by_hand
@@ -193,8 +193,8 @@ def test_a_page_draws_a_figure_where_the_latex_does(path):
     needs_dot()
     solution = solve(load(path))
     page = to_html(solution)
-    latex = to_latex(solution)   # a decision-boundary plot (pgfplots' axis) is the PDF's only
-    assert page.count("<svg") == latex.count("\\begin{tikzpicture}") - latex.count("\\begin{axis}")
+    latex = to_latex(solution)   # the network, the graphs and the decision-boundary plots
+    assert page.count("<svg") == latex.count("\\begin{tikzpicture}")
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
 
@@ -313,3 +313,20 @@ def test_a_derivation_makes_a_page_too(name, wrt):
     root = parsed(page)
     assert "".join(root.find("body/main/h1").itertext()) == d.title
     assert page.count("<math") >= len(list(d.steps()))
+
+
+def test_a_decision_boundary_is_drawn_as_the_pdf_draws_it():
+    from backprop_tutor.diagram import boundary_plot
+    solution = solve(load(ROOT / "problems" / "sheet2_ex1.yaml"))
+    pieces = next(s for s in solution.steps() if type(s).__name__ == "LinearPieces")
+    plot = boundary_plot(pieces)
+    svg = plot_svg(plot, ("x<sub>", "y&"))
+    root = ET.fromstring(svg)
+    shapes = root.findall("{http://www.w3.org/2000/svg}polygon")
+    assert len(shapes) == len(plot.areas) + len(plot.borders)
+    assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == len(plot.boundary)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "x<sub>" in texts and "y&" in texts and {"class 1", "class 2"} <= set(texts)
+    assert "<sub>" not in svg
+    page = to_html(solution, figures=False)   # the plot needs no dot
+    assert page.count("<svg") == 1 and "class 1" in page

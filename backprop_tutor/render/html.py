@@ -5,9 +5,11 @@ import html
 import re
 import warnings
 
+import sympy as sp
+
 
 from ..algebra import Partial
-from ..diagram import graph_diagram
+from ..diagram import boundary_plot, graph_diagram
 from ..drawing import Drawing
 from ..errors import ExternalError
 from ..export import DEFAULT_TIMEOUT
@@ -17,7 +19,8 @@ from ..texsafe import UnsafeTeX
 from .mathml import MathMathML, TexMathML
 from .printer import (PARTIAL_IN_TITLE, Printer, answer_steps, check_note, matrix_kind, parts_in_order, plain_given,
                       unit_name)
-from .svg import drawing_svg
+from .pretty import MathPrinter
+from .svg import drawing_svg, plot_svg
 
 ROW_CHARACTERS = 64   # a further part of a display joins its line while the line stays this short (in characters)
 GIVENS_CHARACTERS = 70  # given values a few to a line, up to this many characters a line
@@ -75,6 +78,7 @@ class HtmlDocument(Printer):
         super().__init__(digits, exact)
         self.math = MathMathML(digits, exact, names)
         self.tex = TexMathML(self.math.dom)
+        self.pretty = MathPrinter(digits, exact, names)
         self.names = names or {}
         self.comment = comment
         self.figure = figure    # diagram → SVG text or None (no figure); None: no figures at all
@@ -299,7 +303,13 @@ class HtmlDocument(Printer):
         rows = [[", ".join(self.inline(self.m(r)) for r in p.region), self.inline(self.m(p.expression)),
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
         zero = self.inline(f"<mrow>{y}<mo>=</mo><mn>0</mn></mrow>")
-        return head + self._table(header, rows, f"Decision boundary: {zero} on each piece where it changes sign.")
+        plot = boundary_plot(s)
+        figure = f"<figure>{plot_svg(plot, tuple(map(self.plain_name, plot.axes)))}</figure>\n" if plot else ""
+        return head + self._table(header, rows, f"Decision boundary: {zero} on each piece where it changes sign.") + figure
+
+    def plain_name(self, name: str) -> str:
+        """A name in the sheet's notation as plain Unicode text (x₁), for a picture's labels."""
+        return self.pretty.form(sp.Symbol(name)).render(wrap_line=False)
 
     def _where(self, w):
         if w is True:
@@ -452,8 +462,9 @@ def page(title: str, body: str) -> str:
 def to_html(solution, digits: int = 4, exact: bool = False, comment: str | None = None, standalone: bool = True,
             figures: bool = True, timeout: float = DEFAULT_TIMEOUT, warn=None) -> str:
     """A Solution (or Derivation) as a self-contained HTML page (only its <main> part with standalone=False),
-    the network drawn inline as SVG by the sandboxed dot; where dot cannot draw, the page has no figure and
-    warn (default: warnings.warn) is told why, once. The file's comment, when given, after the notes."""
+    the network and graphs drawn inline as SVG by the sandboxed dot (figures=False: not drawn); where dot
+    cannot draw, the page has no such figure and warn (default: warnings.warn) is told why, once. A
+    decision-boundary plot needs no dot. The file's comment, when given, after the notes."""
     said: list = []
 
     def figure(drawing):

@@ -1,13 +1,16 @@
-"""A drawing as SVG for a web page or a notebook: laid out by the sandboxed dot, then rebuilt from a short list of safe parts."""
+"""Pictures as SVG for a web page or a notebook: a drawing laid out by the sandboxed dot and rebuilt from a short
+list of safe parts, and a decision-boundary plot drawn directly."""
 from __future__ import annotations
 
 import html
+import math
 import re
 import xml.etree.ElementTree as ET
 
 from ..errors import ExternalError
 from ..export import DEFAULT_TIMEOUT, layout_dot
 from .dot import to_dot
+from .tikz import area_labels
 
 SVG = "http://www.w3.org/2000/svg"
 # What dot draws with; anything else (scripts, links, foreign objects, images, styles) is left out.
@@ -82,4 +85,49 @@ def _element(e, top: bool = False) -> str:
     return f"<{head}>{inner}</{tag}>"
 
 
-__all__ = ["drawing_svg", "clean_svg", "UnsafeSVG"]
+PLOT_SIDE = 300          # the plot's square, in pixels
+PLOT_MARGIN = (48, 16, 16, 44)  # room left, right, top and bottom for the ticks and the axes' names
+AREA_FILL = {True: "#f7d4d4", False: "#d4dcf7"}   # red!18, blue!18: the LaTeX plot's class colours
+
+
+def plot_svg(plot, axis_names=("x", "y")) -> str:
+    """A decision-boundary plot (diagram.Plot) as SVG, as the PDF draws it: the class areas shaded, the
+    pieces' borders dotted, the boundary thick, whole-number ticks; axis_names as text (escaped here)."""
+    x0, x1, y0, y1 = (float(v) for v in plot.window)
+    scale = PLOT_SIDE / max(x1 - x0, y1 - y0)
+    left, right, top, bottom = PLOT_MARGIN
+    width, height = (x1 - x0) * scale, (y1 - y0) * scale
+
+    def at(x, y) -> str:
+        return f"{left + (float(x) - x0) * scale:.2f},{top + (y1 - float(y)) * scale:.2f}"
+
+    out = [f'<svg xmlns="{SVG}" width="{left + width + right:.0f}" height="{top + height + bottom:.0f}" '
+           f'viewBox="0 0 {left + width + right:.0f} {top + height + bottom:.0f}" role="img" '
+           'font-family="serif" font-size="13">']
+    for area in plot.areas:
+        out.append(f'<polygon points="{" ".join(at(x, y) for x, y in area.corners)}" fill="{AREA_FILL[area.above]}"/>')
+    for border in plot.borders:
+        out.append(f'<polygon points="{" ".join(at(x, y) for x, y in border)}" fill="none" stroke="gray" '
+                   'stroke-dasharray="2,2"/>')
+    for a, b in plot.boundary:
+        out.append(f'<polyline points="{at(*a)} {at(*b)}" fill="none" stroke="black" stroke-width="2.5"/>')
+    for label, (cx, cy) in area_labels(plot):
+        x, y = at(cx, cy).split(",")
+        out.append(f'<text x="{x}" y="{y}" text-anchor="middle" font-size="12">{html.escape(label)}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{width:.2f}" height="{height:.2f}" fill="none" stroke="black"/>')
+    for k in range(math.ceil(x0), math.floor(x1) + 1):
+        x, y = at(k, y0).split(",")
+        out.append(f'<line x1="{x}" y1="{y}" x2="{x}" y2="{float(y) - 5:.2f}" stroke="black"/>'
+                   f'<text x="{x}" y="{float(y) + 16:.2f}" text-anchor="middle">{str(k).replace("-", "−")}</text>')
+    for k in range(math.ceil(y0), math.floor(y1) + 1):
+        x, y = at(x0, k).split(",")
+        out.append(f'<line x1="{x}" y1="{y}" x2="{float(x) + 5:.2f}" y2="{y}" stroke="black"/>'
+                   f'<text x="{float(x) - 6:.2f}" y="{float(y) + 4:.2f}" text-anchor="end">{str(k).replace("-", "−")}</text>')
+    out.append(f'<text x="{left + width / 2:.2f}" y="{top + height + 36:.2f}" text-anchor="middle" font-style="italic">'
+               f'{html.escape(axis_names[0])}</text>')
+    out.append(f'<text x="14" y="{top + height / 2:.2f}" text-anchor="middle" font-style="italic" '
+               f'transform="rotate(-90 14 {top + height / 2:.2f})">{html.escape(axis_names[1])}</text>')
+    return "".join(out) + "</svg>"
+
+
+__all__ = ["drawing_svg", "clean_svg", "plot_svg", "UnsafeSVG"]
