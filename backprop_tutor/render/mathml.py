@@ -229,7 +229,7 @@ def _encloses_tall(mo, text: str) -> bool:
             if node.nodeType == node.ELEMENT_NODE:
                 if node.tagName == "mo" and _text_of(node) in FENCES:
                     return False
-                if any(n.nodeType == n.ELEMENT_NODE and n.tagName in TALL for n in _walk(node)):
+                if _tall(node):
                     return True
             node = getattr(node, step)
         return False
@@ -242,6 +242,15 @@ def _encloses_tall(mo, text: str) -> bool:
         before += node.nodeType == node.ELEMENT_NODE and node.tagName == "mo" and _text_of(node) == text
         node = node.previousSibling
     return side("nextSibling" if before % 2 == 0 else "previousSibling")
+
+
+def _tall(node) -> bool:
+    """Whether an element holds a fraction, a matrix or a root set at full size (a \\tfrac is not)."""
+    if node.nodeType != node.ELEMENT_NODE:
+        return False
+    if node.tagName == "mstyle" and node.getAttribute("displaystyle") == "false":
+        return False
+    return node.tagName in TALL or any(_tall(c) for c in node.childNodes)
 
 
 def _text_of(node) -> str:
