@@ -169,8 +169,8 @@ class HtmlDocument(Printer):
         return f'<div class="step"><div class="display">{display}</div>{side}</div>{below}\n'
 
     def line(self, math: str) -> str:
-        """One line of math, as a paragraph of its own."""
-        return f"<p>{self.inline(math)}</p>\n"
+        """One line of math, set as a display of its own."""
+        return self.step(f'<math display="block">{math}</math>')
 
     def heading(self, title: str) -> str:
         """A section title: its text escaped, each ∂L/∂W21 in it as math in the sheet's names."""
