@@ -263,7 +263,8 @@ def test_numbers_and_names_follow_the_sheets_notation():
     assert m.doprint(sp.Symbol("W1")) == "<msub><mrow><mi>𝐖</mi></mrow><mrow><mn>1</mn></mrow></msub>"
     assert m.doprint(sp.Rational(1, 3)) == "<mn>0.3333</mn>"
     assert MathMathML(4, True).doprint(sp.Rational(-1, 3)) == \
-        '<mrow><mo>−</mo><mstyle displaystyle="false"><mfrac><mrow><mn>1</mn></mrow><mrow><mn>3</mn></mrow></mfrac></mstyle></mrow>'
+        ('<mrow><mo>−</mo><mstyle displaystyle="false"><mfrac><mrow><mn>1</mn></mrow><mrow><mn>3</mn></mrow></mfrac>'
+         '</mstyle></mrow>')
     assert m.doprint(sp.Symbol("y_hat")) == '<mover accent="true"><mrow><mi>y</mi></mrow><mo>^</mo></mover>'
     odd = m.doprint(sp.Symbol("x<y"))
     assert odd == '<mi mathvariant="normal">x&lt;y</mi>'

@@ -178,7 +178,9 @@ class HtmlDocument(Printer):
         for m in PARTIAL_IN_TITLE.finditer(title):
             of, wrt = m.group(1), m.group(2)
             wrt = '<mi mathvariant="normal">node</mi>' if wrt == "node" else self.name(wrt)
-            out += [esc(title[at:m.start()]), self.inline(f'<mrow><mi>∂</mi>{self.name(of)}<mo lspace="0" rspace="0">/</mo><mi>∂</mi>{wrt}</mrow>')]
+            slash = '<mo lspace="0" rspace="0">/</mo>'
+            math = f"<mrow><mi>∂</mi>{self.name(of)}{slash}<mi>∂</mi>{wrt}</mrow>"
+            out += [esc(title[at:m.start()]), self.inline(math)]
             at = m.end()
         return "".join(out) + esc(title[at:])
 
@@ -298,14 +300,15 @@ class HtmlDocument(Printer):
     def _print_LinearPieces(self, s):
         head = self.align(self.name(s.output), [s.formula])
         y = self.name(s.output)
-        header = ["region", self.inline(y), f"{self.cell(s.below)} ({self.inline(f'<mrow>{y}<mo>&lt;</mo><mn>0</mn></mrow>')})",
-                  f"{self.cell(s.above)} ({self.inline(f'<mrow>{y}<mo>&gt;</mo><mn>0</mn></mrow>')})"]
+        below, above = (self.inline(f"<mrow>{y}<mo>{sign}</mo><mn>0</mn></mrow>") for sign in ("&lt;", "&gt;"))
+        header = ["region", self.inline(y), f"{self.cell(s.below)} ({below})", f"{self.cell(s.above)} ({above})"]
         rows = [[", ".join(self.inline(self.m(r)) for r in p.region), self.inline(self.m(p.expression)),
                  self._where(p.below), self._where(p.above)] for p in s.pieces]
         zero = self.inline(f"<mrow>{y}<mo>=</mo><mn>0</mn></mrow>")
         plot = boundary_plot(s)
         figure = f"<figure>{plot_svg(plot, tuple(map(self.plain_name, plot.axes)))}</figure>\n" if plot else ""
-        return head + self._table(header, rows, f"Decision boundary: {zero} on each piece where it changes sign.") + figure
+        caption = f"Decision boundary: {zero} on each piece where it changes sign."
+        return head + self._table(header, rows, caption) + figure
 
     def plain_name(self, name: str) -> str:
         """A name in the sheet's notation as plain Unicode text (x₁), for a picture's labels."""
@@ -327,8 +330,8 @@ class HtmlDocument(Printer):
         into: dict = {}
         for a, b in s.edges:
             into.setdefault(b, []).append(a)
-        rows = [[self.inline(self.name(n)), self.cell(role), ", ".join(self.inline(self.name(a)) for a in into.get(n, []))]
-                for n, role in s.nodes]
+        rows = [[self.inline(self.name(n)), self.cell(role),
+                 ", ".join(self.inline(self.name(a)) for a in into.get(n, []))] for n, role in s.nodes]
         return figure + self._table(["node", "kind", "computed from"], rows,
                                     f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
 
@@ -367,7 +370,8 @@ class HtmlDocument(Printer):
         for r in results:
             body = f"<mrow>{self.quantity(r)}<mo>{self.sign(r.value)}</mo>{self.value_math(r.value)}</mrow>"
             notes = "".join(f'<mspace width="1em"></mspace>{n}' for n in self.notes_of(r))
-            lines.append(f'<div><math display="block"><mrow><mrow class="boxed">{body}</mrow>{notes}</mrow></math></div>')
+            boxed = f'<mrow><mrow class="boxed">{body}</mrow>{notes}</mrow>'
+            lines.append(f'<div><math display="block">{boxed}</math></div>')
         return f'<div class="answers display">{"".join(lines)}</div>\n'
 
     def answers_table(self, solution) -> str:

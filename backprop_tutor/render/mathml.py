@@ -1,4 +1,4 @@
-"""Math as presentation MathML: SymPy's MathML printer in the sheet's names and numbers, and the safe TeX subset translated."""
+"""Math as presentation MathML: SymPy's MathML printer in the sheet's names and numbers; safe TeX translated."""
 from __future__ import annotations
 
 import html
@@ -10,13 +10,13 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from ..notation import function_tex, is_exact_decimal, number_text, rounded, shows_rounded, tex_name, tex_number
 from ..ops import LOSS_TEX
 from ..texsafe import GREEK, ARGUMENTS, UnsafeTeX, check_math, math_tokens
-from .printer import (EXACT_DIGITS, PLAIN_NUMBER, OurNumbers, decimal_padding, is_value, leads_negative, negated, negative_number,
-                      positive_first, rounded_inside, spelled_out)
+from .printer import (EXACT_DIGITS, PLAIN_NUMBER, OurNumbers, decimal_padding, is_value, leads_negative, negated,
+                      negative_number, positive_first, rounded_inside, spelled_out)
 
 GREEK_LETTERS = dict(zip(GREEK, "αβγδεϵζηθϑικλμνξπϖρϱσςτυφϕχψωΓΔΘΛΞΠΣΥΦΨΩ"))
 IDENTIFIERS = {"partial": "∂", "top": "⊤", "ell": "ℓ", "infty": "∞"}
-OPERATORS = {"prime": "′", "cdot": "·", "sum": "∑", "in": "∈", "le": "≤", "ge": "≥", "neq": "≠", "approx": "≈",
-             "times": "×", "odot": "⊙", "to": "→", "ldots": "…"}
+OPERATORS = {"prime": "′", "cdot": "·", "sum": "∑", "in": "∈", "le": "≤", "ge": "≥", "neq": "≠",
+             "approx": "≈", "times": "×", "odot": "⊙", "to": "→", "ldots": "…"}
 FUNCTIONS = ("tanh", "log", "exp", "max", "min", "cosh", "sinh")
 SPACES = {"quad": "1em", "qquad": "2em", ",": "0.1667em", ":": "0.2222em", ";": "0.2778em", " ": "0.25em"}
 ACCENTS = {"hat": "^", "bar": "¯", "tilde": "~", "vec": "→"}
@@ -345,8 +345,8 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as wᵀx
-            return self.el("mrow", self.el("msup", self._factor(e.args[1]), self.el("mi", text="T", mathvariant="normal")),
-                           self._factor(e.args[2]))
+            transposed = self.el("msup", self._factor(e.args[1]), self.el("mi", text="T", mathvariant="normal"))
+            return self.el("mrow", transposed, self._factor(e.args[2]))
         return self._call(e.name, e.args[1:])
 
     def _print_operation(self, e):

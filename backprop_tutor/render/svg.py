@@ -122,7 +122,8 @@ def plot_svg(plot, axis_names=("x", "y")) -> str:
     for k in range(math.ceil(y0), math.floor(y1) + 1):
         x, y = at(x0, k).split(",")
         out.append(f'<line x1="{x}" y1="{y}" x2="{float(x) + 5:.2f}" y2="{y}" stroke="black"/>'
-                   f'<text x="{float(x) - 6:.2f}" y="{float(y) + 4:.2f}" text-anchor="end">{str(k).replace("-", "−")}</text>')
+                   f'<text x="{float(x) - 6:.2f}" y="{float(y) + 4:.2f}" text-anchor="end">'
+                   f'{str(k).replace("-", "−")}</text>')
     out.append(f'<text x="{left + width / 2:.2f}" y="{top + height + 36:.2f}" text-anchor="middle" font-style="italic">'
                f'{html.escape(axis_names[0])}</text>')
     out.append(f'<text x="14" y="{top + height / 2:.2f}" text-anchor="middle" font-style="italic" '
