@@ -331,3 +331,21 @@ def test_a_decision_boundary_is_drawn_as_the_pdf_draws_it():
     assert "<sub>" not in svg
     page = to_html(solution, figures=False)   # the plot needs no dot
     assert page.count("<svg") == 1 and "class 1" in page
+
+
+def test_a_formula_too_wide_for_a_line_is_cut_between_terms_and_loses_nothing():
+    from backprop_tutor.render.html import LINE_CHARACTERS, HtmlDocument, characters
+    x = sp.symbols("x1:40")
+    wide = sp.Add(*[sp.tanh(s) * s for s in x], evaluate=False)
+    document = HtmlDocument()
+    whole = document.m(wide)
+    pieces = document.broken(wide, 40)
+    assert len(pieces) > 5
+    assert all(characters(p) <= 40 for p in pieces)
+    assert all(re.match(r"<mo>[+−]</mo>", p) for p in pieces[1:])   # each further line starts with its sign
+    text = lambda s: re.sub(r"<[^>]+>", "", s)  # noqa: E731
+    assert "".join(map(text, pieces)) == text(whole)
+    display = document.align("<mi>y</mi>", [wide], None)   # the line's room less the left side's
+    assert display.count("<mtr>") == len(document.broken(wide, LINE_CHARACTERS - 1)) > 1
+    assert "<mtr>" in document.align("<mi>y</mi>", [x[0]], None) and \
+        document.align("<mi>y</mi>", [x[0]], None).count("<mtr>") == 1

@@ -24,6 +24,8 @@ from .svg import drawing_svg, plot_svg
 
 ROW_CHARACTERS = 64   # a further part of a display joins its line while the line stays this short (in characters)
 GIVENS_CHARACTERS = 70  # given values a few to a line, up to this many characters a line
+LINE_CHARACTERS = 80    # a formula wider than this (in characters) is cut between its outermost terms or factors
+BREAKS = frozenset("+−·⊙")  # where a formula may be cut: before these, at its outermost level
 
 STYLE = """
 body { margin: 0; background: #fff; color: #1a1a1a; font: 17px/1.5 "Latin Modern Roman", "STIX Two Text",
@@ -149,12 +151,32 @@ class HtmlDocument(Printer):
             if k == len(shown) - 1 and self.boxing is not None:  # the part's answer, boxed where the step ends
                 body = f'<mrow class="boxed">{body}</mrow>{self.boxing}'
                 self.boxing = None
+            elif not isinstance(part, str) and characters(body) > LINE_CHARACTERS - characters(lhs):
+                first, *rest = self.broken(part, LINE_CHARACTERS - characters(lhs))
+                lines.append([lhs if not lines else "", [(sign, first)]])
+                lines += [["", [("", f'<mrow><mspace width="1.2em"></mspace>{more}</mrow>')]] for more in rest]
+                continue
             if lines and characters(_line(lines[-1])) + characters(body) + 3 <= ROW_CHARACTERS - characters(lhs):
                 lines[-1][1].append((sign, body))
             else:
                 lines.append([lhs if not lines else "", [(sign, body)]])
         aside = [self.prose_line(sheet_rule(r, self.names)) for r in rules] + ([margin] if margin else [])
         return self.step(self.lines(lines), aside, notes)
+
+    def broken(self, expr, room: int) -> list:
+        """An expression too wide for a line, cut before a +, − or · (the outermost first; inside brackets
+        too wide themselves) into lines that fit; a piece that cannot be cut is left whole (the display scrolls)."""
+        segments: list = []   # each from one place a cut may come to the next
+        for xml, breakable in _atoms(self.math.element(expr), room):
+            if breakable or not segments:
+                segments.append("")
+            segments[-1] += xml
+        out: list = [""]
+        for segment in segments:
+            if out[-1] and characters(out[-1]) + characters(segment) > room:
+                out.append("")
+            out[-1] += segment
+        return out
 
     def lines(self, lines: list) -> str:
         """A block display of aligned lines: left side, then = right side (a continued line has no left side)."""
@@ -448,9 +470,32 @@ def _text(mathml: str) -> str:
     return html.unescape(re.sub(r"<[^>]*>", "", mathml))
 
 
+def _atoms(e, room: int) -> list:
+    """The pieces of MathML a line may be cut between: (text, whether a cut may come before it). An mrow
+    wider than the line is opened into its children; a cut comes before an operator that is not the first
+    thing inside a bracket."""
+    if e.nodeType != e.ELEMENT_NODE or e.tagName != "mrow" or characters(e.toxml()) <= room:
+        return [(e.toxml(), _operator(e) in BREAKS)]
+    out: list = []
+    for child in e.childNodes:
+        for xml, breakable in _atoms(child, room):
+            opened = bool(out) and out[-1][0].endswith(("(</mo>", "[</mo>"))
+            if opened and xml.startswith("<mo>"):   # a sign just inside a bracket, as its own mrow would set it
+                xml = xml.replace("<mo>", '<mo form="prefix">', 1)
+            out.append((xml, breakable and bool(out) and not opened))
+    return out
+
+
+def _operator(e) -> str:
+    """The text of an <mo>, else ''."""
+    if e.nodeType != e.ELEMENT_NODE or e.tagName != "mo":
+        return ""
+    return "".join(t.data for t in e.childNodes if t.nodeType == t.TEXT_NODE)
+
+
 def _line(line) -> str:
     """The right side of one display line: = part = part …"""
-    return "".join(f"<mo>{sign}</mo>{body}" for sign, body in line[1])
+    return "".join((f"<mo>{sign}</mo>" if sign else "") + body for sign, body in line[1])
 
 
 def page(title: str, body: str) -> str:

@@ -276,7 +276,11 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
 
     def doprint(self, expr) -> str:
         """The MathML of an expression (an mrow or a single element), as text."""
-        return settled(self._print(expr)).toxml()
+        return self.element(expr).toxml()
+
+    def element(self, expr):
+        """The MathML of an expression, as an element."""
+        return settled(self._print(expr))
 
     def text_of(self, tex: str):
         """Our own safe-subset TeX (a number, a loss's name) as an element."""
