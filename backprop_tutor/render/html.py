@@ -83,7 +83,7 @@ class HtmlDocument(Printer):
         self.pretty = MathPrinter(digits, exact, names)
         self.names = names or {}
         self.comment = comment
-        self.figure = figure    # diagram → SVG text or None (no figure); None: no figures at all
+        self.figure = figure    # a Drawing → its SVG text, or None where it is not drawn; None: no drawings
         self.boxing = None      # MathML after the box while the next display's last line is to be boxed, else None
 
     # -- math pieces, as MathML text ----------------------------------------------------------------
@@ -107,7 +107,7 @@ class HtmlDocument(Printer):
         return f"<math>{math}</math>"
 
     def tex_math(self, tex: str) -> str:
-        """Safe-subset TeX (a rule, a note's $…$) as MathML; shown as code where it is outside the subset."""
+        """Safe-subset TeX (a rule, a note's $…$) as MathML; shown as written, as text, where it is outside it."""
         try:
             return self.tex.translate(tex).toxml()
         except UnsafeTeX:
