@@ -17,8 +17,8 @@ from ..notation import shape_text, sheet_rule
 from ..prose import paragraphs
 from ..texsafe import UnsafeTeX
 from .mathml import MathMathML, TexMathML
-from .printer import (PARTIAL_IN_TITLE, Printer, answer_steps, check_note, matrix_kind, parts_in_order, plain_given,
-                      unit_name)
+from .printer import (FROZEN, PARTIAL_IN_TITLE, SHARED_DELTAS, Printer, answer_steps, check_note, left_out,
+                      matrix_kind, parts_in_order, plain_given, unit_name, verdict)
 from .pretty import MathPrinter
 from .svg import drawing_svg, plot_svg
 
@@ -279,13 +279,13 @@ class HtmlDocument(Printer):
         label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
         name = self.name(label)
         if s.frozen:
-            return self.align(name, [s.old], s.old, ("frozen: kept at its value",))
+            return self.align(name, [s.old], s.old, (FROZEN,))
         lhs = f"<mrow>{name}<mo>←</mo>{name}<mo>−</mo><mi>α</mi>{self.partial(label)}</mrow>"
         margin = f"the gradient from ({esc(s.shown_in)})" if s.shown_in else ""
         return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
     def _print_ChainRule(self, s):
-        notes = ("with the deltas defined once each in the backward recursion",) if s.shared and s.noted else ()
+        notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)
 
     def _print_LocalDerivative(self, s):
@@ -298,9 +298,7 @@ class HtmlDocument(Printer):
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)
         if not s.shown:
-            return self.align(lhs, [s.value], s.value,
-                              (f"the expanded form has {'more than ' * (s.expression is None)}"
-                               f"{s.size - (s.expression is None)} operations and is left out",))
+            return self.align(lhs, [s.value], s.value, (left_out(s),))
         return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _print_TruthTable(self, s):
@@ -315,9 +313,7 @@ class HtmlDocument(Printer):
             if r.matches is not None:
                 row += [self.inline(self.m(r.expected)), "yes" if r.matches else "no"]
             rows.append(row)
-        verdict = "" if s.all_match is None else (
-            "Every row matches the gate." if s.all_match else "Some rows do not match the gate.")
-        return head + self._table(header, rows, verdict)
+        return head + self._table(header, rows, verdict(s))
 
     def _print_LinearPieces(self, s):
         head = self.align(self.name(s.output), [s.formula])

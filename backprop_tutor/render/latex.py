@@ -13,9 +13,10 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, Printer, answer_steps, check_note,
-                      decimal_padding, is_value, leads_negative, matrix_kind, negated, negative_number, parts_in_order,
-                      plain_given, positive_first, rounded_inside, spelled_out, unit_name)
+from .printer import (EXACT_DIGITS, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, SHARED_DELTAS, OurNumbers, Printer,
+                      answer_steps, check_note, decimal_padding, is_value, leads_negative, left_out, matrix_kind,
+                      negated, negative_number, parts_in_order, plain_given, positive_first, rounded_inside,
+                      spelled_out, unit_name, verdict)
 
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
@@ -343,13 +344,13 @@ class LatexDocument(Printer):
         label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
         name = self.name(label)
         if s.frozen:
-            return self.align(name, [s.old], s.old, ("frozen: kept at its value",))
+            return self.align(name, [s.old], s.old, (FROZEN,))
         lhs = f"{name} \\leftarrow {name} - \\alpha\\, {self.partial(label)}"
         margin = f"the gradient from ({text(s.shown_in)})" if s.shown_in else ""
         return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
     def _print_ChainRule(self, s):
-        notes = ("with the deltas defined once each in the backward recursion",) if s.shared and s.noted else ()
+        notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)
 
     def _print_LocalDerivative(self, s):
@@ -361,9 +362,7 @@ class LatexDocument(Printer):
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)
         if not s.shown:
-            return self.align(lhs, [s.value], s.value,
-                              (f"the expanded form has {'more than ' * (s.expression is None)}"
-                               f"{s.size - (s.expression is None)} operations and is left out",))
+            return self.align(lhs, [s.value], s.value, (left_out(s),))
         return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _table(self, header: list, rows: list, caption: str = "", cols: str | None = None) -> str:
@@ -404,9 +403,7 @@ class LatexDocument(Printer):
             if r.matches is not None:
                 row += [f"${self.m(r.expected)}$", "yes" if r.matches else "no"]
             rows.append(row)
-        verdict = "" if s.all_match is None else (
-            "Every row matches the gate." if s.all_match else "Some rows do not match the gate.")
-        return head + self._table(header, rows, verdict)
+        return head + self._table(header, rows, verdict(s))
 
     def _print_LinearPieces(self, s):
         head = self.align(self.name(s.output), [s.formula])

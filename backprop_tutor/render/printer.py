@@ -121,6 +121,21 @@ def answer_steps(steps: list, results: list) -> dict:
 
 
 NOT_CHECKED = "not checked (symbolic)"
+SHARED_DELTAS = "with the deltas defined once each in the backward recursion"
+FROZEN = "frozen: kept at its value"
+
+
+def left_out(whole) -> str:
+    """Why a whole derivative's expanded form is not shown: its size."""
+    more = whole.expression is None
+    return f"the expanded form has {'more than ' * more}{whole.size - more} operations and is left out"
+
+
+def verdict(table) -> str:
+    """What a truth table says of the gate: every row matches, or some do not ('' without a gate)."""
+    if table.all_match is None:
+        return ""
+    return "Every row matches the gate." if table.all_match else "Some rows do not match the gate."
 
 
 def check_note(check, digits: int) -> str | None:
