@@ -8,7 +8,7 @@ printers (render/). docs/architecture.md lists every module in that order.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "solve", "derive", "train", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
+__all__ = ["load", "loads", "solve", "derive", "train", "draw", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
 from .limits import Limits
@@ -68,6 +68,15 @@ def train(problem, epochs, rates=None, batch=None, seed=0, exact_steps=0, limits
     from .training import train as _train
     problem = _problem(problem, limits, "train")
     return _train(problem, epochs, rates, batch, seed, exact_steps=exact_steps, limits=limits)
+
+
+def draw(problem, kind="network", gradients=False, values=False, limits=None):
+    """The drawing of a problem (a Problem or a path, read within limits=): its network, or with
+    kind="graph" its computational graph; gradients= and values= add the solved numbers. In Jupyter it
+    shows itself as SVG (laid out by Graphviz's dot)."""
+    from .drawing import draw as _draw
+    problem = _problem(problem, limits, "draw")
+    return _draw(problem, kind, gradients, values)
 
 
 def _problem(problem, limits, caller):

@@ -261,7 +261,7 @@ def derive(ctx: typer.Context, file: str = FILE,
         print_solution(d, console, digits, exact, heading=i == 0)
 
 
-OUTPUT_KINDS = (".tex", ".pdf", ".md")
+OUTPUT_KINDS = (".tex", ".pdf", ".md", ".html")
 
 
 def _show_preamble(value: bool):
@@ -272,13 +272,14 @@ def _show_preamble(value: bool):
         raise typer.Exit(EXIT_OK)
 
 
-@app.command(short_help="Write the solution as LaTeX, a PDF or Markdown.",
-             help="Write the worked solution as LaTeX, a PDF or Markdown: the output's extension "
+@app.command(short_help="Write the solution as LaTeX, a PDF, Markdown or HTML.",
+             help="Write the worked solution as LaTeX, a PDF, Markdown or a web page: the output's extension "
                   "chooses.\n\n" + ABOUT_FILE)
 def export(ctx: typer.Context, file: str = FILE,
            output: str = typer.Option(..., "-o", "--output", metavar="OUTPUT",
                                       help="The file to write, as its extension says: NAME.tex (LaTeX), "
-                                           "NAME.pdf (a PDF typeset by pdflatex) or NAME.md (Markdown)."),
+                                           "NAME.pdf (a PDF typeset by pdflatex), NAME.md (Markdown) "
+                                           "or NAME.html (a web page)."),
            pdf: bool = typer.Option(False, "--pdf", help="With NAME.tex: also typeset NAME.pdf beside it."),
            keep_tex: bool = typer.Option(False, "--keep-tex", help="With NAME.pdf: keep the LaTeX as NAME.tex too."),
            standalone: bool = typer.Option(True, "--standalone/--fragment",
@@ -289,22 +290,25 @@ def export(ctx: typer.Context, file: str = FILE,
            digits: int = DIGITS, exact: bool = EXACT,
            verify: bool = typer.Option(False, "--verify", help="Add a finite-difference check to each gradient."),
            timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
-                                         help="Stop LaTeX after this many seconds (for a PDF)."),
+                                         help="Stop LaTeX (for a PDF) or dot (for a web page's drawing) "
+                                              "after this many seconds."),
            comments: bool = COMMENTS, part: list[str] = PART, answers: bool = ANSWERS,
            detail: str = DETAIL):
-    """Write the worked solution as LaTeX, a PDF or Markdown, as the output's extension says."""
+    """Write the worked solution as LaTeX, a PDF, Markdown or HTML, as the output's extension says."""
     from .detail import check_detail
     from .export import check_target, typeset_pdf, write_atomically
     from .solver import solve as solve_problem
     check_detail(detail)
     source = _source(file)
     protect = [source.path]
-    target, kind = _output(output, protect, OUTPUT_KINDS, ".tex (LaTeX), .pdf (a PDF) or .md (Markdown)")
+    target, kind = _output(output, protect, OUTPUT_KINDS,
+                           ".tex (LaTeX), .pdf (a PDF), .md (Markdown) or .html (a web page)")
     makes_pdf = kind == ".pdf" or (kind == ".tex" and pdf)
     if kind == ".pdf" and pdf:
         raise UsageError("--pdf is for a .tex output; -o NAME.pdf makes the PDF by itself", file=str(target))
-    if kind == ".md" and (pdf or not standalone):
-        raise UsageError(f"{'--pdf' if pdf else '--fragment'} is for LaTeX; a .md output is Markdown",
+    if kind in (".md", ".html") and (pdf or not standalone):
+        what = "Markdown" if kind == ".md" else "a web page"
+        raise UsageError(f"{'--pdf' if pdf else '--fragment'} is for LaTeX; a {kind} output is {what}",
                          file=str(target))
     if makes_pdf and not standalone:
         raise UsageError("a PDF needs a whole document, not --fragment", file=str(target))
@@ -320,6 +324,13 @@ def export(ctx: typer.Context, file: str = FILE,
     if kind == ".md":
         from .render.markdown import to_markdown
         write_atomically(target, to_markdown(solution, digits, exact, comment))
+        typer.echo(f"wrote {target}")
+        return
+    if kind == ".html":
+        from .render.html import to_html
+        page = to_html(solution, digits, exact, comment, timeout=timeout,
+                       warn=lambda message: typer.echo(f"note: {message}", err=True))
+        write_atomically(target, page)
         typer.echo(f"wrote {target}")
         return
     from .render.latex import to_latex

@@ -1,4 +1,4 @@
-"""The printers a solution or derivation shows itself with in a notebook or a Rich console, by name.
+"""The printers a solution, derivation or drawing shows itself with in a notebook or a Rich console, by name.
 
 The model names a kind of display and gets its printer from this table, so that it never imports
 the printing side; each printer is imported on first use (they are heavy and rarely needed there).
@@ -12,6 +12,7 @@ PRINTERS = {  # kind of display → (module under the package, the printer in it
     "latex": ("render.latex", "to_latex"),
     "terminal": ("render.terminal", "TerminalPrinter"),
     "curves": ("render.curves", "plot"),
+    "svg": ("render.svg", "drawing_svg"),
 }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .diagram import Diagram, diagram, graph_diagram
+from .display import printer
 from .engine import Work, names_of
 from .errors import UsageError
 from .graph import build
@@ -28,6 +29,10 @@ class Drawing:
     edge_gradients: dict = field(default_factory=dict)  # (source, target) → ∂L/∂ of the edge's weight
     loss: str = "L"
     title: str = ""
+
+    def _repr_svg_(self):
+        """In a notebook, the drawing itself: laid out by Graphviz's dot (through the printer display.py names)."""
+        return printer("svg")(self)
 
 
 def draw(problem: Problem, kind: str = "network", gradients: bool = False, values: bool = False) -> Drawing:

@@ -295,20 +295,27 @@ def render_dot(source: str, target, timeout: float = DEFAULT_TIMEOUT, protect=()
     kind = target.suffix.lower()
     if kind not in DOT_FORMATS:
         raise UsageError("a picture ends in " + ", ".join(DOT_FORMATS), file=str(target))
+    write_atomically(target, layout_dot(source, kind[1:], timeout, str(target)))
+    return target
+
+
+def layout_dot(source: str, fmt: str = "svg", timeout: float = DEFAULT_TIMEOUT, shown: str | None = None) -> bytes:
+    """The bytes of DOT source laid out by the system's dot as svg, png or pdf, run as render_dot runs it
+    (no shell, a private folder, a time limit); ExternalError names `shown` when dot is missing or fails."""
+    if "." + fmt not in DOT_FORMATS:
+        raise UsageError("a picture is one of " + ", ".join(f[1:] for f in DOT_FORMATS), file=shown)
     dot = shutil.which("dot")
     if not dot:
-        raise ExternalError(f"cannot draw a picture: Graphviz's dot is not installed ({DOT_HINT})", file=str(target))
+        raise ExternalError(f"cannot draw a picture: Graphviz's dot is not installed ({DOT_HINT})", file=shown)
     try:
         build = Path(tempfile.mkdtemp(prefix="tutor-dot-"))
     except OSError as e:
         raise OutputError(f"cannot make a temporary folder for dot in {tempfile.gettempdir()}: "
-                          f"{e.strerror or e}", file=str(target)) from None
+                          f"{e.strerror or e}", file=shown) from None
     try:
-        made = _dot(os.path.abspath(dot), build, source, kind[1:], timeout, str(target))
+        return _dot(os.path.abspath(dot), build, source, fmt, timeout, shown)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    write_atomically(target, made)
-    return target
 
 
 def _dot(dot: str, build: Path, source: str, fmt: str, timeout: float, shown: str) -> bytes:

@@ -1,4 +1,4 @@
-"""tutor export: the output's extension chooses the format (.tex, .pdf, .md); options are checked first."""
+"""tutor export: the output's extension chooses the format (.tex, .pdf, .md, .html); options are checked first."""
 from __future__ import annotations
 
 import os
@@ -75,10 +75,10 @@ def test_a_markdown_output_is_the_markdown_printers(tmp_path):
     assert "0.09" in text   # L = 0.09
 
 
-@pytest.mark.parametrize("name", ["x.txt", "x", "x.tex.bak", "problem.yaml", "x.html"])
+@pytest.mark.parametrize("name", ["x.txt", "x", "x.tex.bak", "problem.yaml", "x.htm"])
 def test_any_other_extension_is_refused_before_anything_is_written(tmp_path, name):
     line = refused(run("export", SHEET, "-o", tmp_path / name))
-    assert ".tex" in line and ".pdf" in line and ".md" in line, line
+    assert ".tex" in line and ".pdf" in line and ".md" in line and ".html" in line, line
     assert files(tmp_path) == []
 
 
@@ -89,6 +89,9 @@ def test_any_other_extension_is_refused_before_anything_is_written(tmp_path, nam
     ("x.md", ["--keep-tex"], "--keep-tex"),
     ("x.md", ["--pdf"], "--pdf"),
     ("x.md", ["--fragment"], "--fragment"),
+    ("x.html", ["--keep-tex"], "--keep-tex"),
+    ("x.html", ["--pdf"], "--pdf"),
+    ("x.html", ["--fragment"], "--fragment"),
     ("x.pdf", ["--pdf"], "--pdf"),
 ])
 def test_options_that_do_not_fit_the_output_are_refused_up_front(tmp_path, output, options, word):

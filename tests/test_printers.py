@@ -4,6 +4,7 @@ import dataclasses
 import pytest
 
 from backprop_tutor import solution
+from backprop_tutor.render.html import HtmlDocument
 from backprop_tutor.render.latex import LatexDocument
 from backprop_tutor.render.markdown import MarkdownDocument
 from backprop_tutor.render.printer import Printer
@@ -21,7 +22,8 @@ def test_the_model_has_the_step_kinds_the_printers_know():
         "LocalDerivative", "WholeDerivative", "TruthTable", "LinearPieces", "GraphStructure", "Dimensions"}
 
 
-@pytest.mark.parametrize("printer", [TerminalPrinter, LatexDocument, MarkdownDocument], ids=lambda p: p.__name__)
+@pytest.mark.parametrize("printer", [TerminalPrinter, LatexDocument, MarkdownDocument, HtmlDocument],
+                         ids=lambda p: p.__name__)
 @pytest.mark.parametrize("step", STEPS, ids=lambda s: s.__name__)
 def test_every_printer_prints_every_step(printer, step):
     assert callable(getattr(printer, f"_print_{step.__name__}", None)), \
@@ -37,3 +39,5 @@ def test_an_unknown_step_is_refused_loudly():
         TerminalPrinter().print_step(Strange())
     with pytest.raises(NotImplementedError):
         Printer().print_step(Strange())
+    with pytest.raises(NotImplementedError, match="HTML printer has no rule for Strange"):
+        HtmlDocument().print_step(Strange())

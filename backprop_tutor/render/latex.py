@@ -9,16 +9,16 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import function_tex, sheet_rule, is_exact_decimal, number_text, rounded, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import function_tex, sheet_rule, is_exact_decimal, rounded, shape_text, shows_rounded, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, PARTIAL_IN_TITLE, OurNumbers, Printer, closes, is_value, matrix_kind,
+from .printer import (EXACT_DIGITS, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, SHARED_DELTAS, OurNumbers, Printer,
+                      answer_steps, check_note, decimal_padding, is_value, leads_negative, left_out, matrix_kind,
                       negated, negative_number, parts_in_order, plain_given, positive_first, rounded_inside,
-                      spelled_out, unit_name)
+                      spelled_out, unit_name, verdict)
 
-NOT_CHECKED = "not checked (symbolic)"
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
 MIN_ROOM_EM = 16   # a long left-hand side still leaves this much for what follows it
@@ -35,22 +35,10 @@ def text(s: str) -> str:
 _TIGHT_CALL = re.compile(r"^(\\[a-z]+(?:\^\{[^{}]*\})?)\{\\left\((.*)\\right\)\}$", re.S)
 
 
-_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
-
 def _phantom_aligned(column: list) -> list:
     """Numbers (plain decimals) padded with \\phantom so that a centred column lines them up on the point."""
-    parts = [(c.startswith("-"), *c.lstrip("-").partition(".")[::2]) for c in column]
-    sign = any(p[0] for p in parts)
-    whole = max(len(p[1]) for p in parts)
-    fraction = max(len(p[2]) for p in parts)
-    out = []
-    for negative, head, tail in parts:
-        left = ("" if negative or not sign else "-") + "0" * (whole - len(head))
-        right = ("." if fraction and not tail else "") + "0" * (fraction - len(tail))
-        text = ("-" if negative else "") + head + ("." + tail if tail else "")
-        out.append((f"\\phantom{{{left}}}" if left else "") + text + (f"\\phantom{{{right}}}" if right else ""))
-    return out
+    return [(f"\\phantom{{{left}}}" if left else "") + c + (f"\\phantom{{{right}}}" if right else "")
+            for c, (left, right) in zip(column, decimal_padding(column))]
 
 
 class MathLatex(OurNumbers, LatexPrinter):
@@ -128,7 +116,7 @@ class MathLatex(OurNumbers, LatexPrinter):
                 return "{" + inline + "}"  # a group: a transpose or power after it applies to the whole
         for j in range(e.cols):
             column = [row[j] for row in cells]
-            if all(_PLAIN_NUMBER.fullmatch(c) for c in column):
+            if all(PLAIN_NUMBER.fullmatch(c) for c in column):
                 for row, c in zip(cells, _phantom_aligned(column)):
                     row[j] = c
         body = " \\\\ ".join(" & ".join(row) for row in cells)
@@ -155,7 +143,7 @@ class MathLatex(OurNumbers, LatexPrinter):
         if ordered is not None:
             return super()._print_Add(ordered, order)
         terms = list(e.args)
-        if not any(negated(t) or (i and (negative_number(t) or _leads_negative(t))) for i, t in enumerate(terms)):
+        if not any(negated(t) or (i and (negative_number(t) or leads_negative(t))) for i, t in enumerate(terms)):
             return super()._print_Add(e, order)
         return self._join_terms(terms)
 
@@ -364,25 +352,21 @@ class LatexDocument(Printer):
 
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
-        notes = []
-        if s.check is not None and s.check.estimate is None:
-            notes.append(f"central finite difference: {NOT_CHECKED}")
-        elif s.check is not None:
-            notes.append(f"central finite difference (h = {number_text(s.check.step, 1)}): "
-                         f"{_plain(s.check.estimate, self.digits)}, difference {_plain(s.check.difference, 3)}")
+        note = check_note(s.check, self.digits)
+        notes = [note] if note else []
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, notes)
 
     def _print_Update(self, s):
         label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
         name = self.name(label)
         if s.frozen:
-            return self.align(name, [s.old], s.old, ("frozen: kept at its value",))
+            return self.align(name, [s.old], s.old, (FROZEN,))
         lhs = f"{name} \\leftarrow {name} - \\alpha\\, {self.partial(label)}"
         margin = f"the gradient from ({text(s.shown_in)})" if s.shown_in else ""
         return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
     def _print_ChainRule(self, s):
-        notes = ("with the deltas defined once each in the backward recursion",) if s.shared and s.noted else ()
+        notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)
 
     def _print_LocalDerivative(self, s):
@@ -394,9 +378,7 @@ class LatexDocument(Printer):
     def _print_WholeDerivative(self, s):
         lhs = self.partial(s.wrt, s.of)
         if not s.shown:
-            return self.align(lhs, [s.value], s.value,
-                              (f"the expanded form has {'more than ' * (s.expression is None)}"
-                               f"{s.size - (s.expression is None)} operations and is left out",))
+            return self.align(lhs, [s.value], s.value, (left_out(s),))
         return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _table(self, header: list, rows: list, caption: str = "", cols: str | None = None) -> str:
@@ -437,9 +419,7 @@ class LatexDocument(Printer):
             if r.matches is not None:
                 row += [f"${self.m(r.expected)}$", "yes" if r.matches else "no"]
             rows.append(row)
-        verdict = "" if s.all_match is None else (
-            "Every row matches the gate." if s.all_match else "Some rows do not match the gate.")
-        return head + self._table(header, rows, verdict)
+        return head + self._table(header, rows, verdict(s))
 
     def _print_LinearPieces(self, s):
         head = self.align(self.name(s.output), [s.formula])
@@ -612,11 +592,7 @@ class LatexDocument(Printer):
             # each answer boxed where the step that computes it ends (the last such step of the part);
             # an answer no step ends in is boxed on a line of its own under the part
             steps = [step for section in sections for step in section.steps]
-            boxes: dict = {}
-            for r in results:
-                step = next((s for s in reversed(steps) if id(s) not in boxes and closes(s, r)), None)
-                if step is not None:
-                    boxes[id(step)] = r
+            boxes = answer_steps(steps, results)
             left = list(results)
             for k, section in enumerate(sections):
                 title = self.heading(section.title)
@@ -649,12 +625,6 @@ class LatexDocument(Printer):
 _LINE_END = re.compile(r" \\\\\*?\n")
 _TAG = re.compile(r" \\tag\*\{.*\}$")  # a margin note: set below its line where the line is full
 _BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
-
-
-def _leads_negative(t) -> bool:
-    """A product of numbers led by a negative one, (−2)·(−0.25): SymPy would pull its sign out and
-    print the rest evaluated (0.5 − −0.5); it is kept as a term of its own."""
-    return isinstance(t, sp.Mul) and not t.free_symbols and negative_number(t.args[0])
 
 
 def joined(steps: list) -> list:
@@ -747,12 +717,6 @@ def _centred(picture: str) -> str:
     """A picture centred, shrunk to the line width when it is wider than the page."""
     return ("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
             + picture + "}\n\\end{center}\n")
-
-
-def _plain(value, digits):
-    if isinstance(value, sp.MatrixBase):
-        return "[" + "; ".join(", ".join(number_text(v, digits) for v in value.row(i)) for i in range(value.rows)) + "]"
-    return number_text(value, digits)
 
 
 __all__ = ["to_latex", "preamble", "keep_together", "LatexDocument", "MathLatex", "text"]

@@ -5,7 +5,7 @@ import re
 
 import sympy as sp
 
-from ..notation import shows_rounded
+from ..notation import number_text, shows_rounded
 
 
 class Printer:
@@ -110,6 +110,67 @@ def closes(step, result) -> bool:
         return False
 
 
+def answer_steps(steps: list, results: list) -> dict:
+    """Where each answer is marked: id of the step that ends in it (the last such step of the part) →
+    the result; an answer no step ends in is left out (it is marked on a line of its own)."""
+    boxes: dict = {}
+    for r in results:
+        step = next((s for s in reversed(steps) if id(s) not in boxes and closes(s, r)), None)
+        if step is not None:
+            boxes[id(step)] = r
+    return boxes
+
+
+NOT_CHECKED = "not checked (symbolic)"
+SHARED_DELTAS = "with the deltas defined once each in the backward recursion"
+FROZEN = "frozen: kept at its value"
+
+
+def left_out(whole) -> str:
+    """Why a whole derivative's expanded form is not shown: its size."""
+    more = whole.expression is None
+    return f"the expanded form has {'more than ' * more}{whole.size - more} operations and is left out"
+
+
+def verdict(table) -> str:
+    """What a truth table says of the gate: every row matches, or some do not ('' without a gate)."""
+    if table.all_match is None:
+        return ""
+    return "Every row matches the gate." if table.all_match else "Some rows do not match the gate."
+
+
+def check_note(check, digits: int) -> str | None:
+    """The finite-difference check of a gradient as one line of plain text, or None without one."""
+    if check is None:
+        return None
+    if check.estimate is None:
+        return f"central finite difference: {NOT_CHECKED}"
+    return (f"central finite difference (h = {number_text(check.step, 1)}): "
+            f"{plain_value(check.estimate, digits)}, difference {plain_value(check.difference, 3)}")
+
+
+def plain_value(value, digits: int) -> str:
+    """A number, or a matrix as [a, b; c, d], in plain text."""
+    if isinstance(value, sp.MatrixBase):
+        return "[" + "; ".join(", ".join(number_text(v, digits) for v in value.row(i)) for i in range(value.rows)) + "]"
+    return number_text(value, digits)
+
+
+PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def decimal_padding(column: list) -> list:
+    """For a column of plain decimals (as text, '-' for minus), the invisible text before and after each
+    that lines them up on the decimal point in a centred column: [(before, after)]."""
+    parts = [(c.startswith("-"), *c.lstrip("-").partition(".")[::2]) for c in column]
+    sign = any(p[0] for p in parts)
+    whole = max(len(p[1]) for p in parts)
+    fraction = max(len(p[2]) for p in parts)
+    return [(("" if negative or not sign else "-") + "0" * (whole - len(head)),
+             ("." if fraction and not tail else "") + "0" * (fraction - len(tail)))
+            for negative, head, tail in parts]
+
+
 def unit_name(off) -> str:
     """The name of a unit that is off, as the file writes one element: Z_in[1], or z3 for a scalar."""
     return off.node if off.index is None else f"{off.node}[{','.join(map(str, off.index))}]"
@@ -152,6 +213,12 @@ def negated(x):
         rest = x.args[1:]
         return rest[0] if len(rest) == 1 else type(x)(*rest, evaluate=False)
     return None
+
+
+def leads_negative(t) -> bool:
+    """A product of numbers led by a negative one, (−2)·(−0.25): SymPy would pull its sign out and
+    print the rest evaluated (0.5 − −0.5); it is kept as a term of its own."""
+    return isinstance(t, sp.Mul) and not t.free_symbols and negative_number(t.args[0])
 
 
 def positive_first(e):

@@ -238,9 +238,7 @@ def to_pgfplots(plot: Plot, name_tex=default_name_tex) -> str:
         lines.append(r"\draw[gray, densely dotted] " + _path(border) + ";")
     for a, b in plot.boundary:
         lines.append(r"\draw[very thick] " + _path((a, b), closed=False) + ";")
-    for label, above in dict.fromkeys((a.label, a.above) for a in plot.areas):
-        biggest = max((a for a in plot.areas if a.above == above), key=lambda a: abs(_signed_area(a.corners)))
-        cx, cy = _centroid(biggest.corners)
+    for label, (cx, cy) in area_labels(plot):
         lines.append(rf"\node[font=\footnotesize, fill=white, fill opacity=0.7, text opacity=1, inner sep=1pt] "
                      rf"at (axis cs:{_coordinate(cx)},{_coordinate(cy)}) {{{escape_text(label)}}};")
     lines += [r"\end{axis}", r"\end{tikzpicture}"]
@@ -254,6 +252,15 @@ def _path(points, closed: bool = True) -> str:
 
 def _coordinate(v) -> str:
     return f"{float(v):.4g}"
+
+
+def area_labels(plot: Plot) -> list:
+    """Where each class is named: [(label, (x, y))], at the middle of the class's largest area."""
+    out = []
+    for label, above in dict.fromkeys((a.label, a.above) for a in plot.areas):
+        biggest = max((a for a in plot.areas if a.above == above), key=lambda a: abs(_signed_area(a.corners)))
+        out.append((label, _centroid(biggest.corners)))
+    return out
 
 
 def _signed_area(corners) -> float:

@@ -593,4 +593,33 @@ def generated_cases() -> list[Case]:
                   "inputs: {x: 3}\nparameters: {delta_y: 2}\ntargets: {t: 5}\nforward:\n  y: delta_y * x\n"
                   "loss: half_sse(y, t)\n",
                   runs=(Run(cli("solve", "{file}", "--no-color")),), check=delta_not_confused))
+
+    # -- a web page: markup in a title, notes, a name's TeX or a function's notation stays text
+    page = Run(cli("export", "{file}", "-o", "{dir}/out.html"))
+    add(text_case("html_markup_in_title_and_notes", ZERO,
+                  'title: "<script>alert(1)</script>"\nsource: "</title><iframe src=x>"\n'
+                  'notes: "<img src=x onerror=alert(2)> and $<script> x$"\n' + MATRIX,
+                  runs=(page,), check=markup_stays_text))
+    add(text_case("html_markup_in_latex_names_and_activations", ZERO,
+                  MATRIX + 'latex: {W: "<script>W</script>", b: "</mi><img/>"}\n'
+                  'notation:\n  activations:\n    relu: "</text><script>"\n',
+                  runs=(page,), check=markup_stays_text))
     return cases
+
+
+PAGE_ELEMENTS = frozenset("""html head meta title style body main h1 h2 h3 p div strong ul li table thead tbody tr
+    th td figure code math mrow mi mn mo mtext mspace msub msup msubsup mfrac mover mstyle mtable mtr mtd mphantom
+    msqrt mroot svg g path polygon polyline ellipse circle rect line text tspan""".split())
+
+
+def markup_stays_text(folder: Path, results) -> None:
+    """The page written, well-formed, of the printer's own elements only, with no attribute a file's
+    text could have smuggled in; the markup in the file is there as text."""
+    import xml.etree.ElementTree as ET
+    page = (folder / "out.html").read_text(encoding="utf-8")
+    root = ET.fromstring(page.removeprefix("<!DOCTYPE html>\n"))
+    tags = {e.tag.rpartition("}")[2] for e in root.iter()}
+    assert tags <= PAGE_ELEMENTS, f"the page holds {sorted(tags - PAGE_ELEMENTS)}"
+    attributes = {k for e in root.iter() for k in e.attrib}
+    assert not {k for k in attributes if k.lower().startswith("on") or k in ("src", "href")}, attributes
+    assert "&lt;script&gt;" in page or "&lt;/text&gt;" in page
