@@ -9,6 +9,7 @@ import numpy as np
 
 from .algebra import Eval
 from .ask import Ask
+from .datasets import load_data
 from .decision import classify, decision, target_classes
 from .diagram import Plot, boundary_plot
 from .engine import Work, names_of
@@ -84,7 +85,7 @@ def boundary(problem: Problem, window: tuple | None = None, resolution: int = DE
     if resolution > limits.grid_side:
         raise LimitError(limits.message("grid_side", f"the grid has {resolution} points a side"))
     problem, found = one_sample(problem)
-    found = found if found is not None else table_samples(problem)
+    found = found if found is not None else data_samples(problem, limits) or table_samples(problem)
     graph = build(problem)
     d = decision(problem, found[1] if found is not None and samples is None else None)
     inputs, vector = two_inputs(graph, d.output)
@@ -146,6 +147,17 @@ def one_sample(problem: Problem) -> tuple[Problem, tuple | None]:
         columns.append(np.array(rows))
     points, targets = columns
     return one, (points, targets) if points.shape[1:] == (2,) and targets.size else None
+
+
+def data_samples(problem: Problem, limits: Limits) -> tuple | None:
+    """The whole data set of a problem with dataset: as samples (points (n, 2), targets (n,))."""
+    if problem.dataset is None:
+        return None
+    data = load_data(problem, limits)
+    x, t = data.names
+    points = np.array([[float(v) for v in row[x]] for row in data.rows], dtype=float)
+    targets = np.array([float(row[t][0] if isinstance(row[t], list) else row[t]) for row in data.rows])
+    return points, targets
 
 
 def table_samples(problem: Problem) -> tuple | None:

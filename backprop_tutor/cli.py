@@ -497,7 +497,7 @@ def boundary_figure(ctx: typer.Context, file: str = FILE,
     protect = [source.path] + ([from_trained] if from_trained else [])
     target, kind = _output(output, protect, PLOT_KINDS, ".png, .svg or .pdf")
     bounds = parse_range(window, limits) if window is not None else None
-    problem = _problem(ctx, source)
+    problem = _problem(ctx, source, as_solved=False)
     if from_trained is not None:
         from .trained import with_parameters
         problem = with_parameters(problem, from_trained, limits)

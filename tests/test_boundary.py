@@ -497,3 +497,24 @@ def test_help_imports_neither_numpy_nor_matplotlib(args):
                           env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"})
     assert done.returncode == 0, done.stderr
     assert "--from-trained" in done.stdout or args == ["--help"]
+
+
+def test_a_trained_data_set_classifier_draws_its_whole_data_set_and_separates_it(tmp_path):
+    """tutor train -o, then the boundary of the trained rings: every sample drawn, and the nearest grid
+    point's class agrees with the sample's target as often as train says it classifies them."""
+    from backprop_tutor import bundled, load, train as train_problem
+    from backprop_tutor.boundary import boundary
+    from backprop_tutor.datasets import load_data
+    from backprop_tutor.render.training import params_yaml
+    from backprop_tutor.trained import with_parameters
+    problem = load(bundled.find("ws24_sheet4_ring"))
+    training = train_problem(problem, 300)
+    params = tmp_path / "params.yaml"
+    params.write_text(params_yaml(training, training.best, "ws24_sheet4_ring", "tutor train"), encoding="utf-8")
+    trained = with_parameters(problem, params)
+    regions = boundary(trained, resolution=200)
+    assert len(regions.points) == len(load_data(problem).rows)
+    ix = np.abs(regions.xs[None, :] - regions.points[:, :1]).argmin(axis=1)
+    iy = np.abs(regions.ys[None, :] - regions.points[:, 1:]).argmin(axis=1)
+    agree = float(np.mean(regions.classes[iy, ix] == regions.point_classes))
+    assert agree == pytest.approx(training.best.final_accuracy, abs=0.03) and agree >= 0.9
