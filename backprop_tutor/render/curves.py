@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 import math
 
 FORMATS = ("png", "svg", "pdf")
@@ -40,9 +41,10 @@ def plot(training, kind: str = "png") -> bytes:
         axes[1].set_ylim(0, 100)
         axes[1].grid(True, alpha=0.3)
         axes[1].legend(fontsize=9, loc="lower right")
-    figure.suptitle(f"{training.title}: {training.data}", fontsize=10)
+    width = int(figure.get_figwidth() * 12)  # characters of 10-point text across the figure
+    figure.suptitle(textwrap.fill(f"{training.title}: {training.data}", width), fontsize=10)
     out = io.BytesIO()
-    figure.savefig(out, format=kind, metadata=_metadata(kind))
+    figure.savefig(out, format=kind, metadata=_metadata(kind), bbox_inches="tight")
     return out.getvalue()
 
 
