@@ -77,7 +77,7 @@ def _collect(sec: Section, found: dict) -> tuple:
                 name = f"d{s.of}/d{name}"
             found.setdefault(kind, {})[name] = (s.value, s.shape)
         elif isinstance(s, Update):
-            name = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
+            name = s.shown_name
             found.setdefault("updated", {})[name] = (s.new, s.shape)
         elif isinstance(s, WholeDerivative):
             name = s.wrt if s.of == "L" else f"d{s.of}/d{s.wrt}"

@@ -138,6 +138,11 @@ class Update:
     index: tuple | None = None
     shown_in: str | None = None  # the earlier part that showed this gradient, when one did
 
+    @property
+    def shown_name(self) -> str:
+        """The name the step updates, as the sheet writes it: its label, else W2[2,1] or W2."""
+        return self.label or (self.name if self.index is None else f"{self.name}[{','.join(map(str, self.index))}]")
+
 
 @dataclass(frozen=True)
 class Section:

@@ -276,7 +276,7 @@ class HtmlDocument(Printer):
                           [note] if note else [])
 
     def _print_Update(self, s):
-        label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
+        label = s.shown_name
         name = self.name(label)
         if s.frozen:
             return self.align(name, [s.old], s.old, (FROZEN,))

@@ -357,7 +357,7 @@ class LatexDocument(Printer):
         return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, notes)
 
     def _print_Update(self, s):
-        label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
+        label = s.shown_name
         name = self.name(label)
         if s.frozen:
             return self.align(name, [s.old], s.old, (FROZEN,))

@@ -136,7 +136,7 @@ class TerminalPrinter(Printer):
         return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, extra=extra)
 
     def _print_Update(self, s):
-        label = s.label or (s.name if s.index is None else f"{s.name}[{','.join(map(str, s.index))}]")
+        label = s.shown_name
         name = self.name(label) if s.index is None or s.label else label
         if s.frozen:
             return self.block(f"{name} (frozen)", [s.old], s.old,
