@@ -8,7 +8,6 @@ import warnings
 import sympy as sp
 
 
-from ..algebra import Partial
 from ..diagram import boundary_plot, graph_diagram
 from ..drawing import Drawing
 from ..errors import ExternalError
@@ -17,7 +16,7 @@ from ..notation import shape_text, sheet_rule
 from ..prose import paragraphs
 from ..texsafe import UnsafeTeX
 from .mathml import MathMathML, TexMathML
-from .printer import (FROZEN, PARTIAL_IN_TITLE, SHARED_DELTAS, Printer, answer_steps, check_note, left_out,
+from .printer import (FROZEN, PARTIAL_IN_TITLE, SHARED_DELTAS, Printer, answer_steps, check_note, left_out, worked_lines,
                       matrix_kind, parts_in_order, plain_given, unit_name, verdict)
 from .pretty import MathPrinter
 from .svg import drawing_svg, plot_svg
@@ -257,12 +256,9 @@ class HtmlDocument(Printer):
                               + self.name(s.name), [s.before], s.before)
         return out
 
-    def _leibniz(self, leibniz):
-        return None if leibniz is None or isinstance(leibniz, Partial) else leibniz
-
     def _print_Delta(self, s):
         lhs = f"<mrow>{self.name(s.symbol or 'delta_' + s.name)}<mo>=</mo>{self.partial(s.name, s.of)}</mrow>"
-        return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
+        return self.align(lhs, worked_lines(s), s.value, rules=s.rules)
 
     def _print_Reference(self, s):
         where = "above" if s.part is None else f"({s.part})"
@@ -272,7 +268,7 @@ class HtmlDocument(Printer):
     def _print_Gradient(self, s):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
         note = check_note(s.check, self.digits)
-        return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value,
+        return self.align(lhs, worked_lines(s), s.value,
                           [note] if note else [])
 
     def _print_Update(self, s):

@@ -9,15 +9,14 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import function_tex, sheet_rule, is_exact_decimal, rounded, shape_text, shows_rounded, tex_name, tex_number
+from ..notation import function_tex, sheet_rule, is_exact_decimal, rounded, shape_text, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
 from .printer import (EXACT_DIGITS, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, SHARED_DELTAS, OurNumbers, Printer,
-                      answer_steps, check_note, decimal_padding, is_value, leads_negative, left_out, matrix_kind,
-                      negated, negative_number, parts_in_order, plain_given, positive_first, rounded_inside,
-                      spelled_out, unit_name, verdict)
+                      SignedTerms, answer_steps, check_note, decimal_padding, left_out, matrix_kind, negated,
+                      negative_number, parts_in_order, plain_given, spelled_out, unit_name, verdict, worked_lines)
 
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
@@ -41,7 +40,7 @@ def _phantom_aligned(column: list) -> list:
             for c, (left, right) in zip(column, decimal_padding(column))]
 
 
-class MathLatex(OurNumbers, LatexPrinter):
+class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
     """SymPy's LaTeX printer with the sheet's names, our number format and unevaluated steps."""
 
     def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
@@ -138,18 +137,6 @@ class MathLatex(OurNumbers, LatexPrinter):
             return "{" + base + "}" + text[len(base):]
         return text
 
-    def _print_Add(self, e, order=None):
-        ordered = positive_first(e)
-        if ordered is not None:
-            return super()._print_Add(ordered, order)
-        terms = list(e.args)
-        if not any(negated(t) or (i and (negative_number(t) or leads_negative(t))) for i, t in enumerate(terms)):
-            return super()._print_Add(e, order)
-        return self._join_terms(terms)
-
-    def _print_MatAdd(self, e):
-        return self._join_terms(list(e.args))
-
     def _join_terms(self, terms):
         out = ""
         for i, t in enumerate(terms):
@@ -197,16 +184,6 @@ class MathLatex(OurNumbers, LatexPrinter):
         if negative_number(x) or isinstance(x, (sp.Add, sp.MatAdd)):
             return f"\\left({s}\\right)"
         return s
-
-    def is_rounded(self, value) -> bool:
-        """True when the printed value is not the exact value."""
-        return shows_rounded(value, self.digits, self.exact)
-
-    def line_rounded(self, part) -> bool:
-        """True when a line of an align, printed, shows some number only approximately."""
-        if isinstance(part, sp.Basic) and is_value(part):
-            return self.is_rounded(part)
-        return rounded_inside(part)
 
 
 class LatexDocument(Printer):
@@ -332,13 +309,9 @@ class LatexDocument(Printer):
             out += self.align(f"\\text{{before the update: }} {self.name(s.name)}", [s.before], s.before)
         return out
 
-    def _leibniz(self, leibniz):
-        from ..algebra import Partial
-        return None if leibniz is None or isinstance(leibniz, Partial) else leibniz
-
     def _print_Delta(self, s):
         lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
-        return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, rules=s.rules)
+        return self.align(lhs, worked_lines(s), s.value, rules=s.rules)
 
     def _print_Reference(self, s):
         name = self.referred(s)
@@ -354,7 +327,7 @@ class LatexDocument(Printer):
         lhs = self.partial(s.label if s.index is not None else s.name, s.of)
         note = check_note(s.check, self.digits)
         notes = [note] if note else []
-        return self.align(lhs, [self._leibniz(s.leibniz), s.formula, s.numbers, s.value], s.value, notes)
+        return self.align(lhs, worked_lines(s), s.value, notes)
 
     def _print_Update(self, s):
         label = s.shown_name

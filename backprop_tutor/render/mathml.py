@@ -7,11 +7,11 @@ from xml.dom.minidom import Document
 import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from ..notation import function_tex, is_exact_decimal, number_text, rounded, shows_rounded, tex_name, tex_number
+from ..notation import function_tex, is_exact_decimal, number_text, rounded, tex_name, tex_number
 from ..ops import LOSS_TEX
 from ..texsafe import GREEK, ARGUMENTS, UnsafeTeX, check_math, math_tokens
-from .printer import (EXACT_DIGITS, PLAIN_NUMBER, OurNumbers, decimal_padding, is_value, leads_negative, negated,
-                      negative_number, positive_first, rounded_inside, spelled_out)
+from .printer import (EXACT_DIGITS, PLAIN_NUMBER, OurNumbers, SignedTerms, decimal_padding, negated, negative_number,
+                      spelled_out)
 
 GREEK_LETTERS = dict(zip(GREEK, "αβγδεϵζηθϑικλμνξπϖρϱσςτυφϕχψωΓΔΘΛΞΠΣΥΦΨΩ"))
 IDENTIFIERS = {"partial": "∂", "top": "⊤", "ell": "ℓ", "infty": "∞"}
@@ -263,7 +263,7 @@ def _walk(e):
         yield from _walk(c)
 
 
-class MathMathML(OurNumbers, MathMLPresentationPrinter):
+class MathMathML(OurNumbers, SignedTerms, MathMLPresentationPrinter):
     """SymPy's presentation MathML printer with the sheet's names, our number format and unevaluated steps."""
 
     def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
@@ -414,18 +414,6 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
             out.append(self._factor(a))
         return self.el("mrow", *out)
 
-    def _print_Add(self, e, order=None):
-        ordered = positive_first(e)
-        if ordered is not None:
-            return super()._print_Add(ordered, order)
-        terms = list(e.args)
-        if not any(negated(t) or (i and (negative_number(t) or leads_negative(t))) for i, t in enumerate(terms)):
-            return super()._print_Add(e, order)
-        return self._join_terms(terms)
-
-    def _print_MatAdd(self, e):
-        return self._join_terms(list(e.args))
-
     def _join_terms(self, terms):
         """Terms in the order given: a negated term after −, a negative number in parentheses after +."""
         out = []
@@ -468,16 +456,6 @@ class MathMathML(OurNumbers, MathMLPresentationPrinter):
         if negative_number(x) or isinstance(x, (sp.Add, sp.MatAdd)):
             return self._fenced(s)
         return s
-
-    def is_rounded(self, value) -> bool:
-        """True when the printed value is not the exact value."""
-        return shows_rounded(value, self.digits, self.exact)
-
-    def line_rounded(self, part) -> bool:
-        """True when a line of a display, printed, shows some number only approximately."""
-        if isinstance(part, sp.Basic) and is_value(part):
-            return self.is_rounded(part)
-        return rounded_inside(part)
 
 
 def inline_fits(m, digits: int, exact: bool) -> bool:

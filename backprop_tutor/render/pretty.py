@@ -5,11 +5,11 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import ELEMENT as _ELEMENT, display_name, is_exact_decimal, number_text, rounded, shows_rounded
+from ..notation import ELEMENT as _ELEMENT, display_name, is_exact_decimal, number_text, rounded
 from ..ops import LOSS_TEX
 from ..prose import math_unicode
 from .wrap import wrap_picture
-from .printer import EXACT_DIGITS, OurNumbers, is_value, rounded_inside, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
+from .printer import EXACT_DIGITS, OurNumbers, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
 # Losses named as sheets name them, from the same math the LaTeX printer sets (half_sse → ½ SSE).
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v) for k, v in LOSS_TEX.items()}}
@@ -194,16 +194,6 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def form(self, expr) -> prettyForm:
         return self._print(expr)
-
-    def is_rounded(self, value) -> bool:
-        """True when the printed value is not the exact value."""
-        return shows_rounded(value, self.digits, self.exact)
-
-    def line_rounded(self, part) -> bool:
-        """True when a line of a chain, printed, shows some number only approximately."""
-        if isinstance(part, sp.Basic) and is_value(part):
-            return self.is_rounded(part)
-        return rounded_inside(part)
 
 
 INLINE_ENTRIES = 4   # a vector of at most this many entries is written on the line: (a, b)ᵀ

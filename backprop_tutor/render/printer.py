@@ -5,6 +5,7 @@ import re
 
 import sympy as sp
 
+from ..algebra import Partial
 from ..notation import number_text, shows_rounded
 
 
@@ -124,6 +125,13 @@ def answer_steps(steps: list, results: list) -> dict:
 NOT_CHECKED = "not checked (symbolic)"
 SHARED_DELTAS = "with the deltas defined once each in the backward recursion"
 FROZEN = "frozen: kept at its value"
+
+
+def worked_lines(step) -> list:
+    """A δ's or gradient's lines: the Leibniz chain (unless it only repeats the left-hand side, a single
+    ∂L/∂y), the formula, the numbers, the value."""
+    leibniz = None if isinstance(step.leibniz, Partial) else step.leibniz
+    return [leibniz, step.formula, step.numbers, step.value]
 
 
 def left_out(whole) -> str:
@@ -268,7 +276,35 @@ class OurNumbers:
 
     _print_Half = _print_Rational
 
+    def is_rounded(self, value) -> bool:
+        """True when the printed value is not the exact value."""
+        return shows_rounded(value, self.digits, self.exact)
+
+    def line_rounded(self, part) -> bool:
+        """True when a line of a worked step, printed, shows some number only approximately."""
+        if isinstance(part, sp.Basic) and is_value(part):
+            return self.is_rounded(part)
+        return rounded_inside(part)
+
     def _print(self, expr, **kwargs):
         if self._print_level == 0:  # the whole expression: a value, or a formula
             self.in_formula = not is_value(expr)
         return super()._print(expr, **kwargs)
+
+
+class SignedTerms:
+    """For the LaTeX and MathML printers: a sum as a sheet writes it, a positive term first where one
+    leads negative, a negated term after −, a negative number in parentheses after + (the subclass
+    writes the terms with its own _join_terms)."""
+
+    def _print_Add(self, e, order=None):
+        ordered = positive_first(e)
+        if ordered is not None:
+            return super()._print_Add(ordered, order)
+        terms = list(e.args)
+        if not any(negated(t) or (i and (negative_number(t) or leads_negative(t))) for i, t in enumerate(terms)):
+            return super()._print_Add(e, order)
+        return self._join_terms(terms)
+
+    def _print_MatAdd(self, e):
+        return self._join_terms(list(e.args))

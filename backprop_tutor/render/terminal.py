@@ -11,13 +11,12 @@ from rich.rule import Rule
 from rich.text import Text
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..algebra import Partial
 from ..notation import shape_text, sheet_rule
 from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
-from .printer import PARTIAL_IN_TITLE, Printer, matrix_kind, parts_in_order, plain_given, unit_name
+from .printer import PARTIAL_IN_TITLE, Printer, matrix_kind, parts_in_order, plain_given, unit_name, worked_lines
 
 NOT_CHECKED = "not checked (symbolic)"
 JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
@@ -109,7 +108,7 @@ class TerminalPrinter(Printer):
         lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
         users = ", ".join(self.name(u) for u in s.users) or f"nothing: no path to {s.of}"
         extra = (f"(sum over the nodes that use {self.name(s.name)}: {users})",) if s.summed else ()
-        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, s.rules, extra)
+        return self.block(lhs, worked_lines(s), s.value, s.rules, extra)
 
     def _print_Reference(self, s):
         name = self.referred(s)
@@ -133,7 +132,7 @@ class TerminalPrinter(Printer):
                          f"{'≈' if self.math.is_rounded(s.check.estimate) else '='} "
                          f"{_inline(self.math, s.check.estimate)}, "
                          f"difference {_inline(self.math, s.check.difference)}")
-        return self.block(lhs, [_chain_step(s.leibniz), s.formula, s.numbers, s.value], s.value, extra=extra)
+        return self.block(lhs, worked_lines(s), s.value, extra=extra)
 
     def _print_Update(self, s):
         label = s.shown_name
@@ -407,11 +406,6 @@ def _where(math: MathPrinter, where) -> str:
 def _where_shown(part) -> str:
     """Where a step was shown before: a sheet's part, or a section above."""
     return "above" if part is None else f"({part})"
-
-
-def _chain_step(leibniz):
-    """The Leibniz form, unless it only repeats the left-hand side (a single ∂L/∂y)."""
-    return None if isinstance(leibniz, Partial) else leibniz
 
 
 def _inline(math: MathPrinter, value) -> str:
