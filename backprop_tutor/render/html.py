@@ -16,8 +16,8 @@ from ..notation import shape_text, sheet_rule
 from ..prose import paragraphs
 from ..texsafe import UnsafeTeX
 from .mathml import MathMathML, TexMathML
-from .printer import (FROZEN, PARTIAL_IN_TITLE, SHARED_DELTAS, Printer, answer_steps, check_note, left_out, worked_lines,
-                      matrix_kind, parts_in_order, plain_given, unit_name, verdict)
+from .printer import (FROZEN, PARTIAL_IN_TITLE, PagePrinter, answer_steps, matrix_kind, parts_in_order, plain_given,
+                      unit_name, verdict, worked_lines)
 from .pretty import MathPrinter
 from .svg import drawing_svg, plot_svg
 
@@ -69,7 +69,7 @@ def esc(s) -> str:
     return html.escape(str(s), quote=True)
 
 
-class HtmlDocument(Printer):
+class HtmlDocument(PagePrinter):
     """Each step as a MathML display (formula, numbers, value, one line each) or a table, in the sheet's parts."""
 
     format_name = "HTML"
@@ -245,9 +245,6 @@ class HtmlDocument(Printer):
         parts = [s.formula, s.value] if s.formula is not None else [s.value]
         return self.align(self.name(s.name), parts, s.value, margin=esc(tag))
 
-    def _print_Forward(self, s):
-        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, rules=s.rules)
-
     def _print_LossValue(self, s):
         out = self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value,
                          rules=s.rules)
@@ -265,12 +262,6 @@ class HtmlDocument(Printer):
         lhs = f"<mrow>{self.referred(s)}{self.words('from ' + where)}</mrow>"
         return self.line(lhs) if s.value is None else self.align(lhs, [s.value], s.value)
 
-    def _print_Gradient(self, s):
-        lhs = self.partial(s.label if s.index is not None else s.name, s.of)
-        note = check_note(s.check, self.digits)
-        return self.align(lhs, worked_lines(s), s.value,
-                          [note] if note else [])
-
     def _print_Update(self, s):
         label = s.shown_name
         name = self.name(label)
@@ -280,22 +271,12 @@ class HtmlDocument(Printer):
         margin = f"the gradient from ({esc(s.shown_in)})" if s.shown_in else ""
         return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
-    def _print_ChainRule(self, s):
-        notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
-        return self.align(self.m(s.lhs), [s.formula], None, notes)
-
     def _print_LocalDerivative(self, s):
         if s.applied:
             lhs = f"<mrow>{self.name('delta_' + s.of)}{self.words('through')}<mspace width=\"0.3em\"></mspace>" \
                   f"{self.m(s.partial)}</mrow>"
             return self.align(lhs, [s.derivative], None, rules=s.rules)
         return self.align(self.m(s.partial), [s.derivative], None, rules=s.rules)
-
-    def _print_WholeDerivative(self, s):
-        lhs = self.partial(s.wrt, s.of)
-        if not s.shown:
-            return self.align(lhs, [s.value], s.value, (left_out(s),))
-        return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _print_TruthTable(self, s):
         head = self.align(self.name(s.output), [s.formula])
@@ -348,10 +329,6 @@ class HtmlDocument(Printer):
                  ", ".join(self.inline(self.name(a)) for a in into.get(n, []))] for n, role in s.nodes]
         return figure + self._table(["node", "kind", "computed from"], rows,
                                     f"{len(s.nodes)} nodes, {len(s.edges)} directed edges.")
-
-    def _print_Dimensions(self, s):
-        rows = [[self.inline(self.name(n)), self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
-        return self._table(["name", "kind", "shape"], rows)
 
     # -- answers: the box that ends each part, and the table that ends the solution -----------------
     def value_math(self, value) -> str:

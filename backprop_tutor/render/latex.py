@@ -14,9 +14,9 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, SHARED_DELTAS, OurNumbers, Printer,
-                      SignedTerms, answer_steps, check_note, decimal_padding, left_out, matrix_kind, negated,
-                      negative_number, parts_in_order, plain_given, spelled_out, unit_name, verdict, worked_lines)
+from .printer import (EXACT_DIGITS, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
+                      answer_steps, decimal_padding, matrix_kind, negated, negative_number, parts_in_order, plain_given,
+                      spelled_out, unit_name, verdict, worked_lines)
 
 LINE_EM = 41.0     # room in em on a line of the page (A4, 2 cm margins, 11 pt, less the fleqn indent)
 KEEP_LINES = 24    # a step of at most this many lines (a fraction counts two) is never split by a page break
@@ -186,7 +186,7 @@ class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
         return s
 
 
-class LatexDocument(Printer):
+class LatexDocument(PagePrinter):
     """Each step as an align* block (formula, numbers, value) or a table, in the sheet's parts."""
 
     format_name = "LaTeX"
@@ -299,9 +299,6 @@ class LatexDocument(Printer):
         parts = [s.formula, s.value] if s.formula is not None else [s.value]
         return self.align(self.name(s.name), parts, s.value, margin=text(tag))
 
-    def _print_Forward(self, s):
-        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, rules=s.rules)
-
     def _print_LossValue(self, s):
         out = self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value,
                          rules=s.rules)
@@ -319,15 +316,13 @@ class LatexDocument(Printer):
         lhs = f"{name} \\text{{ from {where}}}"
         return self.line(lhs) if s.value is None else self.align(lhs, [s.value], s.value)
 
+    def inline(self, math: str) -> str:
+        """Math set in the line of text."""
+        return f"${math}$"
+
     def line(self, math: str) -> str:
         """One line of inline math, as a paragraph of its own."""
         return f"\\noindent ${math}$\n\n"
-
-    def _print_Gradient(self, s):
-        lhs = self.partial(s.label if s.index is not None else s.name, s.of)
-        note = check_note(s.check, self.digits)
-        notes = [note] if note else []
-        return self.align(lhs, worked_lines(s), s.value, notes)
 
     def _print_Update(self, s):
         label = s.shown_name
@@ -338,21 +333,11 @@ class LatexDocument(Printer):
         margin = f"the gradient from ({text(s.shown_in)})" if s.shown_in else ""
         return self.align(lhs, [s.numbers, s.new], s.new, margin=margin)
 
-    def _print_ChainRule(self, s):
-        notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
-        return self.align(self.m(s.lhs), [s.formula], None, notes)
-
     def _print_LocalDerivative(self, s):
         if s.applied:
             lhs = f"{self.name('delta_' + s.of)} \\text{{ through }} {self.m(s.partial)}"
             return self.align(lhs, [s.derivative], None, rules=s.rules)
         return self.align(self.m(s.partial), [s.derivative], None, rules=s.rules)
-
-    def _print_WholeDerivative(self, s):
-        lhs = self.partial(s.wrt, s.of)
-        if not s.shown:
-            return self.align(lhs, [s.value], s.value, (left_out(s),))
-        return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
 
     def _table(self, header: list, rows: list, caption: str = "", cols: str | None = None) -> str:
         cols = cols or "l" * len(header)
@@ -430,10 +415,6 @@ class LatexDocument(Printer):
     def picture(self, tikz: str) -> str:
         """A TikZ or pgfplots picture, centred and shrunk to the line width if wider."""
         return _centred(tikz)
-
-    def _print_Dimensions(self, s):
-        rows = [[f"${self.name(n)}$", self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
-        return self._table(["name", "kind", "shape"], rows)
 
     # -- answers: the box that ends each part, and the table that ends the solution -----------------
     def words(self, words: str, alone: bool = False) -> str:

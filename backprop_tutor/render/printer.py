@@ -6,7 +6,7 @@ import re
 import sympy as sp
 
 from ..algebra import Partial
-from ..notation import number_text, shows_rounded
+from ..notation import number_text, shape_text, shows_rounded
 
 
 class Printer:
@@ -70,6 +70,33 @@ class Printer:
         if method is None:
             raise NotImplementedError(f"the {self.format_name} printer has no rule for {type(step).__name__}")
         return method(step)
+
+
+class PagePrinter(Printer):
+    """The steps a page writes alike in every page format (LaTeX, Markdown, HTML); each format gives its
+    own pieces: m (math), name, partial, align, inline, cell and _table."""
+
+    def _print_Forward(self, s):
+        return self.align(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, rules=s.rules)
+
+    def _print_Gradient(self, s):
+        lhs = self.partial(s.label if s.index is not None else s.name, s.of)
+        note = check_note(s.check, self.digits)
+        return self.align(lhs, worked_lines(s), s.value, [note] if note else [])
+
+    def _print_ChainRule(self, s):
+        notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
+        return self.align(self.m(s.lhs), [s.formula], None, notes)
+
+    def _print_WholeDerivative(self, s):
+        lhs = self.partial(s.wrt, s.of)
+        if not s.shown:
+            return self.align(lhs, [s.value], s.value, (left_out(s),))
+        return self.align(lhs, [s.expression, s.numbers, s.value], s.value)
+
+    def _print_Dimensions(self, s):
+        rows = [[self.inline(self.name(n)), self.cell(role), self.cell(shape_text(shape))] for n, role, shape in s.rows]
+        return self._table(["name", "kind", "shape"], rows)
 
 
 def parts_in_order(solution) -> list:
