@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_WRONG_ANSWERS, TutorError, UsageError
 
@@ -508,7 +508,14 @@ def boundary_figure(ctx: typer.Context, file: str = FILE,
     typer.echo(f"wrote {target}")
 
 
-@app.command(name="check", short_help="Mark a student's answers; name the likely slip of a wrong one.",
+class _FileAnswers(TyperCommand):
+    """check's usage line: [FILE] ANSWERS, which one list of arguments takes."""
+
+    def collect_usage_pieces(self, ctx):
+        return ["[OPTIONS]", "[FILE] ANSWERS"]
+
+
+@app.command(name="check", cls=_FileAnswers, short_help="Mark a student's answers; name the likely slip of a wrong one.",
              help="Mark a student's own answers against the exact solution: each right, wrong or missing, "
                   "in the solution's order; for a wrong one the first wrong step's correct working and the "
                   "slip that gives the student's value. ANSWERS is a YAML file of names and values (see "
@@ -516,8 +523,7 @@ def boundary_figure(ctx: typer.Context, file: str = FILE,
                   "tutor check ANSWERS uses the problem last used here; tutor check FILE ANSWERS names it. "
                   "With --answer, a single argument is FILE. " + ABOUT_FILE)
 def check_command(ctx: typer.Context,
-                  first: str = typer.Argument(None, metavar="[FILE] ANSWERS", show_default=False),
-                  second: str = typer.Argument(None, hidden=True, show_default=False),
+                  files: list[str] = typer.Argument(None, show_default=False, hidden=True),
                   answer: list[str] = typer.Option(None, "--answer", metavar="NAME=VALUE",
                                                    help="One answer, as in an answers file: --answer L=0.8089 "
                                                         "--answer \"dL/dW21=0.24\" (repeatable)."),
@@ -528,7 +534,9 @@ def check_command(ctx: typer.Context,
     """Mark a student's answers against the exact solution."""
     from .marking import check
     from .studentanswers import parse_pairs, read_answers
-    given = [a for a in (first, second) if a is not None]
+    given = list(files or ())
+    if len(given) > 2:
+        raise UsageError(f"check takes [FILE] ANSWERS: {len(given)} arguments given")
     if answer:
         file, answers_file = (given + [None, None])[:2]
     elif given:

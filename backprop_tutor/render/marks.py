@@ -83,7 +83,7 @@ def print_marking(marking: Marking, console: Console, digits: int = 4) -> None:
         out.append(Padding(_diagnosis(first, marking, printer), (0, 0, 0, 2), expand=False))
         later = [m for m in marking.marks if m.status == WRONG and m is not first]
         if later:
-            out += [Text(""), Heading("The other wrong values"), Text("")]
+            out += [Heading("The other wrong values"), Text("")]
             out += [Padding(_diagnosis(m, marking, printer, named=True), (0, 0, 0, 2), expand=False) for m in later]
     for item in out:
         console.print(item, crop=False, highlight=False)
