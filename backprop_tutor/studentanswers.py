@@ -36,9 +36,12 @@ class StudentAnswer:
 
 
 def significant_digits(text: str) -> int:
-    """The significant digits a decimal shows: 0.240 has 3, 0.05 has 1, 240 has 3; a zero has 1."""
+    """The significant digits a decimal shows: 0.240 has 3, 0.05 has 1; a whole number's trailing zeros
+    do not count unless a point follows it (240 has 2, 240. has 3); a zero has 1."""
     mantissa = re.split(r"[eE]", text.strip().lstrip("+-"))[0].replace("_", "")
     digits = mantissa.replace(".", "").lstrip("0")
+    if "." not in mantissa:
+        digits = digits.rstrip("0")
     return max(len(digits), 1)
 
 
