@@ -389,7 +389,7 @@ class _Names:
         out = []
         for name, value in answer.value.items():
             sub = {**where, "key": printable(shorten(f"{answer.key}.{name}", 80))}
-            found = [a for a in mine if a[0].name == name]
+            found = [a for a in mine if (a[0].name or a[0].kind) == name]  # as solve --json names them
             if not found:
                 q = self.quantity(name, sub)
                 found = [a for a in mine if a[1] in (q, q.whole)] or [(None, q, None)]

@@ -288,3 +288,51 @@ def test_json_keys_are_documented(tmp_path):
     keys = set(data) | {k for m in data["marks"] for k in m} | set(data["marks"][0]["quantity"])
     for k in keys:
         assert f"`{k}`" in guide or f"`marks[].{k}`" in guide or f", `{k}`" in guide, k
+
+
+def rounded_text(v, digits: int = 5) -> str:
+    """A value rounded by mpmath (not by marking.py) to `digits` significant digits."""
+    v = sp.sympify(v)
+    if v.is_zero:
+        return "0"
+    with mpmath.workdps(60):
+        return mpmath.nstr(mpmath.mpf(sp.N(v, 60)), digits, strip_zeros=False)
+
+
+def in_yaml(value, shape: tuple) -> str:
+    if shape == ():
+        return rounded_text(value[0] if isinstance(value, sp.MatrixBase) else value)
+    if len(shape) == 1:
+        return "[" + ", ".join(rounded_text(x) for x in value) + "]"
+    return "[" + ", ".join("[" + ", ".join(rounded_text(x) for x in value.row(i)) + "]"
+                           for i in range(value.rows)) + "]"
+
+
+NUMERIC = [p for p in sorted((ROOT / "problems").glob("*.yaml")) if p.stem not in ("sheet2_ex2", "sheet2_ex3", "sheet2_ex4")]
+
+
+@pytest.mark.parametrize("path", NUMERIC, ids=[p.stem for p in NUMERIC])
+def test_every_bundled_problems_answers_as_solve_lists_them_are_right_at_five_digits(path):
+    """Each asked value, by part label in the shape of solve --json's answers (or by name without ask:),
+    rounded by mpmath: all right; then one entry moved in the last digit: that answer wrong."""
+    from backprop_tutor import check, solve
+    solution = solve(str(path))
+    if not solution.results:
+        pytest.skip("the sheet asks for drawings only, no values")
+    pairs, parts = [], {}
+    names = {"gradients": "dL/d{}", "updated": "{}'", "loss_after": "L'", "loss": "L", "values": "{}"}
+    for r in solution.results:
+        if r.part is not None:
+            parts.setdefault(r.part, {}).setdefault(r.name or r.kind, r)
+        else:
+            pairs.append(f"{names[r.kind].format(r.name)}={in_yaml(r.value, r.shape)}")
+    for part, rs in parts.items():
+        if len(rs) == 1:
+            pairs.append(f"{part}={in_yaml(*[(r.value, r.shape) for r in rs.values()][0])}")
+        else:
+            pairs.append(f"{part}={{" + ", ".join(f'"{n}": {in_yaml(r.value, r.shape)}' for n, r in rs.items()) + "}")
+    marking = check(str(path), pairs=pairs)
+    assert marking.ok and all(m.status in (RIGHT, MISSING) for m in marking.marks)
+    assert sum(m.status == RIGHT for m in marking.marks) >= len(pairs)
+    moved = re.sub(r"([0-9])([^0-9]*)$", lambda m: str((int(m.group(1)) + 2) % 10) + m.group(2), pairs[0])
+    assert not check(str(path), pairs=[moved]).ok, moved
