@@ -464,7 +464,9 @@ class _Names:
                     break
         try:
             name, index = self.g.resolve(text, inputs=True)
-        except TutorError:
+        except TutorError as e:
+            if "out of range" in e.message:
+                raise ProblemError(e.message, **where) from None
             raise ProblemError("names nothing in this problem" + (did_you_mean(key, self.spellings())
                                or f" (names: {', '.join(self.spellings()[:12])}, ...)"), **where) from None
         role = self.g.nodes[name].role
