@@ -336,3 +336,21 @@ def test_every_bundled_problems_answers_as_solve_lists_them_are_right_at_five_di
     assert sum(m.status == RIGHT for m in marking.marks) >= len(pairs)
     moved = re.sub(r"([0-9])([^0-9]*)$", lambda m: str((int(m.group(1)) + 2) % 10) + m.group(2), pairs[0])
     assert not check(str(path), pairs=[moved]).ok, moved
+
+
+def test_the_loss_is_read_by_the_sheets_own_name_too():
+    text = SHEET.read_text(encoding="utf-8").replace("notation:\n", "notation:\n  loss: E\n")
+    work = Work(build(loads(text, "e.yaml")))
+    marking = mark(work, parse_pairs([f"dE/dW21={decimal(HAND['g21'], 2)}", "E=0.8089", "E'=0.7850",
+                                      f"∂E/∂W₁₂={decimal(HAND['g12'], 3)}"]), [])
+    given = {m.key: (m.quantity.kind, m.status) for m in marking.marks if m.key}
+    assert given == {"dE/dW21": ("grad", RIGHT), "E": ("loss", RIGHT), "E'": ("loss_after", RIGHT),
+                     "∂E/∂W₁₂": ("grad", RIGHT)}
+    assert HAND["loss_after"] != F(785, 1000) and decimal(HAND["loss_after"], 4) == "0.7850"
+
+
+def test_the_python_api_takes_pairs_as_a_mapping():
+    from backprop_tutor import check
+    marking = check("sheet12_p2", pairs={"L": "0.81", "c": "0.3"})
+    assert not marking.ok and [m.status for m in marking.marks if m.key] == [RIGHT, WRONG]
+    assert check("sheet12_p2", pairs={"L": "0.81"}, require_all=True).ok is False
