@@ -105,7 +105,7 @@ class Values:
             whole = w.deltas[q.name].x
         elif q.kind == "updated":
             if self._updated is None:
-                self._updated = w.updated_leaves()
+                self._updated = w.updated_leaves(None)
             whole = self._updated[q.name]
         elif q.kind == "loss_after":
             if self._after is None:
