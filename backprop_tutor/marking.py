@@ -132,9 +132,8 @@ def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_
     others = [(s.slip, Values(s.work, reader.only)) for s in slipped]
     order, steps = _order(solution)
     given = [item for answer in answers for item in reader.items(answer)]
-    marks = []
-    for quantity, answer, part, value, direct in given:
-        marks.append(_marked(quantity, answer, part, value, direct, exact, others, work, order))
+    marks = [_marked(quantity, answer, part, value, direct, exact, others, work, order)
+             for quantity, answer, part, value, direct in given]
     covered = {m.quantity for m in marks}
     for r, quantity, direct in reader.asked:
         if quantity in covered or quantity.whole in covered:
@@ -161,7 +160,7 @@ def _all_elements(q: Quantity, covered: set, shape: tuple) -> bool:
 def _marked(q, answer, part, value, direct, exact, others, work, order) -> Mark:
     truth = direct if direct is not None else exact.value(q)
     where = {"file": answer.file, "line": answer.line, "key": printable(shorten(answer.key, 80))}
-    truths = _entries(truth, where)
+    truths = _entries(truth)
     if any(getattr(t, "free_symbols", None) for t in truths):
         raise ProblemError("this value is a formula in this problem, not a number: check compares numbers",
                            **where)
@@ -179,7 +178,7 @@ def _marked(q, answer, part, value, direct, exact, others, work, order) -> Mark:
 def _slip_gives(values: Values, q: Quantity, written: list) -> bool:
     """Whether a slipped computation has the student's value for q, at the student's digits."""
     try:
-        theirs = _entries(values.value(q), {})
+        theirs = _entries(values.value(q))
     except (KeyError, IndexError, TypeError, AttributeError, TutorError, ZeroDivisionError):
         return False  # the slip leaves this quantity out, or cannot be made here
     if len(theirs) != len(written) or any(getattr(t, "free_symbols", None) for t in theirs):
@@ -187,7 +186,7 @@ def _slip_gives(values: Values, q: Quantity, written: list) -> bool:
     return all(agrees(w, t) for w, t in zip(written, theirs))
 
 
-def _entries(value, where: dict) -> list:
+def _entries(value) -> list:
     """A value's entries, row by row."""
     if isinstance(value, sp.MatrixBase):
         return list(value)
@@ -334,10 +333,7 @@ class _Names:
         self.symbols = {_plain(math_text): name for name, math_text in notation.name_map().items()}
         self.has_rate = problem.learning_rate is not None and "L" in self.g.nodes
         self.only = self._only()
-        self.asked = []
-        for r in solution.results:
-            q, direct = self._result(r)
-            self.asked.append((r, q, direct))
+        self.asked = [(r, *self._result(r)) for r in solution.results]
         self.labels = list(dict.fromkeys(r.part for r in solution.results if r.part is not None))
 
     def _only(self) -> dict | None:
@@ -429,7 +425,9 @@ class _Names:
             name, index = self._resolve(m.group("wrt") if m else d.group("name"), key, where)
             if name not in self.work.deltas:
                 raise ProblemError(f"∂L/∂{name} is not part of this problem's backward pass", **where)
-            return self._after(Quantity("grad", name, index), updated, key, where)
+            if updated:
+                raise ProblemError("a gradient is not updated; write the parameter with ' (W21')", **where)
+            return Quantity("grad", name, index)
         name, index = self._resolve(text, key, where)
         node = self.g.nodes[name]
         if updated:
@@ -441,11 +439,6 @@ class _Names:
             raise ProblemError(f"{name} is given; write {key}' for its value after the update or dL/d{key} for "
                                "its gradient", **where)
         return Quantity("value", name, index)
-
-    def _after(self, q: Quantity, updated: bool, key: str, where: dict) -> Quantity:
-        if updated:
-            raise ProblemError("a gradient is not updated; write the parameter with ' (W21')", **where)
-        return q
 
     def _need_rate(self, where: dict):
         if not self.has_rate:
