@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from backprop_tutor.datasets import solvable
 from backprop_tutor.engine import Work
 from backprop_tutor.graph import build
 from backprop_tutor.problem import load
@@ -132,3 +133,177 @@ def test_post_activation_for_pre_activation():
     assert float(s.deltas["net_o1"].x) == pytest.approx((o1 - 0.01) * slope, rel=1e-12)
     assert float(s.deltas["w5"].x) == pytest.approx((o1 - 0.01) * slope * h1, rel=1e-12)
     assert s.deltas["w7"].x == real.deltas["w7"].x and s.deltas["net_o2"].x == real.deltas["net_o2"].x
+
+
+# -- the update ---------------------------------------------------------------------------------------
+def grads_ex1():
+    """∂L/∂u, ∂L/∂c, ∂L/∂v, ∂L/∂d of ws24_sheet4_ex1 by hand."""
+    delta_zin = [V[i] * DA * (1 if Z_IN[i] > 0 else 0) for i in range(2)]
+    return ([[delta_zin[i] * X[j] for j in range(2)] for i in range(2)], delta_zin,
+            [DA * z for z in Z_OUT], DA)
+
+
+def stepped(rate, gu, gc, gv, gd):
+    u = [[U[i][j] - rate * gu[i][j] for j in range(2)] for i in range(2)]
+    return u, [C[i] - rate * gc[i] for i in range(2)], [V[i] - rate * gv[i] for i in range(2)], D - rate * gd
+
+
+@pytest.mark.parametrize("key, rate", [("update_sign_flipped", -LR), ("learning_rate_left_out", F(1))])
+def test_update_slips(key, rate):
+    real, found = solved("ws24_sheet4_ex1")
+    s = only(found, key).work
+    u, c, v, d = stepped(rate, *grads_ex1())
+    new = s.updated_leaves()
+    assert entries(new["u"]) == [e for row in u for e in row] and entries(new["c"]) == c
+    assert entries(new["v"]) == v and entries(new["d"]) == [d]
+    assert entries(s.loss_after(new)["L"].x) == [loss_of(u, c, v, d)]
+    assert_same_except(real, s, set())                     # the gradients are right, the step is not
+    one = s.updated_leaves({"v": [(1, 2)]})                # one weight alone, as an update: part asks
+    assert set(one) == {"v"} and entries(one["v"]) == [V[0], v[1]]
+
+
+def test_update_slips_need_a_learning_rate():
+    _, found = solved("exercise3_skip_l1")                 # no learning_rate
+    assert not [s for s in found if s.slip.key in ("update_sign_flipped", "learning_rate_left_out",
+                                                   "updated_weights_for_deltas")]
+
+
+# -- a weight index transposed ----------------------------------------------------------------------------
+def test_gradient_matrix_transposed():
+    real, found = solved("ws24_sheet4_ex1")
+    s = only(found, "weight_index_transposed", "∂L/∂u").work
+    gu, gc, gv, gd = grads_ex1()
+    flipped = [[gu[j][i] for j in range(2)] for i in range(2)]
+    assert entries(s.deltas["u"].x) == [e for row in flipped for e in row]
+    assert entries(real.deltas["u"].x) == [e for row in gu for e in row]
+    assert_same_except(real, s, {"u"})
+    u, c, v, d = stepped(LR, flipped, gc, gv, gd)
+    assert entries(s.loss_after(s.updated_leaves())["L"].x) == [loss_of(u, c, v, d)]
+    assert not [x for x in found if "∂L/∂v" in x.slip.says]   # v is 1×2: no transposed gradient to subtract
+
+
+# sheet12_p2: y = relu(x W1) W2 (xW layout), L = Σ (y − z)², no biases
+X2, Z2 = [F(1), F(-1)], [F("-0.2"), F("0.5")]
+W1 = [[F("0.5"), F("0.3")], [F("-0.2"), F("0.1")]]
+W2 = [[F("0.4"), F("-0.3")], [F("0.6"), F("0.2")]]
+
+
+def row_times(x, w):
+    return [sum(x[i] * w[i][j] for i in range(2)) for j in range(2)]
+
+
+def test_w_delta_for_w_transposed_delta():
+    real, found = solved("sheet12_p2")
+    s = only(found, "weight_index_transposed", "W2·δ").work
+    s1 = row_times(X2, W1)
+    h = [max(v, F(0)) for v in s1]
+    dy = [2 * (a - b) for a, b in zip(row_times(h, W2), Z2)]
+    right = [sum(W2[i][j] * dy[j] for j in range(2)) for i in range(2)]    # ∂L/∂h = W2 δ (xW layout)
+    wrong = [sum(W2[j][i] * dy[j] for j in range(2)) for i in range(2)]    # the index transposed
+    assert entries(real.deltas["h1"].x) == right and entries(s.deltas["h1"].x) == wrong
+    ds = [wrong[i] * (1 if s1[i] > 0 else 0) for i in range(2)]
+    assert entries(s.deltas["W1"].x) == [X2[i] * ds[j] for i in range(2) for j in range(2)]
+    assert_same_except(real, s, {"h1", "s1", "W1"})
+
+
+def test_no_transposed_slip_in_a_network_of_scalars():
+    _, found = solved("mazur_step_by_step")
+    assert not [s for s in found if s.slip.key == "weight_index_transposed"]
+
+
+# -- the bias gradient multiplied by an input, and a path left out ----------------------------------------
+# exercise3_skip_l1: x = 2; z0 = w0 x + b0, h0 = relu(z0); z1 = w1 h0 + b1, h1 = relu(z1);
+# y = z2 = w2 h1 + w3 h0 + b2; L = |y − ŷ|, ŷ = 3
+XS, W0S, B0S, W1S, B1S, W2S, W3S, B2S, YH = 2, F("0.5"), F("0.5"), 2, -1, F("1.5"), -1, F("0.5"), 3
+Z0S = W0S * XS + B0S
+H0S = max(Z0S, 0)
+Z1S = W1S * H0S + B1S
+H1S = max(Z1S, 0)
+Z2S = W2S * H1S + W3S * H0S + B2S
+DZ2 = 1 if Z2S > YH else -1                                  # sign(y − ŷ)
+
+
+def test_bias_gradient_times_input():
+    real, found = solved("exercise3_skip_l1")
+    s = only(found, "bias_gradient_times_input", "b₂ multiplied by h₁").work
+    assert entries(s.deltas["b2"].x) == [DZ2 * H1S] and entries(real.deltas["b2"].x) == [DZ2]
+    assert_same_except(real, s, {"b2"})
+    s0 = only(found, "bias_gradient_times_input", "b₀").work
+    dh0 = DZ2 * W2S * (1 if Z1S > 0 else 0) * W1S + DZ2 * W3S
+    dz0 = dh0 * (1 if Z0S > 0 else 0)
+    assert entries(s0.deltas["b0"].x) == [dz0 * XS] and entries(real.deltas["b0"].x) == [dz0]
+
+
+def test_no_bias_slip_without_biases():
+    _, found = solved("sheet12_p2")
+    assert not [s for s in found if s.slip.key == "bias_gradient_times_input"]
+
+
+@pytest.mark.parametrize("through", ["z₁", "z₂"])
+def test_second_path_left_out(through):
+    real, found = solved("exercise3_skip_l1")
+    s = only(found, "second_path_left_out", f"through {through}").work
+    via_z1 = DZ2 * W2S * (1 if Z1S > 0 else 0) * W1S
+    via_z2 = DZ2 * W3S
+    dh0 = via_z2 if through == "z₁" else via_z1               # the other path's term only
+    assert entries(s.deltas["h0"].x) == [dh0] and entries(real.deltas["h0"].x) == [via_z1 + via_z2]
+    assert entries(s.deltas["w0"].x) == [dh0 * (1 if Z0S > 0 else 0) * XS]
+    assert_same_except(real, s, {"h0", "z0", "w0", "b0"})
+
+
+def test_no_path_slip_without_a_node_of_two_users():
+    _, found = solved("ws24_sheet4_ex1")
+    assert not [s for s in found if s.slip.key == "second_path_left_out"]
+
+
+# -- Mazur: the published numbers, and the slip behind the published error after the update ---------------
+MAZUR = {"net_h1": 0.3775, "out_h1": 0.593269992, "out_h2": 0.596884378, "out_o1": 0.75136507,
+         "out_o2": 0.772928465, "L": 0.298371109}
+MAZUR_UPDATED = {"w5": 0.35891648, "w6": 0.408666186, "w7": 0.511301270, "w8": 0.561370121,
+                 "w1": 0.149780716, "w2": 0.19956143, "w3": 0.24975114, "w4": 0.29950229}
+
+
+def test_mazur_published_numbers():
+    real, _ = solved("mazur_step_by_step")
+    for name, published in MAZUR.items():
+        assert float(real.values[name].x) == pytest.approx(published, abs=5e-9), name
+    assert float(real.deltas["w5"].x) == pytest.approx(0.082167041, abs=5e-10)
+    assert float(real.deltas["w1"].x) == pytest.approx(0.000438568, abs=5e-10)
+    new = real.updated_leaves()
+    for name, published in MAZUR_UPDATED.items():
+        assert float(new[name]) == pytest.approx(published, abs=5e-9), name
+    assert "b1" not in new and "b2" not in new                                       # the post keeps its biases
+    assert round(float(real.loss_after(new)["L"].x), 9) == 0.291027774            # the exact value
+
+
+def test_mazur_published_error_after_is_the_updated_weights_slip():
+    real, found = solved("mazur_step_by_step")
+    s = only(found, "updated_weights_for_deltas").work
+    new = s.updated_leaves()
+    assert round(float(s.loss_after(new)["L"].x), 9) == 0.291027924              # the post's number
+    for name in ("w5", "w6", "w7", "w8"):                                          # the output layer is right
+        assert s.deltas[name].x == real.deltas[name].x
+    # the hidden deltas by hand with w5..w8 already updated
+    o1, o2, h1 = (float(real.values[n].x) for n in ("out_o1", "out_o2", "out_h1"))
+    d1, d2 = (o1 - 0.01) * o1 * (1 - o1), (o2 - 0.99) * o2 * (1 - o2)
+    w5, w7 = 0.4 - 0.5 * d1 * h1, 0.5 - 0.5 * d2 * h1
+    assert float(s.deltas["w1"].x) == pytest.approx((d1 * w5 + d2 * w7) * h1 * (1 - h1) * 0.05, rel=1e-12)
+    assert float(s.deltas["w1"].x) != pytest.approx(float(real.deltas["w1"].x), rel=1e-6)
+
+
+# -- every bundled problem ------------------------------------------------------------------------
+@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_problem(path):
+    problem = load(path)
+    real = None
+    for s in slipped(problem):
+        if real is None:
+            real = Work(build(solvable(problem)))
+        w = s.work
+        changed = any(w.deltas[n].x != d.x for n, d in real.deltas.items())
+        if problem.learning_rate is not None:
+            new, right = w.updated_leaves(), real.updated_leaves()
+            changed = changed or new != right or w.loss_after(new)["L"].x != real.loss_after(right)["L"].x
+        assert changed, s.slip
+        for n, d in w.deltas.items():                     # exact, never a float made from a rational
+            assert not isinstance(real.deltas[n].x, sp.Rational) or isinstance(d.x, sp.Rational), (s.slip, n)
