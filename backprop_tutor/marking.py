@@ -106,7 +106,8 @@ class Values:
         elif q.kind == "updated":
             if self._updated is None:
                 self._updated = w.updated_leaves(None)
-            whole = self._updated[q.name]
+            # a frozen parameter keeps its value through the update
+            whole = self._updated[q.name] if q.name in self._updated else w.g.nodes[q.name].given
         elif q.kind == "loss_after":
             if self._after is None:
                 self._after = w.loss_after(w.updated_leaves(self.only))["L"].x
@@ -121,7 +122,7 @@ def check(problem: Problem, answers: tuple[StudentAnswer, ...], require_all: boo
     by the slips (slips.py) whose recomputed value equals it."""
     problem = solvable(problem)
     work = Work(build(problem))
-    return mark(work, answers, slips_of(problem), require_all)
+    return mark(work, answers, slips_of(problem, work), require_all)
 
 
 def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_all: bool = False) -> Marking:
@@ -431,7 +432,7 @@ class _Names:
         name, index = self._resolve(text, key, where)
         node = self.g.nodes[name]
         if updated:
-            if node.role != "parameter" or name in self.g.problem.frozen:
+            if node.role != "parameter":
                 raise ProblemError(f"{name} is not a parameter that the update moves", **where)
             self._need_rate(where)
             return Quantity("updated", name, index)
