@@ -19,8 +19,9 @@ from backprop_tutor.studentanswers import Written, significant_digits
 from helpers import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-PROBLEMS = ["sheet12_p2", "exercise3_sigmoid", "exercise3_softmax_ce", "exercise3_skip_l1", "dnn_a9_q3",
-            "ws24_sheet4_ex1", "sheet12_p1_and"]
+# every bundled problem, sheet12_p2 first: each slip is made on the first of them where it applies
+PROBLEMS = [str(ROOT / "problems" / "sheet12_p2.yaml")] + [str(p) for p in sorted((ROOT / "problems").glob("*.yaml"))
+                                                          if p.stem != "sheet12_p2"]
 DIGITS = 6
 
 
@@ -66,6 +67,9 @@ def differs(theirs, exact) -> bool:
                for t, e in zip((text_of(x) for x in a), b))
 
 
+SEEN: set = set()  # every slip key some bundled problem has
+
+
 def made_slips() -> list:
     """(problem, slip key, says, answer key, value) for each slip, on the first bundled problem where it
     changes a checkable value."""
@@ -74,7 +78,8 @@ def made_slips() -> list:
         problem = solvable(load(name))
         work = Work(build(problem))
         exact = Values(work, None)
-        for s in slipped(problem):
+        for s in slipped(problem, work):
+            SEEN.add(s.slip.key)
             if s.slip.key in found:
                 continue
             theirs = Values(s.work, None)
@@ -92,8 +97,9 @@ def made_slips() -> list:
 CASES = made_slips()
 
 
-def test_there_are_slips_to_diagnose():
+def test_every_slip_of_the_bundled_problems_is_made_and_checked():
     assert len(CASES) >= 3, CASES
+    assert {c[1] for c in CASES} == SEEN
 
 
 @pytest.mark.parametrize("problem, slip, says, key, value", CASES, ids=[c[1] for c in CASES])
