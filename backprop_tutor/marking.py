@@ -2,6 +2,7 @@
 order; the first wrong step; and the slips whose recomputed value equals a wrong one."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -146,8 +147,19 @@ def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_
         covered.add(quantity)
     marks.sort(key=lambda m: m.position)
     first = next((m for m in marks if m.status == WRONG), None)
-    working = () if first is None else tuple(steps.get(first.quantity) or steps.get(first.quantity.whole) or ())
+    working = () if first is None else _working(first.quantity, steps, work)
     return Marking(tuple(marks), first, working, tuple(s.slip for s in slipped), solution, require_all)
+
+
+def _working(q: Quantity, steps: dict, work: Work) -> tuple:
+    """The solution's step that works q out; where the sheet's parts do not show it, the step of the
+    whole solution (the problem solved without its ask: parts) that does."""
+    found = steps.get(q) or steps.get(q.whole)
+    if found or not work.g.problem.ask:
+        return tuple(found or ())
+    whole = Work(build(dataclasses.replace(work.g.problem, ask=())))
+    steps = _order(solution_of(whole))[1]
+    return tuple(steps.get(q) or steps.get(q.whole) or ())
 
 
 def _all_elements(q: Quantity, covered: set, shape: tuple) -> bool:

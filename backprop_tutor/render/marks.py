@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.padding import Padding
 from rich.table import Table
@@ -78,8 +79,8 @@ def print_marking(marking: Marking, console: Console, digits: int = 4) -> None:
             out.append(Padding(Text("The correct working:", style="dim"), (0, 0, 0, 2)))
             out += [Padding(printer.print_step(step), (0, 0, 0, 2), expand=False) for step in marking.working]
         else:
-            out.append(Padding(Text("(the solution does not work this value out on its own; tutor solve shows "
-                                    "the steps it comes from)", style="dim"), (0, 0, 0, 2)))
+            out += [Padding(Text("(no step of the solution works this value out on its own)", style="dim"),
+                            (0, 0, 0, 2)), Text("")]
         out.append(Padding(_diagnosis(first, marking, printer), (0, 0, 0, 2), expand=False))
         later = [m for m in marking.marks if m.status == WRONG and m is not first]
         if later:
@@ -90,18 +91,29 @@ def print_marking(marking: Marking, console: Console, digits: int = 4) -> None:
 
 
 def _table(marking: Marking, printer: TerminalPrinter) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    """One row per mark: part, quantity, the student's value as written, the exact value, the mark."""
+    rows = [(m, as_result(m, marking.solution.names)) for m in marking.marks]
     parts = any(m.part for m in marking.marks)
+    heads = [f"({m.part})" if m.part else "" for m in marking.marks]
+    names = [printer.quantity(r) for _, r in rows]
+    fixed = max(map(cell_len, names + ["quantity"])) + 9 + 3 * 3 + 2 \
+        + ((max(map(cell_len, heads + ["part"])) + 3) if parts else 0)
+    room = max(printer.width - fixed, 16)  # the two values share the rest; the student's folds
+    natural = max([cell_len(line) for m, r in rows if m.status != MISSING
+                   for line in printer.table_value(r, 10**6).plain.split("\n")] + [5])
+    exact_room = natural if natural <= room - 12 else max(room // 2, 8)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     if parts:
         table.add_column("part", no_wrap=True)
-    for head in ("quantity", "yours", "exact", "mark"):
-        table.add_column(head, no_wrap=head != "yours", overflow="fold")
-    for m in marking.marks:
-        r = as_result(m, marking.solution.names)
-        exact = printer.table_value(r, 24)
-        row = ([f"({m.part})" if m.part else ""] if parts else []) + [
-            printer.quantity(r), Text(written(m.given), style=STYLES[m.status] if m.status == WRONG else ""),
-            exact if m.status != MISSING else Text(""), Text(SIGNS[m.status], style=STYLES[m.status])]
+    table.add_column("quantity", no_wrap=True)
+    table.add_column("yours", overflow="fold", min_width=min(8, room - exact_room), max_width=room - exact_room)
+    table.add_column("exact", no_wrap=True)
+    table.add_column("mark", no_wrap=True, min_width=9)
+    for head, name, (m, r) in zip(heads, names, rows):
+        exact = printer.table_value(r, exact_room) if m.status != MISSING else Text("")
+        row = ([head] if parts else []) + [
+            name, Text(written(m.given), style=STYLES[WRONG] if m.status == WRONG else ""),
+            exact, Text(SIGNS[m.status], style=STYLES[m.status])]
         table.add_row(*row)
     return table
 
