@@ -110,3 +110,8 @@ def test_check_names_the_slip_that_gives_the_students_value(problem, slip, says,
     assert row["status"] == WRONG and slip in [s["key"] for s in row["slips"]], row
     text = cli("check", problem, "--answer", f"{key}={value}", "--no-color").stdout
     assert " ".join(says.split()) in " ".join(text.split()), text
+
+
+def test_every_slip_is_documented_in_the_answers_guide():
+    guide = (ROOT / "docs" / "answers-format.md").read_text(encoding="utf-8")
+    assert SEEN and all(f"| `{key}` |" in guide for key in SEEN), sorted(SEEN)
