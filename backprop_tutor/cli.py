@@ -515,7 +515,8 @@ class _FileAnswers(TyperCommand):
         return ["[OPTIONS]", "[FILE] ANSWERS"]
 
 
-@app.command(name="check", cls=_FileAnswers, short_help="Mark a student's answers; name the likely slip of a wrong one.",
+@app.command(name="check", cls=_FileAnswers,
+             short_help="Mark a student's answers; name the likely slip of a wrong one.",
              help="Mark a student's own answers against the exact solution: each right, wrong or missing, "
                   "in the solution's order; for a wrong one the first wrong step's correct working and the "
                   "slip that gives the student's value. ANSWERS is a YAML file of names and values (see "

@@ -143,7 +143,8 @@ def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_
         if quantity.index is None and _all_elements(quantity, covered, r.shape):
             continue
         truth = r.value if direct is not None else exact.value(quantity)
-        marks.append(Mark(quantity, None, None, r.part, None, truth, shape_of(truth), MISSING, position=_position(quantity, order, work)))
+        marks.append(Mark(quantity, None, None, r.part, None, truth, shape_of(truth), MISSING,
+                          position=_position(quantity, order, work)))
         covered.add(quantity)
     marks.sort(key=lambda m: m.position)
     first = next((m for m in marks if m.status == WRONG), None)
