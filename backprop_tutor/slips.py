@@ -229,13 +229,14 @@ def _transposed_slips(work: Work):
         if node.name in work.deltas:
             def flip(user, used, v, name=node.name):
                 return T(v.x.T, v.shape) if used == name else v
-            yield Slip("weight_index_transposed", f"∂L/∂{node.name} transposed (index ij for ji)"), \
+            yield Slip("weight_index_transposed", f"∂L/∂{_text(Name(node.name))} transposed (index ij for ji)"), \
                 _with(work, contribution=flip)
         for user in g.users.get(node.name, ()):
             if user in work.deltas and any(isinstance(e, BinOp) and e.op == "@" and Name(node.name) in (e.left, e.right)
                                            for e in _walk(g.nodes[user].expr)):
                 env = {**work.values, node.name: T(work.values[node.name].x.T, node.shape)}
-                says = f"{node.name}·δ for {node.name}ᵀ·δ where the delta passes back through {user}"
+                w = _text(Name(node.name))
+                says = f"{w}·δ for {w}ᵀ·δ where the delta passes back through {_text(Name(user))}"
                 yield Slip("weight_index_transposed", says), _with(work, env_for=_only(g.nodes[user], env))
 
 
@@ -371,21 +372,22 @@ def _names(e):
     return [x.id for x in _walk(e) if isinstance(x, Name)]
 
 
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUBSCRIPTS = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _LETTERS_DIGITS = re.compile(r"^([A-Za-z]+)_?(\d+)$")
+_INDEXED = re.compile(r"^([A-Za-z]+)_([0-9aehijklmnoprstuvx]+)$")
 
 
 def _text(e) -> str:
-    """A name as a sheet writes it (z2 as z₂); any other expression as the ellipsis of its place."""
+    """A name as a sheet writes it (z2 as z₂, net_h1 as netₕ₁); any other expression as an ellipsis."""
     if isinstance(e, Name):
-        m = _LETTERS_DIGITS.match(e.id)
+        m = _LETTERS_DIGITS.match(e.id) or _INDEXED.match(e.id)
         return m.group(1) + m.group(2).translate(_SUBSCRIPTS) if m else e.id
     return "…"
 
 
 def _delta(e) -> str:
-    """δ of a node as a sheet writes it: δ₂ for z2, δ(out_h1) for a longer name, δ of an expression."""
+    """δ of a node as a sheet writes it: δ₂ for z2, δ(netₕ₁) for a longer name, δ of an expression."""
     if not isinstance(e, Name):
         return "δ"
     m = _LETTERS_DIGITS.match(e.id)
-    return "δ" + m.group(2).translate(_SUBSCRIPTS) if m else f"δ({e.id})"
+    return "δ" + m.group(2).translate(_SUBSCRIPTS) if m else f"δ({_text(e)})"

@@ -70,7 +70,7 @@ def test_every_slip_is_a_slip_with_a_work():
 
 def test_activation_derivative_left_out():
     real, found = solved("ws24_sheet4_ex1")
-    s = only(found, "no_activation_derivative", "relu′(Z_in)").work
+    s = only(found, "no_activation_derivative", "relu′(Zᵢₙ)").work
     delta_zout = [V[i] * DA for i in range(2)]
     assert entries(s.deltas["Z_in"].x) == delta_zout       # relu′ taken as 1: δ_Zin = δ_Zout
     assert entries(s.deltas["u"].x) == [delta_zout[i] * X[j] for i in range(2) for j in range(2)]
@@ -107,7 +107,7 @@ def test_the_half_forgotten_doubles_the_slope():
 
 def test_pre_activation_for_post_activation():
     real, found = solved("ws24_sheet4_ex1")
-    s = only(found, "pre_for_post_activation", "Z_in used for Z_out").work
+    s = only(found, "pre_for_post_activation", "Zᵢₙ used for Zₒᵤₜ").work
     assert entries(s.deltas["v"].x) == [DA * z for z in Z_IN]   # δ·Z_inᵀ for δ·Z_outᵀ
     assert entries(real.deltas["v"].x) == [DA * z for z in Z_OUT]
     assert_same_except(real, s, {"v"})
@@ -126,7 +126,7 @@ def sig(z):
 
 def test_post_activation_for_pre_activation():
     real, found = solved("mazur_step_by_step")
-    s = only(found, "post_for_pre_activation", "in δ(net_o1)").work
+    s = only(found, "post_for_pre_activation", "in δ(netₒ₁)").work
     o1 = float(real.values["out_o1"].x)
     h1 = float(real.values["out_h1"].x)
     slope = sig(o1) * (1 - sig(o1))                        # σ′(out_o1) where σ′(net_o1) belongs
@@ -194,7 +194,7 @@ def row_times(x, w):
 
 def test_w_delta_for_w_transposed_delta():
     real, found = solved("sheet12_p2")
-    s = only(found, "weight_index_transposed", "W2·δ").work
+    s = only(found, "weight_index_transposed", "W₂·δ").work
     s1 = row_times(X2, W1)
     h = [max(v, F(0)) for v in s1]
     dy = [2 * (a - b) for a, b in zip(row_times(h, W2), Z2)]
