@@ -72,10 +72,15 @@ class Rewired(Eval):
         return super().apply_prime(name, self.apply(name, a))
 
 
-def recompute(work: Work, algebra_for=None, env_for=None, expr_for=None, contribution=None) -> dict:
+def recompute(work: Work, algebra_for=None, env_for=None, expr_for=None, contribution=None,
+              known: dict | None = None, record: dict | None = None) -> dict:
     """Every delta again by reverse accumulation (numbers only), with hooks that make a slip: per
     computed node the algebra, the values and the expression its backward pass uses, and a map
-    of each contribution (user, used, value) → value, or None to leave it out."""
+    of each contribution (user, used, value) → value, or None to leave it out.
+
+    `record` collects each node's delta and contributions; given back as `known`, a node without
+    a hook whose delta is unchanged reuses them (a slip recomputes only what lies below it).
+    """
     g, ev = work.g, Eval(work.unit_targets)
     if work.of not in g.nodes:
         return dict(work.deltas)
@@ -101,9 +106,14 @@ def recompute(work: Work, algebra_for=None, env_for=None, expr_for=None, contrib
             delta = ev.lift(T(sp.Integer(1), ()), node.shape)
         else:
             delta = deltas[name] = close(name, node.shape)
-        acc: dict[str, T] = {}
-        backward((expr_for and expr_for(node)) or node.expr, (algebra_for and algebra_for(node)) or ev,
-                 (env_for and env_for(node)) or work.values, delta, acc, work.need)
+        hooks = ((expr_for and expr_for(node)), (algebra_for and algebra_for(node)), (env_for and env_for(node)))
+        if known is not None and hooks == (None, None, None) and known[name][0].x == delta.x:
+            acc = known[name][1]
+        else:
+            acc = {}
+            backward(hooks[0] or node.expr, hooks[1] or ev, hooks[2] or work.values, delta, acc, work.need)
+        if record is not None:
+            record[name] = (delta, acc)
         for used, v in acc.items():
             if contribution is not None:
                 v = contribution(name, used, v)
@@ -128,25 +138,26 @@ def slipped(problem: Problem | Graph, work: Work | None = None) -> list[Slipped]
         work = Work(graph)
     if work.of not in work.g.nodes or any(is_symbolic(v.x) for v in work.values.values()):
         return []
-    real = _numbers(work, work)
+    known: dict = {}
+    recompute(work, record=known)
     out = []
     for slip, make in candidates(work):
         try:
-            computed = make()
+            computed = make(known)
         except (ShapeError, ZeroDivisionError):
             continue  # the slip makes no computation at all here (a shape that no longer fits)
-        if _numbers(work, computed) != real:
+        if _changes(work, computed):
             out.append(Slipped(slip, computed))
     return out
 
 
-def _numbers(work: Work, computed) -> tuple:
-    """What a slip can change: every delta and gradient, the updated parameters, the loss after."""
-    deltas = {n: d.x for n, d in computed.deltas.items()}
+def _changes(work: Work, computed) -> bool:
+    """Whether a slip changes a number of the solution: a delta or gradient, or a parameter after the step."""
+    if any(computed.deltas[n].x != d.x for n, d in work.deltas.items()):
+        return True
     if work.g.problem.learning_rate is None:
-        return deltas, None, None
-    new = computed.updated_leaves()
-    return deltas, new, computed.loss_after(new)[work.of].x
+        return False
+    return computed.updated_leaves() != work.updated_leaves()
 
 
 def candidates(work: Work) -> list:
@@ -215,9 +226,9 @@ def _update_slips(work: Work):
         return
     rate = sp.Rational(lr.numerator, lr.denominator)
     yield Slip("update_sign_flipped", "the sign of the update flipped (w + α·∂L/∂w)"), \
-        lambda: SlippedWork(work, work.deltas, rate=-rate)
+        lambda known: SlippedWork(work, work.deltas, rate=-rate)
     yield Slip("learning_rate_left_out", "the learning rate left out (w − ∂L/∂w)"), \
-        lambda: SlippedWork(work, work.deltas, rate=sp.Integer(1))
+        lambda known: SlippedWork(work, work.deltas, rate=sp.Integer(1))
 
 
 def _transposed_slips(work: Work):
@@ -285,7 +296,7 @@ def _updated_weights_slips(work: Work):
     if work.g.problem.learning_rate is None:
         return
 
-    def make():
+    def make(known):
         deltas = work.deltas
         for _ in range(len(work.g.parameters) + 1):  # to the fixed point: one round per layer
             updated = SlippedWork(work, deltas).updated_leaves()
@@ -302,8 +313,8 @@ def _updated_weights_slips(work: Work):
 # -- small tools ------------------------------------------------------------------------------
 
 def _with(work: Work, **hooks):
-    """A function recomputing the deltas with the hooks given (see recompute)."""
-    return lambda: SlippedWork(work, recompute(work, **hooks))
+    """A function of the plain run's record recomputing the deltas with the hooks given (see recompute)."""
+    return lambda known: SlippedWork(work, recompute(work, known=known, **hooks))
 
 
 def _only(node, value):
