@@ -307,3 +307,40 @@ def test_every_bundled_problem(path):
         assert changed, s.slip
         for n, d in w.deltas.items():                     # exact, never a float made from a rational
             assert not isinstance(real.deltas[n].x, sp.Rational) or isinstance(d.x, sp.Rational), (s.slip, n)
+
+
+# -- over several samples, and a loss written out ----------------------------------------------------------
+def test_a_slip_over_several_samples_is_made_in_every_sample():
+    real, found = solved("ws24_sheet4_train")
+    assert not [s for s in found if "^(" in s.slip.says]
+    s = only(found, "no_activation_derivative", "relu′(Zᵢₙ)").work
+    samples = real.g.problem.samples
+    assert samples >= 2 and "every sample" in only(found, "no_activation_derivative").slip.says
+    total = None
+    for k in range(1, samples + 1):                      # relu′ as 1: δ(Z_in) is δ(Z_out), in each sample
+        above = entries(real.deltas[f"Z_out^({k})"].x)
+        assert entries(s.deltas[f"Z_in^({k})"].x) == above
+        total = above if total is None else [a + b for a, b in zip(total, above)]
+    assert entries(s.deltas["c"].x) == total             # ∂L/∂c sums the samples' δ(Z_in)
+
+
+WRITTEN = """
+inputs: {x: 2}
+parameters: {w: 3}
+targets: {t: 1}
+forward:
+  y: w * x
+loss: 0.5 * (y - t) ** 2
+learning_rate: 0.1
+"""
+
+
+def test_a_squared_error_written_out():
+    from backprop_tutor.problem import loads
+    found = slipped(loads(WRITTEN, "written.yaml"))
+    y, t, x = F(6), F(1), F(2)
+    dropped = only(found, "squared_error_factor", "factor 2").work    # ½ (y − t) for ½ · 2 (y − t)
+    forgotten = only(found, "squared_error_factor", "½").work         # 2 (y − t)
+    assert entries(dropped.deltas["w"].x) == [(y - t) / 2 * x]
+    assert entries(forgotten.deltas["w"].x) == [2 * (y - t) * x]
+    assert entries(forgotten.updated_leaves()["w"]) == [3 - F("0.1") * 2 * (y - t) * x]
