@@ -19,7 +19,7 @@ PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
 
 
 def solved(name):
-    work = Work(build(load(PROBLEMS / f"{name}.yaml")))
+    work = Work(build(solvable(load(PROBLEMS / f"{name}.yaml"))))
     return work, slipped(load(PROBLEMS / f"{name}.yaml"))
 
 
