@@ -42,9 +42,9 @@ class SlippedWork:
     """A Work's numbers with one slip made: forward values, deltas and gradients, one update, the loss
     after it; the same exact SymPy numbers as engine.Work, and what it does not change is the real one's."""
 
-    def __init__(self, real: Work, deltas: dict, rate=None, values: dict | None = None):
+    def __init__(self, real: Work, deltas: dict, rate=None):
         self.real, self.g, self.of = real, real.g, real.of
-        self.values = real.values if values is None else values
+        self.values = real.values  # no slip here changes the forward pass
         self.deltas = deltas
         self.rate = rate
 
@@ -164,8 +164,13 @@ def slipped(problem: Problem | Graph, work: Work | None = None) -> list[Slipped]
     """Every slip that applies to this problem, each recomputed exactly and each changing some number
     of the solution (a slip that changes nothing, such as z for h through an active ReLU, is left out).
 
-    A problem without a loss, or whose values are symbolic, has none. Two slips may give the same
-    numbers; each is listed. Pass the problem's Work when it has been computed already.
+    The slips (Slip.key): no_activation_derivative, post_for_pre_activation (σ′(h) for σ′(z)),
+    pre_for_post_activation (z for h in a weight's gradient), squared_error_factor,
+    weight_index_transposed (square matrices only), update_sign_flipped, learning_rate_left_out,
+    bias_gradient_times_input, second_path_left_out, updated_weights_for_deltas; each once per place
+    it can be made, its Slip.says naming the place. A problem without a loss, or whose values are
+    symbolic, has none. Two slips may give the same numbers; each is listed. Pass the problem's Work
+    when it has been computed already.
     """
     if work is None:
         graph = problem if isinstance(problem, Graph) else build(solvable(problem))
@@ -174,24 +179,24 @@ def slipped(problem: Problem | Graph, work: Work | None = None) -> list[Slipped]
         return []
     known: dict = {}
     recompute(work, record=known)
+    step = work.updated_leaves() if work.g.problem.learning_rate is not None else None
     out = []
     for slip, make in candidates(work):
         try:
             computed = make(known)
-            if _changes(work, computed):
+            if _changes(work, computed, step):
                 out.append(Slipped(slip, computed))
         except (ShapeError, ZeroDivisionError, ProblemError):
             continue  # the slip makes no computation at all here (a shape that no longer fits)
     return out
 
 
-def _changes(work: Work, computed) -> bool:
-    """Whether a slip changes a number of the solution: a delta or gradient, or a parameter after the step."""
+def _changes(work: Work, computed, step: dict | None) -> bool:
+    """Whether a slip changes a number of the solution: a delta or gradient, or a parameter after the
+    step (`step`: the real one, None without a learning rate)."""
     if any(computed.deltas[n].x != d.x for n, d in work.deltas.items()):
         return True
-    if work.g.problem.learning_rate is None:
-        return False
-    return computed.updated_leaves() != work.updated_leaves()
+    return step is not None and computed.updated_leaves() != step
 
 
 def candidates(work: Work) -> list:
