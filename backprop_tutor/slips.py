@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy as sp
@@ -10,6 +10,7 @@ import sympy as sp
 from .algebra import Eval, ShapeError, T
 from .datasets import solvable
 from .engine import Work, evaluate, is_symbolic, leaf_values
+from .errors import ProblemError
 from .expr import BinOp, Call, Name, Neg, Num, Transpose
 from .graph import Graph, build
 from .problem import Problem
@@ -18,6 +19,7 @@ from .rules import backward, forward
 ACTIVATIONS = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "softplus": "softplus"}
 SQUARED_LOSSES = ("sse", "mse", "half_sse")
 WEIGHT_ROLES = ("parameter", "derived")
+SAMPLE_MARK = re.compile(r"\^\(\d+\)")  # x^(2): the copy of x for sample 2 (problem.py)
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,9 @@ class SlippedWork:
     """A Work's numbers with one slip made: forward values, deltas and gradients, one update, the loss
     after it; the same exact SymPy numbers as engine.Work, and what it does not change is the real one's."""
 
-    def __init__(self, real: Work, deltas: dict, rate=None, values: dict | None = None):
+    def __init__(self, real: Work, deltas: dict, rate=None):
         self.real, self.g, self.of = real, real.g, real.of
-        self.values = real.values if values is None else values
+        self.values = real.values  # no slip here changes the forward pass
         self.deltas = deltas
         self.rate = rate
 
@@ -72,10 +74,47 @@ class Rewired(Eval):
         return super().apply_prime(name, self.apply(name, a))
 
 
-def recompute(work: Work, algebra_for=None, env_for=None, expr_for=None, contribution=None) -> dict:
+@dataclass(frozen=True)
+class Recipe:
+    """Where a slip is made, as hooks of recompute: per node the algebra, values and expression its
+    backward pass uses, and maps of the contributions (user, used, value) → value or None."""
+
+    work: Work
+    algebra: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    expr: dict = field(default_factory=dict)
+    contributions: tuple = ()
+
+    def __call__(self, known: dict | None = None) -> SlippedWork:
+        """The solution recomputed with the slip made (see recompute for `known`)."""
+        return SlippedWork(self.work, recompute(
+            self.work, algebra_for=lambda n: self.algebra.get(n.name), env_for=lambda n: self.env.get(n.name),
+            expr_for=lambda n: self.expr.get(n.name), contribution=self.contribute if self.contributions else None,
+            known=known))
+
+    def contribute(self, user: str, used: str, value):
+        """A contribution with every map applied in turn; None once one leaves it out."""
+        for f in self.contributions:
+            if value is None:
+                break
+            value = f(user, used, value)
+        return value
+
+    def joined(self, other: Recipe) -> Recipe:
+        """The same slip made at the places of both (in each sample's copy of a line)."""
+        return Recipe(self.work, {**self.algebra, **other.algebra}, {**self.env, **other.env},
+                      {**self.expr, **other.expr}, self.contributions + other.contributions)
+
+
+def recompute(work: Work, algebra_for=None, env_for=None, expr_for=None, contribution=None,
+              known: dict | None = None, record: dict | None = None) -> dict:
     """Every delta again by reverse accumulation (numbers only), with hooks that make a slip: per
     computed node the algebra, the values and the expression its backward pass uses, and a map
-    of each contribution (user, used, value) → value, or None to leave it out."""
+    of each contribution (user, used, value) → value, or None to leave it out.
+
+    `record` collects each node's delta and contributions; given back as `known`, a node without
+    a hook whose delta is unchanged reuses them (a slip recomputes only what lies below it).
+    """
     g, ev = work.g, Eval(work.unit_targets)
     if work.of not in g.nodes:
         return dict(work.deltas)
@@ -101,9 +140,14 @@ def recompute(work: Work, algebra_for=None, env_for=None, expr_for=None, contrib
             delta = ev.lift(T(sp.Integer(1), ()), node.shape)
         else:
             delta = deltas[name] = close(name, node.shape)
-        acc: dict[str, T] = {}
-        backward((expr_for and expr_for(node)) or node.expr, (algebra_for and algebra_for(node)) or ev,
-                 (env_for and env_for(node)) or work.values, delta, acc, work.need)
+        hooks = ((expr_for and expr_for(node)), (algebra_for and algebra_for(node)), (env_for and env_for(node)))
+        if known is not None and hooks == (None, None, None) and known[name][0].x == delta.x:
+            acc = known[name][1]
+        else:
+            acc = {}
+            backward(hooks[0] or node.expr, hooks[1] or ev, hooks[2] or work.values, delta, acc, work.need)
+        if record is not None:
+            record[name] = (delta, acc)
         for used, v in acc.items():
             if contribution is not None:
                 v = contribution(name, used, v)
@@ -120,42 +164,64 @@ def slipped(problem: Problem | Graph, work: Work | None = None) -> list[Slipped]
     """Every slip that applies to this problem, each recomputed exactly and each changing some number
     of the solution (a slip that changes nothing, such as z for h through an active ReLU, is left out).
 
-    A problem without a loss, or whose values are symbolic, has none. Two slips may give the same
-    numbers; each is listed. Pass the problem's Work when it has been computed already.
+    The slips (Slip.key): no_activation_derivative, post_for_pre_activation (σ′(h) for σ′(z)),
+    pre_for_post_activation (z for h in a weight's gradient), squared_error_factor,
+    weight_index_transposed (square matrices only), update_sign_flipped, learning_rate_left_out,
+    bias_gradient_times_input, second_path_left_out, updated_weights_for_deltas; each once per place
+    it can be made, its Slip.says naming the place. A problem without a loss, or whose values are
+    symbolic, has none. Two slips may give the same numbers; each is listed. Pass the problem's Work
+    when it has been computed already.
     """
     if work is None:
         graph = problem if isinstance(problem, Graph) else build(solvable(problem))
         work = Work(graph)
     if work.of not in work.g.nodes or any(is_symbolic(v.x) for v in work.values.values()):
         return []
-    real = _numbers(work, work)
+    known: dict = {}
+    recompute(work, record=known)
+    step = work.updated_leaves() if work.g.problem.learning_rate is not None else None
     out = []
     for slip, make in candidates(work):
         try:
-            computed = make()
-        except (ShapeError, ZeroDivisionError):
+            computed = make(known)
+            if _changes(work, computed, step):
+                out.append(Slipped(slip, computed))
+        except (ShapeError, ZeroDivisionError, ProblemError):
             continue  # the slip makes no computation at all here (a shape that no longer fits)
-        if _numbers(work, computed) != real:
-            out.append(Slipped(slip, computed))
     return out
 
 
-def _numbers(work: Work, computed) -> tuple:
-    """What a slip can change: every delta and gradient, the updated parameters, the loss after."""
-    deltas = {n: d.x for n, d in computed.deltas.items()}
-    if work.g.problem.learning_rate is None:
-        return deltas, None, None
-    new = computed.updated_leaves()
-    return deltas, new, computed.loss_after(new)[work.of].x
+def _changes(work: Work, computed, step: dict | None) -> bool:
+    """Whether a slip changes a number of the solution: a delta or gradient, or a parameter after the
+    step (`step`: the real one, None without a learning rate)."""
+    if any(computed.deltas[n].x != d.x for n, d in work.deltas.items()):
+        return True
+    return step is not None and computed.updated_leaves() != step
 
 
 def candidates(work: Work) -> list:
-    """(Slip, a function recomputing the solution with it) for every place each slip can be made."""
+    """(Slip, a function recomputing the solution with it) for every place each slip can be made.
+
+    Over several samples (data:), a slip made in each sample's copy of a line is one slip, made in
+    every copy: a student who slips in one sample slips the same way in the next.
+    """
     out = []
     for find in (_activation_slips, _squared_error_slips, _update_slips, _z_for_h_slips,
                  _transposed_slips, _bias_slips, _path_slips, _updated_weights_slips):
         out.extend(find(work))
-    return out
+    if not work.g.problem.samples:
+        return out
+    merged: dict = {}
+    for slip, make in out:
+        plain = Slip(slip.key, SAMPLE_MARK.sub("", slip.says))
+        if plain == slip or not isinstance(make, Recipe):
+            merged[slip] = make
+        elif plain in merged:
+            merged[plain] = merged[plain].joined(make)
+        else:
+            merged[plain] = make
+    return [(Slip(slip.key, slip.says + (" (in every sample)" if slip not in dict(out) else "")), make)
+            for slip, make in merged.items()]
 
 
 # -- where each slip can be made --------------------------------------------------------------
@@ -172,7 +238,7 @@ def _activation_slips(work: Work):
                                     f"{prime}({arg}) left out of {delta} (taken as 1)"),
                                    ("of_output", "post_for_pre_activation",
                                     f"{prime}({_text(Name(node.name))}) used for {prime}({arg}) in {delta}")):
-                yield Slip(key, says), _with(work, algebra_for=_only(node, Rewired(work.unit_targets, f, how)))
+                yield Slip(key, says), Recipe(work, algebra={node.name: Rewired(work.unit_targets, f, how)})
 
 
 def _z_for_h_slips(work: Work):
@@ -189,23 +255,40 @@ def _z_for_h_slips(work: Work):
             env = {**work.values, node.name: pre}
             says = (f"{_text(node.expr.args[0])} used for {_text(Name(node.name))} "
                     f"in the gradient of {_weights_of(g, user)}")
-            yield Slip("pre_for_post_activation", says), _with(work, env_for=_only(g.nodes[user], env))
+            yield Slip("pre_for_post_activation", says), Recipe(work, env={user: env})
 
 
 def _squared_error_slips(work: Work):
-    """2. the factor 2 of a squared error dropped, or doubled where the ½ is forgotten."""
+    """2. the factor 2 of a squared error dropped (sse, mse, a written (y − t)²), or doubled where the ½
+    is forgotten (half_sse, a written ½·(y − t)² or (y − t)²/2)."""
     for node in _backward_nodes(work):
-        found = [e for e in _walk(node.expr) if isinstance(e, Call) and e.func in SQUARED_LOSSES
-                 or isinstance(e, BinOp) and e.op == "**" and e.right == Num(Fraction(2))]
+        found = [e for e in _walk(node.expr) if _squared(e) or _halved(e)]
         for k, e in enumerate(found):
-            half = not (isinstance(e, Call) and e.func == "half_sse")
+            half = _squared(e) and not (isinstance(e, Call) and e.func == "half_sse")
             factor = Num(Fraction(1, 2) if half else Fraction(2))
             nth = sum(1 for other in found[:k] if other == e)  # equal subtrees are told apart by place
             expr = _replaced(node.expr, e, nth, lambda x: BinOp("*", factor, x))
-            where = _text(e.args[0]) if isinstance(e, Call) else _text(e.left)
-            says = (f"the factor 2 of the squared error of {where} dropped" if half
-                    else f"the ½ of the squared error of {where} forgotten (its slope doubled)")
-            yield Slip("squared_error_factor", says), _with(work, expr_for=_only(node, expr))
+            inner = e.args[0] if isinstance(e, Call) else e.left if _squared(e) else None
+            where = f" of {_text(inner)}" if isinstance(inner, Name) else ""
+            says = (f"the factor 2 of the squared error{where} dropped" if half
+                    else f"the ½ of the squared error{where} forgotten (its slope doubled)")
+            yield Slip("squared_error_factor", says), Recipe(work, expr={node.name: expr})
+
+
+def _squared(e) -> bool:
+    """A squared error: sse, mse or half_sse, or a square written e ** 2."""
+    return (isinstance(e, Call) and e.func in SQUARED_LOSSES
+            or isinstance(e, BinOp) and e.op == "**" and e.right == Num(Fraction(2)))
+
+
+def _halved(e) -> bool:
+    """A ½ written before (or a /2 after) an expression that holds a square."""
+    if not isinstance(e, BinOp):
+        return False
+    half = Num(Fraction(1, 2))
+    rest = (e.right if e.left == half else e.left if e.right == half else None) if e.op == "*" else \
+        e.left if e.op == "/" and e.right == Num(Fraction(2)) else None
+    return rest is not None and any(_squared(x) and not isinstance(x, Call) for x in _walk(rest))
 
 
 def _update_slips(work: Work):
@@ -215,9 +298,9 @@ def _update_slips(work: Work):
         return
     rate = sp.Rational(lr.numerator, lr.denominator)
     yield Slip("update_sign_flipped", "the sign of the update flipped (w + α·∂L/∂w)"), \
-        lambda: SlippedWork(work, work.deltas, rate=-rate)
+        lambda known: SlippedWork(work, work.deltas, rate=-rate)
     yield Slip("learning_rate_left_out", "the learning rate left out (w − ∂L/∂w)"), \
-        lambda: SlippedWork(work, work.deltas, rate=sp.Integer(1))
+        lambda known: SlippedWork(work, work.deltas, rate=sp.Integer(1))
 
 
 def _transposed_slips(work: Work):
@@ -229,14 +312,15 @@ def _transposed_slips(work: Work):
         if node.name in work.deltas:
             def flip(user, used, v, name=node.name):
                 return T(v.x.T, v.shape) if used == name else v
-            yield Slip("weight_index_transposed", f"∂L/∂{node.name} transposed (index ij for ji)"), \
-                _with(work, contribution=flip)
+            yield Slip("weight_index_transposed", f"∂L/∂{_text(Name(node.name))} transposed (index ij for ji)"), \
+                Recipe(work, contributions=(flip,))
         for user in g.users.get(node.name, ()):
             if user in work.deltas and any(isinstance(e, BinOp) and e.op == "@" and Name(node.name) in (e.left, e.right)
                                            for e in _walk(g.nodes[user].expr)):
                 env = {**work.values, node.name: T(work.values[node.name].x.T, node.shape)}
-                says = f"{node.name}·δ for {node.name}ᵀ·δ where the delta passes back through {user}"
-                yield Slip("weight_index_transposed", says), _with(work, env_for=_only(g.nodes[user], env))
+                w = _text(Name(node.name))
+                says = f"{w}·δ for {w}ᵀ·δ where the delta passes back through {_text(Name(user))}"
+                yield Slip("weight_index_transposed", says), Recipe(work, env={user: env})
 
 
 def _bias_slips(work: Work):
@@ -245,22 +329,23 @@ def _bias_slips(work: Work):
     for bias in g.parameters:
         if bias.name not in work.deltas:
             continue
-        beside: dict[str, list] = {}  # input name → the users where it stands beside the bias
+        beside: dict[int, dict] = {}  # k → {user: its k-th weighted input}, each beside the bias
         for user in g.users.get(bias.name, ()):
             terms = _summands(g.nodes[user].expr)
             if Name(bias.name) not in terms:
                 continue
-            for term in terms:
-                a = _weighted_input(g, term)
-                if a is not None and g.nodes[a].shape in ((), bias.shape):
-                    beside.setdefault(a, []).append(user)
-        for a, users in beside.items():
-            def times(user, used, v, name=bias.name, a=a, users=tuple(users)):
-                if used != name or user not in users:
+            inputs = [a for a in map(lambda t: _weighted_input(g, t), terms)
+                      if a is not None and g.nodes[a].shape in ((), bias.shape)]
+            for k, a in enumerate(inputs):
+                beside.setdefault(k, {})[user] = a
+        for where in beside.values():
+            def times(user, used, v, name=bias.name, where=dict(where)):
+                if used != name or user not in where:
                     return v
-                return Eval(work.unit_targets).mul(v, work.values[a])
-            says = f"∂L/∂{_text(Name(bias.name))} multiplied by {_text(Name(a))} (the bias taken for a weight)"
-            yield Slip("bias_gradient_times_input", says), _with(work, contribution=times)
+                return Eval(work.unit_targets).mul(v, work.values[where[user]])
+            inputs = ", ".join(dict.fromkeys(SAMPLE_MARK.sub("", _text(Name(a))) for a in where.values()))
+            says = f"∂L/∂{_text(Name(bias.name))} multiplied by {inputs} (the bias taken for a weight)"
+            yield Slip("bias_gradient_times_input", says), Recipe(work, contributions=(times,))
 
 
 def _path_slips(work: Work):
@@ -275,7 +360,7 @@ def _path_slips(work: Work):
             def drop(u, used, v, name=name, user=user):
                 return None if (u, used) == (user, name) else v
             says = f"the term through {_text(Name(user))} left out of ∂L/∂{_text(Name(name))} (it has two users)"
-            yield Slip("second_path_left_out", says), _with(work, contribution=drop)
+            yield Slip("second_path_left_out", says), Recipe(work, contributions=(drop,))
 
 
 def _updated_weights_slips(work: Work):
@@ -284,7 +369,7 @@ def _updated_weights_slips(work: Work):
     if work.g.problem.learning_rate is None:
         return
 
-    def make():
+    def make(known):
         deltas = work.deltas
         for _ in range(len(work.g.parameters) + 1):  # to the fixed point: one round per layer
             updated = SlippedWork(work, deltas).updated_leaves()
@@ -299,16 +384,6 @@ def _updated_weights_slips(work: Work):
 
 
 # -- small tools ------------------------------------------------------------------------------
-
-def _with(work: Work, **hooks):
-    """A function recomputing the deltas with the hooks given (see recompute)."""
-    return lambda: SlippedWork(work, recompute(work, **hooks))
-
-
-def _only(node, value):
-    """A hook giving `value` for one node, and None (the real thing) for every other."""
-    return lambda n: value if n.name == node.name else None
-
 
 def _backward_nodes(work: Work) -> list:
     """The computed nodes the backward pass goes through."""
@@ -371,21 +446,25 @@ def _names(e):
     return [x.id for x in _walk(e) if isinstance(x, Name)]
 
 
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUBSCRIPTS = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _LETTERS_DIGITS = re.compile(r"^([A-Za-z]+)_?(\d+)$")
+_INDEXED = re.compile(r"^([A-Za-z]+)_([0-9aehijklmnoprstuvx]+)$")
 
 
 def _text(e) -> str:
-    """A name as a sheet writes it (z2 as z₂); any other expression as the ellipsis of its place."""
+    """A name as a sheet writes it (z2 as z₂, net_h1 as netₕ₁); any other expression as an ellipsis."""
     if isinstance(e, Name):
-        m = _LETTERS_DIGITS.match(e.id)
-        return m.group(1) + m.group(2).translate(_SUBSCRIPTS) if m else e.id
+        mark = SAMPLE_MARK.search(e.id)
+        name = e.id[:mark.start()] if mark else e.id
+        m = _LETTERS_DIGITS.match(name) or _INDEXED.match(name)
+        return (m.group(1) + m.group(2).translate(_SUBSCRIPTS) if m else name) + (mark.group() if mark else "")
     return "…"
 
 
 def _delta(e) -> str:
-    """δ of a node as a sheet writes it: δ₂ for z2, δ(out_h1) for a longer name, δ of an expression."""
+    """δ of a node as a sheet writes it: δ₂ for z2, δ(netₕ₁) for a longer name, δ of an expression."""
     if not isinstance(e, Name):
         return "δ"
-    m = _LETTERS_DIGITS.match(e.id)
-    return "δ" + m.group(2).translate(_SUBSCRIPTS) if m else f"δ({e.id})"
+    mark = SAMPLE_MARK.search(e.id)
+    m = _LETTERS_DIGITS.match(e.id[:mark.start()] if mark else e.id)
+    return "δ" + m.group(2).translate(_SUBSCRIPTS) + (mark.group() if mark else "") if m else f"δ({_text(e)})"

@@ -19,7 +19,7 @@ PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
 
 
 def solved(name):
-    work = Work(build(load(PROBLEMS / f"{name}.yaml")))
+    work = Work(build(solvable(load(PROBLEMS / f"{name}.yaml"))))
     return work, slipped(load(PROBLEMS / f"{name}.yaml"))
 
 
@@ -70,7 +70,7 @@ def test_every_slip_is_a_slip_with_a_work():
 
 def test_activation_derivative_left_out():
     real, found = solved("ws24_sheet4_ex1")
-    s = only(found, "no_activation_derivative", "relu′(Z_in)").work
+    s = only(found, "no_activation_derivative", "relu′(Zᵢₙ)").work
     delta_zout = [V[i] * DA for i in range(2)]
     assert entries(s.deltas["Z_in"].x) == delta_zout       # relu′ taken as 1: δ_Zin = δ_Zout
     assert entries(s.deltas["u"].x) == [delta_zout[i] * X[j] for i in range(2) for j in range(2)]
@@ -107,7 +107,7 @@ def test_the_half_forgotten_doubles_the_slope():
 
 def test_pre_activation_for_post_activation():
     real, found = solved("ws24_sheet4_ex1")
-    s = only(found, "pre_for_post_activation", "Z_in used for Z_out").work
+    s = only(found, "pre_for_post_activation", "Zᵢₙ used for Zₒᵤₜ").work
     assert entries(s.deltas["v"].x) == [DA * z for z in Z_IN]   # δ·Z_inᵀ for δ·Z_outᵀ
     assert entries(real.deltas["v"].x) == [DA * z for z in Z_OUT]
     assert_same_except(real, s, {"v"})
@@ -126,7 +126,7 @@ def sig(z):
 
 def test_post_activation_for_pre_activation():
     real, found = solved("mazur_step_by_step")
-    s = only(found, "post_for_pre_activation", "in δ(net_o1)").work
+    s = only(found, "post_for_pre_activation", "in δ(netₒ₁)").work
     o1 = float(real.values["out_o1"].x)
     h1 = float(real.values["out_h1"].x)
     slope = sig(o1) * (1 - sig(o1))                        # σ′(out_o1) where σ′(net_o1) belongs
@@ -194,7 +194,7 @@ def row_times(x, w):
 
 def test_w_delta_for_w_transposed_delta():
     real, found = solved("sheet12_p2")
-    s = only(found, "weight_index_transposed", "W2·δ").work
+    s = only(found, "weight_index_transposed", "W₂·δ").work
     s1 = row_times(X2, W1)
     h = [max(v, F(0)) for v in s1]
     dy = [2 * (a - b) for a, b in zip(row_times(h, W2), Z2)]
@@ -307,3 +307,40 @@ def test_every_bundled_problem(path):
         assert changed, s.slip
         for n, d in w.deltas.items():                     # exact, never a float made from a rational
             assert not isinstance(real.deltas[n].x, sp.Rational) or isinstance(d.x, sp.Rational), (s.slip, n)
+
+
+# -- over several samples, and a loss written out ----------------------------------------------------------
+def test_a_slip_over_several_samples_is_made_in_every_sample():
+    real, found = solved("ws24_sheet4_train")
+    assert not [s for s in found if "^(" in s.slip.says]
+    s = only(found, "no_activation_derivative", "relu′(Zᵢₙ)").work
+    samples = real.g.problem.samples
+    assert samples >= 2 and "every sample" in only(found, "no_activation_derivative").slip.says
+    total = None
+    for k in range(1, samples + 1):                      # relu′ as 1: δ(Z_in) is δ(Z_out), in each sample
+        above = entries(real.deltas[f"Z_out^({k})"].x)
+        assert entries(s.deltas[f"Z_in^({k})"].x) == above
+        total = above if total is None else [a + b for a, b in zip(total, above)]
+    assert entries(s.deltas["c"].x) == total             # ∂L/∂c sums the samples' δ(Z_in)
+
+
+WRITTEN = """
+inputs: {x: 2}
+parameters: {w: 3}
+targets: {t: 1}
+forward:
+  y: w * x
+loss: 0.5 * (y - t) ** 2
+learning_rate: 0.1
+"""
+
+
+def test_a_squared_error_written_out():
+    from backprop_tutor.problem import loads
+    found = slipped(loads(WRITTEN, "written.yaml"))
+    y, t, x = F(6), F(1), F(2)
+    dropped = only(found, "squared_error_factor", "factor 2").work    # ½ (y − t) for ½ · 2 (y − t)
+    forgotten = only(found, "squared_error_factor", "½").work         # 2 (y − t)
+    assert entries(dropped.deltas["w"].x) == [(y - t) / 2 * x]
+    assert entries(forgotten.deltas["w"].x) == [2 * (y - t) * x]
+    assert entries(forgotten.updated_leaves()["w"]) == [3 - F("0.1") * 2 * (y - t) * x]
