@@ -540,8 +540,14 @@ def check_command(ctx: typer.Context,
         raise UsageError(f"check takes [FILE] ANSWERS: {len(given)} arguments given")
     if answer:
         file, answers_file = (given + [None, None])[:2]
+    elif len(given) == 1:
+        from .bundled import find
+        if not os.path.lexists(given[0]) and find(given[0]) is not None:
+            raise UsageError(f"{_printable(given[0])} is a problem: give the answers too, as ANSWERS or "
+                             "--answer NAME=VALUE (tutor check FILE ANSWERS)")
+        file, answers_file = None, given[0]
     elif given:
-        file, answers_file = (None, given[0]) if len(given) == 1 else given
+        file, answers_file = given
     else:
         raise UsageError("give ANSWERS, a YAML file of your answers, or --answer NAME=VALUE")
     limits = (ctx.obj or {}).get("limits")

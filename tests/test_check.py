@@ -280,6 +280,13 @@ def test_usage_errors_are_one_line():
     assert "ANSWERS" in one_line(cli("check"))
     assert "3 arguments" in one_line(cli("check", "a", "b", "c"))
     assert "NAME=VALUE" in one_line(cli("check", SHEET, "--answer", "L"))
+    assert "give the answers too" in one_line(cli("check", "sheet12_p2"))
+
+
+def test_an_answers_file_and_answer_pairs_are_marked_together(tmp_path):
+    path = answers_file(tmp_path, "L: 0.8089\n")
+    code, data = check_json(SHEET, path, "--answer", "c=0.3")
+    assert code == 1 and [(m["key"], m["status"]) for m in data["marks"] if m["key"]] == [("L", RIGHT), ("c", WRONG)]
 
 
 def test_json_keys_are_documented(tmp_path):
