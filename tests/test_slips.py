@@ -99,10 +99,18 @@ def test_factor_two_of_the_squared_error_dropped():
 
 
 def test_the_half_forgotten_doubles_the_slope():
+    # exercise3_sigmoid by hand: h = σ(x W1 + b1), y = h W2 + b2, L = ½ (y − t)²; the ½ forgotten: 2 (y − t)
     real, found = solved("exercise3_sigmoid")
     s = only(found, "squared_error_factor", "½").work
-    for name in real.deltas:                               # every delta is doubled, nothing else changes
-        assert entries(s.deltas[name].x) == pytest.approx([2 * v for v in entries(real.deltas[name].x)], rel=1e-30)
+    x, w1, b1, w2, b2, t = [1, 2], [[0.1, 0.2], [0.3, 0.4]], [0.5, 0.5], [0.5, 0.7], 0.1, 1
+    h = [1 / (1 + math.exp(-(x[0] * w1[0][j] + x[1] * w1[1][j] + b1[j]))) for j in range(2)]
+    dy = 2 * (h[0] * w2[0] + h[1] * w2[1] + b2 - t)
+    dz = [dy * w2[j] * h[j] * (1 - h[j]) for j in range(2)]
+    assert entries(s.deltas["y"].x) == pytest.approx([dy], rel=1e-12)
+    assert entries(s.deltas["W2"].x) == pytest.approx([dy * h[0], dy * h[1]], rel=1e-12)
+    assert entries(s.deltas["b2"].x) == pytest.approx([dy], rel=1e-12)
+    assert entries(s.deltas["W1"].x) == pytest.approx([x[i] * dz[j] for i in range(2) for j in range(2)], rel=1e-12)
+    assert entries(real.deltas["y"].x) == pytest.approx([dy / 2], rel=1e-12)
 
 
 def test_pre_activation_for_post_activation():
