@@ -147,7 +147,7 @@ def marking_json(marking: Marking) -> str:
     marks = [one(m) for m in marking.marks]
     first = marking.marks.index(marking.first_wrong) if marking.first_wrong is not None else None
     data = {"title": marking.solution.title, "ok": marking.ok, "counts": counts(marking), "marks": marks,
-            "first_wrong": first, "slips_checked": [s.key for s in marking.tried]}
+            "first_wrong": first, "slips_checked": [{"key": s.key, "says": s.says} for s in marking.tried]}
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
 
 
