@@ -8,7 +8,7 @@ printers (render/). docs/architecture.md lists every module in that order.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "solve", "derive", "train", "draw", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
+__all__ = ["load", "loads", "solve", "derive", "train", "draw", "check", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
 from .limits import Limits
@@ -77,6 +77,22 @@ def draw(problem, kind="network", gradients=False, values=False, limits=None):
     from .drawing import draw as _draw
     problem = _problem(problem, limits, "draw")
     return _draw(problem, kind, gradients, values)
+
+
+def check(problem, answers=None, pairs=(), require_all=False, limits=None):
+    """Mark a student's answers to a problem (a Problem or a path): answers= an answers file's path,
+    pairs= NAME=VALUE texts (or a mapping of names to value texts); a Marking, its marks right,
+    wrong or missing in the solution's order, each wrong one with the slips that give it."""
+    from .limits import coerce
+    from .marking import check as _check
+    from .studentanswers import parse_pairs, read_answers
+    limits = coerce(limits)
+    if isinstance(pairs, dict):
+        pairs = [f"{k}={v}" for k, v in pairs.items()]
+    if isinstance(pairs, str):
+        pairs = [pairs]
+    given = (read_answers(answers, limits) if answers is not None else ()) + parse_pairs(pairs, limits)
+    return _check(_problem(problem, limits, "check"), given, require_all)
 
 
 def _problem(problem, limits, caller):

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, TutorError, UsageError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_WRONG_ANSWERS, TutorError, UsageError
 
 REPORT = "please report it with the output of the same command run with --debug"
 
@@ -506,6 +506,63 @@ def boundary_figure(ctx: typer.Context, file: str = FILE,
     if regions.note:
         typer.echo(f"note: {regions.note}", err=True)
     typer.echo(f"wrote {target}")
+
+
+class _FileAnswers(TyperCommand):
+    """check's usage line: [FILE] ANSWERS, which one list of arguments takes."""
+
+    def collect_usage_pieces(self, ctx):
+        return ["[OPTIONS]", "[FILE] ANSWERS"]
+
+
+@app.command(name="check", cls=_FileAnswers,
+             short_help="Mark a student's answers; name the likely slip of a wrong one.",
+             help="Mark a student's own answers against the exact solution: each right, wrong or missing, "
+                  "in the solution's order; for a wrong one the first wrong step's correct working and the "
+                  "slip that gives the student's value. ANSWERS is a YAML file of names and values (see "
+                  "docs/answers-format.md). Exit status 0 all right, 1 any wrong, 2 bad input.\n\n"
+                  "tutor check ANSWERS uses the problem last used here; tutor check FILE ANSWERS names it. "
+                  "With --answer, a single argument is FILE. " + ABOUT_FILE)
+def check_command(ctx: typer.Context,
+                  files: list[str] = typer.Argument(None, show_default=False, hidden=True),
+                  answer: list[str] = typer.Option(None, "--answer", metavar="NAME=VALUE",
+                                                   help="One answer, as in an answers file: --answer L=0.8089 "
+                                                        "--answer \"dL/dW21=0.24\" (repeatable)."),
+                  require_all: bool = typer.Option(False, "--require-all",
+                                                   help="A missing asked value counts as wrong (exit 1)."),
+                  json: bool = typer.Option(False, "--json", help="Print the marks as JSON instead."),
+                  digits: int = DIGITS, no_color: bool = NO_COLOR):
+    """Mark a student's answers against the exact solution."""
+    from .marking import check
+    from .studentanswers import parse_pairs, read_answers
+    given = list(files or ())
+    if len(given) > 2:
+        raise UsageError(f"check takes [FILE] ANSWERS: {len(given)} arguments given")
+    if answer:
+        file, answers_file = (given + [None, None])[:2]
+    elif len(given) == 1:
+        from .bundled import find
+        if not os.path.lexists(given[0]) and find(given[0]) is not None:
+            raise UsageError(f"{_printable(given[0])} is a problem: give the answers too, as ANSWERS or "
+                             "--answer NAME=VALUE (tutor check FILE ANSWERS)")
+        file, answers_file = None, given[0]
+    elif given:
+        file, answers_file = given
+    else:
+        raise UsageError("give ANSWERS, a YAML file of your answers, or --answer NAME=VALUE")
+    limits = (ctx.obj or {}).get("limits")
+    answers = read_answers(answers_file, limits) if answers_file is not None else ()
+    answers += parse_pairs(answer or (), limits)
+    problem = _problem(ctx, _source(file), no_color)
+    marking = check(problem, answers, require_all)
+    if json:
+        from .render.marks import marking_json
+        typer.echo(marking_json(marking))
+    else:
+        from .render.marks import print_marking
+        print_marking(marking, _console(no_color), digits)
+    if not marking.ok:
+        raise typer.Exit(EXIT_WRONG_ANSWERS)
 
 
 @app.command(name="list")

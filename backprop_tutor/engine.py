@@ -343,16 +343,21 @@ class Work:
         return factored(x.xreplace(self._in_leaves))
 
     # -- after the backward pass ------------------------------------------------------------
-    def updated_leaves(self, only: dict | None = None) -> dict:
-        """Given parameters after one step; `only` limits it: {name: [indices], or None for all of it}."""
-        lr = self.g.problem.learning_rate
+    def updated_leaves(self, only: dict | None = None, deltas: dict | None = None, rate=None) -> dict:
+        """Given parameters after one step; `only` limits it: {name: [indices], or None for all of it}.
+
+        `deltas` and `rate` replace the gradients and the learning rate of the step (a step
+        recomputed with a slip made, see slips.py); by default they are this Work's and the file's.
+        """
+        lr = self.g.problem.learning_rate if rate is None else rate
+        deltas = self.deltas if deltas is None else deltas
         new = {}
         for node in self.g.parameters:
             if node.expr is not None or node.name in self.g.problem.frozen:
                 continue
             if only is not None and node.name not in only:
                 continue
-            grad = self.in_leaves(self.deltas[node.name].x)
+            grad = self.in_leaves(deltas[node.name].x)
             try:
                 stepped = self.ev.sub(T(node.given, node.shape),
                                       self.ev.mul(self.ev.const(lr), T(grad, node.shape))).x

@@ -29,6 +29,8 @@ class Limits:
     dataset_bytes: int = 1_048_576   # the size of a data set's CSV file
     grid_side: int = 1000            # points along each side of a decision-boundary grid
     relu_pieces: int = 10            # ReLUs whose on/off patterns a decision boundary enumerates
+    answers: int = 200               # answers in one answers file (or --answer pairs), names in one part's answers
+    answer_chars: int = 100          # the length of one name in an answers file
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""

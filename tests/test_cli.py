@@ -94,7 +94,11 @@ def test_json_has_the_contract_keys_and_the_solution_numbers(path, solutions):
     assert set(data["values"]) == set(forward_names) | ({"L"} if problem.loss is not None else set())
     has_loss = problem.loss is not None  # without a loss there is nothing to backpropagate
     assert set(data["deltas"]) == (set(forward_names) if has_loss else set())
-    assert set(data["gradients"]) == (set(parameter_names) if has_loss else set())
+    # a frozen parameter is differentiated only when a part asks about it (docs/problem-format.md)
+    every = not problem.ask or any(a.kind == "show" and a.what[0] in ("gradients", "all") for a in problem.ask)
+    named = {w for a in problem.ask if a.kind in ("gradient", "update", "derive") for w in a.what}
+    unasked = set() if every else set(problem.frozen) - named
+    assert set(data["gradients"]) == (set(parameter_names) - unasked if has_loss else set())
 
     for name, got in data["values"].items():
         assert_matches(got, sol.values[name], sol.shapes[name], f"values.{name}")

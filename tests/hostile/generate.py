@@ -604,6 +604,31 @@ def generated_cases() -> list[Case]:
                   MATRIX + 'latex: {W: "<script>W</script>", b: "</mi><img/>"}\n'
                   'notation:\n  activations:\n    relu: "</text><script>"\n',
                   runs=(page,), check=markup_stays_text))
+    # -- answers files for tutor check: sizes, bombs, non-numbers, wrong shapes; each one line, exit 2
+    checked = Run(cli("check", "sheet12_p2", "{file}"))
+    answers = {
+        "answers_alias_bomb": alias_bomb().replace(BASE, "") + "L: 0.8\n",
+        "answers_deep_nesting": "L: " + "[" * 5000 + "]" * 5000 + "\n",
+        "answers_deep_mappings": "a: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+        "answers_10000_digits": "L: 0." + "8" * 10000 + "\n",
+        "answers_10000_digit_fraction": "L: " + "8" * 10000 + "/3\n",
+        "answers_exponent_huge": "L: 1e999999999\n",
+        "answers_nan": "L: .nan\n",
+        "answers_inf": "L: -.inf\n",
+        "answers_text": "L: zero point eight\n",
+        "answers_latex_payload": "L: \\input{/etc/passwd}\n",
+        "answers_date": "L: 2024-02-05\n",
+        "answers_wrong_shape": "s1: [[0.7, 0.2], [0.1, 0.3]]\n",
+        "answers_vector_too_long": "s1: [" + line_of(5000, "0.1") + "]\n",
+        "answers_many_keys": "".join(f"k{i}: 1\n" for i in range(5000)),
+        "answers_long_name": "s" * 5000 + ": 1\n",
+        "answers_not_a_mapping": "- L: 0.8\n",
+        "answers_control_character_name": '"s1\\u0007": [0.7, 0.2]\n',
+        "answers_index_huge": '"dL/dW2[99999999999999999999,1]": 0.2\n',
+        "answers_empty": "",
+    }
+    for id, text in answers.items():
+        add(text_case(id, TWO, text, runs=(checked,)))
     return cases
 
 
