@@ -29,6 +29,9 @@ class Limits:
     dataset_bytes: int = 1_048_576   # the size of a data set's CSV file
     grid_side: int = 1000            # points along each side of a decision-boundary grid
     relu_pieces: int = 10            # ReLUs whose on/off patterns a decision boundary enumerates
+    new_layers: int = 6              # layers (input and output counted) of a network tutor new makes
+    new_units: int = 8               # units in one layer of a network tutor new makes
+    variants: int = 200              # sheet variants one tutor new --variants writes
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""
