@@ -157,7 +157,7 @@ def _command(made: Spec, seed: int, variants: int | None = None) -> str:
     words = ["tutor new", f"--layers {','.join(map(str, made.layers))}", f"--activation {made.activation}",
              f"--loss {made.loss}", f"--layout {made.layout}", f"--seed {seed}"]
     if made.ask:
-        words.append("--ask" + (f" --wrt {made.wrt}" if made.wrt else ""))
+        words.append("--ask" + (f" --wrt '{made.wrt}'" if made.wrt else ""))
     if variants:
         words.append(f"--variants {variants}")
     return " ".join(words)
