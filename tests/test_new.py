@@ -145,6 +145,12 @@ def test_generated_problems_solve_their_gradients_agree_and_their_numbers_are_ni
                     slope = s * (1 - s) if activation == "sigmoid" else 1 - math.tanh(float(z)) ** 2
                     assert slope >= 0.1, (where, k, z)
 
+        for k in range(1, depth):
+            if activation == "relu":
+                assert max(numbers(work.values[f"z{k}"].x)) <= 3, (where, k)
+        for v in numbers(work.values["y"].x):  # the output layer is linear: y is its pre-activation
+            assert v != 0 and abs(v) <= 3, (where, v)
+
         # ReLU (or single-layer) nets with a squared loss: every number short
         if loss != "cross_entropy" and (activation == "relu" or depth == 1):
             places = 4 if depth <= 2 else depth + 2
