@@ -59,8 +59,9 @@ class Spec:
 
     @property
     def decimals(self) -> int:
-        """The most decimals a number of an exact net may have: 4 up to two layers, one more per layer after."""
-        return max(MAX_DECIMALS, self.depth + 2)
+        """The most decimals a number of an exact net may have: 4 up to two layers, two more per layer after
+        (each layer's weights add one decimal to the forward values and one to the deltas)."""
+        return max(MAX_DECIMALS, 2 * self.depth)
 
     @property
     def loss_text(self) -> str:
@@ -111,7 +112,7 @@ def new_problem(layers="2,2,1", activation="relu", loss="sse", layout="Wx", seed
     """A fresh problem file's text (YAML); the same seed gives the same text, byte for byte."""
     made = spec(layers, activation, loss, layout, ask, wrt, limits)
     seed = fresh_seed() if seed is None else _seed(seed)
-    return generate(made, random.Random(seed), _command(made, seed))
+    return generate(made, random.Random(seed), _command(made, seed), limits=limits)
 
 
 def new_variants(count: int, layers="2,2,1", activation="relu", loss="sse", layout="Wx", seed=None, ask=False,
@@ -131,7 +132,7 @@ def new_variants(count: int, layers="2,2,1", activation="relu", loss="sse", layo
     for k in range(1, count + 1):
         for attempt in range(TRIES):
             rng = random.Random(f"{seed}/{k}/{attempt}")
-            text = generate(made, rng, _command(made, seed, count), f" (variant {k} of {count})")
+            text = generate(made, rng, _command(made, seed, count), f" (variant {k} of {count})", limits)
             body = text.split("\ninputs:", 1)[1]
             if body not in numbers:
                 break
@@ -169,7 +170,7 @@ class _Retry(Exception):
     """This candidate cannot meet the rules; draw another."""
 
 
-def generate(made: Spec, rng: random.Random, source: str, suffix: str = "") -> str:
+def generate(made: Spec, rng: random.Random, source: str, suffix: str = "", limits=None) -> str:
     """The first candidate drawn from rng that the exact engine finds meets every rule, as YAML text."""
     weight = made.wrt or (_pick_weight(made, rng) if made.ask else None)
     last = "no candidate drawn"
@@ -180,7 +181,7 @@ def generate(made: Spec, rng: random.Random, source: str, suffix: str = "") -> s
             last = str(e)
             continue
         text = file_text(made, numbers, source, weight, suffix)
-        last = broken_rule(made, Work(build(loads(text, "<new>"))))
+        last = broken_rule(made, Work(build(loads(text, "<new>", limits))))
         if last is None:
             return text
     raise UsageError(f"{source}: found no numbers that keep the rules in {TRIES} tries ({last}); "
@@ -203,7 +204,7 @@ def _draw(made: Spec, rng: random.Random) -> dict:
             for _ in range(UNIT_TRIES):
                 w, b = [_tenth(rng) for _ in h], _tenth(rng)
                 z = sum((wi * hi for wi, hi in zip(w, h)), b)
-                if _pre_ok(made, z, last):
+                if _pre_ok(made, z, last) and not (last and made.exact and not _targets_near(made, z)):
                     break
             else:
                 raise _Retry(f"no weights keep unit {len(rows) + 1} of layer {k + 1} in range")
@@ -237,23 +238,42 @@ def _targets(made: Spec, y: list, rng: random.Random) -> list:
             return [Fraction(rng.randrange(2))]
         hot = rng.randrange(len(y))
         return [Fraction(int(i == hot)) for i in range(len(y))]
+    offsets = [k for k in range(-8, 9) if abs(k) >= 2]
     for _ in range(TARGET_TRIES):
-        t = [Fraction(round(float(v) * 10) + rng.choice((-1, 1)) * rng.randint(2, 8), 10) for v in y]
-        if not made.exact or _short_output(made, y, t):
+        t = []
+        for v in y:  # each output's target drawn among those whose δ_y entry is no longer than y
+            near = round(float(v) * 10)
+            fits = _targets_near(made, v) if made.exact else [Fraction(near + k, 10) for k in offsets]
+            if not fits:
+                raise _Retry("no target keeps δ_y short")
+            t.append(rng.choice(fits))
+        if not made.exact or _short_loss(made, y, t):
             return t
-    raise _Retry("no targets keep δ_y and the loss short")
+    raise _Retry("no targets keep the loss short")
 
 
-def _short_output(made: Spec, y: list, t: list) -> bool:
-    """δ_y no longer than y, and the loss within the decimals allowed."""
-    n = len(y)
-    scale = {"sse": Fraction(2), "half_sse": Fraction(1), "mse": Fraction(2, n)}[made.loss]
-    spread = max(decimals(v) for v in y)
-    deltas = [scale * (a - b) for a, b in zip(y, t)]
-    loss = sum((a - b) ** 2 for a, b in zip(y, t)) * {"sse": 1, "half_sse": Fraction(1, 2),
-                                                      "mse": Fraction(1, n)}[made.loss]
-    lengths = [decimals(d) for d in deltas] + [decimals(loss)]
-    return None not in lengths and max(lengths[:-1]) <= spread and lengths[-1] <= made.decimals
+def _targets_near(made: Spec, y) -> list:
+    """The one-decimal targets about 0.2 to 0.8 away from an output y whose δ_y entry stays short."""
+    near = round(float(y) * 10)
+    return [Fraction(near + k, 10) for k in range(-8, 9) if abs(k) >= 2
+            and _short_delta(made, y, Fraction(near + k, 10), made.layers[-1])]
+
+
+SCALES = {"sse": (Fraction(2), Fraction(1)), "half_sse": (Fraction(1), Fraction(1, 2)), "mse": (Fraction(2), Fraction(1))}
+
+
+def _short_delta(made: Spec, y, t, n: int) -> bool:
+    """δ_y's entry (2(y − t), y − t, or 2(y − t)/n for mse) has no more decimals than y."""
+    delta = SCALES[made.loss][0] * (y - t) / (n if made.loss == "mse" else 1)
+    places = decimals(delta)
+    return places is not None and places <= decimals(y)
+
+
+def _short_loss(made: Spec, y: list, t: list) -> bool:
+    """The loss within the decimals allowed."""
+    loss = SCALES[made.loss][1] * sum((a - b) ** 2 for a, b in zip(y, t)) / (len(y) if made.loss == "mse" else 1)
+    places = decimals(loss)
+    return places is not None and places <= made.decimals
 
 
 def decimals(value) -> int | None:

@@ -153,7 +153,7 @@ def test_generated_problems_solve_their_gradients_agree_and_their_numbers_are_ni
 
         # ReLU (or single-layer) nets with a squared loss: every number short
         if loss != "cross_entropy" and (activation == "relu" or depth == 1):
-            places = 4 if depth <= 2 else depth + 2
+            places = max(4, 2 * depth)
             for name, value in work.values.items():
                 for v in numbers(value.x):
                     assert short(v, places), (where, "value", name, v)
@@ -290,6 +290,8 @@ def test_a_pdf_solution_is_typeset_beside_its_file(tmp_path):
     (["--variants", "201", "-o", "x"], "variants"),
     (["--variants", "0", "-o", "x"], "at least 1"),
     (["-o", "p.txt"], ".yaml"),
+    (["-o", "missing/p.yaml"], "does not exist"),
+    (["--variants", "2", "-o", "missing/set"], "does not exist"),
     (["--solutions", "html", "-o", "p.yaml"], "md or pdf"),
 ])
 def test_bad_requests_are_one_line_and_exit_2(tmp_path, args, message):

@@ -42,7 +42,7 @@ def planned(texts: list, output, folder: bool, solutions=(), force: bool = False
     for path, text in zip(paths, texts):
         extras = [path.with_suffix(f".{kind}") for kind in kinds]
         for p in [path, *extras]:
-            if path.parent.is_dir():
+            if not folder or path.parent.is_dir():  # a folder --variants makes is checked above
                 check_target(p, p.suffix.lower())
             if os.path.lexists(p) and not force:
                 raise UsageError("exists; refusing to replace it (--force replaces it)", file=str(p))
