@@ -339,3 +339,19 @@ def test_new_prints_to_stdout_a_file_that_tutor_solves(tmp_path):
     solved = tutor("solve", tmp_path / "p.yaml", "--verify", cwd=tmp_path)
     assert solved.returncode == 0, solved.stderr
     assert "(e)" in solved.stdout
+
+
+def test_new_help_stays_light():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "backprop_tutor", "new", "--help"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and "--variants" in done.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert "typer" in imported
+    assert not imported & {"sympy", "numpy", "matplotlib", "graphviz"}
+
+
+def test_the_guide_shows_the_file_its_command_makes():
+    guide = (ROOT / "docs" / "new-problems.md").read_text(encoding="utf-8")
+    shown = guide.split("```yaml\n", 1)[1].split("```\n", 1)[0]
+    assert "tutor new --layers 2,2,1 --activation relu --loss sse --seed 7 --ask" in guide
+    assert shown == new("2,2,1", "relu", "sse", seed=7, ask=True)
