@@ -34,6 +34,7 @@ MAX_DECIMALS = 4               # exact nets of up to two layers: every number at
 TRIES = 400                    # whole candidates before giving up
 UNIT_TRIES = 60                # weight rows drawn for one unit before the candidate is dropped
 TARGET_TRIES = 40              # target draws for one candidate
+REPEATS = 50                   # fresh draws for a variant whose numbers repeat an earlier one's
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def new_variants(count: int, layers="2,2,1", activation="relu", loss="sse", layo
                     _pick_weight(made, random.Random(f"{seed}/weight")))
     texts, numbers = [], set()
     for k in range(1, count + 1):
-        for attempt in range(TRIES):
+        for attempt in range(REPEATS):
             rng = random.Random(f"{seed}/{k}/{attempt}")
             text = generate(made, rng, _command(made, seed, count), f" (variant {k} of {count})", limits)
             body = text.split("\ninputs:", 1)[1]

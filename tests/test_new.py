@@ -355,3 +355,10 @@ def test_the_guide_shows_the_file_its_command_makes():
     shown = guide.split("```yaml\n", 1)[1].split("```\n", 1)[0]
     assert "tutor new --layers 2,2,1 --activation relu --loss sse --seed 7 --ask" in guide
     assert shown == new("2,2,1", "relu", "sse", seed=7, ask=True)
+
+
+def test_variants_that_keep_repeating_are_a_clear_error(monkeypatch):
+    same = new("2,2,1", seed=3)
+    monkeypatch.setattr(generate, "generate", lambda *args, **kwargs: same)
+    with pytest.raises(UsageError, match="could not find 2 different sets of numbers"):
+        new("2,2,1", seed=3, variants=2)
