@@ -8,7 +8,7 @@ printers (render/). docs/architecture.md lists every module in that order.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "solve", "derive", "train", "draw", "check", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
+__all__ = ["load", "loads", "solve", "derive", "train", "draw", "check", "new", "template", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
 from .limits import Limits
@@ -93,6 +93,22 @@ def check(problem, answers=None, pairs=(), require_all=False, limits=None):
         pairs = [pairs]
     given = (read_answers(answers, limits) if answers is not None else ()) + parse_pairs(pairs, limits)
     return _check(_problem(problem, limits, "check"), given, require_all)
+
+
+def new(layers="2,2,1", activation="relu", loss="sse", layout="Wx", seed=None, ask=False, wrt=None,
+        variants=None, limits=None):
+    """A fresh practice problem's YAML text (or, with variants=K, a list of K variants of one sheet) whose
+    numbers a person can work by hand; the same seed gives the same text. See docs/new-problems.md."""
+    from .generate import new_problem, new_variants
+    if variants is not None:
+        return new_variants(variants, layers, activation, loss, layout, seed, ask, wrt, limits)
+    return new_problem(layers, activation, loss, layout, seed, ask, wrt, limits)
+
+
+def template():
+    """The text of a commented problem file to fill in with one's own sheet; it solves as written."""
+    from .template import template as _template
+    return _template()
 
 
 def _problem(problem, limits, caller):

@@ -565,6 +565,67 @@ def check_command(ctx: typer.Context,
         raise typer.Exit(EXIT_WRONG_ANSWERS)
 
 
+@app.command(name="new", short_help="Write a fresh practice problem, sheet variants or a template.",
+             help="Write a fresh practice problem with numbers a person can work by hand (one-decimal weights, "
+                  "small integer inputs, no ReLU at 0, no dead units, no vanishing gradient); the same --seed "
+                  "gives the same file. --variants K -o DIR writes K variants of one sheet, --solutions their "
+                  "worked solutions beside them; --template writes a commented file to fill in. "
+                  "Without -o the file goes to standard output.")
+def new_command(ctx: typer.Context,
+                layers: str = typer.Option("2,2,1", "--layers", metavar="SIZES",
+                                           help="Layer sizes, input and output counted."),
+                activation: str = typer.Option("relu", "--activation", metavar="relu|sigmoid|tanh",
+                                               help="The hidden layers' activation."),
+                loss: str = typer.Option("sse", "--loss", metavar="sse|half_sse|mse|cross_entropy",
+                                         help="The loss (cross_entropy: softmax outputs, or σ and the "
+                                              "binary cross-entropy for one output)."),
+                layout: str = typer.Option("Wx", "--layout", metavar="Wx|xW",
+                                           help="Weight matrices one row per neuron (Wx) or per input (xW)."),
+                seed: int = typer.Option(None, "--seed", min=0, max=2**32 - 1, metavar="N",
+                                         help="Makes the same file again (default: a fresh one, written in "
+                                              "the file)."),
+                ask: bool = typer.Option(False, "--ask", help="Add the sheet's parts: forward, loss, one "
+                                                              "gradient, its update, the loss after."),
+                wrt: str = typer.Option(None, "--wrt", metavar="WEIGHT",
+                                        help="With --ask: the weight of the gradient part, e.g. W1[2,1] "
+                                             "(default: one of the first layer, drawn)."),
+                variants: int = typer.Option(None, "--variants", metavar="K",
+                                             help="Write K variants of one sheet into the folder -o DIR."),
+                solutions: list[str] = typer.Option(None, "--solutions", metavar="md|pdf",
+                                                    help="Also write each file's worked solution beside it "
+                                                         "(repeatable: --solutions md --solutions pdf)."),
+                force: bool = typer.Option(False, "--force", help="Replace files that are already there."),
+                template: bool = typer.Option(False, "--template",
+                                              help="Write a commented file to fill in with your own sheet."),
+                output: str = typer.Option(None, "-o", "--output", metavar="FILE|DIR",
+                                           help="The file to write (NAME.yaml), or with --variants the folder."),
+                digits: int = DIGITS,
+                timeout: float = typer.Option(60.0, "--timeout", min=1, max=86400, metavar="SECONDS",
+                                              help="Stop LaTeX (for a PDF solution) after this many seconds.")):
+    """Write a fresh practice problem, variants of one sheet, or a template to fill in."""
+    from .generate import new_problem, new_variants
+    from .render.sheets import planned, write_planned
+    from .template import template as template_text
+    limits = (ctx.obj or {}).get("limits")
+    if variants is not None and output is None:
+        raise UsageError("--variants K needs -o DIR, the folder to write the K files into")
+    if solutions and output is None:
+        raise UsageError("--solutions needs -o: the solutions are written beside the problem file")
+    if template and (variants is not None or ask or seed is not None):
+        raise UsageError("--template writes the fill-in file alone; leave out --variants, --ask and --seed")
+    if template:
+        texts = [template_text()]
+    elif variants is not None:
+        texts = new_variants(variants, layers, activation, loss, layout, seed, ask, wrt, limits)
+    else:
+        texts = [new_problem(layers, activation, loss, layout, seed, ask, wrt, limits)]
+    if output is None:
+        typer.echo(texts[0], nl=False)
+        return
+    plan = planned(texts, output, variants is not None, solutions or (), force)
+    write_planned(plan, digits, timeout, said=lambda path: typer.echo(f"wrote {path}"))
+
+
 @app.command(name="list")
 def list_problems(no_color: bool = NO_COLOR,
                   names: bool = typer.Option(False, "--names", help="Only the names, one a line (for scripts).")):

@@ -31,6 +31,9 @@ class Limits:
     relu_pieces: int = 10            # ReLUs whose on/off patterns a decision boundary enumerates
     answers: int = 200               # answers in one answers file (or --answer pairs), names in one part's answers
     answer_chars: int = 100          # the length of one name in an answers file
+    new_layers: int = 6              # layers (input and output counted) of a network tutor new makes
+    new_units: int = 8               # units in one layer of a network tutor new makes
+    variants: int = 200              # sheet variants one tutor new --variants writes
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""

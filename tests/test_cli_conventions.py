@@ -13,7 +13,7 @@ from rich.cells import cell_len
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
 HELPS = [["--help"], ["solve", "--help"], ["derive", "--help"], ["export", "--help"], ["train", "--help"], ["boundary", "--help"],
-         ["check", "--help"], ["list", "--help"]]
+         ["check", "--help"], ["new", "--help"], ["list", "--help"]]
 NOISE = ["<bool>", "<str>", "<int", "<float", "{file}", "[default: None]", "[[", "╭", "│"]
 
 
@@ -60,7 +60,7 @@ def test_file_is_shown_as_optional_and_explained(command):
 def test_the_commands_are_listed_without_cut_sentences():
     text = tutor("--help").stdout
     commands = text.split("Commands:", 1)[1].splitlines()
-    assert [line.split()[0] for line in commands if line.strip()] == ["solve", "derive", "export", "draw", "train", "boundary", "check", "list"]
+    assert [line.split()[0] for line in commands if line.strip()] == ["solve", "derive", "export", "draw", "train", "boundary", "check", "new", "list"]
     assert not [line for line in commands if line.rstrip().endswith("...")], commands
 
 
