@@ -220,7 +220,8 @@ def candidates(work: Work) -> list:
             merged[plain] = merged[plain].joined(make)
         else:
             merged[plain] = make
-    return [(Slip(slip.key, slip.says + (" (in every sample)" if slip not in dict(out) else "")), make)
+    made = {slip for slip, _ in out}
+    return [(Slip(slip.key, slip.says + (" (in every sample)" if slip not in made else "")), make)
             for slip, make in merged.items()]
 
 
@@ -234,10 +235,11 @@ def _activation_slips(work: Work):
                 continue
             f, arg = call.func, _text(call.args[0])
             prime, delta = f"{ACTIVATIONS[f]}′", _delta(call.args[0])
+            output = _text(Name(node.name)) if node.expr == call else f"{ACTIVATIONS[f]}({arg})"
             for how, key, says in (("one", "no_activation_derivative",
                                     f"{prime}({arg}) left out of {delta} (taken as 1)"),
                                    ("of_output", "post_for_pre_activation",
-                                    f"{prime}({_text(Name(node.name))}) used for {prime}({arg}) in {delta}")):
+                                    f"{prime}({output}) used for {prime}({arg}) in {delta}")):
                 yield Slip(key, says), Recipe(work, algebra={node.name: Rewired(work.unit_targets, f, how)})
 
 

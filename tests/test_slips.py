@@ -352,3 +352,9 @@ def test_a_squared_error_written_out():
     assert entries(dropped.deltas["w"].x) == [(y - t) / 2 * x]
     assert entries(forgotten.deltas["w"].x) == [2 * (y - t) * x]
     assert entries(forgotten.updated_leaves()["w"]) == [3 - F("0.1") * 2 * (y - t) * x]
+
+
+@pytest.mark.parametrize("name", ["sheet2_ex1", "sheet2_ex3", "sheet12_p1_and"])
+def test_no_slips_without_numbers_to_compare(name):
+    # sheet2_ex1 and sheet12_p1_and have no loss; sheet2_ex3 leaves its values as symbols
+    assert slipped(load(PROBLEMS / f"{name}.yaml")) == []
