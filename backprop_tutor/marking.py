@@ -327,7 +327,7 @@ def _shown(step) -> Quantity | None:
         return Quantity("grad", step.name)
     if isinstance(step, Gradient) and step.of == "L":
         return Quantity("grad", step.name, step.index)
-    if isinstance(step, Update) and not step.frozen:
+    if isinstance(step, Update):
         return Quantity("updated", step.name, step.index)
     return None
 

@@ -361,3 +361,17 @@ def test_the_python_api_takes_pairs_as_a_mapping():
     marking = check("sheet12_p2", pairs={"L": "0.81", "c": "0.3"})
     assert not marking.ok and [m.status for m in marking.marks if m.key] == [RIGHT, WRONG]
     assert check("sheet12_p2", pairs={"L": "0.81"}, require_all=True).ok is False
+
+
+def test_the_exact_column_is_as_fine_as_the_students_value(tmp_path):
+    # Mazur's post prints 0.291027924 for the loss after the update; the exact value is 0.291027774:
+    # at four digits both read 0.2910, so the table must show the exact value to the digits written
+    path = tmp_path / "answers.yaml"
+    path.write_text("\"L'\": 0.291027924\n\"b1'\": 0.35\n\"w5'\": 0.35891648\n")
+    result = cli("check", "mazur_step_by_step", path, "--no-color")
+    assert result.exit_code == EXIT_WRONG_ANSWERS, result.output
+    row = next(line for line in result.stdout.splitlines() if "after the update" in line and "0.291027924" in line)
+    assert "0.291027774" in row and "wrong" in row
+    rows = [line for line in result.stdout.splitlines() if "(updated)" in line]
+    # a frozen bias keeps its place in the solution's order: b₁ between w₄ and w₅, as the update lists it
+    assert [r.split()[1] for r in rows].index("b₁") < [r.split()[1] for r in rows].index("w₅")

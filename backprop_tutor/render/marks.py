@@ -61,6 +61,9 @@ def summary(marking: Marking) -> str:
     return text + "."
 
 
+MAX_SHOWN_DIGITS = 12   # the exact column never runs longer than this, however long the student's numbers
+
+
 def print_marking(marking: Marking, console: Console, digits: int = 4) -> None:
     """The marks as a table, then the first wrong step with its correct working, then the likely slips."""
     solution = marking.solution
@@ -99,8 +102,13 @@ def _table(marking: Marking, printer: TerminalPrinter) -> Table:
     fixed = max(map(cell_len, names + ["quantity"])) + 9 + 3 * 3 + 2 \
         + ((max(map(cell_len, heads + ["part"])) + 3) if parts else 0)
     room = max(printer.width - fixed, 16)  # the two values share the rest; the student's folds
-    natural = max([cell_len(line) for m, r in rows if m.status != MISSING
-                   for line in printer.table_value(r, 10**6).plain.split("\n")] + [5])
+    finer = {printer.digits: printer}
+    for m, _ in rows:   # the exact value shown as finely as the student wrote theirs
+        digits = min(max(written_digits(m.given), printer.digits), MAX_SHOWN_DIGITS)
+        finer.setdefault(digits, TerminalPrinter(digits, False, printer.width, None, marking.solution.names))
+    shows = [finer[min(max(written_digits(m.given), printer.digits), MAX_SHOWN_DIGITS)] for m, _ in rows]
+    natural = max([cell_len(line) for (m, r), shown in zip(rows, shows) if m.status != MISSING
+                   for line in shown.table_value(r, 10**6).plain.split("\n")] + [5])
     exact_room = natural if natural <= room - 12 else max(room // 2, 8)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     if parts:
@@ -109,13 +117,20 @@ def _table(marking: Marking, printer: TerminalPrinter) -> Table:
     table.add_column("yours", overflow="fold", min_width=min(8, room - exact_room), max_width=room - exact_room)
     table.add_column("exact", no_wrap=True)
     table.add_column("mark", no_wrap=True, min_width=9)
-    for head, name, (m, r) in zip(heads, names, rows):
-        exact = printer.table_value(r, exact_room) if m.status != MISSING else Text("")
+    for head, name, (m, r), shown in zip(heads, names, rows, shows):
+        exact = shown.table_value(r, exact_room) if m.status != MISSING else Text("")
         row = ([head] if parts else []) + [
             name, Text(written(m.given), style=STYLES[WRONG] if m.status == WRONG else ""),
             exact, Text(SIGNS[m.status], style=STYLES[m.status])]
         table.add_row(*row)
     return table
+
+
+def written_digits(given) -> int:
+    """The most significant digits the student wrote in a value (0 for none or exact fractions only)."""
+    if isinstance(given, tuple):
+        return max((written_digits(g) for g in given), default=0)
+    return getattr(given, "digits", None) or 0
 
 
 def _diagnosis(m, marking: Marking, printer: TerminalPrinter, named: bool = False) -> Group:
