@@ -448,6 +448,8 @@ class LatexDocument(PagePrinter):
         out = [self.reason(r)] if r.off else []
         if r.kind == "loss_after" and r.before is not None:
             out.append(f"\\text{{(before: }}{self.m(r.before)}\\text{{)}}")
+        if getattr(r, "exact", None) is not None:
+            out.append(f"\\text{{(exact }}{self.m(r.exact)}\\text{{: {self.drift(r.decimals)})}}")
         return out
 
     def marks(self, results: list) -> str:

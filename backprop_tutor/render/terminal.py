@@ -260,6 +260,8 @@ class TerminalPrinter(Printer):
         for r in results:
             value = self.value_form(r.value)
             notes = [self.reason(r)] if r.off else []
+            if r.exact is not None:
+                notes += [f"exact: {_inline(self.math, r.exact)}", f"({self.drift(r.decimals)})"]
             below = ""
             if r.kind == "loss_after" and r.before is not None:
                 before = self.math.form(r.before)
@@ -323,7 +325,8 @@ class TerminalPrinter(Printer):
         if self.comment and not answers_only:
             out.append(Text(""))
             out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
-        if hasattr(solution, "results") and self.rounding_note(solution):
+        if (hasattr(solution, "results") or getattr(solution, "rounding", None) is not None) \
+                and self.rounding_note(solution):
             out.append(Text(self.rounding_note(solution), style="dim"))
         out.append(Text(""))
         return out + self.sections(solution)
@@ -355,6 +358,10 @@ class TerminalPrinter(Printer):
                 out.append(Padding(self.marks(results), (0, 0, 0, 2), expand=False))
         if getattr(solution, "results", ()):
             out += [Heading("Answers"), Padding(self.answers_table(solution), (0, 0, 0, 2), expand=False)]
+        elif getattr(solution, "exact", None) is not None:  # a derivation, its chain rounded at each step
+            drift = self.drift(solution.rounding)
+            out.append(Text(f"  exact: {_inline(self.math, solution.exact)}\n  ({drift})", no_wrap=True,
+                            overflow="ignore"))
         return out
 
     def givens(self, steps) -> Group:
