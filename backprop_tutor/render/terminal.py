@@ -260,15 +260,21 @@ class TerminalPrinter(Printer):
         for r in results:
             value = self.value_form(r.value)
             notes = [self.reason(r)] if r.off else []
-            if r.exact is not None:
-                notes += [f"exact: {_inline(self.math, r.exact)}", f"({self.drift(r.decimals)})"]
             below = ""
+            if r.exact is not None:
+                exact = f"exact: {_inline(self.math, r.exact)}"
+                if cell_len(exact) > self.width - 4:  # a wide matrix: a row to a line, under the value
+                    below += "".join(f"\n    {'exact: ' if i == 0 else '        '}{row}"
+                                     for i, row in enumerate(exact[7:].split("; ")))
+                    below += f"\n    ({self.drift(r.decimals)})"
+                else:
+                    notes += [exact, f"({self.drift(r.decimals)})"]
             if r.kind == "loss_after" and r.before is not None:
                 before = self.math.form(r.before)
                 if before.height() == 1:
                     notes.append(f"(before: {before.render(wrap_line=False)})")
                 else:  # a formula drawn in two dimensions: on lines of its own
-                    below = "\n" + chain(self.math, "    before the update: L", [r.before], width=self.width)
+                    below += "\n" + chain(self.math, "    before the update: L", [r.before], width=self.width)
             line = chain(self.math, prettyForm("▶ " + self.quantity(r)), [value], self.math.is_rounded(r.value),
                          self.width)
             short.append(line[2:] if "\n" not in line and not notes and not below else None)
