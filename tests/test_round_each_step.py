@@ -240,3 +240,24 @@ def test_the_file_setting_is_overridden_by_the_flag(tmp_path):
     exact = json.loads(cli("solve", f, "--json", "--round-each-step", "off").output)
     assert "rounding" not in exact
     assert abs(exact["values"]["y"] - float(sigmoid_chain(None)["y"])) < 1e-15
+
+
+def test_every_format_says_the_chain_is_rounded_and_gives_the_exact_value(tmp_path):
+    f = tmp_path / "a9.yaml"
+    f.write_text(A9.read_text() + "\nrounding: {each_step: 2}\n")
+    data = json.loads(cli("solve", f, "--json").output)
+    differs = {(d["kind"], d["name"]): d for d in data["rounding"]["differs"]}
+    hand, exact = a9_by_hand(2), a9_by_hand(None)
+    w1 = differs[("gradients", "W1")]
+    assert w1["value"] == [[float(v) for v in row] for row in hand["W1"]]
+    assert all(abs(a - float(b)) < 1e-12 for row, want in zip(w1["exact"], exact["W1"]) for a, b in zip(row, want))
+    assert ("gradients", "W3") in differs
+    for suffix in ("md", "tex", "html"):
+        out = tmp_path / f"a9.{suffix}"
+        assert cli("export", f, "-o", out).exit_code == 0
+        text = out.read_text()
+        assert "Each step rounded half up to 2 decimals" in text
+        assert text.count("the difference comes from rounding each step to 2 decimals") >= len(differs)
+    off = tmp_path / "off.md"
+    cli("export", f, "-o", off, "--round-each-step", "off")
+    assert "rounding each step" not in off.read_text()
