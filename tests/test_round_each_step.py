@@ -261,3 +261,12 @@ def test_every_format_says_the_chain_is_rounded_and_gives_the_exact_value(tmp_pa
     off = tmp_path / "off.md"
     cli("export", f, "-o", off, "--round-each-step", "off")
     assert "rounding each step" not in off.read_text()
+
+
+def test_the_python_api_takes_round_each_step(tmp_path):
+    import backprop_tutor
+    f = tmp_path / "net.yaml"
+    f.write_text(SIGMOID_NET)
+    assert backprop_tutor.solve(f, round_each_step=3).rounding == 3
+    d = backprop_tutor.derive(f, "z2", round_each_step=3)
+    assert as_decimal(d.whole.value) == sigmoid_chain(3)["dz2"]
