@@ -257,7 +257,7 @@ def test_every_format_says_the_chain_is_rounded_and_gives_the_exact_value(tmp_pa
         assert cli("export", f, "-o", out).exit_code == 0
         text = out.read_text()
         assert "Each step rounded half up to 2 decimals" in text
-        assert text.count("the difference comes from rounding each step to 2 decimals") >= len(differs)
+        assert text.count("rounding each step to 2 decimals") >= len(differs)
     off = tmp_path / "off.md"
     cli("export", f, "-o", off, "--round-each-step", "off")
     assert "rounding each step" not in off.read_text()

@@ -354,8 +354,8 @@ class HtmlDocument(PagePrinter):
         if r.kind == "loss_after" and r.before is not None:
             out.append(f"<mrow>{self.words('(before: ', alone=True)}{self.m(r.before)}<mtext>)</mtext></mrow>")
         if getattr(r, "exact", None) is not None:
-            out.append(f"<mrow>{self.words('(exact ', alone=True)}{self.m(r.exact)}"
-                       f"{self.words(': ' + self.drift(r.decimals) + ')', alone=True)}</mrow>")
+            out.append(f"<mrow>{self.words('(exact' + chr(0xA0), alone=True)}{self.m(r.exact)}"
+                       f"{self.words(f'; from rounding each step to {r.decimals} decimals)', alone=True)}</mrow>")
         return out
 
     def marks(self, results: list) -> str:
