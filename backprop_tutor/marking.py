@@ -128,8 +128,19 @@ def check(problem: Problem, answers: tuple[StudentAnswer, ...], require_all: boo
     graph = build(problem)
     work = Work(graph)
     chains = dict.fromkeys((*CHECKED, *([problem.round_each_step] if problem.round_each_step is not None else ())))
-    rounded = [(n, Work(graph, round_each_step=n)) for n in sorted(chains)]
-    return mark(work, answers, slips_of(problem, work), require_all, rounded)
+    return mark(work, answers, slips_of(problem, work), require_all, _rounded_chains(graph, sorted(chains)))
+
+
+def _rounded_chains(graph, decimals: list) -> list:
+    """(N, Work rounded to N decimals at each step) for each N; a chain that rounding breaks (a value
+    rounded to 0 and then divided by) is left out, as no student's working could follow it either."""
+    out = []
+    for n in decimals:
+        try:
+            out.append((n, Work(graph, round_each_step=n)))
+        except (TutorError, ArithmeticError, ValueError):
+            continue
+    return out
 
 
 def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_all: bool = False,

@@ -270,3 +270,29 @@ def test_the_python_api_takes_round_each_step(tmp_path):
     assert backprop_tutor.solve(f, round_each_step=3).rounding == 3
     d = backprop_tutor.derive(f, "z2", round_each_step=3)
     assert as_decimal(d.whole.value) == sigmoid_chain(3)["dz2"]
+
+
+DIVIDED = """\
+title: a value that rounds to zero and is then divided by
+inputs:
+  x: 0.001
+parameters:
+  w: 1
+targets:
+  t: 1
+forward:
+  a: w * x
+  y: 1 / a
+loss: half_sse(y, t)
+"""
+
+
+def test_a_chain_that_rounding_breaks_is_refused_in_solve_and_skipped_in_check(tmp_path):
+    f = tmp_path / "div.yaml"
+    f.write_text(DIVIDED)
+    res = cli("solve", f, "--round-each-step", "2")
+    assert res.exit_code == EXIT_BAD_INPUT and "division by zero" in res.output
+    assert res.output.count("\n") == 1
+    marks = json.loads(cli("check", f, "--answer", "L=499000.5", "--json").output)["marks"]
+    (m,) = [m for m in marks if m["key"] is not None]
+    assert m["status"] == "right" and m["chain"] is None
