@@ -296,3 +296,15 @@ def test_a_chain_that_rounding_breaks_is_refused_in_solve_and_skipped_in_check(t
     marks = json.loads(cli("check", f, "--answer", "L=499000.5", "--json").output)["marks"]
     (m,) = [m for m in marks if m["key"] is not None]
     assert m["status"] == "right" and m["chain"] is None
+
+
+def test_a_derivation_in_latex_and_markdown_says_it_is_rounded_and_gives_the_exact_value(tmp_path):
+    f = tmp_path / "net.yaml"
+    f.write_text(SIGMOID_NET)
+    tex = cli("derive", f, "--wrt", "z2", "--round-each-step", "3", "--latex").output
+    assert "Each step rounded half up to 3 decimals" in tex
+    assert "exact: } -0.1124" in tex and "rounding each step to 3 decimals" in tex
+    d = derive(loads(SIGMOID_NET), "z2", round_each_step=3)
+    md = d._repr_markdown_()
+    assert "exact: $-0.1124$" in md and "rounding each step to 3 decimals" in md
+    assert "rounding each step" not in derive(loads(SIGMOID_NET), "z2")._repr_markdown_()
