@@ -15,6 +15,7 @@ from .expr import names_in
 from .graph import Graph, build
 from .ops import linear
 from .problem import Problem
+from .rounding import chosen, differs
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
 from .steps import sheet_form, any_delta_step, delta_steps, element_gradient, flat, gradient_step
@@ -25,24 +26,36 @@ TIDY_MAX = 1_000  # operations beyond which common factors are no longer pulled 
 
 
 def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None,
-           detail: str = DEFAULT) -> Derivation:
+           detail: str = DEFAULT, round_each_step=None) -> Derivation:
     """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter).
 
     At normal detail: the Leibniz chain, the recursion (each δ once) and the result; the local
-    derivatives and the whole derivative too at full detail or with expand."""
+    derivatives and the whole derivative too at full detail or with expand. round_each_step as
+    for solve(): N decimals at each step, "off", or None for the file's rounding:."""
     check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
-    work = _work(graph, of, {resolve_wrt(graph, wrt)[0]})
-    return shown(_as_sheet(work, _derivation(work, wrt, expand)), detail, EXTRAS if expand else ())
+    decimals = chosen(round_each_step, graph.problem.round_each_step)
+    work = _work(graph, of, {resolve_wrt(graph, wrt)[0]}, decimals)
+    d = shown(_as_sheet(work, _derivation(work, wrt, expand)), detail, EXTRAS if expand else ())
+    return _beside_exact(d, graph, wrt, decimals)
+
+
+def _beside_exact(d: Derivation, graph: Graph, wrt: str, decimals: int | None) -> Derivation:
+    """A step-rounded derivation with its chain's decimals, and the exact value where it differs."""
+    if decimals is None:
+        return d
+    exact = _derivation(_work(graph, d.of, {resolve_wrt(graph, wrt)[0]}), wrt, False).whole.value
+    return dataclasses.replace(d, rounding=decimals, exact=exact if differs(d.whole.value, exact, decimals) else None)
 
 
 def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None,
-               detail: str = DEFAULT) -> list[Derivation]:
+               detail: str = DEFAULT, round_each_step=None) -> list[Derivation]:
     """∂of/∂p for every parameter, from one backward pass whose deltas they share: at normal
     detail the first shows the recursion, each later one only what is new (its gradient)."""
     check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
-    work = _work(graph, of, {p.name for p in graph.parameters})
+    decimals = chosen(round_each_step, graph.problem.round_each_step)
+    work = _work(graph, of, {p.name for p in graph.parameters}, decimals)
     condenser = Condenser(detail, refer=False)
     out = []
     for i, p in enumerate(graph.parameters):
@@ -50,7 +63,8 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
         secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
             dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
             if not any(isinstance(s, ChainRule) for s in sec.steps))
-        out.append(shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (), condenser))
+        out.append(_beside_exact(shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (),
+                                       condenser), graph, p.name, decimals))
     return out
 
 
@@ -79,13 +93,13 @@ def resolve_wrt(graph: Graph, wrt: str, key: str = "--wrt") -> tuple:
     return graph.resolve(wrt, key=key, inputs=True)
 
 
-def _work(graph: Graph, of: str, asked: set) -> Work:
+def _work(graph: Graph, of: str, asked: set, decimals: int | None = None) -> Work:
     if of not in graph.nodes or graph.nodes[of].expr is None:
         computed = ", ".join(n.name for n in graph.computed)
         raise graph.error(f"--of {of!r} must name a computed node (one of: {computed})", key="--of")
     if graph.nodes[of].shape not in ((), (1,)):
         raise graph.error(f"--of {of!r} must be a scalar", key="--of")
-    return Work(graph, of, asked=asked)
+    return Work(graph, of, asked=asked, round_each_step=decimals)
 
 
 def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:

@@ -11,6 +11,7 @@ from .expr import BinOp, Call, names_in
 from .graph import Graph, Node
 from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
                   SOFTMAX_RULE)
+from .rounding import ByHand, half_up, rounder
 from .rules import backward, forward, fused_loss
 from .written import as_written, over_samples, substituted
 
@@ -25,13 +26,14 @@ def leaf_values(graph: Graph, overrides: dict | None = None) -> dict:
 
 
 def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebra: Eval | None = None,
-             fixed: dict | None = None, each=None) -> dict:
+             fixed: dict | None = None, each=None, rounded=None) -> dict:
     """The forward pass: every node's value from the leaves' values.
 
     With `expressions`, a node whose value is symbolic is carried on as its own name (as a sheet
     writes tanh(y − t), not tanh of the whole network), and its expression is stored there.
     `fixed` replaces the values of some nodes, given or computed (a parameter moved by h).
     `each(node, value)` is called on every computed value, and may stop the pass by raising.
+    `rounded(value)`, when given, rounds each computed value before anything uses it (rounding.py).
     """
     fixed = fixed or {}
     env = {**leaves, **{n: T(v, graph.nodes[n].shape) for n, v in fixed.items() if n in leaves}}
@@ -46,6 +48,8 @@ def evaluate(graph: Graph, leaves: dict, expressions: dict | None = None, algebr
             raise graph.error(f"{e} in {node.text!r}", key=node.key) from None
         except ZeroDivisionError:
             raise graph.error(f"division by zero in {node.text!r}", key=node.key) from None
+        if rounded is not None:
+            value = rounded(value)
         if each is not None:
             each(node, value)
         if expressions is not None:
@@ -220,19 +224,25 @@ class Work:
     """The three readings of one graph: values (Eval), formulas and numbers (Show).
 
     `asked` names what must be differentiated besides the trained parameters (default: what the
-    file's ask parts show; see asked_names).
+    file's ask parts show; see asked_names). `round_each_step=N` rounds every value a step produces
+    (forward values, the loss, each δ and gradient, each updated weight) half up to N decimals
+    before later steps use it, as by hand; None keeps every value exact.
     """
 
-    def __init__(self, graph: Graph, of: str = "L", closed_forms: bool = False, asked: set | None = None):
+    def __init__(self, graph: Graph, of: str = "L", closed_forms: bool = False, asked: set | None = None,
+                 round_each_step: int | None = None):
         self.g, self.of = graph, of
+        self.decimals = round_each_step
+        self.rounded = rounder(round_each_step)
         self.wanted = wanted(graph, asked_names(graph) if asked is None else set(asked))
         self.need = differentiated(graph, of, self.wanted) if of in graph.nodes else frozenset()
         self.targets = {n for n, node in graph.nodes.items() if node.role == "target"}
         self.derived = frozenset(n for n, node in graph.nodes.items() if node.role == "derived")
         self.expressions: dict[str, T] = {}
-        self.values = evaluate(graph, leaf_values(graph), self.expressions)
+        self.values = evaluate(graph, leaf_values(graph), self.expressions, rounded=self.rounded)
         self.unit_targets = unit_targets(graph, self.values)
-        self.ev, self.show = Eval(self.unit_targets), Show(self.unit_targets)
+        self.ev = Eval(self.unit_targets) if self.rounded is None else ByHand(self.unit_targets, self.decimals)
+        self.show = Show(self.unit_targets)
         self.expressions = {n: T(orient(t.x, self.targets), t.shape) for n, t in self.expressions.items()}
         self.closed = evaluate(graph, leaf_values(graph), algebra=Closed()) if closed_forms else None
         self.symbols = {n: T(symbol_for(n, node.shape), node.shape) for n, node in graph.nodes.items()}
@@ -293,6 +303,8 @@ class Work:
                 value = self.ev.add(value, v)
                 formula, numbers = self.show.add(formula, f), self.show.add(numbers, n)
             value = T(orient(factored(value.x), self.targets), value.shape)
+            if self.rounded is not None:
+                value = self.rounded(value)
             formula = as_written(formula.x)
             # symbolic values: the numbers would only be the same names again
             numbers = None if is_symbolic(value.x) else self._numbers_of(formula, numbers.x)
@@ -366,6 +378,8 @@ class Work:
             if is_symbolic(stepped):  # w − 3(3w − 5)/10 is w/10 + 3/2: the step carried out
                 stepped = stepped.applyfunc(sp.expand_mul) if isinstance(stepped, sp.MatrixBase) \
                     else sp.expand_mul(stepped)
+            if self.rounded is not None:
+                stepped = half_up(stepped, self.decimals)
             if only is not None and only[node.name] is not None:
                 stepped = _take_elements(node.given, stepped, only[node.name], node.shape)
             new[node.name] = stepped
@@ -373,7 +387,7 @@ class Work:
 
     def loss_after(self, new: dict) -> dict:
         """Every node's value again, with the parameters in `new` moved (the loss after an update)."""
-        return evaluate(self.g, leaf_values(self.g, new))
+        return evaluate(self.g, leaf_values(self.g, new), rounded=self.rounded)
 
     def verify(self):
         """A central finite difference for every gradient element."""

@@ -42,6 +42,9 @@ class Limits:
 
 DEFAULT = Limits()
 
+# The most decimals a chain rounded at each step may keep (rounding: {each_step: N}, --round-each-step N).
+ROUND_DECIMALS = 12
+
 # Python's own recursion bounds how deep the reader and the engine may go, whatever the setting.
 CEILINGS = {"yaml_depth": 100, "expression_depth": 100}
 

@@ -19,6 +19,7 @@ from .problem import Problem
 from .reading import printable
 from .slips import slipped as slips_of
 from .solution import Delta, Forward, Gradient, LossValue, Update
+from .rounding import CHECKED
 from .solver import solution as solution_of
 from .studentanswers import StudentAnswer, Written
 
@@ -66,6 +67,8 @@ class Mark:
     entries: tuple = ()
     slips: tuple = ()
     position: int = 0
+    chain: int | None = None  # right by a chain rounded to this many decimals at each step (None: the exact one)
+    chain_value: object = None  # that chain's value, beside the exact one
 
 
 @dataclass(frozen=True)
@@ -122,19 +125,36 @@ def check(problem: Problem, answers: tuple[StudentAnswer, ...], require_all: boo
     """Mark a student's answers to a problem against its exact solution, diagnosing each wrong value
     by the slips (slips.py) whose recomputed value equals it."""
     problem = solvable(problem)
-    work = Work(build(problem))
-    return mark(work, answers, slips_of(problem, work), require_all)
+    graph = build(problem)
+    work = Work(graph)
+    chains = dict.fromkeys((*CHECKED, *([problem.round_each_step] if problem.round_each_step is not None else ())))
+    return mark(work, answers, slips_of(problem, work), require_all, _rounded_chains(graph, sorted(chains)))
 
 
-def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_all: bool = False) -> Marking:
-    """The marks of answers against a Work's solution; `slipped` are Slipped computations (slips.py)."""
+def _rounded_chains(graph, decimals: list) -> list:
+    """(N, Work rounded to N decimals at each step) for each N; a chain that rounding breaks (a value
+    rounded to 0 and then divided by) is left out, as no student's working could follow it either."""
+    out = []
+    for n in decimals:
+        try:
+            out.append((n, Work(graph, round_each_step=n)))
+        except (TutorError, ArithmeticError, ValueError):
+            continue
+    return out
+
+
+def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_all: bool = False,
+         rounded: list = ()) -> Marking:
+    """The marks of answers against a Work's solution; `slipped` are Slipped computations (slips.py);
+    `rounded` are (N, Work rounded to N decimals at each step): an answer one of them gives is right."""
     solution = solution_of(work)
     reader = _Names(work, solution)
     exact = Values(work, reader.only)
     others = [(s.slip, Values(s.work, reader.only)) for s in slipped]
+    chains = [(n, Values(w, reader.only)) for n, w in rounded]
     order, steps = _order(solution)
     given = [item for answer in answers for item in reader.items(answer)]
-    marks = [_marked(quantity, answer, part, value, direct, exact, others, work, order)
+    marks = [_marked(quantity, answer, part, value, direct, exact, others, work, order, chains)
              for quantity, answer, part, value, direct in given]
     covered = {m.quantity for m in marks}
     for r, quantity, direct in reader.asked:
@@ -171,7 +191,7 @@ def _all_elements(q: Quantity, covered: set, shape: tuple) -> bool:
     return all(Quantity(q.kind, q.name, index) in covered for index in indices)
 
 
-def _marked(q, answer, part, value, direct, exact, others, work, order) -> Mark:
+def _marked(q, answer, part, value, direct, exact, others, work, order, chains=()) -> Mark:
     truth = direct if direct is not None else exact.value(q)
     where = {"file": answer.file, "line": answer.line, "key": printable(shorten(answer.key, 80))}
     truths = _entries(truth)
@@ -181,12 +201,17 @@ def _marked(q, answer, part, value, direct, exact, others, work, order) -> Mark:
     written = _written_entries(value, truths, truth, where)
     entries = tuple(agrees(w, t) for w, t in zip(written, truths))
     status = RIGHT if all(entries) else WRONG
-    found = ()
+    found, chain, chain_value = (), None, None
     if status == WRONG and direct is None:
-        found = tuple(slip for slip, values in others if _slip_gives(values, q, written))
+        chain = next((n for n, values in chains if _slip_gives(values, q, written)), None)
+        if chain is not None:
+            status, entries = RIGHT, tuple(True for _ in entries)
+            chain_value = dict(chains)[chain].value(q)
+        else:
+            found = tuple(slip for slip, values in others if _slip_gives(values, q, written))
     shape = shape_of(truth)
     return Mark(q, answer.key, answer.line, part, value, truth, shape, status, entries, found,
-                _position(q, order, work))
+                _position(q, order, work), chain, chain_value)
 
 
 def _slip_gives(values: Values, q: Quantity, written: list) -> bool:

@@ -19,12 +19,13 @@ from .network import network
 from .ops import FUNCTIONS
 from .prose import check_prose
 from .reading import Document, Lookalike, printable, read_text, read_yaml
+from .rounding import MAX_DECIMALS
 from .sheetnotation import Notation, read_notation
 from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex", "notation",
-            "dataset", "batch")
+            "dataset", "batch", "rounding")
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
@@ -55,6 +56,7 @@ class Problem:
     general_samples: int | None = None  # a mean over this many samples left as symbols: written 1/N
     samples: int = 0  # the samples of data: (0 without it), each a copy of the forward lines
     dataset: Dataset | None = None  # a data set (dataset:) to train on; solve works its first batch
+    round_each_step: int | None = None  # rounding: {each_step: N}: every step's value rounded to N decimals
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -313,7 +315,19 @@ class _Builder:
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation,
-            general_samples=general, samples=samples, dataset=dataset)
+            general_samples=general, samples=samples, dataset=dataset, round_each_step=self.rounding())
+
+    def rounding(self) -> int | None:
+        """rounding: {each_step: N}, N a whole number of decimals in 0..MAX_DECIMALS; None when not given."""
+        raw = self.d.get("rounding")
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or set(raw) != {"each_step"}:
+            raise self.err("must be a mapping such as {each_step: 2}", "rounding")
+        n = raw["each_step"]
+        if not isinstance(n, Fraction) or n.denominator != 1 or not 0 <= n <= MAX_DECIMALS:
+            raise self.err(f"each_step must be a whole number of decimals from 0 to {MAX_DECIMALS}", "rounding")
+        return int(n)
 
     def number(self, v, key, message):
         """An optional plain number (learning_rate, threshold): a Fraction, or None when not given."""

@@ -177,6 +177,7 @@ class Solution(Printable):
     results: tuple = ()                         # every asked value (Result), in order: the answer marks and table
     answers_only: bool = False                  # show only the answers table (tutor solve --answers)
     detail: str = "normal"                      # brief | normal | full: how much of each step the sections hold
+    rounding: int | None = None                 # every step's value rounded to this many decimals (None: exact)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,8 @@ class Result:
     before: object = None
     off: tuple = ()
     section: int | None = None  # without ask: parts, the section (by position) whose answer it is
+    exact: object = None        # a chain rounded at each step: the exact value, where it differs at that precision
+    decimals: int | None = None  # with exact: the decimals each step was rounded to
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,8 @@ class Derivation(Printable):
     names: dict = field(default_factory=dict)
     detail: str = "normal"
     deltas: tuple = ()      # the recursion's deltas as built, whatever the detail shows of them
+    rounding: int | None = None  # every step's value rounded to this many decimals (None: exact)
+    exact: object = None    # a chain rounded at each step: the exact value, where it differs at that precision
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from .graph import Graph, build
 from .parts import part_answers
 from .problem import Problem
 from .results import results
+from .rounding import chosen, differs
 from .solution import GraphStructure, Section, Solution
 from .steps import sheet_form
 
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
-          parts: tuple | None = None, detail: str = DEFAULT, answers_only: bool = False) -> Solution:
+          parts: tuple | None = None, detail: str = DEFAULT, answers_only: bool = False,
+          round_each_step=None) -> Solution:
     """Solve a problem completely: every step in the order a sheet asks for them.
 
     detail is brief (name = value), normal (formula, numbers, value; each δ and rule once) or full
@@ -31,14 +33,27 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
     short, for printing with --exact; it costs a second, symbolic forward pass.
     parts=("c", "d") keeps only those parts of the file's ask: (see only_parts); answers_only=True
     marks the solution to be shown as its answers table alone.
+    round_each_step=N rounds every intermediate value half up to N decimals, as by hand, and gives each
+    answer that differs from the exact one its exact value; "off" is the exact chain; None (the default)
+    takes the file's rounding: {each_step: N}.
     """
     check_detail(detail)
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
-    work = Work(graph, closed_forms=closed_forms)
+    decimals = chosen(round_each_step, graph.problem.round_each_step)
+    work = Work(graph, closed_forms=closed_forms, round_each_step=decimals)
     if verify and "L" in graph.nodes:
         work.verify()
     whole = solution(work, detail, parts)
+    if decimals is not None:
+        exact = solution(Work(graph), detail, parts)
+        whole = dataclasses.replace(whole, rounding=decimals, results=beside_exact(whole.results, exact.results, decimals))
     return dataclasses.replace(whole, answers_only=True) if answers_only else whole
+
+
+def beside_exact(rounded: tuple, exact: tuple, decimals: int) -> tuple:
+    """The step-rounded answers, each with its exact value where the two differ at `decimals` decimals."""
+    return tuple(dataclasses.replace(r, exact=e.value, decimals=decimals) if differs(r.value, e.value, decimals) else r
+                 for r, e in zip(rounded, exact))
 
 
 def only_parts(whole: Solution, parts, problem: Problem | None = None) -> Solution:

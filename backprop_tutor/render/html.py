@@ -353,6 +353,9 @@ class HtmlDocument(PagePrinter):
         out = [self.reason(r)] if r.off else []
         if r.kind == "loss_after" and r.before is not None:
             out.append(f"<mrow>{self.words('(before: ', alone=True)}{self.m(r.before)}<mtext>)</mtext></mrow>")
+        if getattr(r, "exact", None) is not None:
+            out.append(f"<mrow>{self.words('(exact' + chr(0xA0), alone=True)}{self.m(r.exact)}"
+                       f"{self.words(f'; from rounding each step to {r.decimals} decimals)', alone=True)}</mrow>")
         return out
 
     def marks(self, results: list) -> str:

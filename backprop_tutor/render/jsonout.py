@@ -91,8 +91,11 @@ def derivation_json(d) -> dict:
         chain = [f"{text(d.chain.lhs)} = {text(d.chain.formula)}"]
         chain += [f"{step.symbol or 'delta_' + step.name} = {text(step.leibniz)}"
                   for step in d.deltas if isinstance(step, Delta)]
-    return {"wrt": d.wrt, "of": d.of, "chain": chain, "expression": _expression(d.whole.expression),
-            "value": _plain(d.whole.value)}
+    out = {"wrt": d.wrt, "of": d.of, "chain": chain, "expression": _expression(d.whole.expression),
+           "value": _plain(d.whole.value)}
+    if getattr(d, "rounding", None) is not None:
+        out["rounding"] = {"each_step": d.rounding, "exact_value": None if d.exact is None else _plain(d.exact)}
+    return out
 
 
 def _expression(e):
@@ -130,6 +133,10 @@ def to_json(solution: Solution, comment: str | None = None) -> dict:
     if solution.checks:
         out["finite_differences"] = {k: shaped(v, s[k]) for k, v in solution.checks.items() if v is not None}
     out["answers"] = {a.part: answer_json(a) for a in solution.answers}
+    if solution.rounding is not None:
+        out["rounding"] = {"each_step": solution.rounding, "differs": [
+            {"part": r.part, "kind": r.kind, "name": r.name, "value": shaped(r.value, r.shape),
+             "exact": shaped(r.exact, r.shape)} for r in solution.results if r.exact is not None]}
     return out
 
 

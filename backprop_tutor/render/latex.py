@@ -448,6 +448,8 @@ class LatexDocument(PagePrinter):
         out = [self.reason(r)] if r.off else []
         if r.kind == "loss_after" and r.before is not None:
             out.append(f"\\text{{(before: }}{self.m(r.before)}\\text{{)}}")
+        if getattr(r, "exact", None) is not None:
+            out.append(f"\\text{{(exact }}{self.m(r.exact)}\\text{{: {self.drift(r.decimals)})}}")
         return out
 
     def marks(self, results: list) -> str:
@@ -535,7 +537,7 @@ class LatexDocument(PagePrinter):
             out.append(f"\\noindent {prose_latex(solution.notes)}\n\n")
         if self.comment and not answers_only:
             out.append(f"\\noindent\\textbf{{Comment.}} \\textit{{{prose_latex(self.comment)}}}\n\n")
-        if hasattr(solution, "results"):
+        if hasattr(solution, "results") or getattr(solution, "rounding", None) is not None:
             out.append(self.rounding_line(solution))
         if answers_only:
             return "\n".join(out + [self.answers_heading(), self.answers_table(solution)])
@@ -573,6 +575,9 @@ class LatexDocument(PagePrinter):
                 out.append(self.marks(left))
         if getattr(solution, "results", ()):
             out += [self.answers_heading(), self.answers_table(solution)]
+        elif getattr(solution, "exact", None) is not None:  # a derivation, its chain rounded at each step
+            out.append(f"\\[ \\text{{exact: }} {self.m(solution.exact)} \\]\n"
+                       f"\\noindent\\textit{{({text(self.drift(solution.rounding))})}}\n")
         return "\n".join(out)
 
 

@@ -91,7 +91,8 @@ class MarkdownDocument(LatexDocument):
         if self.comment and not answers_only:
             quoted = "\n>\n> ".join(p.strip() for p in re.split(r"\n\s*\n", self.comment.strip()))
             out.append(f"> **Comment.** {quoted}\n")
-        if hasattr(solution, "results") and self.rounding_note(solution):
+        if (hasattr(solution, "results") or getattr(solution, "rounding", None) is not None) \
+                and self.rounding_note(solution):
             out.append(f"*{self.rounding_note(solution)}*\n")
         groups = [] if answers_only else (
             parts_in_order(solution) if hasattr(solution, "results") else [(solution.sections, [])])
@@ -108,6 +109,8 @@ class MarkdownDocument(LatexDocument):
                 out.append(self.marks(results))
         if getattr(solution, "results", ()):
             out += ["### Answers\n", self.answers_table(solution)]
+        elif getattr(solution, "exact", None) is not None:  # a derivation, its chain rounded at each step
+            out.append(f"exact: ${self.m(solution.exact)}$ *({self.drift(solution.rounding)})*\n")
         return "\n".join(out)
 
 

@@ -73,6 +73,10 @@ def print_marking(marking: Marking, console: Console, digits: int = 4) -> None:
         out.append(Text(solution.source, style="dim"))
     out += [Text(summary(marking)), Text(""), Heading("Marks"),
             Padding(_table(marking, printer), (0, 0, 0, 2), expand=False)]
+    drifted = [m for m in marking.marks if m.chain is not None]
+    if drifted:
+        out += [Heading("Rounded at each step"), Text("")]
+        out += [Padding(_drift(m, marking, printer), (0, 0, 0, 2), expand=False) for m in drifted]
     first = marking.first_wrong
     if first is not None:
         what = printer.quantity(as_result(first, solution.names))
@@ -133,6 +137,16 @@ def written_digits(given) -> int:
     return getattr(given, "digits", None) or 0
 
 
+def _drift(m, marking: Marking, printer: TerminalPrinter) -> Group:
+    """Why a value that is not the exact one is right: the working rounded at each step gives it."""
+    r = as_result(m, marking.solution.names)
+    exact = printer.table_value(r, 10**6).plain.replace("\n", " ")
+    return Group(Text(f"{printer.quantity(r)}{f' ({m.part})' if m.part else ''}: yours is {written(m.given)}, "
+                      f"as the working gives with every intermediate value rounded to {m.chain} decimals; "
+                      f"the exact value is {exact}. The difference comes from rounding each step, not from "
+                      "a mistake."), Text(""))
+
+
 def _diagnosis(m, marking: Marking, printer: TerminalPrinter, named: bool = False) -> Group:
     """What the student's wrong value is: the slips that give it, or honestly none of those tried."""
     r = as_result(m, marking.solution.names)
@@ -158,7 +172,9 @@ def marking_json(marking: Marking) -> str:
                 "quantity": {"kind": q.kind, "name": q.name, "index": list(q.index) if q.index else None},
                 "status": m.status, "given": _given(m.given),
                 "exact": shaped(m.exact, m.shape), "exact_text": exact_shaped(m.exact, m.shape),
-                "entries": list(m.entries), "slips": [{"key": s.key, "says": s.says} for s in m.slips]}
+                "entries": list(m.entries), "slips": [{"key": s.key, "says": s.says} for s in m.slips],
+                "chain": {"each_step": m.chain, "value": shaped(m.chain_value, m.shape)} if m.chain is not None
+                else None}
     marks = [one(m) for m in marking.marks]
     first = marking.marks.index(marking.first_wrong) if marking.first_wrong is not None else None
     data = {"title": marking.solution.title, "ok": marking.ok, "counts": counts(marking), "marks": marks,

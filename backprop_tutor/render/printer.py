@@ -25,13 +25,21 @@ class Printer:
     def rounding_note(self, solution) -> str:
         """The one sentence at the top that says how numbers are shown (never repeated per line); none
         where every value is left as a symbol."""
-        if all(getattr(v, "free_symbols", None) for v in solution.values.values()):
+        decimals = getattr(solution, "rounding", None)
+        if decimals is not None:
+            return (f"Each step rounded half up to {decimals} decimals before it is used, as by hand "
+                    f"(--round-each-step off: exact).")
+        if all(getattr(v, "free_symbols", None) for v in getattr(solution, "values", {"": 0}).values()):
             return ""
         if not self.exact:
             return f"Values rounded to {self.digits} significant digits; exact values carried."
         irrational = any(shows_rounded(v, self.digits, True) for v in solution.values.values())
         return (f"Exact values; irrational ones rounded to {self.digits} significant digits."
                 if irrational else "Exact values.")
+
+    def drift(self, decimals: int) -> str:
+        """Why a step-rounded answer differs from its exact value, said beside it."""
+        return f"the difference comes from rounding each step to {decimals} decimals"
 
     def quantity(self, r, inline: bool = False) -> str:
         """What a result is, as its answer mark and the answers table name it: ∂L/∂W₂₁ (a fraction

@@ -261,12 +261,20 @@ class TerminalPrinter(Printer):
             value = self.value_form(r.value)
             notes = [self.reason(r)] if r.off else []
             below = ""
+            if r.exact is not None:
+                exact = f"exact: {_inline(self.math, r.exact)}"
+                if cell_len(exact) > self.width - 4:  # a wide matrix: a row to a line, under the value
+                    below += "".join(f"\n    {'exact: ' if i == 0 else '        '}{row}"
+                                     for i, row in enumerate(exact[7:].split("; ")))
+                    below += f"\n    ({self.drift(r.decimals)})"
+                else:
+                    notes += [exact, f"({self.drift(r.decimals)})"]
             if r.kind == "loss_after" and r.before is not None:
                 before = self.math.form(r.before)
                 if before.height() == 1:
                     notes.append(f"(before: {before.render(wrap_line=False)})")
                 else:  # a formula drawn in two dimensions: on lines of its own
-                    below = "\n" + chain(self.math, "    before the update: L", [r.before], width=self.width)
+                    below += "\n" + chain(self.math, "    before the update: L", [r.before], width=self.width)
             line = chain(self.math, prettyForm("▶ " + self.quantity(r)), [value], self.math.is_rounded(r.value),
                          self.width)
             short.append(line[2:] if "\n" not in line and not notes and not below else None)
@@ -323,7 +331,8 @@ class TerminalPrinter(Printer):
         if self.comment and not answers_only:
             out.append(Text(""))
             out.append(Text("Comment: " + prose_unicode(self.comment), style="dim"))
-        if hasattr(solution, "results") and self.rounding_note(solution):
+        if (hasattr(solution, "results") or getattr(solution, "rounding", None) is not None) \
+                and self.rounding_note(solution):
             out.append(Text(self.rounding_note(solution), style="dim"))
         out.append(Text(""))
         return out + self.sections(solution)
@@ -355,6 +364,10 @@ class TerminalPrinter(Printer):
                 out.append(Padding(self.marks(results), (0, 0, 0, 2), expand=False))
         if getattr(solution, "results", ()):
             out += [Heading("Answers"), Padding(self.answers_table(solution), (0, 0, 0, 2), expand=False)]
+        elif getattr(solution, "exact", None) is not None:  # a derivation, its chain rounded at each step
+            drift = self.drift(solution.rounding)
+            out.append(Text(f"  exact: {_inline(self.math, solution.exact)}\n  ({drift})", no_wrap=True,
+                            overflow="ignore"))
         return out
 
     def givens(self, steps) -> Group:
