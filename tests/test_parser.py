@@ -261,6 +261,7 @@ SYMPIFY_REVIEWED = {
     ("algebra.py", "finish", "e"),              # a SymPy expression being evaluated
     ("ops.py", "_c", "v"),                      # the literals of the loss-gradient table
     ("numeric.py", "float_leaves", "node.given"),  # a leaf's value as the graph built it (SymPy), never text
+    ("rounding.py", "half_up", "x"),            # a value the engine computed (SymPy) or a student's Fraction, never text
 }
 
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "execfile", "input"}
