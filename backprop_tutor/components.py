@@ -25,17 +25,18 @@ def check_form(form: str | None) -> str | None:
                      + ", ".join(FORMS), key="--notation")
 
 
-def per_neuron(work: Work, sections: list, form: str | None) -> list:
+def per_neuron(work: Work, sections: list, form: str | None, after: dict | None = None) -> list:
     """The sections with each vector step written as `form` says: per component (neuron), as the
     vector alone (matrix), or the vector then its components (both); None chooses per step:
-    per neuron for layers of at most MOST_UNITS units (and matrices of at most that many rows and columns)."""
+    per neuron for layers of at most MOST_UNITS units, gradients of at most that many weights.
+    `after` holds every value after an update, for the forward lines that show them."""
     if form == "matrix" or work.g.problem.samples:
         return sections
     out = []
     for sec in sections:
         steps = []
         for step in sec.steps:
-            parts = _components(work, step)
+            parts = _components(work, step, after)
             if not parts or (form is None and not _small(step)):
                 steps.append(step)
             else:
@@ -52,17 +53,21 @@ def _small(step) -> bool:
     return all(n <= MOST_UNITS for n in step.shape)
 
 
-def _components(work: Work, step) -> list:
+def _components(work: Work, step, after: dict | None = None) -> list:
     """The step's components as steps of their own, or [] for a step that has none to write."""
     shape = getattr(step, "shape", ())
     if shape == () or any(n == 1 for n in shape) and len(shape) == 2 or getattr(step, "index", None) is not None:
         return []
     kind = type(step)
     if kind is Forward and step.name in work.g.nodes and work.g.nodes[step.name].role == "forward":
-        return _forward_components(work, step)
+        passes = [work.values] + ([after] if after else [])  # the pass after an update has values of its own
+        values = next((v for v in passes if v[step.name].x == step.value), None)
+        if step.value == work.expressions[step.name].x:
+            values = work.values
+        return [] if values is None else _forward_components(work, step, values)
     if kind is Gradient and step.name in work.g.nodes and work.g.nodes[step.name].role == "parameter":
         return [dataclasses.replace(element_gradient(work, step.name, index, element_label(step.name, index)),
-                                    check=None, leibniz=None) for index in _indices(shape)]
+                                    leibniz=None) for index in _indices(shape)]
     if kind is Delta and step.symbol is None and step.of == work.of and step.name in work.deltas:
         return _delta_components(work, step)
     return []
@@ -83,20 +88,21 @@ def _env(work: Work) -> dict:
     return {n: T(element_symbols(n, node.shape), node.shape) for n, node in work.g.nodes.items()}
 
 
-def _values(work: Work, env: dict) -> dict:
+def _values(work: Work, env: dict, values: dict | None = None) -> dict:
+    values = work.values if values is None else values
     subs = {}
     for n in work.g.nodes:
-        subs.update(zip(flat(env[n].x), flat(work.values[n].x)))
+        subs.update(zip(flat(env[n].x), flat(values[n].x)))
     return subs
 
 
-def _forward_components(work: Work, step: Forward) -> list:
+def _forward_components(work: Work, step: Forward, values: dict) -> list:
     """z_j = Σ_i W_ji x_i + b_j (or its xW layout) for each j: the node's rule applied to element
     symbols, then the engine's values put in; the value is the engine's own component."""
     env = _env(work)
     node = work.g.nodes[step.name]
     formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
-    subs = _values(work, env)
+    subs = _values(work, env, values)
     out = []
     for index, formula in zip(_indices(node.shape), formulas):
         written = as_written(formula)

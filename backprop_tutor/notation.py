@@ -105,7 +105,7 @@ def shape_text(shape: tuple) -> str:
     return f"{shape[0]}×{shape[1]} matrix (ℝ{str(shape[0]).translate(sup)}ˣ{str(shape[1]).translate(sup)})"
 
 
-_LAYERED = re.compile(r"^([A-Za-z]+)(\d+)$")
+LAYERED = re.compile(r"^([A-Za-z]+)(\d+)$")  # W2: a layer's weights, W^{(2)} with an index
 _SAMPLE = re.compile(r"^(.+)\^\((\d+)\)$")
 
 
@@ -135,7 +135,7 @@ def tex_name(name: str, names: dict | None = None) -> str:
         index = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
         if base.startswith("delta_"):
             return f"\\delta_{{{tex_name(base[6:], names)},{index}}}"
-        layered = _LAYERED.match(base)
+        layered = LAYERED.match(base)
         if layered and base not in latex:
             return f"{layered.group(1)}^{{({layered.group(2)})}}_{{{index}}}"
         return subscript(tex_name(base, names), index)

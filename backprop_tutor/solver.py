@@ -98,7 +98,7 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
         secs = [sec for sec in secs if sec.part in keep]
         answers = tuple(a for a in answers if a.part in keep)
         found = tuple(r for r in found if r.part in keep)
-    secs = per_neuron(work, secs, form or p.notation.form)
+    secs = per_neuron(work, secs, form or p.notation.form, after)
     extras = {(a.part, (a.kind, *a.what)): a.options.get("show", ()) for a in p.ask}
     shown = Condenser(detail).sections(sheet_form(work, secs), extras=lambda sec: extras.get((sec.part, sec.request), ()),
                                        derivation=lambda sec: sec.request[:1] == ("derive",))

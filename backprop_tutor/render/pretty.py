@@ -5,7 +5,7 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import ELEMENT as _ELEMENT, display_name, is_exact_decimal, number_text, rounded
+from ..notation import ELEMENT as _ELEMENT, LAYERED, display_name, is_exact_decimal, number_text, rounded
 from ..ops import LOSS_TEX
 from ..prose import math_unicode
 from .wrap import wrap_picture
@@ -16,7 +16,9 @@ _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v)
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+_SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉")
+_SUPERSCRIPTS = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 class MathPrinter(OurNumbers, PrettyPrinter):
@@ -44,14 +46,25 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             return prettyForm(self.sheet_names[e.name])
         name = display_name(e.name)
         m = _ELEMENT.match(name)
-        if m:  # an element such as h1[2]: the quantity's own name, then the index
-            return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
+        if m:  # an element as the sheet writes it: h₂ for h[2], h₁,₂ for h1[2], W⁽²⁾₂₁ for W2[2,1]
+            return prettyForm(self._element(m.group(1), m.group(2)))
         if name.startswith("delta_") and name[len("delta_"):].isdigit():  # a neuron's δ: δ₅
             return prettyForm("δ" + name[len("delta_"):].translate(_SUBSCRIPTS))
         if name.startswith("delta_"):
             inner = self._print_Symbol(sp.Symbol(e.name[len("delta_"):])).render(wrap_line=False)
             return prettyForm("δ_" + inner)
         return super()._print_Symbol(sp.Symbol(name), bold_name)
+
+    def _element(self, base: str, index: str) -> str:
+        parts = index.split(",")
+        index = ("".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)).translate(_SUBSCRIPTS)
+        if base.startswith("delta_"):
+            return "δ_" + self._element(base[len("delta_"):], ",".join(parts))
+        layered = LAYERED.match(base)
+        if layered and base not in self.sheet_names and base not in self.aliases:
+            return layered.group(1) + f"({layered.group(2)})".translate(_SUPERSCRIPTS) + index
+        shown = self._print_Symbol(sp.Symbol(base)).render(wrap_line=False)
+        return shown + ("," if shown[-1:] in _SUBSCRIPT_DIGITS else "") + index
 
     def _print_MatrixBase(self, e):
         """A 1×1 value as its number, a short vector inline as (a, b)ᵀ, else the entries aligned on the
