@@ -13,6 +13,11 @@ _HAT = re.compile(r"^(.*?)_hat$")
 ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element: name[i] or name[i,j]
 
 
+def is_element(name: str) -> bool:
+    """Whether a name is one element of a quantity (u1[2], W2[2,1]): a neuron's own step."""
+    return ELEMENT.match(name) is not None
+
+
 def display_name(name: str) -> str:
     """The name SymPy's printers should see: y_hat → yhat (printed ŷ / \\hat{y}), the rest as is."""
     m = ELEMENT.match(name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sympy as sp
+from rich.cells import cell_len
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
@@ -243,7 +244,22 @@ def _bound(form, binding) -> prettyForm:
     return prettyForm("\n".join(form.picture), form.baseline, binding=binding)
 
 
-def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None) -> str:
+def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None,
+          one_line: bool = False) -> str:
+    """lhs = part₁ = part₂ …, one per line, aligned on '=', each line dropped if it repeats the one before;
+    with one_line, all on one line where each part is one line high and the whole fits the width."""
+    text = chain_lines(printer, lhs, parts, last_rounded, width)
+    rows = text.split("\n")
+    if not one_line or len(rows) < 2:
+        return text
+    lhs_width = (lhs if isinstance(lhs, prettyForm) else prettyForm(lhs)).width()
+    if any(row[:lhs_width].strip() for row in rows[1:]) or any(not row[lhs_width:].startswith((" = ", " ≈ ")) for row in rows):
+        return text  # a part of several lines, or one broken across lines
+    joined = rows[0].rstrip() + "".join(row[lhs_width:].rstrip() for row in rows[1:])
+    return joined if width is None or cell_len(joined) <= width else text
+
+
+def chain_lines(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None) -> str:
     """lhs = part₁ = part₂ …, one per line, aligned on '=', each line dropped if it repeats the one before."""
     lhs_form = lhs if isinstance(lhs, prettyForm) else prettyForm(lhs)
     pad = prettyForm(" " * lhs_form.width())
