@@ -167,7 +167,7 @@ def test_matrix_form_has_no_component_steps_and_both_has_each():
 
 def test_the_default_writes_small_layers_per_neuron_and_large_ones_as_matrices():
     text = ("inputs: {x: [1, 2, 3, 4, 5]}\nparameters:\n  W: [[1, 2, 3, 4, 5], [0, 1, 0, 1, 0]]\n"
-            "  V: [[1, 1], [1, 0], [0, 1], [2, 1], [1, 2]]\nforward: {u: W @ x, y: V @ u}\n")
+            "  V: [[1, 1], [1, 0], [0, 1], [2, 1], [1, 2]]\nforward: {u: W @ x, y: V @ u}\ntargets: {t: [0, 0, 0, 0, 0]}\nloss: sse(y, t)\n")
     names = [s.name for s in solve(loads(text)).steps() if isinstance(s, Forward)]
     assert names == ["u[1]", "u[2]", "y"]
     text += "notation: {form: matrix}\n"
@@ -186,9 +186,9 @@ def test_derive_writes_the_recursion_per_neuron():
 
 def test_a_misspelt_form_is_one_line_with_a_suggestion():
     with pytest.raises(ProblemError, match="did you mean neuron"):
-        loads("inputs: {x: 1}\nforward: {y: x}\nnotation: {form: nueron}\n")
+        loads("inputs: {x: 1}\nforward: {y: x}\nloss: y\nnotation: {form: nueron}\n")
     with pytest.raises(UsageError, match="did you mean matrix"):
-        solve(loads("inputs: {x: 1}\nforward: {y: x}\n"), notation="matrx")
+        solve(loads("inputs: {x: 1}\nforward: {y: x}\nloss: y\n"), notation="matrx")
 
 
 def test_cli_flag_overrides_the_file():
