@@ -6,7 +6,8 @@ import dataclasses
 from .algebra import Eval, T, element_symbols
 from .engine import Work, at
 from .errors import UsageError
-from .expr import did_you_mean
+from .expr import BinOp, Call, Neg, Transpose, did_you_mean
+from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
 from .solution import Delta, Forward, Gradient
@@ -59,6 +60,13 @@ def _components(work: Work, step, after: dict | None = None) -> list:
     if shape == () or any(n == 1 for n in shape) and len(shape) == 2 or getattr(step, "index", None) is not None:
         return []
     kind = type(step)
+    node = work.g.nodes.get(step.name)
+    users = getattr(step, "users", ()) if kind is Delta else ()
+    if node is None or not all(_entrywise(work.g.nodes[n].expr) for n in (step.name, *users)
+                               if n in work.g.nodes and work.g.nodes[n].expr is not None and n != work.of):
+        return []  # softmax and the like mix the components: the vector form says it better
+    if kind is Delta and work.of in users and not _entrywise(work.g.nodes[work.of].expr, LOSSES):
+        return []  # a fused loss's δ (softmax(s) − t) is written as the vector it is
     if kind is Forward and step.name in work.g.nodes and work.g.nodes[step.name].role == "forward":
         passes = [work.values] + ([after] if after else [])  # the pass after an update has values of its own
         values = next((v for v in passes if v[step.name].x == step.value), None)
@@ -71,6 +79,18 @@ def _components(work: Work, step, after: dict | None = None) -> list:
     if kind is Delta and step.symbol is None and step.of == work.of and step.name in work.deltas:
         return _delta_components(work, step)
     return []
+
+
+def _entrywise(expr, also=()) -> bool:
+    """Whether an expression applies only entry-by-entry functions (and sums, products, matrix
+    products), or the functions in `also` (a loss, summed over the entries)."""
+    if isinstance(expr, Call):
+        return (expr.func in ELEMENTWISE or expr.func in also) and all(_entrywise(a, also) for a in expr.args)
+    if isinstance(expr, BinOp):
+        return _entrywise(expr.left, also) and _entrywise(expr.right, also)
+    if isinstance(expr, (Neg, Transpose)):
+        return _entrywise(expr.operand, also)
+    return True
 
 
 def element_label(name: str, index: tuple) -> str:
