@@ -200,3 +200,11 @@ def test_cli_flag_overrides_the_file():
     assert out.returncode == 0 and "W⁽¹⁾₁₁⋅x₁ + W⁽¹⁾₁₂⋅x₂" in out.stdout
     out = subprocess.run(run + ["nueron"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "did you mean neuron" in out.stderr
+
+
+@pytest.mark.parametrize("path", LAYERED, ids=[p.stem for p in LAYERED])
+def test_json_is_the_same_in_every_notation(path):
+    from backprop_tutor.render.jsonout import dumps
+    problem = load(path)
+    texts = {form: dumps(solve(problem, notation=form)) for form in ("neuron", "matrix", "both")}
+    assert texts["neuron"] == texts["matrix"] == texts["both"]
