@@ -134,6 +134,9 @@ def tex_name(name: str, names: dict | None = None) -> str:
     if m:
         return superscript(tex_name(m.group(1), names), f"({m.group(2)})")
     m = ELEMENT.match(name)
+    named = next((a for a, target in aliases.items() if target == name and a in latex), None)
+    if m and named is not None:  # one weight the sheet names (W21 → W2[2,1]) and writes its own way
+        return tex_name(named, names)
     if m:
         base, index = m.group(1), m.group(2)
         parts = index.split(",")

@@ -18,7 +18,7 @@ _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v)
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
-_SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉")
+_SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ")  # a name already subscripted: W₂ → W₂,₁
 _SUPERSCRIPTS = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
@@ -47,6 +47,9 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             return prettyForm(self.sheet_names[e.name])
         name = display_name(e.name)
         m = _ELEMENT.match(name)
+        named = next((a for a, target in self.aliases.items() if target == e.name and a in self.sheet_names), None)
+        if m and named is not None:  # one weight the sheet names (W21 → W2[2,1]) and writes its own way
+            return prettyForm(self.sheet_names[named])
         if m:  # an element as the sheet writes it: h₂ for h[2], h₁,₂ for h1[2], W⁽²⁾₂₁ for W2[2,1]
             return prettyForm(self._element(m.group(1), m.group(2)))
         if name.startswith("delta_") and name[len("delta_"):].isdigit():  # a neuron's δ: δ₅
