@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from .algebra import Eval, T, element_symbols
-from .engine import Work, at
+from .engine import Work, at, factored
 from .errors import UsageError
 from .expr import BinOp, Call, Neg, Transpose, did_you_mean
 from .ops import ELEMENTWISE, LOSSES
@@ -150,7 +150,7 @@ def _delta_components(work: Work, step: Delta) -> list:
             subs.update(zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)))
     out = []
     for index in _indices(step.shape):
-        written = as_written(at(total.x, index))
+        written = as_written(factored(at(total.x, index)))  # 2(y₁ − t₁), as the sheet writes it, not 2y₁ − 2t₁
         out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=written,
                                        numbers=substituted(written, subs), value=at(work.deltas[step.name].x, index),
                                        leibniz=None, rules=step.rules if index == (1,) else ()))
