@@ -37,11 +37,13 @@ def loads(text, filename="<string>", limits=None):
 
 
 def solve(problem, verify=False, closed_forms=False, limits=None, parts=None, detail="normal", answers_only=False,
-          round_each_step=None):
+          round_each_step=None, notation=None):
     """Solve a Problem (or a path to one, read within limits=) into a Solution; parts=("c", "e")
     keeps only those parts of the file's ask: (a UsageError names the parts there are);
     answers_only=True shows only the answers table; round_each_step=N rounds every intermediate
-    value half up to N decimals as by hand ("off": exact; None: the file's rounding:).
+    value half up to N decimals as by hand ("off": exact; None: the file's rounding:); notation= is
+    neuron (each vector step per component), matrix or both (None: the file's notation:, else per
+    neuron for layers of at most four units).
 
     detail= is brief (name = value), normal (formula, numbers, value; each delta and rule once) or full.
     """
@@ -50,19 +52,20 @@ def solve(problem, verify=False, closed_forms=False, limits=None, parts=None, de
     check_detail(detail)
     problem = _problem(problem, limits, "solve")
     return _solve(problem, verify=verify, closed_forms=closed_forms, parts=parts, detail=detail,
-                  answers_only=answers_only, round_each_step=round_each_step)
+                  answers_only=answers_only, round_each_step=round_each_step, notation=notation)
 
 
-def derive(problem, wrt, of="L", expand=None, limits=None, detail="normal", round_each_step=None):
-    """The chain rule for one name (a Problem or a path, read within limits=): a Derivation; detail= and
-    round_each_step= as for solve."""
+def derive(problem, wrt, of="L", expand=None, limits=None, detail="normal", round_each_step=None,
+           notation=None):
+    """The chain rule for one name (a Problem or a path, read within limits=): a Derivation; detail=,
+    round_each_step= and notation= as for solve."""
     from .derivation import derive as _derive
     from .detail import check_detail
     if not isinstance(wrt, str) or not isinstance(of, str):
         raise UsageError("derive needs the names to differentiate as text, e.g. derive(problem, \"w13\")")
     check_detail(detail)
     problem = _problem(problem, limits, "derive")
-    return _derive(problem, wrt, of, expand, detail, round_each_step)
+    return _derive(problem, wrt, of, expand, detail, round_each_step, notation)
 
 
 def train(problem, epochs, rates=None, batch=None, seed=0, exact_steps=0, limits=None):

@@ -60,6 +60,9 @@ ROUND = typer.Option(None, "--round-each-step", metavar="N|off",
 PART = typer.Option(None, "--part", metavar="LABEL",
                     help="Only this part of the sheet's ask: (repeatable: --part c --part d).")
 ANSWERS = typer.Option(False, "--answers", help="Only the table of the asked values.")
+NOTATION = typer.Option(None, "--notation", metavar="neuron|matrix|both", show_default=False,
+                        help="Vector steps per neuron (each sum with its indices), in matrix form, or both "
+                             "(default: the file's notation: form, else per neuron for layers of at most 4 units).")
 
 
 def _show_version(value: bool):
@@ -188,13 +191,15 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
           verify: bool = typer.Option(False, "--verify", help="Check every gradient by a central finite difference."),
           comments: bool = COMMENTS, no_color: bool = NO_COLOR, part: list[str] = PART, detail: str = DETAIL,
           round_each_step: str = ROUND, answers: bool = typer.Option(False, "--answers",
-                                       help="Only the table of the asked values (with --json: only answers).")):
+                                       help="Only the table of the asked values (with --json: only answers)."),
+          notation: str = NOTATION):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .detail import check_detail
     from .solver import solve as solve_problem
     check_detail(detail)
     problem = _problem(ctx, _source(file), no_color)
-    solution = _solved(solve_problem, problem, verify, exact and not json, part, answers, detail, round_each_step)
+    solution = _solved(solve_problem, problem, verify, exact and not json, part, answers, detail, round_each_step,
+                       notation)
     comment = problem.comment if comments else None
     if json:
         from .render.jsonout import answers_json, dumps
@@ -216,12 +221,12 @@ def _output(output, protect: list, kinds, formats: str) -> tuple:
 
 
 def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool, detail: str,
-            round_each_step=None):
+            round_each_step=None, notation: str | None = None):
     """The solution, cut to the parts asked for (--part), marked to show only its answers (--answers),
-    its chain rounded at each step as --round-each-step says."""
+    its chain rounded at each step as --round-each-step says, written in the --notation form."""
     return solve_problem(problem, verify=verify, closed_forms=closed_forms,
                          parts=tuple(parts) if parts else None, detail=detail, answers_only=answers_only,
-                         round_each_step=round_each_step)
+                         round_each_step=round_each_step, notation=notation)
 
 
 @app.command(short_help="The chain rule for one quantity, step by step.",
@@ -238,7 +243,8 @@ def derive(ctx: typer.Context, file: str = FILE,
            digits: int = DIGITS, exact: bool = EXACT,
            json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
            latex: bool = typer.Option(False, "--latex", help="Print the derivation as a LaTeX fragment."),
-           no_color: bool = NO_COLOR, detail: str = DETAIL, round_each_step: str = ROUND):
+           no_color: bool = NO_COLOR, detail: str = DETAIL, round_each_step: str = ROUND,
+           notation: str = NOTATION):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from .derivation import derive as derive_one, derive_all
     from .detail import check_detail
@@ -246,8 +252,8 @@ def derive(ctx: typer.Context, file: str = FILE,
     if not all_ and not wrt:
         raise UsageError("give --wrt NAME (or --all)")
     problem = _problem(ctx, _source(file), no_color)
-    results = derive_all(problem, of, expand, detail, round_each_step) if all_ \
-        else [derive_one(problem, wrt, of, expand, detail, round_each_step)]
+    results = derive_all(problem, of, expand, detail, round_each_step, notation) if all_ \
+        else [derive_one(problem, wrt, of, expand, detail, round_each_step, notation)]
     if not results:
         raise UsageError("--all: the problem has no parameters to differentiate by; "
                          "give --wrt NAME (an input or a computed node)")
@@ -300,7 +306,7 @@ def export(ctx: typer.Context, file: str = FILE,
                                          help="Stop LaTeX (for a PDF) or dot (for a web page's drawing) "
                                               "after this many seconds."),
            comments: bool = COMMENTS, part: list[str] = PART, answers: bool = ANSWERS,
-           detail: str = DETAIL, round_each_step: str = ROUND):
+           detail: str = DETAIL, round_each_step: str = ROUND, notation: str = NOTATION):
     """Write the worked solution as LaTeX, a PDF, Markdown or HTML, as the output's extension says."""
     from .detail import check_detail
     from .export import check_target, typeset_pdf, write_atomically
@@ -326,7 +332,7 @@ def export(ctx: typer.Context, file: str = FILE,
     pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
         target.with_suffix(".pdf"), ".pdf", protect)
     problem = _problem(ctx, source)
-    solution = _solved(solve_problem, problem, verify, exact, part, answers, detail, round_each_step)
+    solution = _solved(solve_problem, problem, verify, exact, part, answers, detail, round_each_step, notation)
     comment = problem.comment if comments else None
     if kind == ".md":
         from .render.markdown import to_markdown

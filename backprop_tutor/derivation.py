@@ -18,6 +18,7 @@ from .problem import Problem
 from .rounding import chosen, differs
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
+from .components import check_form, per_neuron
 from .steps import sheet_form, any_delta_step, delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
@@ -26,17 +27,19 @@ TIDY_MAX = 1_000  # operations beyond which common factors are no longer pulled 
 
 
 def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | None = None,
-           detail: str = DEFAULT, round_each_step=None) -> Derivation:
+           detail: str = DEFAULT, round_each_step=None, notation: str | None = None) -> Derivation:
     """∂of/∂wrt for one name (a parameter, one weight, a node, a derived parameter).
 
     At normal detail: the Leibniz chain, the recursion (each δ once) and the result; the local
     derivatives and the whole derivative too at full detail or with expand. round_each_step as
-    for solve(): N decimals at each step, "off", or None for the file's rounding:."""
+    for solve(): N decimals at each step, "off", or None for the file's rounding:. notation (neuron,
+    matrix, both) writes the recursion's vector steps as solve() does."""
     check_detail(detail)
+    form = check_form(notation)
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     decimals = chosen(round_each_step, graph.problem.round_each_step)
     work = _work(graph, of, {resolve_wrt(graph, wrt)[0]}, decimals)
-    d = shown(_as_sheet(work, _derivation(work, wrt, expand)), detail, EXTRAS if expand else ())
+    d = shown(_as_sheet(work, _derivation(work, wrt, expand), form), detail, EXTRAS if expand else ())
     return _beside_exact(d, graph, wrt, decimals)
 
 
@@ -49,17 +52,18 @@ def _beside_exact(d: Derivation, graph: Graph, wrt: str, decimals: int | None) -
 
 
 def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None,
-               detail: str = DEFAULT, round_each_step=None) -> list[Derivation]:
+               detail: str = DEFAULT, round_each_step=None, notation: str | None = None) -> list[Derivation]:
     """∂of/∂p for every parameter, from one backward pass whose deltas they share: at normal
     detail the first shows the recursion, each later one only what is new (its gradient)."""
     check_detail(detail)
+    form = check_form(notation)
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     decimals = chosen(round_each_step, graph.problem.round_each_step)
     work = _work(graph, of, {p.name for p in graph.parameters}, decimals)
     condenser = Condenser(detail, refer=False)
     out = []
     for i, p in enumerate(graph.parameters):
-        d = _as_sheet(work, _derivation(work, p.name, expand))
+        d = _as_sheet(work, _derivation(work, p.name, expand), form)
         secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
             dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
             if not any(isinstance(s, ChainRule) for s in sec.steps))
@@ -75,9 +79,11 @@ def shown(d: Derivation, detail: str, extras=(), condenser: Condenser | None = N
     return dataclasses.replace(d, sections=secs, detail=detail)
 
 
-def _as_sheet(work: Work, d: Derivation) -> Derivation:
-    """A derivation's sections as the sheet writes them (1/N); its whole and deltas, for JSON, as computed."""
-    return dataclasses.replace(d, sections=tuple(sheet_form(work, list(d.sections))))
+def _as_sheet(work: Work, d: Derivation, form: str | None = None) -> Derivation:
+    """A derivation's sections as the sheet writes them (1/N, vector steps in the notation form);
+    its whole and deltas, for JSON, as computed."""
+    secs = per_neuron(work, list(d.sections), form or work.g.problem.notation.form)
+    return dataclasses.replace(d, sections=tuple(sheet_form(work, secs)))
 
 
 def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:

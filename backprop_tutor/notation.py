@@ -13,6 +13,11 @@ _HAT = re.compile(r"^(.*?)_hat$")
 ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element: name[i] or name[i,j]
 
 
+def is_element(name: str) -> bool:
+    """Whether a name is one element of a quantity (u1[2], W2[2,1]): a neuron's own step."""
+    return ELEMENT.match(name) is not None
+
+
 def display_name(name: str) -> str:
     """The name SymPy's printers should see: y_hat → yhat (printed ŷ / \\hat{y}), the rest as is."""
     m = ELEMENT.match(name)
@@ -105,7 +110,7 @@ def shape_text(shape: tuple) -> str:
     return f"{shape[0]}×{shape[1]} matrix (ℝ{str(shape[0]).translate(sup)}ˣ{str(shape[1]).translate(sup)})"
 
 
-_LAYERED = re.compile(r"^([A-Za-z]+)(\d+)$")
+LAYERED = re.compile(r"^([A-Za-z]+)(\d+)$")  # W2: a layer's weights, W^{(2)} with an index
 _SAMPLE = re.compile(r"^(.+)\^\((\d+)\)$")
 
 
@@ -129,13 +134,16 @@ def tex_name(name: str, names: dict | None = None) -> str:
     if m:
         return superscript(tex_name(m.group(1), names), f"({m.group(2)})")
     m = ELEMENT.match(name)
+    named = next((a for a, target in aliases.items() if target == name and a in latex), None)
+    if m and named is not None:  # one weight the sheet names (W21 → W2[2,1]) and writes its own way
+        return tex_name(named, names)
     if m:
         base, index = m.group(1), m.group(2)
         parts = index.split(",")
         index = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
         if base.startswith("delta_"):
             return f"\\delta_{{{tex_name(base[6:], names)},{index}}}"
-        layered = _LAYERED.match(base)
+        layered = LAYERED.match(base)
         if layered and base not in latex:
             return f"{layered.group(1)}^{{({layered.group(2)})}}_{{{index}}}"
         return subscript(tex_name(base, names), index)

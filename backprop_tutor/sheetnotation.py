@@ -9,8 +9,9 @@ from .ops import ELEMENTWISE
 from .reading import printable
 from .texsafe import UnsafeTeX, check_math
 
-KEYS = ("loss", "activations", "names", "delta")
+KEYS = ("loss", "activations", "names", "delta", "form")
 DELTAS = ("output", "input")
+FORMS = ("neuron", "matrix", "both")
 _NAME_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[\d+(,\d+)?\])?")
 
 
@@ -22,6 +23,7 @@ class Notation:
     activations: tuple = ()           # (function, math) pairs: relu → ReL, sigmoid → \sigma
     names: tuple = ()                 # (name, math) pairs: Z_in → Z_{\mathrm{in}}, W1 → W^{(1)}
     delta: str | None = None          # the delta convention: "output" or "input"; stored only
+    form: str | None = None           # neuron, matrix or both: how vector steps are written; None: by size
 
     def function_map(self) -> dict:
         """Function name → how the sheet writes it."""
@@ -39,7 +41,7 @@ def read_notation(reader, known: set) -> Notation:
     if raw is None:
         return Notation()
     if not isinstance(raw, dict):
-        raise reader.err("must be a mapping with loss, activations, names or delta", "notation")
+        raise reader.err("must be a mapping with loss, activations, names, delta or form", "notation")
     for k in raw:
         if k not in KEYS:
             hint = did_you_mean(str(k), KEYS) or f" (known: {', '.join(KEYS)})"
@@ -51,7 +53,11 @@ def read_notation(reader, known: set) -> Notation:
     if delta is not None and delta not in DELTAS:
         raise reader.err(f"{shorten(printable(str(delta)))!r} is not a delta convention: write output "
                          "(δ = ∂L/∂ of a unit's output) or input (δ = ∂L/∂ of its net input)", "notation.delta")
-    return Notation(loss, activations, names, delta)
+    form = raw.get("form")
+    if form is not None and form not in FORMS:
+        hint = did_you_mean(str(form), FORMS) or f" (known: {', '.join(FORMS)})"
+        raise reader.err(f"{shorten(printable(str(form)))!r} is not a notation form" + hint, "notation.form")
+    return Notation(loss, activations, names, delta, form)
 
 
 def _math(reader, value, key) -> str:

@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .answer import sections
+from .components import check_form, per_neuron
 from .detail import DEFAULT, Condenser, check_detail
 from .diagram import diagram
 from .datasets import solvable
@@ -23,7 +24,7 @@ from .steps import sheet_form
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
           parts: tuple | None = None, detail: str = DEFAULT, answers_only: bool = False,
-          round_each_step=None) -> Solution:
+          round_each_step=None, notation: str | None = None) -> Solution:
     """Solve a problem completely: every step in the order a sheet asks for them.
 
     detail is brief (name = value), normal (formula, numbers, value; each δ and rule once) or full
@@ -36,16 +37,19 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
     round_each_step=N rounds every intermediate value half up to N decimals, as by hand, and gives each
     answer that differs from the exact one its exact value; "off" is the exact chain; None (the default)
     takes the file's rounding: {each_step: N}.
+    notation is neuron (each vector step per component), matrix or both; None takes the file's
+    notation: form, else per neuron for layers of at most four units.
     """
     check_detail(detail)
+    form = check_form(notation)
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     decimals = chosen(round_each_step, graph.problem.round_each_step)
     work = Work(graph, closed_forms=closed_forms, round_each_step=decimals)
     if verify and "L" in graph.nodes:
         work.verify()
-    whole = solution(work, detail, parts)
+    whole = solution(work, detail, parts, form)
     if decimals is not None:
-        exact = solution(Work(graph), detail, parts)
+        exact = solution(Work(graph), detail, parts, form)
         whole = dataclasses.replace(whole, rounding=decimals, results=beside_exact(whole.results, exact.results, decimals))
     return dataclasses.replace(whole, answers_only=True) if answers_only else whole
 
@@ -86,9 +90,9 @@ def chosen_parts(secs, parts, problem: Problem | None = None) -> set:
     return keep
 
 
-def solution(work: Work, detail: str = DEFAULT, parts=None) -> Solution:
-    """The Solution of a graph whose engine has run: its sections (of `parts` only, when given), and
-    every number as data."""
+def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = None) -> Solution:
+    """The Solution of a graph whose engine has run: its sections (of `parts` only, when given, each
+    vector step in the notation form given, else the file's), and every number as data."""
     p, g = work.g.problem, work.g
     has_lr = p.learning_rate is not None and "L" in g.nodes
     new = work.updated_leaves() if has_lr else None
@@ -108,6 +112,7 @@ def solution(work: Work, detail: str = DEFAULT, parts=None) -> Solution:
         secs = [sec for sec in secs if sec.part in keep]
         answers = tuple(a for a in answers if a.part in keep)
         found = tuple(r for r in found if r.part in keep)
+    secs = per_neuron(work, secs, form or p.notation.form, after)
     extras = {(a.part, (a.kind, *a.what)): a.options.get("show", ()) for a in p.ask}
     shown = Condenser(detail).sections(sheet_form(work, secs), extras=lambda sec: extras.get((sec.part, sec.request), ()),
                                        derivation=lambda sec: sec.request[:1] == ("derive",))

@@ -73,7 +73,7 @@ def test_the_terminal_writes_the_sheets_symbols(tmp_path):
     assert plain.exit_code == 0 and sheet.exit_code == 0, sheet.output
     assert "∂L/∂" in plain.output and "relu(" in plain.output and "Z_in" not in plain.output
     assert "∂E/∂" in sheet.output and "∂L/∂" not in sheet.output
-    assert "ReL(Zᵢₙ)" in sheet.output and "relu(Z" not in sheet.output
+    assert "ReL(Zᵢₙ,₁)" in sheet.output and "relu(Z" not in sheet.output   # per neuron: a layer of two units
     assert "\n  E = SSE(A, y)" in sheet.output
 
 

@@ -69,6 +69,22 @@ def column(x) -> list:
     return [x[i, 0] for i in range(x.shape[0])]
 
 
+def by_name(steps) -> dict:
+    """Forward values by name; a layer written neuron by neuron (u1[1], u1[2]) is gathered back into
+    its column, so that both notations are read alike."""
+    out, parts = {}, {}
+    for st in steps:
+        name, _, index = st.name.partition("[")
+        if index:
+            parts.setdefault(name, {})[int(index.rstrip("]"))] = st.value
+        else:
+            out[st.name] = st.value
+    for name, entries in parts.items():
+        assert sorted(entries) == list(range(1, len(entries) + 1)), (name, entries)
+        out[name] = sp.Matrix([entries[k] for k in sorted(entries)])
+    return out
+
+
 def distinct_in_order(labels):
     out = []
     for label in labels:
@@ -148,7 +164,7 @@ def test_ws24_ii_given_parameterization(solutions):
 
 def test_ws24_iii_published_forward_pass_and_loss(solutions):
     sol = solutions["ws24_sheet4_ex1.yaml"]
-    fwd = {f.name: f.value for f in steps_of(sol, "iii", Forward)}
+    fwd = by_name(steps_of(sol, "iii", Forward))
     assert [exact(v) for v in column(fwd["Z_in"])] == [Fraction("-0.9"), Fraction("1.5")]
     assert [exact(v) for v in column(fwd["Z_out"])] == [0, Fraction("1.5")]
     assert exact(fwd["A_in"]) == Fraction("1.7")
@@ -184,7 +200,7 @@ def test_exercise3_sigmoid_output_against_math_exp(solutions):
     # hidden 1 -> output 0.5, hidden 2 -> output 0.7, bias 0.1; x = [1, 2]
     h = [sig(0.1 * 1 + 0.3 * 2 + 0.5), sig(0.2 * 1 + 0.4 * 2 + 0.5)]
     y = 0.5 * h[0] + 0.7 * h[1] + 0.1
-    fwd = {f.name: f.value for f in steps_of(sol, "3", Forward)}
+    fwd = by_name(steps_of(sol, "3", Forward))
     assert float(fwd["y"][0]) == pytest.approx(y, rel=1e-14)
     assert float(fwd["y"][0]) == pytest.approx(1.05656, abs=1e-5)
 
@@ -419,10 +435,12 @@ def test_dnn_q3_asks_forward_backward_and_the_weight_gradients(solutions):
     titles = [s.title for s in part(sol, "3")]
     assert titles[0] == "Forward pass" and titles[1] == "Loss"
     assert titles[2].startswith("Backward pass") and titles[3] == "Gradients"
+    # all the intermediate calculations, each layer (of at most 4 units) neuron by neuron
     forward = {f.name for f in steps_of(sol, "3", Forward)}
-    assert forward == {"u1", "z1", "u2", "z2", "u3", "y"}     # all the intermediate calculations
+    sizes = {"u1": 3, "z1": 3, "u2": 2, "z2": 2, "u3": 2, "y": 2}
+    assert forward == {f"{n}[{k}]" for n, size in sizes.items() for k in range(1, size + 1)}
     deltas = {s.name for s in steps_of(sol, "3", Delta)}
-    assert deltas == {"u1", "z1", "u2", "z2", "u3", "y"}
+    assert deltas == forward
     grads = {g.name for g in steps_of(sol, "3", Gradient)}
     assert grads == {"W1", "W2", "W3"}
 

@@ -12,7 +12,7 @@ from ..diagram import boundary_plot, graph_diagram
 from ..drawing import Drawing
 from ..errors import ExternalError
 from ..export import DEFAULT_TIMEOUT
-from ..notation import shape_text, sheet_rule
+from ..notation import is_element, shape_text, sheet_rule
 from ..prose import paragraphs
 from ..texsafe import UnsafeTeX
 from .mathml import MathMathML, TexMathML
@@ -254,7 +254,8 @@ class HtmlDocument(PagePrinter):
         return out
 
     def _print_Delta(self, s):
-        lhs = f"<mrow>{self.name(s.symbol or 'delta_' + s.name)}<mo>=</mo>{self.partial(s.name, s.of)}</mrow>"
+        partial = self.partial_inline if is_element(s.name) else self.partial  # a neuron's δ: one line high
+        lhs = f"<mrow>{self.name(s.symbol or 'delta_' + s.name)}<mo>=</mo>{partial(s.name, s.of)}</mrow>"
         return self.align(lhs, worked_lines(s), s.value, rules=s.rules)
 
     def _print_Reference(self, s):

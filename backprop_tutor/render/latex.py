@@ -9,7 +9,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..diagram import boundary_plot, graph_diagram
 from ..ops import LOSS_TEX
-from ..notation import function_tex, sheet_rule, is_exact_decimal, rounded, shape_text, tex_name, tex_number
+from ..notation import function_tex, is_element, sheet_rule, is_exact_decimal, rounded, shape_text, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
@@ -307,7 +307,8 @@ class LatexDocument(PagePrinter):
         return out
 
     def _print_Delta(self, s):
-        lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
+        partial = self.partial_inline if is_element(s.name) else self.partial  # a neuron's δ: one line high
+        lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {partial(s.name, s.of)}"
         return self.align(lhs, worked_lines(s), s.value, rules=s.rules)
 
     def _print_Reference(self, s):
@@ -570,7 +571,7 @@ class LatexDocument(PagePrinter):
                     if r is not None and self.boxing is None:
                         left = [x for x in left if x is not r]
                     self.boxing = None
-                out += [keep_together(block) for block in joined(printed)]
+                out += [keep_together(block) if block in printed else block for block in joined(printed)]
             if left:
                 out.append(self.marks(left))
         if getattr(solution, "results", ()):
@@ -588,7 +589,8 @@ _BEGIN, _END = "\\begin{align*}\n", "\n\\end{align*}\n"
 
 def joined(steps: list) -> list:
     """Consecutive steps that are each one display and nothing else, as one align* (a sheet's
-    recursion reads as one block, aligned on its = signs)."""
+    recursion reads as one block, aligned on its = signs); such a block may break between its
+    lines (a step alone is kept together)."""
     out: list = []
     for step in steps:
         if _alone(step) and out and _alone(out[-1]) and _fits(out[-1], step):

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import sympy as sp
+from rich.cells import cell_len
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import ELEMENT as _ELEMENT, display_name, is_exact_decimal, number_text, rounded
+from ..notation import ELEMENT as _ELEMENT, LAYERED, display_name, is_exact_decimal, number_text, rounded
 from ..ops import LOSS_TEX
 from ..prose import math_unicode
 from .wrap import wrap_picture
@@ -16,7 +17,9 @@ _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v)
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+_SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ")  # a name already subscripted: W₂ → W₂,₁
+_SUPERSCRIPTS = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 class MathPrinter(OurNumbers, PrettyPrinter):
@@ -44,14 +47,28 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             return prettyForm(self.sheet_names[e.name])
         name = display_name(e.name)
         m = _ELEMENT.match(name)
-        if m:  # an element such as h1[2]: the quantity's own name, then the index
-            return prettyForm(self._print_Symbol(sp.Symbol(m.group(1))).render(wrap_line=False) + f"[{m.group(2)}]")
+        named = next((a for a, target in self.aliases.items() if target == e.name and a in self.sheet_names), None)
+        if m and named is not None:  # one weight the sheet names (W21 → W2[2,1]) and writes its own way
+            return prettyForm(self.sheet_names[named])
+        if m:  # an element as the sheet writes it: h₂ for h[2], h₁,₂ for h1[2], W⁽²⁾₂₁ for W2[2,1]
+            return prettyForm(self._element(m.group(1), m.group(2)))
         if name.startswith("delta_") and name[len("delta_"):].isdigit():  # a neuron's δ: δ₅
             return prettyForm("δ" + name[len("delta_"):].translate(_SUBSCRIPTS))
         if name.startswith("delta_"):
             inner = self._print_Symbol(sp.Symbol(e.name[len("delta_"):])).render(wrap_line=False)
             return prettyForm("δ_" + inner)
         return super()._print_Symbol(sp.Symbol(name), bold_name)
+
+    def _element(self, base: str, index: str) -> str:
+        parts = index.split(",")
+        index = ("".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)).translate(_SUBSCRIPTS)
+        if base.startswith("delta_"):
+            return "δ_" + self._element(base[len("delta_"):], ",".join(parts))
+        layered = LAYERED.match(base)
+        if layered and base not in self.sheet_names and base not in self.aliases:
+            return layered.group(1) + f"({layered.group(2)})".translate(_SUPERSCRIPTS) + index
+        shown = self._print_Symbol(sp.Symbol(base)).render(wrap_line=False)
+        return shown + ("," if shown[-1:] in _SUBSCRIPT_DIGITS else "") + index
 
     def _print_MatrixBase(self, e):
         """A 1×1 value as its number, a short vector inline as (a, b)ᵀ, else the entries aligned on the
@@ -230,7 +247,22 @@ def _bound(form, binding) -> prettyForm:
     return prettyForm("\n".join(form.picture), form.baseline, binding=binding)
 
 
-def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None) -> str:
+def chain(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None,
+          one_line: bool = False) -> str:
+    """lhs = part₁ = part₂ …, one per line, aligned on '=', each line dropped if it repeats the one before;
+    with one_line, all on one line where each part is one line high and the whole fits the width."""
+    text = chain_lines(printer, lhs, parts, last_rounded, width)
+    rows = text.split("\n")
+    if not one_line or len(rows) < 2:
+        return text
+    lhs_width = (lhs if isinstance(lhs, prettyForm) else prettyForm(lhs)).width()
+    if any(row[:lhs_width].strip() for row in rows[1:]) or any(not row[lhs_width:].startswith((" = ", " ≈ ")) for row in rows):
+        return text  # a part of several lines, or one broken across lines
+    joined = rows[0].rstrip() + "".join(row[lhs_width:].rstrip() for row in rows[1:])
+    return joined if width is None or cell_len(joined) <= width else text
+
+
+def chain_lines(printer: MathPrinter, lhs, parts: list, last_rounded: bool = False, width: int | None = None) -> str:
     """lhs = part₁ = part₂ …, one per line, aligned on '=', each line dropped if it repeats the one before."""
     lhs_form = lhs if isinstance(lhs, prettyForm) else prettyForm(lhs)
     pad = prettyForm(" " * lhs_form.width())

@@ -11,7 +11,7 @@ from rich.rule import Rule
 from rich.text import Text
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import shape_text, sheet_rule
+from ..notation import is_element, shape_text, sheet_rule
 from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
@@ -49,10 +49,11 @@ class TerminalPrinter(Printer):
         return PARTIAL_IN_TITLE.sub(lambda m: "∂" + self.name(m.group(1)) + "/∂"
                                     + (m.group(2) if m.group(2) == "node" else self.name(m.group(2))), title)
 
-    def block(self, lhs: str, parts: list, value, rules=(), extra=()) -> Group:
+    def block(self, lhs: str, parts: list, value, rules=(), extra=(), one_line: bool = False) -> Group:
         """A step's lines; its rules in the margin of its first line where they fit, else below it.
-        A step of one line is followed by the next at once, a longer one by an empty line."""
-        text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width)
+        A step of one line is followed by the next at once, a longer one by an empty line; one_line
+        (a neuron's step) writes a short chain on one line, as a sheet does."""
+        text = chain(self.math, lhs, parts, self.math.is_rounded(value), self.width, one_line)
         rules = [prose_unicode(sheet_rule(r, self.names)) for r in rules]
         beside, margin = self.margin(text, rules)
         lines = [beside] + ([] if margin else [self.note("  " + r) for r in rules])
@@ -88,7 +89,8 @@ class TerminalPrinter(Printer):
         return self.block(self.name(s.name), parts, s.value, extra=(f"({tag})",))
 
     def _print_Forward(self, s):
-        return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules)
+        return self.block(self.name(s.name), [s.formula, s.numbers, *self._closed(s), s.value], s.value, s.rules,
+                          one_line=is_element(s.name))
 
     def _print_LossValue(self, s):
         extra = ()
@@ -108,7 +110,7 @@ class TerminalPrinter(Printer):
         lhs = f"{self.name(s.symbol or 'delta_' + s.name)} = {self.partial(s.name, s.of)}"
         users = ", ".join(self.name(u) for u in s.users) or f"nothing: no path to {s.of}"
         extra = (f"(sum over the nodes that use {self.name(s.name)}: {users})",) if s.summed else ()
-        return self.block(lhs, worked_lines(s), s.value, s.rules, extra)
+        return self.block(lhs, worked_lines(s), s.value, s.rules, extra, one_line=is_element(s.name))
 
     def _print_Reference(self, s):
         name = self.referred(s)

@@ -1,0 +1,157 @@
+"""Steps written per neuron: each vector step as one line per component, each gradient per weight."""
+from __future__ import annotations
+
+import dataclasses
+
+from .algebra import Eval, T, element_symbols
+from .engine import Work, at, factored
+from .errors import UsageError
+from .expr import BinOp, Call, Neg, Transpose, did_you_mean
+from .ops import ELEMENTWISE, LOSSES
+from .rules import backward, forward
+from .sheetnotation import FORMS
+from .solution import Delta, Forward, Gradient
+from .steps import element_gradient, flat
+from .written import as_written, substituted
+
+AUTO = "auto"
+MOST_UNITS = 4  # the default writes a layer of at most this many units neuron by neuron
+
+
+def check_form(form: str | None) -> str | None:
+    """The notation form asked for (neuron, matrix, both), None for the problem's own; a UsageError else."""
+    if form is None or form in FORMS or form == AUTO:
+        return None if form == AUTO else form
+    raise UsageError(f"unknown notation {form!r}{did_you_mean(str(form), FORMS)}; the notations are "
+                     + ", ".join(FORMS), key="--notation")
+
+
+def per_neuron(work: Work, sections: list, form: str | None, after: dict | None = None) -> list:
+    """The sections with each vector step written as `form` says: per component (neuron), as the
+    vector alone (matrix), or the vector then its components (both); None chooses per step:
+    per neuron for layers of at most MOST_UNITS units, gradients of at most that many weights.
+    `after` holds every value after an update, for the forward lines that show them."""
+    if form == "matrix" or work.g.problem.samples:
+        return sections
+    out = []
+    for sec in sections:
+        steps = []
+        for step in sec.steps:
+            parts = _components(work, step, after)
+            if not parts or (form is None and not _small(step)):
+                steps.append(step)
+            else:
+                steps.extend(([step] if form == "both" else []) + parts)
+        out.append(dataclasses.replace(sec, steps=tuple(steps)) if len(steps) != len(sec.steps) else sec)
+    return out
+
+
+def _small(step) -> bool:
+    """Whether the default writes a step per component: a layer of at most MOST_UNITS units, a
+    gradient of at most that many weights (so that a solution does not grow)."""
+    if isinstance(step, Gradient):
+        return len(_indices(step.shape)) <= MOST_UNITS
+    return all(n <= MOST_UNITS for n in step.shape)
+
+
+def _components(work: Work, step, after: dict | None = None) -> list:
+    """The step's components as steps of their own, or [] for a step that has none to write."""
+    shape = getattr(step, "shape", ())
+    if shape == () or any(n == 1 for n in shape) and len(shape) == 2 or getattr(step, "index", None) is not None:
+        return []
+    kind = type(step)
+    node = work.g.nodes.get(step.name)
+    users = getattr(step, "users", ()) if kind is Delta else ()
+    if node is None or not all(_entrywise(work.g.nodes[n].expr) for n in (step.name, *users)
+                               if n in work.g.nodes and work.g.nodes[n].expr is not None and n != work.of):
+        return []  # softmax and the like mix the components: the vector form says it better
+    if kind is Delta and work.of in users and not _entrywise(work.g.nodes[work.of].expr, LOSSES):
+        return []  # a fused loss's δ (softmax(s) − t) is written as the vector it is
+    if kind is Forward and step.name in work.g.nodes and work.g.nodes[step.name].role == "forward":
+        passes = [work.values] + ([after] if after else [])  # the pass after an update has values of its own
+        values = next((v for v in passes if v[step.name].x == step.value), None)
+        if step.value == work.expressions[step.name].x:
+            values = work.values
+        return [] if values is None else _forward_components(work, step, values)
+    if kind is Gradient and step.name in work.g.nodes and work.g.nodes[step.name].role == "parameter":
+        return [dataclasses.replace(element_gradient(work, step.name, index, element_label(step.name, index)),
+                                    leibniz=None) for index in _indices(shape)]
+    if kind is Delta and step.symbol is None and step.of == work.of and step.name in work.deltas:
+        return _delta_components(work, step)
+    return []
+
+
+def _entrywise(expr, also=()) -> bool:
+    """Whether an expression applies only entry-by-entry functions (and sums, products, matrix
+    products), or the functions in `also` (a loss, summed over the entries)."""
+    if isinstance(expr, Call):
+        return (expr.func in ELEMENTWISE or expr.func in also) and all(_entrywise(a, also) for a in expr.args)
+    if isinstance(expr, BinOp):
+        return _entrywise(expr.left, also) and _entrywise(expr.right, also)
+    if isinstance(expr, (Neg, Transpose)):
+        return _entrywise(expr.operand, also)
+    return True
+
+
+def element_label(name: str, index: tuple) -> str:
+    """One element's name, as the sheet's notation map keys it: W2[2,1], u1[3]."""
+    return f"{name}[{','.join(map(str, index))}]"
+
+
+def _indices(shape: tuple) -> list:
+    if len(shape) == 1:
+        return [(i + 1,) for i in range(shape[0])]
+    return [(i + 1, j + 1) for i in range(shape[0]) for j in range(shape[1])]
+
+
+def _env(work: Work) -> dict:
+    return {n: T(element_symbols(n, node.shape), node.shape) for n, node in work.g.nodes.items()}
+
+
+def _values(work: Work, env: dict, values: dict | None = None) -> dict:
+    values = work.values if values is None else values
+    subs = {}
+    for n in work.g.nodes:
+        subs.update(zip(flat(env[n].x), flat(values[n].x)))
+    return subs
+
+
+def _forward_components(work: Work, step: Forward, values: dict) -> list:
+    """z_j = Σ_i W_ji x_i + b_j (or its xW layout) for each j: the node's rule applied to element
+    symbols, then the engine's values put in; the value is the engine's own component."""
+    env = _env(work)
+    node = work.g.nodes[step.name]
+    formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
+    subs = _values(work, env, values)
+    out = []
+    for index, formula in zip(_indices(node.shape), formulas):
+        written = as_written(formula)
+        out.append(Forward(element_label(step.name, index), (), written, substituted(written, subs),
+                           at(step.value, index), step.rules if index == (1,) else ()))
+    return out
+
+
+def _delta_components(work: Work, step: Delta) -> list:
+    """δ_j = f′(z_j) Σ_k w_jk δ_k for each j: the backward rule of every user applied to element
+    symbols of its δ, then the engine's values and deltas put in."""
+    g, ev = work.g, Eval(work.unit_targets)
+    env = _env(work)
+    total = None
+    for u in step.users:
+        unode = g.nodes[u]
+        delta = (ev.lift(T(1, ()), unode.shape) if u == work.of
+                 else T(element_symbols(f"delta_{u}", unode.shape), unode.shape))
+        acc: dict = {}
+        backward(unode.expr, ev, env, delta, acc)
+        total = acc[step.name] if total is None else ev.add(total, acc[step.name])
+    subs = _values(work, env)
+    for n, node in g.nodes.items():
+        if n != work.of and n in work.deltas:
+            subs.update(zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)))
+    out = []
+    for index in _indices(step.shape):
+        written = as_written(factored(at(total.x, index)))  # 2(y₁ − t₁), as the sheet writes it, not 2y₁ − 2t₁
+        out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=written,
+                                       numbers=substituted(written, subs), value=at(work.deltas[step.name].x, index),
+                                       leibniz=None, rules=step.rules if index == (1,) else ()))
+    return out
