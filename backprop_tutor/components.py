@@ -5,6 +5,7 @@ import dataclasses
 
 from .algebra import Eval, T, element_symbols
 from .engine import Work, at, factored
+from .detail import DEFAULT
 from .errors import UsageError
 from .expr import BinOp, Call, Neg, Transpose, did_you_mean
 from .ops import ELEMENTWISE, LOSSES
@@ -26,18 +27,21 @@ def check_form(form: str | None) -> str | None:
                      + ", ".join(FORMS), key="--notation")
 
 
-def per_neuron(work: Work, sections: list, form: str | None, after: dict | None = None) -> list:
-    """The sections with each vector step written as `form` says: per component (neuron), as the
+def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAULT) -> list:
+    """Shown sections with each vector step written as `form` says: per component (neuron), as the
     vector alone (matrix), or the vector then its components (both); None chooses per step:
     per neuron for layers of at most MOST_UNITS units, gradients of at most that many weights.
-    `after` holds every value after an update, for the forward lines that show them."""
-    if form == "matrix" or work.g.problem.samples:
+    A forward line's numbers come from the pass of values (work.passes) its section shows. At brief
+    detail (name = value) a vector stays one line, and a reference to an earlier part names the
+    whole vector."""
+    if form == "matrix" or work.g.problem.samples or detail == "brief":
         return sections
     out = []
     for sec in sections:
         steps = []
+        values = _pass_of(work, sec)
         for step in sec.steps:
-            parts = _components(work, step, after)
+            parts = _components(work, step, values)
             if not parts or (form is None and not _small(step)):
                 steps.append(step)
             else:
@@ -54,7 +58,15 @@ def _small(step) -> bool:
     return all(n <= MOST_UNITS for n in step.shape)
 
 
-def _components(work: Work, step, after: dict | None = None) -> list:
+def _pass_of(work: Work, sec) -> dict | None:
+    """The pass of values whose every forward value the section shows (the forward pass, or one after
+    an update); None when no pass holds them all."""
+    shown = [s for s in sec.steps if type(s) is Forward and s.name in work.g.nodes]
+    return next((v for v in work.passes if all(v[s.name].x == s.value or s.value == work.expressions[s.name].x
+                                               and v is work.values for s in shown)), None)
+
+
+def _components(work: Work, step, values: dict | None) -> list:
     """The step's components as steps of their own, or [] for a step that has none to write."""
     shape = getattr(step, "shape", ())
     if shape == () or any(n == 1 for n in shape) and len(shape) == 2 or getattr(step, "index", None) is not None:
@@ -68,10 +80,6 @@ def _components(work: Work, step, after: dict | None = None) -> list:
     if kind is Delta and work.of in users and not _entrywise(work.g.nodes[work.of].expr, LOSSES):
         return []  # a fused loss's δ (softmax(s) − t) is written as the vector it is
     if kind is Forward and step.name in work.g.nodes and work.g.nodes[step.name].role == "forward":
-        passes = [work.values] + ([after] if after else [])  # the pass after an update has values of its own
-        values = next((v for v in passes if v[step.name].x == step.value), None)
-        if step.value == work.expressions[step.name].x:
-            values = work.values
         return [] if values is None else _forward_components(work, step, values)
     if kind is Gradient and step.name in work.g.nodes and work.g.nodes[step.name].role == "parameter":
         return [dataclasses.replace(element_gradient(work, step.name, index, element_label(step.name, index)),
@@ -152,6 +160,7 @@ def _delta_components(work: Work, step: Delta) -> list:
     for index in _indices(step.shape):
         written = as_written(factored(at(total.x, index)))  # 2(y₁ − t₁), as the sheet writes it, not 2y₁ − 2t₁
         out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=written,
-                                       numbers=substituted(written, subs), value=at(work.deltas[step.name].x, index),
+                                       numbers=substituted(written, subs),
+                                       value=None if step.value is None else at(work.deltas[step.name].x, index),
                                        leibniz=None, rules=step.rules if index == (1,) else ()))
     return out

@@ -39,7 +39,8 @@ def derive(problem: Problem | Graph, wrt: str, of: str = "L", expand: bool | Non
     graph = problem if isinstance(problem, Graph) else build(solvable(problem))
     decimals = chosen(round_each_step, graph.problem.round_each_step)
     work = _work(graph, of, {resolve_wrt(graph, wrt)[0]}, decimals)
-    d = shown(_as_sheet(work, _derivation(work, wrt, expand), form), detail, EXTRAS if expand else ())
+    d = _in_form(work, shown(_as_sheet(work, _derivation(work, wrt, expand)), detail, EXTRAS if expand else ()),
+                 form, detail)
     return _beside_exact(d, graph, wrt, decimals)
 
 
@@ -63,12 +64,12 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     condenser = Condenser(detail, refer=False)
     out = []
     for i, p in enumerate(graph.parameters):
-        d = _as_sheet(work, _derivation(work, p.name, expand), form)
+        d = _as_sheet(work, _derivation(work, p.name, expand))
         secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
             dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
             if not any(isinstance(s, ChainRule) for s in sec.steps))
-        out.append(_beside_exact(shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (),
-                                       condenser), graph, p.name, decimals))
+        d = shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (), condenser)
+        out.append(_beside_exact(_in_form(work, d, form, detail), graph, p.name, decimals))
     return out
 
 
@@ -79,11 +80,15 @@ def shown(d: Derivation, detail: str, extras=(), condenser: Condenser | None = N
     return dataclasses.replace(d, sections=secs, detail=detail)
 
 
-def _as_sheet(work: Work, d: Derivation, form: str | None = None) -> Derivation:
-    """A derivation's sections as the sheet writes them (1/N, vector steps in the notation form);
-    its whole and deltas, for JSON, as computed."""
-    secs = per_neuron(work, list(d.sections), form or work.g.problem.notation.form)
-    return dataclasses.replace(d, sections=tuple(sheet_form(work, secs)))
+def _as_sheet(work: Work, d: Derivation) -> Derivation:
+    """A derivation's sections as the sheet writes them (1/N); its whole and deltas, for JSON, as computed."""
+    return dataclasses.replace(d, sections=tuple(sheet_form(work, list(d.sections))))
+
+
+def _in_form(work: Work, d: Derivation, form: str | None, detail: str) -> Derivation:
+    """A shown derivation with its vector steps in the notation form (the file's when form is None)."""
+    secs = per_neuron(work, list(d.sections), form or work.g.problem.notation.form, detail=detail)
+    return dataclasses.replace(d, sections=tuple(secs))
 
 
 def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:

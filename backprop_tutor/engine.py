@@ -251,6 +251,7 @@ class Work:
         self.checks: dict[str, T] = {}
         self.contributions: dict[tuple, object] = {}  # (user, used) → the symbolic term of δ_used
         self._in_leaves: dict | None = None
+        self.passes: list[dict] = [self.values]  # every pass of values worked: the forward pass, each after an update
         if of in graph.nodes:
             self._backward()
 
@@ -387,7 +388,9 @@ class Work:
 
     def loss_after(self, new: dict) -> dict:
         """Every node's value again, with the parameters in `new` moved (the loss after an update)."""
-        return evaluate(self.g, leaf_values(self.g, new), rounded=self.rounded)
+        values = evaluate(self.g, leaf_values(self.g, new), rounded=self.rounded)
+        self.passes.append(values)
+        return values
 
     def verify(self):
         """A central finite difference for every gradient element."""

@@ -112,10 +112,11 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
         secs = [sec for sec in secs if sec.part in keep]
         answers = tuple(a for a in answers if a.part in keep)
         found = tuple(r for r in found if r.part in keep)
-    secs = per_neuron(work, secs, form or p.notation.form, after)
     extras = {(a.part, (a.kind, *a.what)): a.options.get("show", ()) for a in p.ask}
     shown = Condenser(detail).sections(sheet_form(work, secs), extras=lambda sec: extras.get((sec.part, sec.request), ()),
                                        derivation=lambda sec: sec.request[:1] == ("derive",))
+    # written per neuron after condensing, so that a later part names a whole vector once ("δ_y from (c)")
+    shown = tuple(per_neuron(work, list(shown), form or p.notation.form, detail))
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
     grads = {n.name: work.deltas[n.name].x for n in g.parameters if n.name in work.deltas}
     updated = None

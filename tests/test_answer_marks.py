@@ -126,7 +126,7 @@ def test_a_part_that_only_restates_the_givens_has_no_mark():
 def test_the_marks_of_ws24_read_as_the_model_solution():
     text = terminal(solve(load(WS24)))
     assert "▶ L = 0.09" in text
-    assert "▶ ∂L/∂u₁₁ = 0   (ReLU off: Zᵢₙ[1] = -0.9 < 0)" in text
+    assert "▶ ∂L/∂u₁₁ = 0   (ReLU off: Zᵢₙ,₁ = -0.9 < 0)" in text
     assert "▶ Zᵢₙ = (-0.9, 1.5)ᵀ" in text
 
 
@@ -161,7 +161,7 @@ def test_a_dead_unit_in_a_matrix_gradient_is_named():
     # z = 0.5·1 − 0.25·2 − 1 = −1 ≤ 0: the unit is off and every entry of ∂L/∂w is 0
     w = next(r for r in solution.results if r.kind == "gradients" and r.name == "w")
     assert list(w.value) == [0, 0] and w.off == (Off("z", (1,), -1),)
-    assert "(zero entries: ReLU off: z[1] = -1 < 0)" in terminal(solution)
+    assert "(zero entries: ReLU off: z₁ = -1 < 0)" in terminal(solution)
 
 
 def test_a_problem_without_parts_ends_each_section_in_its_answers():

@@ -49,7 +49,7 @@ def test_update_parts_follow_the_asked_order_and_the_loss_uses_only_those_update
 
 def test_an_update_part_shows_the_gradients_no_earlier_part_showed():
     """Part a subtracts ∂L/∂b[2] and ∂L/∂W: with no gradient part before it, it shows both first."""
-    (a, _) = solve(loads(PROBLEM)).sections
+    (a, _) = solve(loads(PROBLEM), notation="matrix").sections
     x, t = [1, 2], [1, 0]
     y = [F(1, 10) * 1 + F(2, 10) * 2 + F(1, 2), F(3, 10) * 1 + F(4, 10) * 2 - F(1, 2)]
     d = [2 * (y[i] - t[i]) for i in range(2)]          # ∂L/∂y = ∂L/∂b for L = Σ (y − t)²
@@ -57,6 +57,11 @@ def test_an_update_part_shows_the_gradients_no_earlier_part_showed():
     assert [(g.name, g.index) for g in grads] == [("b", (2,)), ("W", None)]
     assert grads[0].value == sp.Rational(d[1].numerator, d[1].denominator)
     assert grads[1].value == sp.ImmutableMatrix([[sp.Rational(str(d[i] * x[j])) for j in range(2)] for i in range(2)])
+    # per neuron (the default for a layer this small): the same gradients, one weight at a time
+    (per_neuron, _) = solve(loads(PROBLEM)).sections
+    grads = [s for s in per_neuron.steps if isinstance(s, Gradient)]
+    assert [(g.name, g.index) for g in grads] == [("b", (2,)), ("W", (1, 1)), ("W", (1, 2)), ("W", (2, 1)), ("W", (2, 2))]
+    assert [g.value for g in grads[1:]] == [sp.Rational(str(d[i] * x[j])) for i in range(2) for j in range(2)]
     kinds = [type(s) for s in a.steps]
     assert kinds.index(Update) > max(i for i, k in enumerate(kinds) if k is Gradient)
     assert any(isinstance(s, Delta) and s.name == "y" for s in a.steps)  # the delta the gradients use

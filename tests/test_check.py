@@ -191,9 +191,9 @@ def test_a_wrong_value_shows_the_first_wrong_step_with_its_working(tmp_path):
     assert re.search(r"First wrong step: ∂L/∂W₂₁ \(c\)", text), text
     working = text.split("First wrong step", 1)[1]
     # the solution's own step for ∂L/∂W21, as solve prints it: formula, numbers, value
-    assert "δ_y[1]⋅h[2]" in working and "1.2⋅0.2" in working and "= 0.24" in working
+    assert "δ_y₁⋅h₂" in working and "1.2⋅0.2" in working and "= 0.24" in working
     solve = cli("solve", SHEET, "--no-color").stdout
-    assert "δ_y[1]⋅h[2]" in solve
+    assert "δ_y₁⋅h₂" in solve
 
 
 def test_a_wrong_value_that_no_slip_gives_says_so(tmp_path):
