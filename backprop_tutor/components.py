@@ -11,7 +11,7 @@ from .expr import BinOp, Call, Neg, Transpose, did_you_mean
 from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
-from .solution import Delta, Forward, Gradient
+from .solution import Delta, Forward, Gradient, Reference
 from .steps import element_gradient, flat
 from .written import as_written, substituted
 
@@ -33,10 +33,11 @@ def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAU
     per neuron for layers of at most MOST_UNITS units, gradients of at most that many weights.
     A forward line's numbers come from the pass of values (work.passes) its section shows. At brief
     detail (name = value) a vector stays one line, and a reference to an earlier part names the
-    whole vector."""
+    whole vector. Below full detail a component an earlier section wrote is named once more, not
+    worked again (after an update, a neuron whose inputs did not change: "h₁ from (a)")."""
     if form == "matrix" or work.g.problem.samples or detail == "brief":
         return sections
-    out = []
+    out, seen = [], {}
     for sec in sections:
         steps = []
         values = _pass_of(work, sec)
@@ -44,10 +45,24 @@ def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAU
             parts = _components(work, step, values)
             if not parts or (form is None and not _small(step)):
                 steps.append(step)
-            else:
-                steps.extend(([step] if form == "both" else []) + parts)
-        out.append(dataclasses.replace(sec, steps=tuple(steps)) if len(steps) != len(sec.steps) else sec)
+                continue
+            steps.extend([step] if form == "both" else [])
+            for part in parts:
+                same = dataclasses.replace(part, rules=()) if hasattr(part, "rules") else part
+                if detail != "full" and same in seen:
+                    steps.append(_reference(part, None if seen[same] == sec.part else seen[same]))
+                else:
+                    seen.setdefault(same, sec.part)
+                    steps.append(part)
+        out.append(dataclasses.replace(sec, steps=tuple(steps)) if steps != list(sec.steps) else sec)
     return out
+
+
+def _reference(step, part) -> Reference:
+    """A component shown before, named once more with its value."""
+    kind = {Forward: "forward", Delta: "delta", Gradient: "gradient"}[type(step)]
+    return Reference(kind, step.name, part, step.value, (), getattr(step, "of", "L"), getattr(step, "label", None),
+                     getattr(step, "symbol", None))
 
 
 def _small(step) -> bool:
@@ -134,8 +149,9 @@ def _forward_components(work: Work, step: Forward, values: dict) -> list:
     out = []
     for index, formula in zip(_indices(node.shape), formulas):
         written = as_written(formula)
+        closed = None if step.closed is None else at(step.closed, index)
         out.append(Forward(element_label(step.name, index), (), written, substituted(written, subs),
-                           at(step.value, index), step.rules if index == (1,) else ()))
+                           at(step.value, index), step.rules if index == (1,) else (), closed))
     return out
 
 

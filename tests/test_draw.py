@@ -117,13 +117,13 @@ def test_network_numbers_are_the_files_and_an_independent_forward_and_backward_p
     def close(shown: str, value: float):
         assert math.isclose(number(shown), value, rel_tol=1e-3), (shown, value)
 
-    xs, hs, out = [by_name["x[1]"], by_name["x[2]"]], [by_name["h₁[1]"], by_name["h₁[2]"]], by_name["y[1]"]
+    xs, hs, out = [by_name["x₁"], by_name["x₂"]], [by_name["h⁽¹⁾₁"], by_name["h⁽¹⁾₂"]], by_name["y₁"]
     label = {(a, b): lines(attrs["label"]) for a, b, attrs in edges if "label" in attrs}
     for i in range(2):
         for j in range(2):
             weight, gradient = label[(xs[i], hs[j])]
             close(weight, W[i][j])
-            assert gradient.startswith("∂L/∂W₁[")
+            assert gradient.startswith("∂L/∂W⁽¹⁾")
             close(gradient, dy * V[j] * h[j] * (1 - h[j]) * x[i])
         weight, gradient = label[(hs[i], out)]
         close(weight, V[i])
@@ -131,7 +131,7 @@ def test_network_numbers_are_the_files_and_an_independent_forward_and_backward_p
     for j in range(2):
         text = lines(nodes[hs[j]]["label"])
         assert "sigmoid" in text and "+0.5" in text
-        close(next(t for t in text if t.startswith("∂L/∂b₁")), dy * V[j] * h[j] * (1 - h[j]))
+        close(next(t for t in text if t.startswith("∂L/∂b⁽¹⁾")), dy * V[j] * h[j] * (1 - h[j]))
         close(text[-1], h[j])
     close(lines(nodes[out]["label"])[-1], y)
     close(lines(nodes[by_name["L"]]["label"])[-1], dy ** 2 / 2)

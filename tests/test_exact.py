@@ -13,7 +13,7 @@ SIGMOID = Path(__file__).resolve().parent.parent / "problems" / "exercise3_sigmo
 
 
 def test_closed_forms_are_the_values_in_exact_form():
-    sol = solve(load(SIGMOID), closed_forms=True)
+    sol = solve(load(SIGMOID), closed_forms=True, notation="matrix")
     steps = {s.name: s for s in sol.steps() if isinstance(s, (Forward, LossValue))}
     z1, h1 = steps["z1"], steps["h1"]
     assert z1.closed is None  # rational values need no closed form: they are exact already
@@ -24,6 +24,10 @@ def test_closed_forms_are_the_values_in_exact_form():
         assert abs(float(closed.evalf(50)) - w) < 1e-15
         assert abs(closed.evalf(45) - value) < sp.Float("1e-35")
     assert s not in h1.closed.free_symbols
+    per_neuron = solve(load(SIGMOID), closed_forms=True, notation="neuron")
+    units = {s.name: s for s in per_neuron.steps() if isinstance(s, Forward)}
+    assert [units[f"h1[{j}]"].closed for j in (1, 2)] == list(h1.closed)  # each neuron's own closed form
+    assert units["z1[1]"].closed is None
 
 
 def test_without_closed_forms_nothing_symbolic_is_carried():
