@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+
+import sympy as sp
 
 from .algebra import Eval, T, element_symbols
 from .engine import Work, at, factored
 from .detail import DEFAULT
 from .errors import UsageError
-from .expr import BinOp, Call, Neg, Transpose, did_you_mean
+from .expr import BinOp, Call, Neg, Transpose, did_you_mean, names_in
 from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
@@ -147,8 +150,9 @@ def _forward_components(work: Work, step: Forward, values: dict) -> list:
     formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
     subs = _values(work, env, values)
     out = []
+    names = names_in(node.expr)
     for index, formula in zip(_indices(node.shape), formulas):
-        written = as_written(formula)
+        written = in_reading_order(as_written(formula), names)
         closed = None if step.closed is None else at(step.closed, index)
         out.append(Forward(element_label(step.name, index), (), written, substituted(written, subs),
                            at(step.value, index), step.rules if index == (1,) else (), closed))
@@ -180,3 +184,25 @@ def _delta_components(work: Work, step: Delta) -> list:
                                        value=None if step.value is None else at(work.deltas[step.name].x, index),
                                        leibniz=None, rules=step.rules if index == (1,) else ()))
     return out
+
+
+_ELEMENT = re.compile(r"(?P<name>[^\[]+)\[(?P<index>[0-9,]+)\]$")
+
+
+def in_reading_order(formula, names: list):
+    """A sum's terms in the order the line names them (W x + b: the weighted inputs, then the bias),
+    each name's terms by index (W₁₁x₁ + W₂₁x₂), rather than SymPy's alphabetical order."""
+    if not isinstance(formula, sp.Add):
+        return formula
+
+    def key(term):
+        places = []
+        for symbol in term.free_symbols:
+            m = _ELEMENT.match(symbol.name)
+            base = m.group("name") if m else symbol.name
+            index = tuple(int(i) for i in m.group("index").split(",")) if m else ()
+            if base in names:
+                places.append((names.index(base), index[::-1]))
+        return min(places, default=(len(names), ()))
+    terms = sorted(formula.args, key=key)
+    return formula if list(terms) == list(formula.args) else sp.Add(*terms, evaluate=False)

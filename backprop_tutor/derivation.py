@@ -19,7 +19,7 @@ from .rounding import chosen, differs
 from .rules import backward, forward
 from .solution import ChainRule, Derivation, LocalDerivative, Section, WholeDerivative
 from .components import check_form, per_neuron
-from .steps import sheet_form, any_delta_step, delta_steps, element_gradient, flat, gradient_step
+from .steps import read_as_by_hand, sheet_form, any_delta_step, delta_steps, element_gradient, flat, gradient_step
 
 EXPAND_LIMIT = 250  # operations in the expanded form beyond which it is shown only on request
 EXPAND_MAX = 5_000  # operations in the form written out in the leaves that --expand still writes
@@ -88,7 +88,7 @@ def _as_sheet(work: Work, d: Derivation) -> Derivation:
 def _in_form(work: Work, d: Derivation, form: str | None, detail: str) -> Derivation:
     """A shown derivation with its vector steps in the notation form (the file's when form is None)."""
     secs = per_neuron(work, list(d.sections), form or work.g.problem.notation.form, detail=detail)
-    return dataclasses.replace(d, sections=tuple(secs))
+    return dataclasses.replace(d, sections=tuple(read_as_by_hand(work, secs)))
 
 
 def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:

@@ -249,6 +249,7 @@ class Work:
         self.deltas: dict[str, T] = {}
         self.sums: dict[str, DeltaSum] = {}  # how each δ was summed, for the steps that show it
         self.checks: dict[str, T] = {}
+        self.exact_gradients: dict[str, T] = {}  # with each step rounded and checked: the exact chain's
         self.contributions: dict[tuple, object] = {}  # (user, used) → the symbolic term of δ_used
         self._in_leaves: dict | None = None
         self.passes: list[dict] = [self.values]  # every pass of values worked: the forward pass, each after an update
@@ -393,10 +394,14 @@ class Work:
         return values
 
     def verify(self):
-        """A central finite difference for every gradient element."""
+        """A central finite difference for every gradient element. With each step rounded the difference
+        quotient is of the exact loss, so it checks the exact chain's gradient (kept in exact_gradients)."""
+        exact = None if self.decimals is None else Work(self.g, self.of, asked=set(self.wanted))
         for node in self.g.parameters:
             if node.name in self.deltas:
                 self.checks[node.name] = self._finite_difference(node)
+                if exact is not None:
+                    self.exact_gradients[node.name] = exact.deltas[node.name]
 
     def _finite_difference(self, node: Node) -> T:
         """(L(p + h) − L(p − h)) / 2h for each element p of the parameter; a derived one is moved

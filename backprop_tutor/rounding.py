@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .algebra import Eval, T
+from .algebra import Eval, T, Weight
 from .errors import UsageError
 from .limits import ROUND_DECIMALS
 
@@ -29,6 +29,23 @@ def half_up(x, decimals: int):
     scaled = abs(x) * scale
     whole = sp.floor(scaled + sp.Rational(1, 2))
     return sp.sign(x) * whole / scale
+
+
+def read_by_hand(numbers, decimals: int | None):
+    """A δ's or gradient's numbers line as a student rounding each step writes it: σ(1.057), tanh(…) and
+    exp(…) of a number read as that unit's rounded output (0.742), the value the chain goes on with."""
+    if decimals is None or not isinstance(numbers, sp.Basic):
+        return numbers
+
+    read = {}
+    for e in numbers.atoms(sp.Function):
+        if type(e).__name__ in THROUGH_OUTPUT and len(e.args) == 1 and e.args[0].is_number:
+            o = half_up(e, decimals)
+            read[e] = Weight(o) if o < 0 else o  # kept apart, as substituted() keeps a negative value: (−0.5)
+    if not read:
+        return numbers
+    with sp.evaluate(False):
+        return numbers.xreplace(read)
 
 
 def rounder(decimals: int | None):

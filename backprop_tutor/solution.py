@@ -103,6 +103,7 @@ class Check:
     step: object
     estimate: object
     difference: object
+    exact: object = None  # each step rounded: the exact chain's gradient, which the estimate is checked against
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .problem import Problem
 from .results import results
 from .rounding import chosen, differs
 from .solution import GraphStructure, Section, Solution
-from .steps import sheet_form
+from .steps import read_as_by_hand, sheet_form
 
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
@@ -116,7 +116,7 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
     shown = Condenser(detail).sections(sheet_form(work, secs), extras=lambda sec: extras.get((sec.part, sec.request), ()),
                                        derivation=lambda sec: sec.request[:1] == ("derive",))
     # written per neuron after condensing, so that a later part names a whole vector once ("δ_y from (c)")
-    shown = tuple(per_neuron(work, list(shown), form or p.notation.form, detail))
+    shown = tuple(read_as_by_hand(work, per_neuron(work, list(shown), form or p.notation.form, detail)))
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
     grads = {n.name: work.deltas[n.name].x for n in g.parameters if n.name in work.deltas}
     updated = None

@@ -11,6 +11,7 @@ from .algebra import Eval, T, element_symbols
 from .delta_convention import apply as convention
 from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
 from .graph import Node
+from .rounding import read_by_hand
 from .rules import backward, forward
 from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
 from .written import as_written, substituted
@@ -117,8 +118,9 @@ def gradient_step(work: Work, name: str) -> Gradient:
         check = Check(FD_STEP, None, None)  # not checked: symbolic
     elif name in work.checks:
         est = work.checks[name]
-        diff = work.ev.sub(T(step.value, step.shape), est)
-        check = Check(FD_STEP, est.x, diff.x)
+        exact = work.exact_gradients.get(name)
+        diff = Eval(work.unit_targets).sub(exact or T(step.value, step.shape), est)
+        check = Check(FD_STEP, est.x, diff.x, exact.x if exact is not None else None)
     return dataclasses.replace(step, check=check)
 
 
@@ -184,7 +186,8 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
     check = None
     if name in work.checks and work.checks[name].x is not None:
         est = at(work.checks[name].x, index)
-        check = Check(FD_STEP, est, ev.finish(value - est))
+        exact = at(work.exact_gradients[name].x, index) if name in work.exact_gradients else None
+        check = Check(FD_STEP, est, ev.finish((value if exact is None else exact) - est), exact)
     leibniz = leibniz_sum(work.of, label, users)
     return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
                     leibniz=leibniz, of=work.of)
@@ -194,3 +197,16 @@ def flat(x) -> list:
     """The elements of a matrix in order, or a scalar alone in a list."""
     return list(x) if isinstance(x, sp.MatrixBase) else [x]
 
+
+
+def read_as_by_hand(work: Work, sections: list) -> list:
+    """With each step rounded: every δ's and gradient's numbers line reads σ(z) of a number as the unit's
+    rounded output, as the chain uses it (the forward lines keep σ(1.2) = 0.769, which is where it is rounded)."""
+    if work.decimals is None:
+        return sections
+    out = []
+    for sec in sections:
+        steps = tuple(dataclasses.replace(s, numbers=read_by_hand(s.numbers, work.decimals))
+                      if isinstance(s, (Delta, Gradient)) and s.numbers is not None else s for s in sec.steps)
+        out.append(sec if steps == sec.steps else dataclasses.replace(sec, steps=steps))
+    return out

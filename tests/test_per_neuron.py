@@ -208,3 +208,23 @@ def test_json_is_the_same_in_every_notation(path):
     problem = load(path)
     texts = {form: dumps(solve(problem, notation=form)) for form in ("neuron", "matrix", "both")}
     assert texts["neuron"] == texts["matrix"] == texts["both"]
+
+
+@pytest.mark.parametrize("layout, first, second", [("Wx", "W1[1,1]", "W1[1,2]"), ("xW", "W1[1,1]", "W1[2,1]")])
+def test_a_neuron_sum_reads_inputs_in_order_then_the_bias(layout, first, second):
+    """z₁ = w₁₁x₁ + w₁₂x₂ + b₁ as a sheet writes it, not SymPy's alphabetical b₁ + …, in both layouts."""
+    text = f"""\
+title: order of a neuron's sum
+inputs: {{x: [1, 2]}}
+network:
+  layout: {layout}
+  input: x
+  layers:
+    - {{weights: [[0.1, 0.3], [0.2, 0.4]], bias: [0.5, 0.5], activation: relu}}
+targets: {{t: [1, 0]}}
+loss: sse(y, t)
+"""
+    sol = solve(loads(text), notation="neuron")
+    z1 = next(s for s in sol.steps() if isinstance(s, Forward) and s.name.endswith("[1]"))
+    assert [str(t) for t in z1.formula.args] == [f"{first}*x[1]", f"{second}*x[2]", "b1[1]"]
+    assert [str(t) for t in z1.numbers.args][-1] == "1/2"

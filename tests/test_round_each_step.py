@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from rich.console import Console
 
 from backprop_tutor import loads
 from backprop_tutor.derivation import derive
+from backprop_tutor.problem import load
+from backprop_tutor.render.html import to_html
+from backprop_tutor.render.latex import to_latex
+from backprop_tutor.render.terminal import print_solution
 from backprop_tutor.errors import EXIT_BAD_INPUT, EXIT_WRONG_ANSWERS, ProblemError, UsageError
 from backprop_tutor.rounding import half_up
 from backprop_tutor.solver import solve
@@ -308,3 +313,51 @@ def test_a_derivation_in_latex_and_markdown_says_it_is_rounded_and_gives_the_exa
     md = d._repr_markdown_()
     assert "exact: $-0.1124$" in md and "rounding each step to 3 decimals" in md
     assert "rounding each step" not in derive(loads(SIGMOID_NET), "z2")._repr_markdown_()
+
+
+@pytest.mark.parametrize("notation", ["neuron", "matrix"])
+@pytest.mark.parametrize("decimals", [1, 2, 3])
+def test_a_delta_numbers_line_uses_the_rounded_outputs_it_is_computed_from(notation, decimals):
+    """By hand σ′(z) is o(1 − o) with o as the forward line rounded it: the numbers line says so, and
+    its arithmetic, rounded, is the δ's value (with σ(z) of the rounded z it would not be: σ(−0.8) =
+    0.3100 rounds to 0.3 at 1 decimal)."""
+    sol = solve(loads(SIGMOID_NET), round_each_step=decimals, notation=notation)
+    deltas = [s for s in sol.steps() if type(s).__name__ == "Delta" and s.numbers is not None]
+    assert {s.name for s in deltas} >= {"z1", "z2"}
+    for s in deltas:
+        assert not any(type(f).__name__ == "sigmoid" for f in s.numbers.atoms(sp.Function)), s.numbers
+        with sp.evaluate(True):
+            worked = sp.nsimplify(s.numbers.doit())
+        assert half_up(worked, decimals) == s.value, (s.name, s.numbers, s.value)
+
+
+def test_verify_checks_the_exact_chain_when_each_step_is_rounded(tmp_path):
+    """A difference quotient of the exact loss checks the exact gradient, not the rounded one: the check
+    names the exact gradient (the exact chain's own value) and its difference from it is tiny, though the
+    rounded gradient is off by the drift."""
+    rounded = solve(loads(SIGMOID_NET), round_each_step=2, verify=True)
+    exact = solve(loads(SIGMOID_NET), round_each_step="off")
+    grads = {s.name: s for s in rounded.steps() if type(s).__name__ == "Gradient" and s.check is not None}
+    assert set(grads) == {"w1", "w2"}
+    for name, g in grads.items():
+        assert g.check.exact == exact.gradients[name]
+        assert abs(sp.N(g.check.difference)) < 1e-9
+        assert abs(sp.N(g.check.estimate - g.check.exact)) < 1e-9
+    assert any(g.value != g.check.exact for g in grads.values())  # the rounded chain drifts here
+    f = tmp_path / "net.yaml"
+    f.write_text(SIGMOID_NET)
+    text = cli("solve", f, "--round-each-step", "2", "--verify", "--no-color").stdout
+    assert "central finite difference of the exact loss" in text and "from the exact gradient" in text
+
+
+def test_the_answers_table_gives_the_exact_value_beside_a_drifted_answer():
+    rounded = solve(load(A9), round_each_step=2)
+    exact_loss = solve(load(A9), round_each_step="off").loss
+    shown = f"{sp.N(exact_loss, 4)}"[:5]  # 4 significant digits, as the table writes it
+    console = Console(record=True, width=80, no_color=True)
+    print_solution(rounded, console)
+    table = console.export_text().split("Answers", 1)[1]
+    assert f"48.24   exact ≈ {shown}" in table
+    assert "exact:" in table  # a matrix's exact value on lines of its own under it
+    assert f"\\text{{exact }} \\approx {shown}" in to_latex(rounded).split("Answers", 1)[1]
+    assert "<mtext>exact</mtext>" in to_html(rounded).split("<h2>Answers</h2>", 1)[1]

@@ -377,6 +377,9 @@ class HtmlDocument(PagePrinter):
             value = ("<mo>≈</mo>" if self.math.is_rounded(r.value) else "") + self.value_math(r.value)
             if r.kind == "loss_after" and r.before is not None:
                 value = f"{self.m(r.before)}<mo>→</mo>{value}"
+            if r.exact is not None:  # a chain rounded at each step: its exact value beside
+                value += (f'<mspace width="1.5em"></mspace><mtext>exact</mtext>'
+                          f'<mo>{"≈" if self.math.is_rounded(r.exact) else "="}</mo>{self.value_math(r.exact)}')
             rows.append(([f"({self.cell(r.part)})"] if parts else [])
                         + [self.inline(self.quantity(r, inline=True)), self.inline(f"<mrow>{value}</mrow>")])
         return self._table((["part"] if parts else []) + ["quantity", "value"], rows)

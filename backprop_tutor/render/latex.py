@@ -496,6 +496,12 @@ class LatexDocument(PagePrinter):
             if r.kind == "loss_after" and r.before is not None:
                 value = f"{self.m(r.before)} \\to {{}} {value}"
             first, *rest = self.table_lines(value, room)
+            if r.exact is not None:  # a chain rounded at each step: its exact value under it, or beside
+                exact = ("\\approx " if self.math.is_rounded(r.exact) else "= ") + self.value_tex(r.exact)
+                if not rest and width(f"{first} \\qquad \\text{{exact }} {exact}") <= room:
+                    first = f"{first} \\qquad \\text{{exact }} {exact}"
+                else:
+                    rest += [f"\\text{{exact }} {line}" for line in self.table_lines(exact, room - 3.0)]
             widest = max([widest, width(name)] + [width(line) for line in (first, *rest)])
             entry = [([f"({self.cell(r.part)})"] if parts else []) + [f"${name}$", f"${first}$"]]
             entry += [([""] if parts else []) + ["", f"$\\quad {more}$"] for more in rest]

@@ -188,6 +188,10 @@ def check_note(check, digits: int) -> str | None:
         return None
     if check.estimate is None:
         return f"central finite difference: {NOT_CHECKED}"
+    if check.exact is not None:  # each step rounded: the estimate checks the exact chain
+        return (f"central finite difference of the exact loss (h = {number_text(check.step, 1)}): "
+                f"{plain_value(check.estimate, digits)}, difference from the exact gradient "
+                f"{plain_value(check.exact, digits)}: {plain_value(check.difference, 3)}")
     return (f"central finite difference (h = {number_text(check.step, 1)}): "
             f"{plain_value(check.estimate, digits)}, difference {plain_value(check.difference, 3)}")
 

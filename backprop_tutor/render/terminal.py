@@ -130,10 +130,13 @@ class TerminalPrinter(Printer):
         if s.check is not None and s.check.estimate is None:
             extra.append(f"check: {NOT_CHECKED}")
         elif s.check is not None:
-            extra.append(f"check: central finite difference (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
+            exact = "" if s.check.exact is None else " of the exact loss"
+            against = "" if s.check.exact is None else \
+                f" from the exact gradient {_inline(self.math, s.check.exact)}:"
+            extra.append(f"check: central finite difference{exact} (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
                          f"{'≈' if self.math.is_rounded(s.check.estimate) else '='} "
                          f"{_inline(self.math, s.check.estimate)}, "
-                         f"difference {_inline(self.math, s.check.difference)}")
+                         f"difference{against} {_inline(self.math, s.check.difference)}")
         return self.block(lhs, worked_lines(s), s.value, extra=extra)
 
     def _print_Update(self, s):
@@ -264,7 +267,8 @@ class TerminalPrinter(Printer):
             notes = [self.reason(r)] if r.off else []
             below = ""
             if r.exact is not None:
-                exact = f"exact: {_inline(self.math, r.exact)}"
+                shown = self.value_form(r.exact)
+                exact = f"exact: {shown.render(wrap_line=False) if shown.height() == 1 else _inline(self.math, r.exact)}"
                 if cell_len(exact) > self.width - 4:  # a wide matrix: a row to a line, under the value
                     below += "".join(f"\n    {'exact: ' if i == 0 else '        '}{row}"
                                      for i, row in enumerate(exact[7:].split("; ")))
@@ -290,17 +294,25 @@ class TerminalPrinter(Printer):
             lines = [joined]
         return Group(*[Text(line, style="bold", no_wrap=True, overflow="ignore") for line in lines], Text(""))
 
-    def table_value(self, r, width: int) -> Text:
-        """A value in the table: as the mark writes it, a loss as before → after; a formula drawn in
-        two dimensions is broken between terms to the column's width, never folded inside a symbol."""
-        rows = self.value_form(r.value).render(wrap_line=False).split("\n")
-        if self.math.is_rounded(r.value):
+    def table_value(self, r, width: int, value=None) -> Text:
+        """A value in the table (r's own, or the one given: its exact value): as the mark writes it, a loss
+        as before → after; a formula drawn in two dimensions is broken between terms to the column's
+        width, never folded inside a symbol."""
+        value = r.value if value is None else value
+        rows = self.value_form(value).render(wrap_line=False).split("\n")
+        if self.math.is_rounded(value):
             rows = [("≈ " if i == len(rows) // 2 else "  ") + row for i, row in enumerate(rows)]
-        if r.kind == "loss_after" and r.before is not None and len(rows) == 1:
+        if r.kind == "loss_after" and r.before is not None and len(rows) == 1 and value is r.value:
             before = _inline(self.math, r.before)
             rows = [f"{'≈ ' if self.math.is_rounded(r.before) else ''}{before} → {rows[0]}"]
         if max(cell_len(row) for row in rows) > width:
             rows = wrap_picture(rows, width, 2)
+        if r.exact is not None and value is r.value:  # a chain rounded at each step: the exact value too
+            exact = self.table_value(r, width - 6, r.exact).plain.split("\n")
+            if len(rows) == len(exact) == 1 and cell_len(rows[0] + exact[0]) + 10 <= width:
+                rows = [f"{rows[0]}   exact {exact[0] if exact[0].startswith('≈ ') else '= ' + exact[0]}"]
+            else:
+                rows += [("exact: " if i == 0 else "       ") + row for i, row in enumerate(exact)]
         return Text("\n".join(rows), no_wrap=True, overflow="ignore")
 
     def answers_table(self, solution) -> Table:
