@@ -141,8 +141,8 @@ def tex_name(name: str, names: dict | None = None) -> str:
         base, index = m.group(1), m.group(2)
         parts = index.split(",")
         index = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
-        if base.startswith("delta_"):
-            return f"\\delta_{{{tex_name(base[6:], names)},{index}}}"
+        if base.startswith("delta_"):  # δ of one element, named as the element is: \delta_{z^{(1)}_{1}}
+            return f"\\delta_{{{tex_name(f'{base[6:]}[{m.group(2)}]', names)}}}"
         layered = LAYERED.match(base)
         if layered and base not in latex:
             return f"{layered.group(1)}^{{({layered.group(2)})}}_{{{index}}}"

@@ -523,3 +523,18 @@ def test_rich_console_prints_a_solution_and_a_derivation():
         out = console.export_text()
         assert out.strip()
         assert _squash(thing.title) in _squash(out), out[:400]
+
+
+def test_a_wide_matrix_written_entry_by_entry_keeps_two_digit_indices_apart(tmp_path):
+    """[W₁]₂,₁₀ — row 2, column 10 — never [W₁]₂₁₀, which could be row 21."""
+    weights = [[i / 8 for i in range(1, 11)], [i / 10 for i in range(1, 11)]]
+    problem = tmp_path / "wide.yaml"
+    problem.write_text(yaml.safe_dump({
+        "title": "ten inputs", "inputs": {"x": [1] * 10},
+        "network": {"layout": "Wx", "input": "x", "layers": [{"weights": weights, "activation": "linear"}]},
+        "targets": {"t": [0, 0]}, "loss": "half_sse(y, t)", "learning_rate": 0.5}), encoding="utf-8")
+    tex = tmp_path / "wide.tex"
+    assert run("export", problem, "-o", tex, "--notation", "matrix").exit_code == 0
+    source = tex.read_text(encoding="utf-8")
+    assert "\\right]_{2,10}" in source and "\\right]_{1,1}" in source
+    assert "\\right]_{210}" not in source

@@ -287,7 +287,8 @@ class LatexDocument(PagePrinter):
         lines = [f"{lhs} &{sign} \\text{{entry by entry:}}"] if first else []
         for r in range(matrix.rows):
             for c in range(matrix.cols):
-                index = f"{r + 1}" if matrix.cols == 1 else f"{c + 1}" if matrix.rows == 1 else f"{r + 1}{c + 1}"
+                comma = "," if max(matrix.rows, matrix.cols) > 9 else ""  # 2,10 is not 21,0
+                index = f"{r + 1}" if matrix.cols == 1 else f"{c + 1}" if matrix.rows == 1 else f"{r + 1}{comma}{c + 1}"
                 name = f"\\left[{head}\\right]_{{{index}}}"
                 entry, *rest = break_line(self.m(matrix[r, c]), max(LINE_EM - width(name) - 2.0, MIN_ROOM_EM))
                 lines.append(f"{name} &{sign} {entry}")
