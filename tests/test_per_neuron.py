@@ -13,7 +13,7 @@ import yaml
 from backprop_tutor.derivation import derive
 from backprop_tutor.errors import ProblemError, UsageError
 from backprop_tutor.problem import load, loads
-from backprop_tutor.solution import Delta, Forward, Gradient
+from backprop_tutor.solution import Delta, Forward, Gradient, Reference
 from backprop_tutor.solver import solve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,3 +228,42 @@ loss: sse(y, t)
     z1 = next(s for s in sol.steps() if isinstance(s, Forward) and s.name.endswith("[1]"))
     assert [str(t) for t in z1.formula.args] == [f"{first}*x[1]", f"{second}*x[2]", "b1[1]"]
     assert [str(t) for t in z1.numbers.args][-1] == "1/2"
+
+
+def _by_hand_after_partial_update():
+    """sheet12_p2 by hand: the forward pass again after only W2[2,1] and W1[1,2] are stepped (α = 0.1)."""
+    F = Fraction
+    x, t, lr = [F(1), F(-1)], [F(-2, 10), F(5, 10)], F(1, 10)
+    W1 = [[F(5, 10), F(3, 10)], [F(-2, 10), F(1, 10)]]
+    W2 = [[F(4, 10), F(-3, 10)], [F(6, 10), F(2, 10)]]
+    s = [sum(W1[i][j] * x[i] for i in range(2)) for j in range(2)]
+    h = [max(F(0), v) for v in s]
+    y = [sum(W2[i][j] * h[i] for i in range(2)) for j in range(2)]
+    dy = [2 * (y[k] - t[k]) for k in range(2)]
+    ds2 = sum(W2[1][j] * dy[j] for j in range(2)) * (1 if s[1] > 0 else 0)
+    W2[1][0] -= lr * h[1] * dy[0]
+    W1[0][1] -= lr * x[0] * ds2
+    s = [sum(W1[i][j] * x[i] for i in range(2)) for j in range(2)]
+    h = [max(F(0), v) for v in s]
+    y = [sum(W2[i][j] * h[i] for i in range(2)) for j in range(2)]
+    return {"s1": s, "h1": h, "y": y}
+
+
+def test_the_pass_after_a_partial_update_is_per_neuron_and_names_unchanged_neurons_once():
+    """(f) of sheet12_p2: each neuron of the pass after the update against a hand computation; a neuron
+    whose inputs did not change is named once more from (a), not worked again (at full detail it is)."""
+    want = _by_hand_after_partial_update()
+    sol = solve(load(ROOT / "problems" / "sheet12_p2.yaml"))
+    (f,) = [sec for sec in sol.sections if sec.part == "f"]
+    values = {s.name: s.value for s in f.steps if isinstance(s, (Forward, Reference))}
+    for name, vector in want.items():
+        for j, v in enumerate(vector, start=1):
+            assert values[f"{name}[{j}]"] == sp.Rational(v.numerator, v.denominator), (name, j)
+    refs = {s.name: s.part for s in f.steps if isinstance(s, Reference)}
+    assert refs == {"s1[1]": "a", "h1[1]": "a"}  # W1[1,2] moved only unit 2's sum
+    worked = [s.name for s in f.steps if isinstance(s, Forward)]
+    assert "s1[2]" in worked and "y[1]" in worked and "y[2]" in worked
+    full = solve(load(ROOT / "problems" / "sheet12_p2.yaml"), detail="full")
+    (f,) = [sec for sec in full.sections if sec.part == "f"]
+    assert not any(isinstance(s, Reference) for s in f.steps)
+    assert {"s1[1]", "h1[1]"} <= {s.name for s in f.steps if isinstance(s, Forward)}
