@@ -538,3 +538,23 @@ def test_a_wide_matrix_written_entry_by_entry_keeps_two_digit_indices_apart(tmp_
     source = tex.read_text(encoding="utf-8")
     assert "\\right]_{2,10}" in source and "\\right]_{1,1}" in source
     assert "\\right]_{210}" not in source
+
+
+def test_a_wide_matrix_answer_is_set_in_blocks_of_columns_and_an_update_entry_by_entry(tmp_path):
+    """Ten inputs: the boxed ∂L/∂W₁ and the answers table give W₁ in blocks of columns (columns 1–…),
+    the update writes each entry's arithmetic and value, and the page has no overfull box."""
+    weights = [[(i - 5) / 8 for i in range(1, 11)], [i / 10 for i in range(1, 11)]]
+    problem = tmp_path / "wide.yaml"
+    problem.write_text(yaml.safe_dump({
+        "title": "ten inputs", "inputs": {"x": [1.5] * 10},
+        "network": {"layout": "Wx", "input": "x", "layers": [{"weights": weights, "activation": "sigmoid"}]},
+        "targets": {"t": [0, 1]}, "loss": "half_sse(y, t)", "learning_rate": 0.5}), encoding="utf-8")
+    tex = tmp_path / "wide.tex"
+    assert run("export", problem, "-o", tex, "--notation", "matrix").exit_code == 0
+    source = tex.read_text(encoding="utf-8")
+    assert "\\text{columns 1–" in source and "–10: }" in source
+    assert re.search(r"\\left\[W_\{1\}\\right\]_\{2,10\} &(=|\\approx) 1 - 0\.5 \\cdot", source), source
+    if shutil.which("pdflatex"):
+        done = pdflatex(tex)
+        log = tex.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+        assert done["code"] == 0 and "Overfull" not in log, done["bad"]

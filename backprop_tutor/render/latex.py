@@ -14,7 +14,7 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
+from .printer import (EXACT_DIGITS, entry_by_entry, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
                       answer_steps, decimal_padding, matrix_kind, negated, negative_number, parts_in_order, plain_given,
                       spelled_out, unit_name, verdict, worked_lines)
 
@@ -229,12 +229,22 @@ class LatexDocument(PagePrinter):
         room = LINE_EM - width(lhs) - 2.0  # the relation sign, and \quad before a continued line
         open_line = None  # the width of the last line while further parts may join it (formula = numbers = value)
         for k, (i, part, body) in enumerate(shown):
+            if body is None:  # written with the entries of the line before
+                continue
             last = i == len(parts) - 1
             approximate = self.math.is_rounded(value) if last else (
                 not isinstance(part, str) and self.math.line_rounded(part))
             sign = "\\approx" if approximate else "="
             if isinstance(part, sp.MatrixBase) and width(body) > room:
                 lines += self._entries(lhs, part, sign, first=not lines)
+                open_line = None
+                continue
+            explicit = entry_by_entry(part) if width(body) > room else None
+            if explicit is not None and k + 1 < len(shown) and isinstance(shown[k + 1][1], sp.MatrixBase):
+                # W − α·G of matrices too wide: each entry's arithmetic, then its value, on one line
+                after = self.math.is_rounded(value) if shown[k + 1][0] == len(parts) - 1 else False
+                lines += self._entries(lhs, explicit, sign, first=not lines, then=(shown[k + 1][1], after))
+                shown[k + 1] = (shown[k + 1][0], None, None)
                 open_line = None
                 continue
             boxed = k == len(shown) - 1 and self.boxing is not None
@@ -281,8 +291,9 @@ class LatexDocument(PagePrinter):
             at = m.end()
         return "".join(out) + text(title[at:])
 
-    def _entries(self, lhs: str, matrix, sign: str, first: bool) -> list:
-        """A matrix too wide for the page as one line per entry: [lhs]_{ij} = entry."""
+    def _entries(self, lhs: str, matrix, sign: str, first: bool, then=None) -> list:
+        """A matrix too wide for the page as one line per entry: [lhs]_{ij} = entry; with then=(values,
+        rounded), each entry's arithmetic followed by its value (= or ≈)."""
         head = re.split(r" = | \\leftarrow ", lhs)[0]  # the name, without its definition or update rule
         lines = [f"{lhs} &{sign} \\text{{entry by entry:}}"] if first else []
         for r in range(matrix.rows):
@@ -290,7 +301,12 @@ class LatexDocument(PagePrinter):
                 comma = "," if max(matrix.rows, matrix.cols) > 9 else ""  # 2,10 is not 21,0
                 index = f"{r + 1}" if matrix.cols == 1 else f"{c + 1}" if matrix.rows == 1 else f"{r + 1}{comma}{c + 1}"
                 name = f"\\left[{head}\\right]_{{{index}}}"
-                entry, *rest = break_line(self.m(matrix[r, c]), max(LINE_EM - width(name) - 2.0, MIN_ROOM_EM))
+                tex = self.m(matrix[r, c])
+                if then is not None:
+                    values, rounded = then
+                    relation = "\\approx" if rounded or self.math.is_rounded(values[r, c]) else "="
+                    tex += f" {relation} {self.m(values[r, c])}"
+                entry, *rest = break_line(tex, max(LINE_EM - width(name) - 2.0, MIN_ROOM_EM))
                 lines.append(f"{name} &{sign} {entry}")
                 lines += [f" &\\quad {more}" for more in rest]
         return lines
@@ -469,7 +485,7 @@ class LatexDocument(PagePrinter):
             box = f"\\boxed{{{body}}}"
             if width(body) + 1.0 > LINE_EM:  # too wide for one box: the name boxed, the value broken after it
                 flush()
-                first, *rest = break_line(self.value_tex(r.value), max(LINE_EM - 6.0, MIN_ROOM_EM))
+                first, *rest = self.value_lines(r.value, self.value_tex(r.value), max(LINE_EM - 6.0, MIN_ROOM_EM))
                 lines.append(f"&\\boxed{{{self.quantity(r)}}} {self.sign(r.value)} {first}")
                 lines += [f"&\\qquad {more}" for more in rest] + [f"&\\quad {n}" for n in notes]
             elif notes:
@@ -496,7 +512,12 @@ class LatexDocument(PagePrinter):
             value = ("\\approx " if self.math.is_rounded(r.value) else "") + self.value_tex(r.value)
             if r.kind == "loss_after" and r.before is not None:
                 value = f"{self.m(r.before)} \\to {{}} {value}"
-            first, *rest = self.table_lines(value, room)
+            if r.kind != "loss_after" and width(value) > room:  # a wide matrix: in blocks of columns
+                first, *rest = self.value_lines(r.value, value, room)
+                if first.startswith("\\text{columns"):
+                    first = ("\\approx " if self.math.is_rounded(r.value) else "") + first
+            else:
+                first, *rest = self.table_lines(value, room)
             if r.exact is not None:  # a chain rounded at each step: its exact value under it, or beside
                 exact = ("\\approx " if self.math.is_rounded(r.exact) else "= ") + self.value_tex(r.exact)
                 if not rest and width(f"{first} \\qquad \\text{{exact }} {exact}") <= room:
@@ -527,6 +548,23 @@ class LatexDocument(PagePrinter):
     def table_lines(self, value: str, room: float) -> list:
         """A value in the table, broken between terms onto rows of its own where it is too wide."""
         return break_line(value, max(room, MIN_ROOM_EM))
+
+    def value_lines(self, value, tex: str, room: float) -> list:
+        """A value's TeX on lines of at most `room` em: a matrix too wide in blocks of columns, each
+        named (columns 1–5), as a wide array is printed; anything else broken between terms."""
+        if not isinstance(value, sp.MatrixBase) or value.rows < 2 or value.cols < 2 or width(tex) <= room:
+            return break_line(tex, room)
+        blocks, start = [], 0
+        while start < value.cols:
+            end = min(start + 2, value.cols)  # at least two columns to a block: one would print as a vector
+            while end < value.cols and width(self.m(value[:, start:end + 1])) + 7.0 <= room:
+                end += 1
+            blocks.append((start, end))
+            start = end
+        if len(blocks) > 1 and blocks[-1][1] - blocks[-1][0] == 1:  # a last column alone joins the block before
+            (a, _), (_, b) = blocks[-2], blocks[-1]
+            blocks[-2:] = [(a, b)]
+        return [f"\\text{{columns {a + 1}–{b}: }} {self.m(value[:, a:b])}" for a, b in blocks]
 
     def answers_heading(self) -> str:
         return "\\subsection*{Answers}\n"

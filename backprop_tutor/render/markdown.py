@@ -72,6 +72,10 @@ class MarkdownDocument(LatexDocument):
         """A value in a Markdown table stays on its row: the viewer wraps it."""
         return [value]
 
+    def value_lines(self, value, tex: str, room: float) -> list:
+        """A wide value stays whole too: the viewer scrolls it."""
+        return [tex]
+
     def marks(self, results: list) -> str:
         """The part's answer in bold, each value on a line of its own marked ▶."""
         lines = []

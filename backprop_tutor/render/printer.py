@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 
 import sympy as sp
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul
 
-from ..algebra import Partial
+from ..algebra import Partial, Weight
 from ..notation import number_text, shape_text, shows_rounded
 
 
@@ -347,3 +348,38 @@ class SignedTerms:
 
     def _print_MatAdd(self, e):
         return self._join_terms(list(e.args))
+
+
+def entry_by_entry(expr):
+    """A displayed sum or scalar multiple of explicit matrices (W − 0.1·G) as one matrix whose entries are
+    the same arithmetic done entry by entry (w₁₁ − 0.1·g₁₁), unevaluated; None for anything else."""
+    def entry(e, i, j):
+        if isinstance(e, sp.MatrixBase):
+            v = e[i, j]
+            return Weight(v) if isinstance(v, sp.Number) and v < 0 else v
+        if isinstance(e, MatAdd):
+            return sp.Add(*[entry(a, i, j) for a in e.args], evaluate=False)
+        if isinstance(e, sp.Transpose):
+            return entry(e.arg, j, i)
+        if isinstance(e, HadamardProduct):
+            return sp.Mul(*[entry(a, i, j) for a in e.args], evaluate=False)
+        if isinstance(e, MatMul):
+            scalars = [a for a in e.args if not getattr(a, "is_Matrix", False)]
+            matrices = [a for a in e.args if getattr(a, "is_Matrix", False)]
+            if len(matrices) == 1:
+                return sp.Mul(*scalars, entry(matrices[0], i, j), evaluate=False)
+            if len(matrices) == 2:  # a row times a column: the sum a neuron writes out
+                a, b = matrices
+                terms = [sp.Mul(entry(a, i, k), entry(b, k, j), evaluate=False) for k in range(a.shape[1])]
+                total = terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+                return sp.Mul(*scalars, total, evaluate=False) if scalars else total
+        raise ValueError("not entrywise")
+
+    if not isinstance(expr, (MatAdd, MatMul, HadamardProduct)):
+        return None
+    try:
+        rows, cols = expr.shape
+        with sp.evaluate(False):
+            return sp.ImmutableMatrix(rows, cols, [entry(expr, i, j) for i in range(rows) for j in range(cols)])
+    except (ValueError, TypeError, AttributeError):
+        return None
