@@ -525,17 +525,22 @@ def test_rich_console_prints_a_solution_and_a_derivation():
         assert _squash(thing.title) in _squash(out), out[:400]
 
 
-def test_a_wide_matrix_written_entry_by_entry_keeps_two_digit_indices_apart(tmp_path):
-    """[W₁]₂,₁₀ — row 2, column 10 — never [W₁]₂₁₀, which could be row 21."""
-    weights = [[i / 8 for i in range(1, 11)], [i / 10 for i in range(1, 11)]]
+def _ten_inputs(tmp_path, activation: str) -> str:
+    """A layer of two units over ten inputs, exported to LaTeX in matrix form: the source."""
+    weights = [[(i - 5) / 8 for i in range(1, 11)], [i / 10 for i in range(1, 11)]]
     problem = tmp_path / "wide.yaml"
     problem.write_text(yaml.safe_dump({
-        "title": "ten inputs", "inputs": {"x": [1] * 10},
-        "network": {"layout": "Wx", "input": "x", "layers": [{"weights": weights, "activation": "linear"}]},
-        "targets": {"t": [0, 0]}, "loss": "half_sse(y, t)", "learning_rate": 0.5}), encoding="utf-8")
+        "title": "ten inputs", "inputs": {"x": [1.5] * 10},
+        "network": {"layout": "Wx", "input": "x", "layers": [{"weights": weights, "activation": activation}]},
+        "targets": {"t": [0, 1]}, "loss": "half_sse(y, t)", "learning_rate": 0.5}), encoding="utf-8")
     tex = tmp_path / "wide.tex"
     assert run("export", problem, "-o", tex, "--notation", "matrix").exit_code == 0
-    source = tex.read_text(encoding="utf-8")
+    return tex.read_text(encoding="utf-8")
+
+
+def test_a_wide_matrix_written_entry_by_entry_keeps_two_digit_indices_apart(tmp_path):
+    """[W₁]₂,₁₀ — row 2, column 10 — never [W₁]₂₁₀, which could be row 21."""
+    source = _ten_inputs(tmp_path, "linear")
     assert "\\right]_{2,10}" in source and "\\right]_{1,1}" in source
     assert "\\right]_{210}" not in source
 
@@ -543,18 +548,11 @@ def test_a_wide_matrix_written_entry_by_entry_keeps_two_digit_indices_apart(tmp_
 def test_a_wide_matrix_answer_is_set_in_blocks_of_columns_and_an_update_entry_by_entry(tmp_path):
     """Ten inputs: the boxed ∂L/∂W₁ and the answers table give W₁ in blocks of columns (columns 1–…),
     the update writes each entry's arithmetic and value, and the page has no overfull box."""
-    weights = [[(i - 5) / 8 for i in range(1, 11)], [i / 10 for i in range(1, 11)]]
-    problem = tmp_path / "wide.yaml"
-    problem.write_text(yaml.safe_dump({
-        "title": "ten inputs", "inputs": {"x": [1.5] * 10},
-        "network": {"layout": "Wx", "input": "x", "layers": [{"weights": weights, "activation": "sigmoid"}]},
-        "targets": {"t": [0, 1]}, "loss": "half_sse(y, t)", "learning_rate": 0.5}), encoding="utf-8")
-    tex = tmp_path / "wide.tex"
-    assert run("export", problem, "-o", tex, "--notation", "matrix").exit_code == 0
-    source = tex.read_text(encoding="utf-8")
+    source = _ten_inputs(tmp_path, "sigmoid")
     assert "\\text{columns 1–" in source and "–10: }" in source
     assert re.search(r"\\left\[W_\{1\}\\right\]_\{2,10\} &(=|\\approx) 1 - 0\.5 \\cdot", source), source
     if shutil.which("pdflatex"):
+        tex = tmp_path / "wide.tex"
         done = pdflatex(tex)
         log = tex.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
         assert done["code"] == 0 and "Overfull" not in log, done["bad"]
