@@ -10,7 +10,7 @@ from .algebra import Eval, T, element_symbols
 from .engine import Work, at, factored
 from .detail import DEFAULT
 from .errors import UsageError
-from .expr import BinOp, Call, Neg, Transpose, did_you_mean, names_in
+from .expr import BinOp, Call, Neg, Num, Transpose, did_you_mean, names_in
 from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
@@ -45,8 +45,8 @@ def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAU
         steps = []
         values = _pass_of(work, sec)
         for step in sec.steps:
-            parts = _components(work, step, values)
-            if not parts or (form is None and not _small(step)):
+            parts = [] if form is None and not _small(step) else _components(work, step, values)
+            if not parts:
                 steps.append(step)
                 continue
             steps.extend([step] if form == "both" else [])
@@ -72,8 +72,8 @@ def _small(step) -> bool:
     """Whether the default writes a step per component: a layer of at most MOST_UNITS units, a
     gradient of at most that many weights (so that a solution does not grow)."""
     if isinstance(step, Gradient):
-        return len(_indices(step.shape)) <= MOST_UNITS
-    return all(n <= MOST_UNITS for n in step.shape)
+        return step.shape == () or len(_indices(step.shape)) <= MOST_UNITS
+    return all(n <= MOST_UNITS for n in getattr(step, "shape", ()))
 
 
 def _pass_of(work: Work, sec) -> dict | None:
@@ -131,7 +131,19 @@ def _indices(shape: tuple) -> list:
 
 
 def _env(work: Work) -> dict:
-    return {n: T(element_symbols(n, node.shape), node.shape) for n, node in work.g.nodes.items()}
+    """Each node's element symbols; a scalar target spread over a vector output stays one symbol, t."""
+    spread = {leaf.name for leaf in work.g.problem.targets if isinstance(leaf.value, Num)}
+    return {n: T(element_symbols(n, node.shape) if n not in spread or node.shape == ()
+                 else sp.ImmutableMatrix(*_dims(node.shape), [sp.Symbol(n, real=True)] * _count(node.shape)),
+                 node.shape) for n, node in work.g.nodes.items()}
+
+
+def _dims(shape: tuple) -> tuple:
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
+def _count(shape: tuple) -> int:
+    return shape[0] if len(shape) == 1 else shape[0] * shape[1]
 
 
 def _values(work: Work, env: dict, values: dict | None = None) -> dict:

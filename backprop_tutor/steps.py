@@ -184,7 +184,9 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
     numbers = substituted(formula, subs)
     value = at(work.deltas[name].x, index)
     check = None
-    if name in work.checks and work.checks[name].x is not None:
+    if name in work.checks and work.checks[name].x is None:
+        check = Check(FD_STEP, None, None)  # not checked: symbolic
+    elif name in work.checks:
         est = at(work.checks[name].x, index)
         exact = at(work.exact_gradients[name].x, index) if name in work.exact_gradients else None
         check = Check(FD_STEP, est, ev.finish((value if exact is None else exact) - est), exact)

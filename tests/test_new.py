@@ -329,7 +329,7 @@ def test_the_template_loads_and_solves_as_written_and_explains_itself(tmp_path):
     assert run.returncode == 0 and target.read_text(encoding="utf-8") == text
     solved = tutor("solve", target, "--answers", cwd=tmp_path)
     assert solved.returncode == 0, solved.stderr
-    assert "∂L/∂W₁[2,1]" in solved.stdout
+    assert "∂L/∂W⁽¹⁾₂₁" in solved.stdout
 
 
 def test_new_prints_to_stdout_a_file_that_tutor_solves(tmp_path):

@@ -44,7 +44,7 @@ def test_the_terminal_writes_t_and_its_number_in_each_component(tmp_path):
     out = run(tmp_path, "solve", "--no-color")
     assert "𝟙" not in out
     assert "L = ½ SSE(y, t)" in out
-    assert "δ_y = ∂L/∂y = y - t" in out
+    assert "δ_y₁ = ∂L/∂y₁ = y₁ - t = 1 - 1 = 0" in out  # per neuron: t is one number, not t₁
     loss = out[out.index("L = ½ SSE(y, t)"):]
     loss = loss[:loss.index("Backward")]
     assert "1 - 1" in loss and "0.5 - 1" in loss      # the arithmetic, t's number in each component
