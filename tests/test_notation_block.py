@@ -81,7 +81,7 @@ def test_latex_and_markdown_write_the_sheets_symbols():
     for text in (to_latex(solve(problem_module.loads(BASE + NOTATION))),
                  to_markdown(solve(problem_module.loads(BASE + NOTATION)))):
         assert "\\partial E}" in text and "\\partial L}" not in text
-        assert "Z_{\\mathrm{in}}" in text and "{\\mathrm{ReL}}\\mathopen{}\\left(" in text
+        assert "Z_{\\mathrm{in},1}" in text and "{\\mathrm{ReL}}\\mathopen{}\\left(" in text  # per neuron
         assert "\\operatorname{relu}" not in text
 
 
@@ -105,7 +105,7 @@ def test_derive_takes_the_files_names_and_shows_the_sheets(tmp_path):
 def test_names_supersede_the_latex_map_and_the_terminal_ignores_latex():
     text = BASE + 'latex: {Z_in: "\\\\mathbf{z}", A: "\\\\hat{A}"}\n' + NOTATION
     tex = to_latex(solve(problem_module.loads(text)))
-    assert "Z_{\\mathrm{in}}" in tex and "\\mathbf{z}" not in tex
+    assert "Z_{\\mathrm{in},1}" in tex and "\\mathbf{z}" not in tex  # the element, per neuron
     assert "\\hat{A}" in tex  # a latex: entry the names leave alone still counts
 
 
