@@ -33,3 +33,14 @@ class Dataset:
     options: dict    # csv: {"path": relative path}; a generator: n, seed and its own settings
     line: int
     batch: int       # the samples of the first batch, the one solve works by hand
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A recurrent: block as unrolled: the number of steps and the names of each step's quantities."""
+
+    steps: int
+    states: tuple    # h0 (the given state before step 1), h1, …, hT
+    nets: tuple      # z1, …, zT: each step's net input (empty when the cell is not an activation of one)
+    inputs: tuple    # x1, …, xT (empty without inputs:)
+    outputs: tuple   # y1, …, yT (empty without output:)

@@ -34,6 +34,7 @@ class Limits:
     new_layers: int = 6              # layers (input and output counted) of a network tutor new makes
     new_units: int = 8               # units in one layer of a network tutor new makes
     variants: int = 200              # sheet variants one tutor new --variants writes
+    recurrent_steps: int = 20        # time steps a recurrent: block unrolls
 
     def message(self, name: str, what: str) -> str:
         """`what`, then the limit it passes and how to raise it."""

@@ -13,11 +13,12 @@ from .errors import LimitError, ProblemError, UsageError
 from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, names_in, parse, rename,
                    shorten)
 from .datasetspec import read_dataset
-from .items import Dataset, Leaf, Line
+from .items import Dataset, Leaf, Line, Recurrence
 from .limits import Limits, coerce
 from .network import network
 from .ops import FUNCTIONS
 from .prose import check_prose
+from .recurrence import recurrence
 from .reading import Document, Lookalike, printable, read_text, read_yaml
 from .rounding import MAX_DECIMALS
 from .sheetnotation import Notation, read_notation
@@ -25,7 +26,7 @@ from .texsafe import UnsafeTeX, check_math
 
 TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex", "notation",
-            "dataset", "batch", "rounding")
+            "dataset", "batch", "rounding", "recurrent")
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
@@ -57,6 +58,7 @@ class Problem:
     samples: int = 0  # the samples of data: (0 without it), each a copy of the forward lines
     dataset: Dataset | None = None  # a data set (dataset:) to train on; solve works its first batch
     round_each_step: int | None = None  # rounding: {each_step: N}: every step's value rounded to N decimals
+    recurrence: Recurrence | None = None  # recurrent: as unrolled into the first forward lines
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -251,6 +253,19 @@ class _Builder:
         elif "network" in self.d:
             extra_params, forward = network(self, inputs)
             params = params + extra_params
+        unrolled = None
+        if "recurrent" in self.d:
+            if "network" in self.d:
+                raise self.err("give either recurrent or network, not both", "recurrent")
+            for other in ("data", "dataset"):
+                if other in self.d:
+                    raise self.err(f"recurrent and {other} together are not supported: the block unrolls one "
+                                   "sequence, given under inputs:", "recurrent")
+            defined = {item.name for group in (inputs, params, derived, targets, forward) for item in group}
+            if isinstance(self.d.get("aliases"), dict):
+                defined |= {str(a) for a in self.d["aliases"]}
+            lines, unrolled = recurrence(self, inputs, defined)
+            forward = lines + forward
         asks = read_asks(self)
         loss = None
         if "loss" in self.d:
@@ -315,7 +330,8 @@ class _Builder:
             derived=tuple(derived), targets=tuple(targets), forward=tuple(forward), loss=loss,
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation,
-            general_samples=general, samples=samples, dataset=dataset, round_each_step=self.rounding())
+            general_samples=general, samples=samples, dataset=dataset, round_each_step=self.rounding(),
+            recurrence=unrolled)
 
     def rounding(self) -> int | None:
         """rounding: {each_step: N}, N a whole number of decimals in 0..MAX_DECIMALS; None when not given."""

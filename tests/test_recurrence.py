@@ -1,0 +1,195 @@
+"""The recurrent: block: unrolled into the forward lines a sheet would copy by hand (same numbers),
+every gradient against a 50-digit central difference of an RNN written out here, and one clear
+line for every bad key, shape or size."""
+import re
+from pathlib import Path
+
+import mpmath
+import pytest
+import yaml
+
+from backprop_tutor import loads, solve
+from backprop_tutor.errors import LimitError, ProblemError
+from backprop_tutor.graph import build
+from helpers import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = (ROOT / "docs" / "problem-format.md").read_text(encoding="utf-8")
+
+
+def guide_blocks():
+    start = GUIDE.index("\n## Recurrence: `recurrent`")
+    text = GUIDE[start:GUIDE.index("\n## ", start + 1)]
+    return re.findall(r"```yaml\n(.*?)```", text, re.S)
+
+
+RNN = guide_blocks()[0]
+
+
+def copied_by_hand(block_text: str, forward_text: str) -> str:
+    spelled = yaml.safe_load(block_text)
+    del spelled["recurrent"]
+    spelled["forward"] = yaml.safe_load(forward_text)["forward"]
+    return yaml.safe_dump(spelled, sort_keys=False)
+
+
+def test_the_block_unrolls_into_the_lines_the_guide_says_it_means():
+    block, meaning = guide_blocks()[:2]
+    unrolled, copied = build(loads(block)), build(loads(copied_by_hand(block, meaning)))
+    assert list(unrolled.nodes) == list(copied.nodes)
+    assert all(unrolled.nodes[n].expr == copied.nodes[n].expr for n in copied.nodes)
+    a, b = solve(unrolled.problem), solve(copied.problem)
+    assert a.values == b.values and a.deltas == b.deltas and a.gradients == b.gradients
+
+
+def test_the_problem_records_which_name_is_which_step():
+    r = loads(RNN).recurrence
+    assert (r.steps, r.states, r.nets, r.inputs, r.outputs) == (
+        3, ("h0", "h1", "h2", "h3"), ("z1", "z2", "z3"), ("x1", "x2", "x3"), ("y1", "y2", "y3"))
+
+
+# -- an independent RNN: the numbers of the YAML, loops written here, 50 digits ----------------------
+
+def rnn_loss(given: dict) -> mpmath.mpf:
+    """½ Σₜ (V hₜ − tₜ)² with hₜ = tanh(W hₜ₋₁ + U xₜ + b), from the guide's numbers as mpmath."""
+    W, U, b, V = given["W"], given["U"], given["b"], given["V"]
+    h, loss = given["h0"], mpmath.mpf(0)
+    for t in (1, 2, 3):
+        x = given[f"x{t}"]
+        h = [mpmath.tanh(sum(W[i][j] * h[j] for j in range(2)) + sum(U[i][j] * x[j] for j in range(2)) + b[i])
+             for i in range(2)]
+        y = sum(V[0][j] * h[j] for j in range(2))
+        loss += (y - given[f"t{t}"]) ** 2 / 2
+    return loss
+
+
+def mp(v):
+    if isinstance(v, list):
+        return [mp(x) for x in v]
+    return mpmath.mpf(str(v))
+
+
+def central_difference(f, given, name, index, h=mpmath.mpf("1e-20")):
+    def moved(by):
+        g = {k: [row[:] if isinstance(row, list) else row for row in v] if isinstance(v, list) else v
+             for k, v in given.items()}
+        if len(index) == 2:
+            g[name][index[0]][index[1]] += by
+        else:
+            g[name][index[0]] += by
+        return f(g)
+    return (moved(h) - moved(-h)) / (2 * h)
+
+
+def test_every_gradient_equals_a_50_digit_central_difference():
+    mpmath.mp.dps = 50
+    raw = yaml.safe_load(RNN)
+    given = {k: mp(v) for section in ("inputs", "parameters", "targets") for k, v in raw[section].items()}
+    solved = solve(loads(RNN))
+    assert abs(float(solved.loss) - float(rnn_loss(given))) < 1e-25
+    for name in ("W", "U", "b", "V"):
+        grad = solved.gradients[name]
+        rows, cols = grad.shape
+        for i in range(rows):
+            for j in range(cols):
+                index = (i, j) if isinstance(given[name][0], list) else (i,)
+                fd = central_difference(rnn_loss, given, name, index)
+                assert abs(mpmath.mpf(str(grad[i, j].evalf(40))) - fd) < mpmath.mpf("1e-30"), (name, i, j)
+
+
+def test_a_trained_initial_state_gets_its_gradient_through_every_step():
+    text = RNN.replace("inputs:\n  h0: [0, 0]\n", "inputs:\n").replace("parameters:\n", "parameters:\n  h0: [0.2, -0.1]\n")
+    mpmath.mp.dps = 50
+    raw = yaml.safe_load(text)
+    given = {k: mp(v) for section in ("inputs", "parameters", "targets") for k, v in raw[section].items()}
+    grad = solve(loads(text)).gradients["h0"]
+    for i in range(2):
+        fd = central_difference(rnn_loss, given, "h0", (i,))
+        assert abs(mpmath.mpf(str(grad[i].evalf(40))) - fd) < mpmath.mpf("1e-30")
+
+
+def test_many_to_one_with_a_forward_line_after_the_block():
+    text = RNN.replace('  output: "V @ h"\n', "").replace(
+        "loss: half_sse(y1, t1) + half_sse(y2, t2) + half_sse(y3, t3)", "forward:\n  y: V @ h3\nloss: half_sse(y, t3)")
+    graph = build(loads(text))
+    assert [n for n in graph.nodes if graph.nodes[n].role == "forward"] == ["z1", "h1", "z2", "h2", "z3", "h3", "y"]
+    assert loads(text).recurrence.outputs == ()
+
+
+def test_a_name_ending_in_a_digit_counts_its_steps_after_an_underscore():
+    text = RNN.replace("state: h", "state: s1").replace("h_prev", "s1_prev").replace("V @ h", "V @ s1")
+    assert loads(text).recurrence.states == ("h0", "s1_1", "s1_2", "s1_3")
+
+
+def test_a_cell_that_is_no_activation_of_a_sum_is_one_line_per_step():
+    text = RNN.replace('"tanh(W @ h_prev + U @ x_t + b)"', '"W @ h_prev + U @ x_t + b"')
+    r = loads(text).recurrence
+    assert r.nets == () and [n for n in build(loads(text)).nodes][-7:] == ["h1", "y1", "h2", "y2", "h3", "y3", "L"]
+
+
+# -- errors: one line naming the file, the line and the key ---------------------------------------
+
+BAD = [
+    ("steps: 3", "steps: 0", "recurrent.steps", "whole number"),
+    ("steps: 3", "steps: 2.5", "recurrent.steps", "whole number"),
+    ("steps: 3", "steps: four", "recurrent.steps", "whole number"),
+    ("  state: h\n", "", "recurrent", "'state' is required"),
+    ("state: h", "state: 2h", "recurrent.state", "not a valid name"),
+    ("init: h0", "init: h9", "recurrent.init", "'h9' is not defined"),
+    ("inputs: x", "inputs: q", "recurrent.inputs", "'q1', the input of step 1"),
+    ("steps: 3", "steps: 4", "recurrent.inputs", "'x4', the input of step 4"),
+    ('cell: "tanh(W @ h_prev + U @ x_t + b)"', 'cell: "tanh(W @ h + U @ x_t + b)"', "recurrent.cell",
+     "must use h_prev"),
+    ('cell: "tanh(W @ h_prev + U @ x_t + b)"', 'cell: "tanh(W @ h_prev + h + b)"', "recurrent.cell",
+     "defines h itself"),
+    ('cell: "tanh(W @ h_prev + U @ x_t + b)"', 'cell: "tanh(W @ h_prev + U @ x_t + b"', "recurrent.cell", ""),
+    ('cell: "tanh(W @ h_prev + U @ x_t + b)"', 'cell: "tahn(W @ h_prev + U @ x_t + b)"', "recurrent.cell",
+     "did you mean tanh"),
+    ('cell: "tanh(W @ h_prev + U @ x_t + b)"', 'cell: "tanh(W @ h_prev + U @ x_t + V)"', "recurrent.cell",
+     "in 'tanh(W @ h_prev + U @ x_t + V)'"),
+    ('cell: "tanh(W @ h_prev + U @ x_t + b)"', 'cell: "tanh(W @ h_prev + Q @ x_t + b)"', "recurrent.cell",
+     "'Q' is not defined"),
+    ('output: "V @ h"', 'output: "V @ h_prev"', "recurrent.output", "this step's state"),
+    ('output: "V @ h"', 'output: "V + h"', "recurrent.output", "in 'V + h'"),
+    ('output: "V @ h"', 'output: "V @ h"\n  colour: red', "recurrent.colour", "unknown key"),
+    ('output: "V @ h"', 'output: "V @ h"\n  net: x', "recurrent.net", "'x1' is already defined"),
+    ('output: "V @ h"', 'output: "V @ h"\n  outputs: h', "recurrent", "different names"),
+    ("recurrent:\n", "network: {layout: Wx, input: x1, layers: [{weights: [[1, 1]]}]}\nrecurrent:\n", "recurrent",
+     "either recurrent or network"),
+    ("recurrent:\n", "data: [{x1: [1, 1]}]\nrecurrent:\n", "recurrent", "data together"),
+    ("targets:\n", "forward:\n  h2: x1 + x2\ntargets:\n", "recurrent.state", "'h2' is already defined"),
+]
+
+
+@pytest.mark.parametrize("old, new, key, words", BAD)
+def test_a_bad_block_is_one_error_naming_its_line_and_key(old, new, key, words):
+    assert old in RNN
+    text = RNN.replace(old, new, 1)
+    with pytest.raises(ProblemError) as caught:
+        build(loads(text, "rnn.yaml"))
+    e = caught.value
+    assert e.key == key, str(e)
+    assert words in e.message, str(e)
+    lines = text.splitlines()
+    block = lines.index("recurrent:") + 1
+    line = block if key == "recurrent" else next(
+        i for i, l in enumerate(lines, start=1) if i > block and l.startswith(f"  {key.split('.')[1]}:"))
+    assert e.line == line, str(e)
+
+
+def test_the_steps_are_held_to_a_limit_that_can_be_raised(tmp_path):
+    text = RNN.replace("steps: 3", "steps: 21")
+    with pytest.raises(LimitError) as caught:
+        loads(text, "rnn.yaml")
+    assert "recurrent_steps" in str(caught.value) and caught.value.key == "recurrent.steps"
+    more_inputs = text.replace("  x3: [1, 1]\n", "".join(f"  x{t}: [1, 1]\n" for t in range(3, 22)))
+    assert loads(more_inputs, limits={"recurrent_steps": 21}).recurrence.steps == 21
+
+
+def test_on_the_command_line_a_bad_block_is_one_line_and_exit_2(tmp_path):
+    f = tmp_path / "rnn.yaml"
+    f.write_text(RNN.replace("init: h0", "init: h9"), encoding="utf-8")
+    run = cli("solve", f)
+    assert run.exit_code == 2 and run.stdout == ""
+    lines = run.stderr.splitlines() if run.stderr_bytes is not None else run.output.splitlines()
+    assert len(lines) == 1 and re.match(r"error: .*rnn\.yaml:\d+: recurrent\.init: ", lines[0]), lines
