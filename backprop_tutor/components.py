@@ -33,12 +33,15 @@ def check_form(form: str | None) -> str | None:
 def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAULT) -> list:
     """Shown sections with each vector step written as `form` says: per component (neuron), as the
     vector alone (matrix), or the vector then its components (both); None chooses per step:
-    per neuron for layers of at most MOST_UNITS units, gradients of at most that many weights.
+    per neuron for layers of at most MOST_UNITS units, gradients of at most that many weights (a
+    recurrence: vectors).
     A forward line's numbers come from the pass of values (work.passes) its section shows. At brief
     detail (name = value) a vector stays one line, and a reference to an earlier part names the
     whole vector. Below full detail a component an earlier section wrote is named once more, not
     worked again (after an update, a neuron whose inputs did not change: "h₁ from (a)")."""
     if form == "matrix" or work.g.problem.samples or detail == "brief":
+        return sections
+    if form is None and work.g.problem.recurrence is not None:  # sheets write a recurrence in vectors
         return sections
     out, seen = [], {}
     for sec in sections:

@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
+from .bptt import through_time, time_names
 from .datasets import solvable
 from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
@@ -87,7 +88,8 @@ def _as_sheet(work: Work, d: Derivation) -> Derivation:
 
 def _in_form(work: Work, d: Derivation, form: str | None, detail: str) -> Derivation:
     """A shown derivation with its vector steps in the notation form (the file's when form is None)."""
-    secs = per_neuron(work, list(d.sections), form or work.g.problem.notation.form, detail=detail)
+    secs = list(d.sections) if detail == "brief" else through_time(work, list(d.sections))
+    secs = per_neuron(work, secs, form or work.g.problem.notation.form, detail=detail)
     return dataclasses.replace(d, sections=tuple(read_as_by_hand(work, secs)))
 
 
@@ -139,7 +141,7 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
                 Section("The whole derivative", (whole,))]
     sections = [Section(f"{sec.title}: ∂{of}/∂{label}", sec.steps) for sec in sections]
     p = g.problem
-    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, names_of(g),
+    return Derivation(p.title, p.source, p.notes, label, of, tuple(sections), chain, whole, time_names(names_of(g), g.problem.recurrence),
                       deltas=tuple(deltas))
 
 

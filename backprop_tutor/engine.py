@@ -212,12 +212,14 @@ def _calls(e):
 @dataclass(frozen=True)
 class DeltaSum:
     """How one δ (or gradient) was summed: the nodes using it, the sum in symbols and in numbers
-    (None where they would be the same names again), and the sum in Leibniz notation."""
+    (None where they would be the same names again), the sum in Leibniz notation, and each user's
+    term as (user, value, formula, numbers)."""
 
     users: tuple
     formula: object
     numbers: object
     leibniz: object
+    terms: tuple = ()
 
 
 class Work:
@@ -312,7 +314,8 @@ class Work:
             numbers = None if is_symbolic(value.x) else self._numbers_of(formula, numbers.x)
         self.deltas[node.name] = value
         users = tuple(t[0] for t in terms)
-        self.sums[node.name] = DeltaSum(users, formula, numbers, leibniz_sum(self.of, node.name, users, self.derived))
+        self.sums[node.name] = DeltaSum(users, formula, numbers, leibniz_sum(self.of, node.name, users, self.derived),
+                                        tuple((u, v.x, f.x, n.x) for u, v, f, n in terms))
 
     def as_sheet(self, x):
         """A formula or symbolic value with a mean over samples kept general written 1/N, not 1/3."""

@@ -44,3 +44,11 @@ class Recurrence:
     nets: tuple      # z1, …, zT: each step's net input (empty when the cell is not an activation of one)
     inputs: tuple    # x1, …, xT (empty without inputs:)
     outputs: tuple   # y1, …, yT (empty without output:)
+    bases: tuple = ()  # the names the steps are numbered from: (state, net, input, output), None where absent
+
+    def step_of(self, name: str) -> tuple | None:
+        """(base name, time step) of a step's quantity: h2 → (h, 2), the initial state → (h, 0)."""
+        for base, names, first in zip(self.bases, (self.states, self.nets, self.inputs, self.outputs), (0, 1, 1, 1)):
+            if base is not None and name in names:
+                return base, names.index(name) + first
+        return None

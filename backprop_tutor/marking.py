@@ -18,7 +18,7 @@ from .graph import build
 from .problem import Problem
 from .reading import printable
 from .slips import slipped as slips_of
-from .solution import Delta, Forward, Gradient, LossValue, Update
+from .solution import Delta, Forward, Gradient, LossValue, ThroughTime, Update
 from .rounding import CHECKED
 from .solver import solution as solution_of
 from .studentanswers import StudentAnswer, Written
@@ -352,6 +352,8 @@ def _shown(step) -> Quantity | None:
         return Quantity("grad", step.name)
     if isinstance(step, Gradient) and step.of == "L":
         return Quantity("grad", step.name, step.index)
+    if isinstance(step, ThroughTime) and step.of == "L":
+        return Quantity("grad", step.name)
     if isinstance(step, Update):
         return Quantity("updated", step.name, step.index)
     return None

@@ -102,7 +102,8 @@ def recurrence(reader, inputs, given: set) -> tuple[list, Recurrence]:
         if output is not None:
             names_t |= {state: hs[t], state + CURRENT: hs[t]}
             lines.append(Line(ys[t - 1], rename(output, names_t), out_text, out_line, "recurrent.output"))
-    return lines, Recurrence(steps, hs, zs, xs, ys)
+    bases = (state, net if split else None, names["inputs"], out if output is not None else None)
+    return lines, Recurrence(steps, hs, zs, xs, ys, bases)
 
 
 def _steps(reader, raw) -> int:

@@ -146,6 +146,21 @@ class Update:
 
 
 @dataclass(frozen=True)
+class ThroughTime:
+    """∂L/∂W for a weight every time step uses: Σₜ of its term at step t, then each step's term
+    (formula, numbers, value), then the terms added to the total."""
+
+    name: str
+    shape: tuple
+    general: object      # the sum over t of the term at step t, in the time-step names (δ_zₜ⋅hₜ₋₁ᵀ)
+    terms: tuple         # (t, formula, numbers, value) for each step, in order
+    total: object        # the terms' values added, unevaluated
+    value: object
+    check: Check | None = None
+    of: str = "L"
+
+
+@dataclass(frozen=True)
 class Section:
     """A titled group of steps; `part` is the sheet's label when answering an ask: section."""
 
@@ -179,6 +194,7 @@ class Solution(Printable):
     answers_only: bool = False                  # show only the answers table (tutor solve --answers)
     detail: str = "normal"                      # brief | normal | full: how much of each step the sections hold
     rounding: int | None = None                 # every step's value rounded to this many decimals (None: exact)
+    through_time: dict = field(default_factory=dict)  # a weight the time steps share → its ThroughTime
 
 
 @dataclass(frozen=True)

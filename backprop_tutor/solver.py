@@ -6,6 +6,7 @@ import dataclasses
 import sympy as sp
 
 from .answer import sections
+from .bptt import every_weight, through_time, time_names
 from .components import check_form, per_neuron
 from .detail import DEFAULT, Condenser, check_detail
 from .diagram import diagram
@@ -115,6 +116,8 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
     extras = {(a.part, (a.kind, *a.what)): a.options.get("show", ()) for a in p.ask}
     shown = Condenser(detail).sections(sheet_form(work, secs), extras=lambda sec: extras.get((sec.part, sec.request), ()),
                                        derivation=lambda sec: sec.request[:1] == ("derive",))
+    if detail != "brief":
+        shown = through_time(work, list(shown))
     # written per neuron after condensing, so that a later part names a whole vector once ("δ_y from (c)")
     shown = tuple(read_as_by_hand(work, per_neuron(work, list(shown), form or p.notation.form, detail)))
     deltas = {n: work.deltas[n].x for n, node in g.nodes.items() if node.role == "forward" and n in work.deltas}
@@ -128,8 +131,8 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
         values={n: work.expressions[n].x for n, node in g.nodes.items() if node.role in ("forward", "loss")},
         loss=work.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
         updated=updated, loss_after=after["L"].x if has_lr else None,
-        checks={k: v.x for k, v in work.checks.items()}, names=names_of(work.g),
-        diagram=drawing, answers=answers, results=found, detail=detail)
+        checks={k: v.x for k, v in work.checks.items()}, names=time_names(names_of(work.g), p.recurrence),
+        diagram=drawing, answers=answers, results=found, detail=detail, through_time=every_weight(work))
 
 
 def _drawn_in_parts(secs: list[Section], drawing) -> tuple:

@@ -193,3 +193,87 @@ def test_on_the_command_line_a_bad_block_is_one_line_and_exit_2(tmp_path):
     assert run.exit_code == 2 and run.stdout == ""
     lines = run.stderr.splitlines() if run.stderr_bytes is not None else run.output.splitlines()
     assert len(lines) == 1 and re.match(r"error: .*rnn\.yaml:\d+: recurrent\.init: ", lines[0]), lines
+
+
+# -- backpropagation through time: the terms against the recursion written out here ---------------
+
+def bptt_by_hand(given: dict) -> dict:
+    """δ_hₜ = Vᵀ δ_yₜ + Wᵀ δ_zₜ₊₁, δ_zₜ = δ_hₜ ⊙ (1 − hₜ²), and each weight's term at every step."""
+    W, U, b, V = given["W"], given["U"], given["b"], given["V"]
+    hs, xs, ys = [given["h0"]], [None], [None]
+    for t in (1, 2, 3):
+        x = given[f"x{t}"]
+        hs.append([mpmath.tanh(sum(W[i][j] * hs[-1][j] for j in range(2)) + sum(U[i][j] * x[j] for j in range(2))
+                               + b[i]) for i in range(2)])
+        xs.append(x)
+        ys.append(sum(V[0][j] * hs[t][j] for j in range(2)))
+    dz = {4: [0, 0]}
+    dy = {}
+    for t in (3, 2, 1):
+        dy[t] = ys[t] - given[f"t{t}"]
+        dh = [V[0][i] * dy[t] + sum(W[k][i] * dz[t + 1][k] for k in range(2)) for i in range(2)]
+        dz[t] = [dh[i] * (1 - hs[t][i] ** 2) for i in range(2)]
+    return {
+        "W": {t: [[dz[t][i] * hs[t - 1][j] for j in range(2)] for i in range(2)] for t in (1, 2, 3)},
+        "U": {t: [[dz[t][i] * xs[t][j] for j in range(2)] for i in range(2)] for t in (1, 2, 3)},
+        "b": {t: [dz[t][i] for i in range(2)] for t in (1, 2, 3)},
+        "V": {t: [[dy[t] * hs[t][j] for j in range(2)]] for t in (1, 2, 3)},
+    }
+
+
+def flat(v):
+    return [x for row in v for x in (row if isinstance(row, list) else [row])]
+
+
+def test_each_step_s_term_is_the_recursion_s_and_they_add_up_to_the_central_difference():
+    mpmath.mp.dps = 50
+    raw = yaml.safe_load(RNN)
+    given = {k: mp(v) for section in ("inputs", "parameters", "targets") for k, v in raw[section].items()}
+    by_hand = bptt_by_hand(given)
+    solved = solve(loads(RNN))
+    assert set(solved.through_time) == {"W", "U", "b", "V"}
+    for name, w in solved.through_time.items():
+        assert [t for t, *_ in w.terms] == [1, 2, 3]
+        for t, _, _, value in w.terms:
+            ours = [mpmath.mpf(str(v.evalf(40))) for v in value]
+            assert all(abs(a - b) < mpmath.mpf("1e-35") for a, b in zip(ours, flat(by_hand[name][t]))), (name, t)
+        index_count = len(flat(by_hand[name][1]))
+        for k in range(index_count):
+            summed = sum(flat(by_hand[name][t])[k] for t in (1, 2, 3))
+            shape = given[name]
+            index = divmod(k, len(shape[0])) if isinstance(shape[0], list) else (k,)
+            fd = central_difference(rnn_loss, given, name, index)
+            assert abs(summed - fd) < mpmath.mpf("1e-30"), (name, k)
+            assert abs(mpmath.mpf(str(list(w.value)[k].evalf(40))) - fd) < mpmath.mpf("1e-30"), (name, k)
+
+
+def test_the_sum_over_time_is_written_as_sheets_write_it(tmp_path):
+    f = tmp_path / "rnn.yaml"
+    f.write_text(RNN, encoding="utf-8")
+    text = cli("solve", f, "--no-color").output
+    assert "Gradients: backpropagation through time" in text
+    assert "∂L/∂W = Σₜ₌₁³ δ_zₜ⋅hₜ₋₁" in text and "∂L/∂b = Σₜ₌₁³ δ_zₜ" in text and "∂L/∂V = Σₜ₌₁³ δ_yₜ⋅hₜ" in text
+    assert "δ_z₂⋅h₁" in text  # the term of step 2, then its numbers
+    tex = tmp_path / "rnn.tex"
+    assert cli("export", f, "-o", tex).exit_code == 0
+    assert r"\sum_{t=1}^{3} \delta_{z_{t}} h_{t-1}^{T}" in tex.read_text(encoding="utf-8")
+    page = tmp_path / "rnn.html"
+    assert cli("export", f, "-o", page).exit_code == 0
+    assert "<mo>∑</mo>" in page.read_text(encoding="utf-8")
+    derived = cli("derive", f, "--wrt", "W", "--no-color").output
+    assert "Σₜ₌₁³ δ_zₜ⋅hₜ₋₁" in derived
+
+
+def test_json_gains_the_terms_through_time(tmp_path):
+    import json
+    f = tmp_path / "rnn.yaml"
+    f.write_text(RNN, encoding="utf-8")
+    out = json.loads(cli("solve", f, "--json").output)
+    w = out["through_time"]["W"]
+    assert [term["t"] for term in w["terms"]] == [1, 2, 3]
+    assert w["total"] == out["gradients"]["W"]
+    for i in range(2):
+        for j in range(2):
+            assert abs(sum(term["value"][i][j] for term in w["terms"]) - w["total"][i][j]) < 1e-15
+    assert "through_time" not in json.loads(cli("solve", "sheet12_p2", "--json").output)
+

@@ -132,6 +132,10 @@ def to_json(solution: Solution, comment: str | None = None) -> dict:
         out["loss_after"] = number(solution.loss_after)
     if solution.checks:
         out["finite_differences"] = {k: shaped(v, s[k]) for k, v in solution.checks.items() if v is not None}
+    if solution.through_time:
+        out["through_time"] = {name: {"formula": text(w.general),
+                                      "terms": [{"t": t, "value": shaped(v, w.shape)} for t, _, _, v in w.terms],
+                                      "total": shaped(w.value, w.shape)} for name, w in solution.through_time.items()}
     out["answers"] = {a.part: answer_json(a) for a in solution.answers}
     if solution.rounding is not None:
         out["rounding"] = {"each_step": solution.rounding, "differs": [

@@ -20,6 +20,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 _SUBSCRIPT_DIGITS = set("₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ")  # a name already subscripted: W₂ → W₂,₁
 _SUPERSCRIPTS = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+_SUM_BELOW = str.maketrans("0123456789t=", "₀₁₂₃₄₅₆₇₈₉ₜ₌")
 
 
 class MathPrinter(OurNumbers, PrettyPrinter):
@@ -88,6 +89,12 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def _print_MatrixSymbol(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
+
+    def _print_Sum(self, e):
+        """A sum over the time steps on one line, as a sheet writes it: Σₜ₌₁³ δ_zₜ⋅hₜ₋₁ᵀ."""
+        (var, low, high), = e.limits
+        head = "Σ" + f"{var}={low}".translate(_SUM_BELOW) + str(high).translate(_SUPERSCRIPTS)
+        return prettyForm(*self._print(e.function).left(head + " "))
 
     # Unevaluated sums and products of numbers, as a student writes them: 0.4 − (−0.2), 1.2⋅(−0.2)
     def _print_Add(self, e, order=None):

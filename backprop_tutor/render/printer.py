@@ -93,6 +93,15 @@ class PagePrinter(Printer):
         note = check_note(s.check, self.digits)
         return self.align(lhs, worked_lines(s), s.value, [note] if note else [])
 
+    def _print_ThroughTime(self, s):
+        lhs = self.partial(s.name, s.of)
+        box, self.boxing = getattr(self, "boxing", None), None  # the answer's box goes on the total
+        out = self.align(lhs, [s.general], None, [THROUGH_TIME])
+        out += "".join(self.align(self.m(f), [n, v], v) for _, f, n, v in s.terms)
+        self.boxing = box
+        note = check_note(s.check, self.digits)
+        return out + self.align(lhs, [s.total, s.value], s.value, [note] if note else [])
+
     def _print_ChainRule(self, s):
         notes = (SHARED_DELTAS,) if s.shared and s.noted else ()
         return self.align(self.m(s.lhs), [s.formula], None, notes)
@@ -131,7 +140,8 @@ def closes(step, result) -> bool:
     kind = type(step).__name__
     name = getattr(step, "label", None) or getattr(step, "name", None)
     of = getattr(step, "of", None)  # every entry below is evaluated, whatever the kind of step
-    same = {"Gradient": result.kind in ("gradients", "derivatives") and name == result.name and of == result.of,
+    gradient = result.kind in ("gradients", "derivatives") and name == result.name and of == result.of
+    same = {"Gradient": gradient, "ThroughTime": gradient,
             "WholeDerivative": result.kind == "derivatives" and getattr(step, "wrt", None) == result.name
             and of == result.of,
             "Update": result.kind == "updated" and name == result.name,
@@ -160,6 +170,7 @@ def answer_steps(steps: list, results: list) -> dict:
 
 NOT_CHECKED = "not checked (symbolic)"
 SHARED_DELTAS = "with the deltas defined once each in the backward recursion"
+THROUGH_TIME = "every time step uses the weight: one term per step"
 FROZEN = "frozen: kept at its value"
 
 

@@ -16,7 +16,7 @@ from ..prose import prose_unicode
 from .console import trimmed
 from .pretty import MathPrinter, chain
 from .wrap import wrap_picture
-from .printer import PARTIAL_IN_TITLE, Printer, matrix_kind, parts_in_order, plain_given, unit_name, worked_lines
+from .printer import PARTIAL_IN_TITLE, THROUGH_TIME, Printer, matrix_kind, parts_in_order, plain_given, unit_name, worked_lines
 
 NOT_CHECKED = "not checked (symbolic)"
 JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
@@ -126,18 +126,26 @@ class TerminalPrinter(Printer):
             lhs = self.partial(s.label, s.of) + ("" if s.label == where else f" (= {where})")
         else:
             lhs = self.partial(s.name, s.of)
-        extra = []
-        if s.check is not None and s.check.estimate is None:
-            extra.append(f"check: {NOT_CHECKED}")
-        elif s.check is not None:
-            exact = "" if s.check.exact is None else " of the exact loss"
-            against = "" if s.check.exact is None else \
-                f" from the exact gradient {_inline(self.math, s.check.exact)}:"
-            extra.append(f"check: central finite difference{exact} (h = {self.math.form(s.check.step).render(wrap_line=False)}) "
-                         f"{'≈' if self.math.is_rounded(s.check.estimate) else '='} "
-                         f"{_inline(self.math, s.check.estimate)}, "
-                         f"difference{against} {_inline(self.math, s.check.difference)}")
-        return self.block(lhs, worked_lines(s), s.value, extra=extra)
+        return self.block(lhs, worked_lines(s), s.value, extra=self.checked(s.check))
+
+    def checked(self, check) -> list:
+        """A gradient's finite-difference check as a line below it (none without one)."""
+        if check is None:
+            return []
+        if check.estimate is None:
+            return [f"check: {NOT_CHECKED}"]
+        exact = "" if check.exact is None else " of the exact loss"
+        against = "" if check.exact is None else f" from the exact gradient {_inline(self.math, check.exact)}:"
+        return [f"check: central finite difference{exact} (h = {self.math.form(check.step).render(wrap_line=False)}) "
+                f"{'≈' if self.math.is_rounded(check.estimate) else '='} {_inline(self.math, check.estimate)}, "
+                f"difference{against} {_inline(self.math, check.difference)}"]
+
+    def _print_ThroughTime(self, s):
+        lhs = self.partial(s.name, s.of)
+        out = [self.block(lhs, [s.general], None, extra=(THROUGH_TIME,))]
+        out += [self.block(self.math.form(f), [p for p in (n, v) if p is not None], v) for _, f, n, v in s.terms]
+        out.append(self.block(lhs, [s.total, s.value], s.value, extra=self.checked(s.check)))
+        return Group(*out)
 
     def _print_Update(self, s):
         label = s.shown_name
