@@ -19,11 +19,11 @@ from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatM
 from . import stable
 from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits,
                         scores_beyond_limits)
-from .ops import ELEMENTWISE, LOSSES
+from .ops import ELEMENTWISE, LOSSES, step
 
 PRECISION = 40  # significant digits carried for values that are not rational
 WORKING = PRECISION + 20  # digits the cancellation-free losses are computed with
-EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh"})  # computed through e^z
+EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh", "silu", "elu", "gelu"})  # through e^z
 SATURATING = {"sigmoid": 1, "tanh": 2}  # f(z) is e^(−k|z|) from where it saturates, for these k
 MAX_EXTRA_DIGITS = 2000  # past |z| ≈ 4600 a saturated value is carried at PRECISION digits, as it comes
 EXPONENTIAL_SLOPES = frozenset({"tanh"})  # tanh′ = 1/cosh² is computed through e^z too
@@ -173,8 +173,14 @@ class Algebra:
         return T(self._hadamard(a.x, b.x, shape), shape)
 
     def div(self, a: T, b: T) -> T:
+        if b.shape == () and a.shape != ():  # a matrix over a number: (1/b)·a, as a sheet writes Q Kᵀ/√d
+            return self.mul(self.reciprocal(b), a)
         shape = _broadcast(a.shape, b.shape, "/")
         return T(self._div(self.lift(a, shape).x, self.lift(b, shape).x, shape), shape)
+
+    def reciprocal(self, b: T) -> T:
+        """1/b of a number."""
+        return self.div(self.const(1), b)
 
     def pow(self, a: T, k: T) -> T:
         """a ** k entry by entry: equal shapes, or a scalar on either side spread over the other."""
@@ -239,11 +245,33 @@ class Algebra:
             return a
         return T(self._transpose(a.x), (a.shape[1], a.shape[0]))
 
-    def apply(self, name: str, a: T) -> T:
-        return T(self._apply(name, a.x, a.shape, derivative=False), a.shape)
+    def apply(self, name: str, a: T, *params: T) -> T:
+        """f(a) entry by entry; params are the function's constant arguments (the a of leaky_relu)."""
+        return T(self._apply(name, a.x, a.shape, False, tuple(p.x for p in params)), a.shape)
 
-    def apply_prime(self, name: str, a: T) -> T:
-        return T(self._apply(name, a.x, a.shape, derivative=True), a.shape)
+    def apply_prime(self, name: str, a: T, *params: T) -> T:
+        return T(self._apply(name, a.x, a.shape, True, tuple(p.x for p in params)), a.shape)
+
+    def pairwise(self, name: str, a: T, b: T) -> T:
+        """max(a, b) or min(a, b) entry by entry, a scalar spread over the other operand."""
+        shape = _broadcast(a.shape, b.shape, name)
+        return T(self._pairwise(name, self.lift(a, shape).x, self.lift(b, shape).x, shape), shape)
+
+    def whole(self, name: str, a: T, shape: tuple) -> T:
+        """A function of all of a's entries (max, var, logsumexp, …; log_softmax row by row) of the given shape."""
+        return T(self._whole(name, a, shape), shape)
+
+    def first_extreme(self, name: str, a: T) -> T:
+        """1 at the first largest (max) or smallest (min) entry of a in reading order, 0 elsewhere."""
+        return T(self._first_extreme(name, a), a.shape)
+
+    def probabilities(self, s: T) -> T:
+        """softmax(s) as a backward rule uses it; Show writes its numbers where s is numbers."""
+        return self.softmax(s)
+
+    def ones(self, n: int) -> T:
+        """The vector of n ones, 𝟙."""
+        return self.lift(self.const(1), (n,))
 
     def total(self, a: T) -> T:
         return a if a.shape == () else T(self._total(a.x), ())
@@ -347,11 +375,11 @@ class Eval(Algebra):
     def _transpose(self, a):
         return a.T
 
-    def _apply(self, name, a, shape, derivative):
+    def _apply(self, name, a, shape, derivative, params=()):
         op = ELEMENTWISE[name]
-        f = op.forward
+        f = lambda v: op.forward(v, *params)
         if derivative:  # a number by the form that keeps its digits; a formula as the textbook writes it
-            f = (lambda v: (op.slope if _number(v) else op.derivative)(v)) if op.slope else op.derivative
+            f = lambda v: (op.slope if op.slope and _number(v) else op.derivative)(v, *params)
         if name in EXPONENTIAL or derivative and name in EXPONENTIAL_SLOPES:
             f = _guarded(name, f)
         elif name == "sqrt":
@@ -363,20 +391,63 @@ class Eval(Algebra):
     def _total(self, a):
         return self.finish(sum(a, sp.Integer(0)))
 
-    def loss(self, name: str, y: T, t: T) -> T:
+    def _pairwise(self, name, a, b, shape):
+        f = sp.Max if name == "max" else sp.Min
+        return self.finish(f(a, b)) if shape == () else self.zip(a, b, f)
+
+    def _whole(self, name, a: T, shape):
+        if name == "log_softmax":
+            return _by_rows(a, lambda row: self._log_softmax(row)).x
+        vs = _elements(a)
+        n = len(vs)
+        if name in ("max", "min"):
+            if not _numeric(a):
+                return self.finish((sp.Max if name == "max" else sp.Min)(*vs))
+            return (max if name == "max" else min)(vs)
+        if name == "var":
+            mean = sum(vs, sp.Integer(0)) / n
+            return self.finish(sum(((v - mean) ** 2 for v in vs), sp.Integer(0)) / n)
+        if name == "norm":
+            return self.finish(_rooted(sp.sqrt)(self.finish(sum((v ** 2 for v in vs), sp.Integer(0)))))
+        if not _numeric(a):  # logsumexp
+            return self.finish(sp.log(sum((sp.exp(v) for v in vs), sp.Integer(0))))
+        return self._stably(lambda s: [stable.logsumexp(s)], (), _softmax_scores(a)).x
+
+    def _log_softmax(self, a: T) -> T:
+        if not _numeric(a):
+            total = sp.log(sum((sp.exp(v) for v in a.x), sp.Integer(0)))
+            return T(ImmutableMatrix([self.finish(v - total) for v in a.x]), a.shape)
+        return self._stably(lambda s: [-v for v in stable.neg_log_softmax(s)], a.shape, _softmax_scores(a))
+
+    def _first_extreme(self, name, a: T):
+        vs = _elements(a)
+        if not _numeric(a):  # v_i beats each earlier entry and no later one beats it: step() of differences
+            sign = 1 if name == "max" else -1
+            return _shaped([self.finish(sp.Mul(*[step(sign * (u - w)) for w in vs[:i]],
+                                               *[1 - step(sign * (w - u)) for w in vs[i + 1:]]))
+                            for i, u in enumerate(vs)], a.shape).x
+        k = vs.index((max if name == "max" else min)(vs))
+        return _shaped([sp.Integer(int(i == k)) for i in range(len(vs))], a.shape).x
+
+    def loss(self, name: str, y: T, t: T, *params: T) -> T:
         rule = LOSSES[name]
-        ys, ts = _elements(y), _elements(t)
+        ys, ts, ps = _elements(y), _elements(t), [p.x for p in params]
         if name == "log_cosh" and _numeric(y, t):  # log cosh(1e−30) is log of 1 + 5e−61
             differences = [self.finish(u - v) for u, v in zip(ys, ts)]
             return self._stably(lambda d: [mpmath.fsum(map(stable.log_cosh, d))], (), differences)
-        return T(self.finish(rule.scale(len(ys)) * sum((rule.term(u, v) for u, v in zip(ys, ts)), sp.Integer(0))), ())
+        terms = (rule.term(u, v, *ps) for u, v in zip(ys, ts))
+        return T(self.finish(rule.scale(len(ys)) * sum(terms, sp.Integer(0))), ())
 
     def softmax(self, a: T) -> T:
+        if len(a.shape) == 2:
+            return _by_rows(a, self.softmax)
         if not _numeric(a):
             return self._softmax_as_written(a)
         return self._stably(stable.softmax, a.shape, _softmax_scores(a))
 
     def _softmax_as_written(self, a: T) -> T:
+        if len(a.shape) == 2:
+            return _by_rows(a, self._softmax_as_written)
         exps = [sp.exp(v) for v in a.x]
         s = sum(exps, sp.Integer(0))
         return T(ImmutableMatrix([self.finish(e / s) for e in exps]), a.shape)
@@ -532,6 +603,14 @@ def _numeric(*values: T) -> bool:
     return all(_number(v) for t in values for v in _elements(t))
 
 
+def _by_rows(a: T, f) -> T:
+    """f of each row of a matrix (a vector to a vector), the rows put back together; f(a) for a vector."""
+    if len(a.shape) != 2:
+        return f(a)
+    rows = [f(T(ImmutableMatrix(a.x.row(i).T), (a.shape[1],))).x for i in range(a.shape[0])]
+    return T(ImmutableMatrix.vstack(*[r.T for r in rows]), a.shape)
+
+
 def _shaped(values: list, shape: tuple):
     """A list of numbers as a value of the shape: the number itself for a scalar."""
     if shape == ():
@@ -551,6 +630,17 @@ class Show(Algebra):
 
     def _fill(self, x, shape):
         return MatMul(x, OneMatrix(*matrix_dims(shape)), evaluate=False)
+
+    def ones(self, n: int) -> T:
+        return T(OneMatrix(n, 1), (n,))
+
+    def reciprocal(self, b: T) -> T:
+        return T(sp.Pow(b.x, -1, evaluate=False), ())
+
+    def probabilities(self, s: T) -> T:
+        if isinstance(s.x, ImmutableMatrix) and _numeric(s):  # p by its values, as p − t is written
+            return Eval().softmax(s)
+        return self.softmax(s)
 
     def _add(self, a, b, shape):
         if shape == ():
@@ -594,29 +684,41 @@ class Show(Algebra):
             return a.T
         return Transpose(a)
 
-    def _apply(self, name, a, shape, derivative):
+    def _apply(self, name, a, shape, derivative, params=()):
         op = ELEMENTWISE[name]
         f = op.derivative if derivative else op.forward
         if shape == ():
             with sp.evaluate(False):
-                return f(a)
+                return f(a, *params)
         if derivative and isinstance(a, ImmutableMatrix):  # the rule spelled out on each number
             with sp.evaluate(False):
-                return ImmutableMatrix(a.shape[0], a.shape[1], [f(v) for v in a])
-        return MatFunc(name + ("′" if derivative else ""), a)
+                return ImmutableMatrix(a.shape[0], a.shape[1], [f(v, *params) for v in a])
+        return MatFunc(name + ("′" if derivative else ""), a, *params)
 
     def _total(self, a):
         return ScalarFunc("sum", a)
 
-    def loss(self, name: str, y: T, t: T) -> T:
+    def _pairwise(self, name, a, b, shape):
+        return ScalarFunc(name, a, b) if shape == () else MatFunc(name, a, b)
+
+    def _whole(self, name, a: T, shape):
+        return ScalarFunc(name, a.x) if shape == () else MatFunc(name, a.x)
+
+    def _first_extreme(self, name, a: T):
+        if isinstance(a.x, ImmutableMatrix) and _numeric(a):  # the one-hot vector itself, as a sheet writes it
+            return Eval().first_extreme(name, a).x
+        return MatFunc(f"onehot_arg{name}", a.x)
+
+    def loss(self, name: str, y: T, t: T, *params: T) -> T:
         rule = LOSSES[name]
+        ps = [p.x for p in params]
         if y.shape != () and not (isinstance(y.x, ImmutableMatrix) and isinstance(t.x, ImmutableMatrix)):
-            return T(ScalarFunc(name, y.x, t.x), ())
+            return T(ScalarFunc(name, y.x, t.x, *ps), ())
         ys, ts = _elements(y), _elements(t)
         u, v = sp.Dummy("y", real=True), sp.Dummy("t", real=True)
         with sp.evaluate(False):  # built on symbols in the written order, then the numbers put in
-            term = rule.term(u, v)
-            terms = [term.xreplace({u: a, v: b}) for a, b in zip(ys, ts)]
+            term = rule.term(u, v, *ps)
+            terms = [term.xreplace({u: _apart(a, rule), v: _apart(b, rule)}) for a, b in zip(ys, ts)]
             total = terms[0] if len(terms) == 1 else sp.Add(*terms)
             scale = rule.scale(len(ys))
             return T(total if scale == 1 else sp.Mul(scale, total), ())
@@ -629,6 +731,11 @@ class Show(Algebra):
         if self.unit_targets and isinstance(s.x, ImmutableMatrix) and _numeric(s):
             return self.sub(Eval().softmax(s), t)
         return super().softmax_cross_entropy_slope(s, t)
+
+
+def _apart(x, rule):
+    """A negative number kept apart, (−1)⋅4.2 rather than −4.2, where the loss's term multiplies output and target."""
+    return Weight(x) if rule.product and isinstance(x, sp.Number) and x < 0 else x
 
 
 def _elements(a: T) -> list:

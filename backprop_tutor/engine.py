@@ -9,7 +9,7 @@ import sympy as sp
 from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
 from .expr import BinOp, Call, names_in
 from .graph import Graph, Node
-from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE,
+from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE, WHOLE,
                   SOFTMAX_RULE)
 from .rounding import ByHand, half_up, rounder
 from .rules import backward, forward, fused_loss
@@ -118,6 +118,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
             out.append(rule)
 
     def walk(e):
+        if derivative and not names_in(e):
+            return  # a constant (√2) is not differentiated: its rule would be out of place
         if isinstance(e, Call):
             f = e.func
             if f in ELEMENTWISE:
@@ -132,6 +134,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
                 add(REDUCTIONS[f])
             elif f == "softmax":
                 add(SOFTMAX_RULE if derivative else DEFINITIONS["softmax"])
+            elif f in WHOLE:
+                add(WHOLE[f].rule if derivative else WHOLE[f].definition)
             for a in e.args:
                 walk(a)
         if isinstance(e, BinOp) and e.op == "@" and derivative:

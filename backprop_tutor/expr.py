@@ -65,7 +65,7 @@ def did_you_mean(word: str, known) -> str:
         by_lower.setdefault(k.lower(), k)
     if word in by_lower.values():
         return ""
-    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.7)
     return f" (did you mean {by_lower[close[0]]}?)" if close else ""
 
 

@@ -48,8 +48,8 @@ def exponential_beyond_limits(name: str, x) -> str | None:
     """Why e^x, inside the function `name`, would be out of range, or None."""
     if x == 0 or log2_abs(x) <= _EXP_BITS or abs(x) <= MAX_EXP_ARGUMENT:
         return None
-    return (f"value too large: {name}({short(x)}); the argument of exp, sigmoid, softplus, cosh "
-            f"and sinh (and of tanh where it is differentiated) must lie within ±{MAX_EXP_ARGUMENT:,}")
+    return (f"value too large: {name}({short(x)}); the argument of exp, sigmoid, softplus, cosh, sinh, silu, elu "
+            f"and gelu (and of tanh where it is differentiated) must lie within ±{MAX_EXP_ARGUMENT:,}")
 
 
 _EXP_BITS = MAX_EXP_ARGUMENT.bit_length() - 1  # a cheap first test before comparing exactly

@@ -6,6 +6,8 @@ the same for every sample (a weight) has batch size 1 and is broadcast.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy as sp
 
@@ -21,6 +23,10 @@ def _sigmoid(z):
     # e^(−|z|) never overflows: σ(z) = 1/(1 + e^(−z)) for z ≥ 0 and e^z/(1 + e^z) below
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _normal_cdf(z):
+    return 0.5 * (1 + np.vectorize(math.erf, otypes=[float])(z / math.sqrt(2)))
 
 
 def _softplus(z):
@@ -43,6 +49,12 @@ FUNCTIONS = {
     "identity": (lambda z: z, np.ones_like),
     "sign": (np.sign, np.zeros_like),
     "step": (lambda z: (z > 0).astype(float), np.zeros_like),
+    "leaky_relu": (lambda z, a: np.where(z > 0, z, a * z), lambda z, a: np.where(z > 0, 1.0, a)),
+    "elu": (lambda z, a: np.where(z > 0, z, a * np.expm1(np.minimum(z, 0.0))),
+            lambda z, a: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0.0)))),
+    "silu": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * _sigmoid(-z))),
+    "gelu": (lambda z: z * _normal_cdf(z), lambda z: _normal_cdf(z) + z * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)),
+    "hardtanh": (lambda z: np.clip(z, -1.0, 1.0), lambda z: ((z > -1) & (z < 1)).astype(float)),
 }
 
 
@@ -62,6 +74,11 @@ LOSS_TERMS = {
     "log_cosh": lambda y, t: np.logaddexp(y - t, t - y) - np.log(2.0),
     "cross_entropy": lambda p, t: -_xlogy(t, p),
     "bce": lambda p, t: -(_xlogy(t, p) + _xlogy(1 - t, 1 - p)),
+    "hinge": lambda y, t: np.maximum(0.0, 1 - t * y),
+    "squared_hinge": lambda y, t: np.maximum(0.0, 1 - t * y) ** 2,
+    "huber": lambda y, t, d: np.where(np.abs(y - t) <= d, (y - t) ** 2 / 2, d * (np.abs(y - t) - d / 2)),
+    "nll": lambda y, t: t * y,
+    "kl": lambda p, q: _xlogy(p, p) - _xlogy(p, q),
 }
 
 
@@ -74,9 +91,14 @@ def _sum(a):
     return a.sum(axis=(1, 2), keepdims=True)
 
 
-def _logsumexp(s):
-    top = s.max(axis=(1, 2), keepdims=True)
-    return top + np.log(_sum(np.exp(s - top)))
+def _logsumexp(s, axes=(1, 2)):
+    top = s.max(axis=axes, keepdims=True)
+    return top + np.log(np.exp(s - top).sum(axis=axes, keepdims=True))
+
+
+def _axes(shape: tuple) -> tuple:
+    """The axes a softmax normalises over: the whole vector, or each row of a matrix."""
+    return (2,) if len(shape) == 2 else (1, 2)
 
 
 class Batch(Algebra):
@@ -133,19 +155,39 @@ class Batch(Algebra):
     def _transpose(self, a):
         return np.swapaxes(a, -1, -2)
 
-    def _apply(self, name, a, shape, derivative):
-        return FUNCTIONS[name][1 if derivative else 0](a)
+    def _apply(self, name, a, shape, derivative, params=()):
+        return FUNCTIONS[name][1 if derivative else 0](a, *params)
+
+    def _pairwise(self, name, a, b, shape):
+        return (np.maximum if name == "max" else np.minimum)(a, b)
+
+    def _whole(self, name, a: T, shape):
+        x = a.x
+        if name == "log_softmax":
+            return x - _logsumexp(x, _axes(a.shape))
+        if name in ("max", "min"):
+            return (np.max if name == "max" else np.min)(x, axis=(1, 2), keepdims=True)
+        if name == "var":
+            return np.mean((x - np.mean(x, axis=(1, 2), keepdims=True)) ** 2, axis=(1, 2), keepdims=True)
+        if name == "norm":
+            return np.sqrt(_sum(x * x))
+        return _logsumexp(x)
+
+    def _first_extreme(self, name, a: T):
+        flat = a.x.reshape(a.x.shape[0], -1)
+        first = (np.argmax if name == "max" else np.argmin)(flat, axis=1)  # the first in reading order
+        return (np.arange(flat.shape[1]) == first[:, None]).astype(float).reshape(a.x.shape)
+
+    def softmax(self, a: T) -> T:
+        return T(np.exp(a.x - _logsumexp(a.x, _axes(a.shape))), a.shape)
 
     def _total(self, a):
         return _sum(a)
 
-    def loss(self, name: str, y: T, t: T) -> T:
+    def loss(self, name: str, y: T, t: T, *params: T) -> T:
         n = int(np.prod(dims(y.shape)))
         scale = float(LOSSES[name].scale(n))
-        return T(scale * _sum(LOSS_TERMS[name](y.x, t.x)), ())
-
-    def softmax(self, a: T) -> T:
-        return T(np.exp(a.x - _logsumexp(a.x)), a.shape)
+        return T(scale * _sum(LOSS_TERMS[name](y.x, t.x, *(p.x for p in params))), ())
 
     def sigmoid_bce(self, z: T, t: T) -> T:
         return T(_sum(_softplus(z.x) - t.x * z.x), ())

@@ -16,7 +16,7 @@ from .datasetspec import read_dataset
 from .items import Dataset, Leaf, Line, Recurrence
 from .limits import Limits, coerce
 from .network import network
-from .ops import FUNCTIONS
+from .ops import FUNCTIONS, RESERVED
 from .prose import check_prose
 from .recurrence import recurrence
 from .reading import Document, Lookalike, printable, read_text, read_yaml
@@ -221,7 +221,7 @@ class _Builder:
         if not isinstance(name, str) or not _NAME_OK.fullmatch(name):
             shown = shorten(name) if isinstance(name, str) else name
             raise self.err(f"{shown!r} is not a valid name (letters, digits, _; not starting with a digit)", key)
-        if name in FUNCTIONS:
+        if name in RESERVED:
             raise self.err(f"{name!r} is the name of a function", key)
         if name.startswith(RESERVED_PREFIX):
             raise self.err(f"{name!r}: names starting with {RESERVED_PREFIX} are kept for the backward pass's "

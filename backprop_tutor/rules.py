@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import tensorops
 from .algebra import Algebra, ShapeError, T, describe
 from .expr import BinOp, Call, Name, Neg, Num, Transpose, names_in
-from .ops import ELEMENTWISE, LOSSES
+from .ops import ELEMENTWISE, LOSSES, WHOLE
 
 
 def forward(node, A: Algebra, env: dict) -> T:
@@ -26,20 +27,19 @@ def forward(node, A: Algebra, env: dict) -> T:
         if fused:
             inner, t = _fused_operands(node, A, env)
             return A.sigmoid_bce(inner, t) if fused == "bce" else A.softmax_cross_entropy(inner, t)
-        f, args = node.func, [forward(a, A, env) for a in node.args]
-        _check_arity(f, args)
+        f = node.func
+        _check_arity(f, node.args)
+        args = [forward(a, A, env) for a in node.args]
         if f in ELEMENTWISE:
-            return A.apply(f, args[0])
+            return A.apply(f, args[0], *_constants(node, args, 1))
         if f == "sum":
             return A.total(args[0])
         if f == "mean":
             return A.mul(A.const(sp.Rational(1, _size(args[0]))), A.total(args[0]))
-        if f == "softmax":
-            if len(args[0].shape) != 1:
-                raise ShapeError("softmax needs a vector")
-            return A.softmax(args[0])
-        y, t = _loss_operands(f, A, args)
-        return A.loss(f, y, t)
+        if f in WHOLE or f == "softmax":
+            return tensorops.forward(f, A, args)
+        y, t = _loss_operands(f, A, args[:2])
+        return A.loss(f, y, t, *_constants(node, args, 2))
     raise TypeError(f"unknown syntax node {node!r}")
 
 
@@ -75,22 +75,22 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> Non
         return _backward_fused(fused, node, A, env, delta, into)
     args = [forward(a, A, env) for a in node.args]
     if f in ELEMENTWISE:
-        return into(node.args[0], lambda: A.mul(delta, A.apply_prime(f, args[0])))
+        return into(node.args[0], lambda: A.mul(delta, A.apply_prime(f, args[0], *_constants(node, args, 1))))
     if f == "sum":
         return into(node.args[0], lambda: A.lift(delta, args[0].shape))
     if f == "mean":
         scaled = A.mul(A.const(sp.Rational(1, _size(args[0]))), delta)
         return into(node.args[0], lambda: A.lift(scaled, args[0].shape))
-    if f == "softmax":
-        def through_softmax():
-            p = A.softmax(args[0])
-            inner = A.sub(delta, A.lift(A.matmul(p, delta), p.shape))
-            return A.mul(p, inner)
-        return into(node.args[0], through_softmax)
-    y, t = _loss_operands(f, A, args)
-    into(node.args[0], lambda: _unbroadcast(A, A.mul(delta, LOSSES[f].gradient(A, y, t, _size(y))),
+    if f in WHOLE or f == "softmax":
+        slopes = tensorops.backward(f, A, args, delta)
+        for child, arg, slope in zip(node.args, args, slopes):
+            into(child, lambda: _unbroadcast(A, slope(), arg.shape))
+        return
+    y, t = _loss_operands(f, A, args[:2])
+    params = _constants(node, args, 2)
+    into(node.args[0], lambda: _unbroadcast(A, A.mul(delta, LOSSES[f].gradient(A, y, t, _size(y), *params)),
                                             args[0].shape))
-    into(node.args[1], lambda: _unbroadcast(A, A.mul(delta, _target_gradient(f, A, y, t)), args[1].shape))
+    into(node.args[1], lambda: _unbroadcast(A, A.mul(delta, _target_gradient(f, A, y, t, params)), args[1].shape))
 
 
 def _backward_binop(node, A, env, delta, into):
@@ -166,12 +166,14 @@ def _backward_fused(f, node, A, env, delta, into):
         into(t_node, lambda: _unbroadcast(A, A.mul(delta, A.neg_log_softmax(z)), t_shape))
 
 
-def _target_gradient(f, A, y, t):
+def _target_gradient(f, A, y, t, params=()):
     if f == "cross_entropy":
         return A.neg(A.apply("log", y))
     if f == "bce":
         return A.neg(A.sub(A.apply("log", y), A.apply("log", A.sub(A.const(1), y))))
-    return A.neg(LOSSES[f].gradient(A, y, t, _size(y)))
+    if LOSSES[f].target_gradient:
+        return LOSSES[f].target_gradient(A, y, t, _size(y))
+    return A.neg(LOSSES[f].gradient(A, y, t, _size(y), *params))
 
 
 def _unbroadcast(A, delta: T, shape: tuple) -> T:
@@ -196,9 +198,28 @@ def _loss_operands(f, A, args):
 
 
 def _check_arity(f, args):
-    want = 2 if f in LOSSES else 1
-    if len(args) != want:
-        raise ShapeError(f"{f} takes {want} argument{'s' if want > 1 else ''}, not {len(args)}")
+    if f in WHOLE:
+        wants = WHOLE[f].arity
+    elif f in LOSSES:
+        wants = (2 + len(LOSSES[f].params),)
+    else:
+        wants = (1 + len(ELEMENTWISE[f].params) if f in ELEMENTWISE else 1,)
+    if len(args) not in wants:
+        want = " or ".join(map(str, wants))
+        raise ShapeError(f"{f} takes {want} argument{'s' if wants[-1] > 1 else ''}, not {len(args)}")
+
+
+def _constants(node, args: list, first: int) -> list:
+    """The constant arguments of a call from position `first` on (the a of leaky_relu(z, a), the delta
+    of huber): numbers, never names, each a scalar."""
+    f = node.func
+    names = ELEMENTWISE[f].params if f in ELEMENTWISE else LOSSES[f].params
+    for name, child, value in zip(names, node.args[first:], args[first:]):
+        if names_in(child):
+            raise ShapeError(f"the {name} of {f} must be a number, not an expression of names")
+        if value.shape != ():
+            raise ShapeError(f"the {name} of {f} must be a single number, not {describe(value.shape)}")
+    return args[first:]
 
 
 def _size(a: T) -> int:

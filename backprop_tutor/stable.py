@@ -80,3 +80,9 @@ def softmax_cross_entropy_slope(s, t):
     out = [pi * total - c for pi, c in zip(p, t)]
     out[k] = rest - (r / (1 + r)) * total
     return out
+
+
+def logsumexp(s):
+    """log Σᵢ e^sᵢ = m + log1p(r)."""
+    k, r = _top(s)
+    return s[k] + mpmath.log1p(r)

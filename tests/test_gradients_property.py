@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from backprop_tutor import loads, solve
-from backprop_tutor.ops import ELEMENTWISE, LOSSES
+from backprop_tutor.ops import ELEMENTWISE, LOSSES, WHOLE
 
 H = Fraction(1, 10**6)
 KINK_MARGIN = sp.Rational(1, 10**3)
@@ -32,27 +32,48 @@ KINK_MARGIN = sp.Rational(1, 10**3)
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
-# How a hidden (or output) activation is written, whether it has a kink at 0, and the name the
-# `network:` shorthand accepts for it (None: only expressible as a forward line).
+# How a hidden (or output) activation is written, where it has kinks ("zero": at 0, "halves": at ±1/2, "max2": at −1/5,
+# "ties": where two entries are equal, None: nowhere), and the name the `network:` shorthand accepts
+# for it (None: only expressible as a forward line).
 ACTIVATIONS = {
-    "relu": ("relu({0})", True, "relu"),
+    "relu": ("relu({0})", "zero", "relu"),
     "sigmoid": ("sigmoid({0})", False, "sigmoid"),
     "tanh": ("tanh({0})", False, "tanh"),
     "softplus": ("softplus({0})", False, "softplus"),
     "linear": ("linear({0})", False, "linear"),
     "identity": ("identity({0})", False, "identity"),
     "exp": ("exp({0})", False, "exp"),
-    "abs": ("abs({0})", True, "abs"),
+    "abs": ("abs({0})", "zero", "abs"),
     "cosh": ("cosh({0})", False, "cosh"),
     "sinh": ("sinh({0})", False, "sinh"),
-    "step": ("step({0})", True, "step"),
-    "sign": ("sign({0})", True, "sign"),
+    "step": ("step({0})", "zero", "step"),
+    "sign": ("sign({0})", "zero", "sign"),
     # log and sqrt with arguments kept positive
     "log": ("log(1 + exp({0}))", False, None),
     "sqrt": ("sqrt(1 + {0}**2)", False, None),
     # a node used twice in one expression (swish)
     "swish": ("{0} * sigmoid({0})", False, None),
+    "leaky_relu": ("leaky_relu({0}, 0.1)", "zero", None),
+    "elu": ("elu({0}, 0.7)", "zero", None),
+    "silu": ("silu({0})", False, None),
+    "gelu": ("gelu({0})", False, None),
+    "hardtanh": ("hardtanh(2 * {0})", "halves", None),
+    "max2": ("max({0}, 0.5 * {0} - 0.1)", "max2", None),
+    "min2": ("min(0.3 * {0}, {0})", "zero", None),
 }
+# Functions of a whole vector, as a vector-to-vector activation (forward lines with vectors only).
+WHOLE_ACTIVATIONS = {
+    "softmax": ("softmax({0})", False),
+    "log_softmax": ("log_softmax({0})", False),
+    "logsumexp": ("{0} - logsumexp({0})", False),
+    "var": ("{0} * var({0})", False),
+    "norm": ("{0} * norm({0} * {0} + 0.1)", False),  # never the zero vector, where norm has no slope
+    "max": ("{0} - max({0})", "ties"),
+    "min": ("{0} * min({0})", "ties"),
+}
+ACTIVATIONS |= {f"whole_{k}": (template, kink, None) for k, (template, kink) in WHOLE_ACTIVATIONS.items()}
+VECTOR_ONLY = {f"whole_{k}" for k in WHOLE_ACTIVATIONS}
+HUBER_DELTA = Fraction(1, 2)
 EXACT_ACTIVATIONS = ("relu", "linear", "identity")
 
 DERIVED = ("log(1 + exp(v))", "-log(1 + exp(-v))", "2*v", "v**2", "sigmoid(v)", "tanh(v)", "v/2 + 0.1")
@@ -141,8 +162,8 @@ class Spec:
     loss: str
     layers: tuple = ()            # network mode: (weight name, bias name or None, activation)
     lines: tuple = ()             # forward mode: (name, expression)
-    kinks: tuple = ()             # nodes whose every element must stay away from 0
-    residual: bool = False        # l1/mae: y − t must stay away from 0
+    kinks: tuple = ()             # (node, kind): its elements must stay away from that kind of kink
+    residual: bool = False        # l1/mae: y − t must stay away from 0 (huber: from ±delta; hinge: t·y from 1)
     learning_rate: Fraction | None = None
     frozen: tuple = ()
     exact_fd: tuple = field(default=())   # parameters whose loss is piecewise quadratic in them
@@ -195,13 +216,18 @@ def matrix(rows, cols):
 @st.composite
 def target_for(draw, loss, m):
     """A target of size m (m = 0: a scalar) that fits the loss."""
-    if loss == "cross_entropy":
+    if loss in ("cross_entropy", "nll"):
         if draw(st.booleans()):
             hot = draw(st.integers(0, m - 1))
             return [Fraction(int(i == hot)) for i in range(m)]
         weights = draw(st.lists(st.integers(0, 4), min_size=m, max_size=m).filter(any))
         return [Fraction(w, sum(weights)) for w in weights]  # a probability vector
+    if loss == "kl":
+        weights = draw(st.lists(st.integers(1, 4), min_size=m, max_size=m))
+        return [Fraction(w, sum(weights)) for w in weights]  # every q_i > 0
     one = st.integers(1, 9).map(lambda k: Fraction(k, 10)) if loss == "bce" else tenths
+    if loss in ("hinge", "squared_hinge"):
+        one = st.sampled_from((Fraction(-1), Fraction(1)))
     return draw(one) if m == 0 else draw(st.lists(one, min_size=m, max_size=m))
 
 
@@ -210,35 +236,38 @@ def problems(draw, mode=None, loss=None, activation=None, exact=False, rate=Fals
     if loss is None:
         losses = ("sse", "half_sse", "mse") if exact else tuple(LOSSES)
         if mode == "scalar":
-            losses = tuple(l for l in losses if l != "cross_entropy")  # softmax needs a vector
+            losses = tuple(l for l in losses if l not in SOFTMAX_LOSSES)  # softmax needs a vector
         loss = draw(st.sampled_from(losses))
     if mode is None:
         modes = MODES
-        if loss == "cross_entropy":
+        if loss in SOFTMAX_LOSSES:
             modes = VECTOR_MODES
         if activation is not None and ACTIVATIONS[activation][2] is None:
             modes = tuple(m for m in modes if m.startswith("fwd") or m == "scalar")
+        if activation in VECTOR_ONLY:
+            modes = tuple(m for m in modes if m.startswith("fwd"))
         mode = draw(st.sampled_from(modes))
     network = mode in ("Wx", "xW")
-    pool = EXACT_ACTIVATIONS if exact else tuple(a for a in ACTIVATIONS if not network or ACTIVATIONS[a][2])
+    pool = EXACT_ACTIVATIONS if exact else tuple(a for a in ACTIVATIONS if (not network or ACTIVATIONS[a][2])
+                                                 and (mode.startswith("fwd") or a not in VECTOR_ONLY))
     depth = draw(st.integers(2 if activation else 1, 3))
     acts = [draw(st.sampled_from(pool)) for _ in range(depth)]
     if activation:
         acts[0] = activation
     if loss == "bce":
         acts[-1] = "sigmoid"
-    elif loss == "cross_entropy":
+    elif loss in SOFTMAX_LOSSES:
         acts[-1] = "linear"
-    kinks = tuple(f"z{k}" for k, a in enumerate(acts, 1) if ACTIVATIONS[a][1])
+    kinks = tuple((f"z{k}", ACTIVATIONS[a][1]) for k, a in enumerate(acts, 1) if ACTIVATIONS[a][1])
 
     if mode == "scalar":
         spec = draw(scalar_chain(loss, acts, exact))
     else:
         sizes = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
-        if loss == "cross_entropy":
+        if loss in SOFTMAX_LOSSES:
             sizes[-1] = draw(st.integers(2, 3))
         spec = draw((network_spec if network else forward_spec)(mode, loss, acts, sizes, exact))
-    spec = replace(spec, kinks=kinks, residual=loss in ("l1", "mae"))
+    spec = replace(spec, kinks=kinks, residual=loss in ("l1", "mae", "huber", "hinge", "squared_hinge"))
     if rate:
         base = list(spec.params)
         frozen = tuple(draw(st.lists(st.sampled_from(base), unique=True, max_size=len(base))))
@@ -247,8 +276,12 @@ def problems(draw, mode=None, loss=None, activation=None, exact=False, rate=Fals
     return spec
 
 
+SOFTMAX_LOSSES = ("cross_entropy", "nll", "kl")  # losses of a probability vector made from y
+
+
 def loss_text(loss, y="y", t="t"):
-    return f"cross_entropy(softmax({y}), {t})" if loss == "cross_entropy" else f"{loss}({y}, {t})"
+    return {"cross_entropy": f"cross_entropy(softmax({y}), {t})", "nll": f"nll(log_softmax({y}), {t})",
+            "kl": f"kl(softmax({y}), {t})", "huber": f"huber({y}, {t}, {HUBER_DELTA})"}.get(loss, f"{loss}({y}, {t})")
 
 
 @st.composite
@@ -337,14 +370,32 @@ def scalar_chain(draw, loss, acts, exact):
 
 # -- the checks -----------------------------------------------------------------------------------
 
+NEAR_KINK = {
+    "zero": lambda es: any(abs(e) < KINK_MARGIN for e in es),
+    "halves": lambda es: any(abs(abs(e) - sp.Rational(1, 2)) < KINK_MARGIN for e in es),
+    "max2": lambda es: any(abs(e + sp.Rational(1, 5)) < KINK_MARGIN for e in es),  # z = z/2 − 0.1
+    "ties": lambda es: any(abs(a - b) < KINK_MARGIN for i, a in enumerate(es) for b in es[i + 1:]),
+}
+
+
+def residual_kink(loss: str):
+    """Where the loss of y and t has a kink, as a test of (y_i, t_i)."""
+    if loss.startswith("huber"):
+        return lambda y, t: abs(abs(y - t) - sp.Rational(HUBER_DELTA.numerator, HUBER_DELTA.denominator))
+    if "hinge" in loss:
+        return lambda y, t: abs(1 - t * y)
+    return lambda y, t: abs(y - t)
+
+
 def away_from_kinks(spec: Spec, sol) -> bool:
-    for node in spec.kinks:
-        if any(abs(e) < KINK_MARGIN for e in elements(sol.values[node])):
+    for node, kind in spec.kinks:
+        if NEAR_KINK[kind](elements(sol.values[node])):
             return False
     if spec.residual:
         t = spec.targets["t"]
         ts = t if isinstance(t, list) else [t]
-        if any(abs(y - sp.Rational(ti.numerator, ti.denominator)) < KINK_MARGIN
+        distance = residual_kink(spec.loss)
+        if any(distance(y, sp.Rational(ti.numerator, ti.denominator)) < KINK_MARGIN
                for y, ti in zip(elements(sol.values["y"]), ts)):
             return False
     return True
@@ -414,9 +465,10 @@ def test_the_package_solve_stays_callable():
 
 
 def test_the_generators_cover_every_row_of_the_tables():
-    """A new activation or loss in ops.py must be added to the generators above."""
+    """A new activation, function of a whole vector or loss in ops.py must be added to the generators above."""
     called = {f for template, _, _ in ACTIVATIONS.values() for f in re.findall(r"(\w+)\(", template)}
-    assert set(ELEMENTWISE) <= called
+    assert set(ELEMENTWISE) | set(WHOLE) | {"softmax"} <= called
+    assert {f for loss in LOSSES for f in re.findall(r"(\w+)\(", loss_text(loss))} >= set(LOSSES)
 
 
 # -- one gradient step ------------------------------------------------------------------------------

@@ -21,21 +21,29 @@ POINTS = [-2.5, -0.75, -0.1, 0.3, 1.2, 3.0]
 def test_each_function_and_its_slope_match_the_table(name):
     op = ELEMENTWISE[name]
     f, slope = FUNCTIONS[name]
+    params = [sp.Rational(3, 10)] * len(op.params)  # the a of leaky_relu(z, a), elu(z, a)
+    floats = [np.array(float(p)) for p in params]
     for v in POINTS:
         if name in ("log", "sqrt") and v <= 0:
             continue
         x = sp.Rational(v).limit_denominator(1000)
-        assert f(np.array(float(x))) == pytest.approx(float(sp.N(op.forward(x), 30)), rel=1e-13, abs=1e-15)
-        assert slope(np.array(float(x))) == pytest.approx(float(sp.N(op.derivative(x), 30)), rel=1e-12, abs=1e-15)
+        assert f(np.array(float(x)), *floats) == pytest.approx(float(sp.N(op.forward(x, *params), 30)),
+                                                              rel=1e-13, abs=1e-15)
+        assert slope(np.array(float(x)), *floats) == pytest.approx(float(sp.N(op.derivative(x, *params), 30)),
+                                                                  rel=1e-12, abs=1e-15)
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_each_loss_term_matches_the_table(name):
-    pairs = [(0.3, 1.0), (0.8, 0.0), (0.25, 0.5), (0.9, 1.0)] if name in ("bce", "cross_entropy") else \
+    pairs = [(0.3, 1.0), (0.8, 0.0), (0.25, 0.5), (0.9, 1.0)] if name in ("bce", "cross_entropy", "kl") else \
         [(1.5, -0.5), (-0.2, 0.7), (2.0, 2.0)]
+    params = [sp.Rational(1, 2)] * len(LOSSES[name].params)  # the delta of huber
     for y, t in pairs:
-        exact = LOSSES[name].term(sp.Rational(y).limit_denominator(100), sp.Rational(t).limit_denominator(100))
-        assert LOSS_TERMS[name](np.array(y), np.array(t)) == pytest.approx(float(sp.N(exact, 30)), rel=1e-13)
+        if name == "kl" and t == 0:
+            continue
+        exact = LOSSES[name].term(sp.Rational(y).limit_denominator(100), sp.Rational(t).limit_denominator(100), *params)
+        got = LOSS_TERMS[name](np.array(y), np.array(t), *(np.array(float(p)) for p in params))
+        assert got == pytest.approx(float(sp.N(exact, 30)), rel=1e-13, abs=1e-15)
 
 
 def numeric_problems():

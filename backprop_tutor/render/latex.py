@@ -8,13 +8,13 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..diagram import boundary_plot, graph_diagram
-from ..ops import LOSS_TEX
+from ..ops import LOSS_TEX, Named
 from ..notation import function_tex, is_element, sheet_rule, is_exact_decimal, rounded, shape_text, tex_name, tex_number
 from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, entry_by_entry, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
+from .printer import (EXACT_DIGITS, entry_by_entry, mixed, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
                       answer_steps, decimal_padding, matrix_kind, negated, negative_number, parts_in_order, plain_given,
                       spelled_out, unit_name, verdict, worked_lines)
 
@@ -78,7 +78,9 @@ class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
 
     def _print_Function(self, e, exp=None):
         name = type(e).__name__
-        if name in self.names.get("functions", {}):
+        if isinstance(e, Named):
+            name = e.display_name()
+        if name in self.names.get("functions", {}) or isinstance(e, Named):
             s = self._call(name, e.args)
             return s if exp is None else f"{s}^{{{exp}}}"
         # SymPy writes \tanh{\left(z\right)}: the braces make TeX set a thin space before the bracket
@@ -128,7 +130,8 @@ class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
         return "\\mathbf{1}"
 
     def _print_HadamardProduct(self, e):
-        return " \\odot ".join(self._factor(a) for a in e.args)
+        return " \\odot ".join(f"\\left({self._print(a)}\\right)" if mixed(a, sp.MatMul) else self._factor(a)
+                                for a in e.args)
 
     def _print_HadamardPower(self, e):
         text = super()._print_HadamardPower(e)
@@ -170,6 +173,8 @@ class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
         out = ""
         for a in args:
             s = self._factor(a) if isinstance(a, (sp.MatAdd, sp.Add)) or negative_number(a) else self._print(a)
+            if mixed(a, sp.HadamardProduct):
+                s = f"\\left({s}\\right)"
             # a 1×1 matrix prints as its number: two numbers side by side need the dot, 0.1 \cdot 0.3528
             out += ("" if not out else " \\cdot " if out[-1].isdigit() and s[:1].isdigit() else " ") + s
         return out

@@ -8,9 +8,9 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 
 from ..notation import function_tex, is_exact_decimal, number_text, rounded, tex_name, tex_number
-from ..ops import LOSS_TEX
+from ..ops import LOSS_TEX, Named
 from ..texsafe import GREEK, ARGUMENTS, UnsafeTeX, check_math, math_tokens
-from .printer import (EXACT_DIGITS, PLAIN_NUMBER, OurNumbers, SignedTerms, decimal_padding, negated, negative_number,
+from .printer import (EXACT_DIGITS, PLAIN_NUMBER, mixed, OurNumbers, SignedTerms, decimal_padding, negated, negative_number,
                       spelled_out)
 
 GREEK_LETTERS = dict(zip(GREEK, "αβγδεϵζηθϑικλμνξπϖρϱσςτυφϕχψωΓΔΘΛΞΠΣΥΦΨΩ"))
@@ -340,7 +340,9 @@ class MathMathML(OurNumbers, SignedTerms, MathMLPresentationPrinter):
 
     def _print_Function(self, e, exp=None):
         name = type(e).__name__
-        if name in self.names.get("functions", {}):
+        if isinstance(e, Named):
+            name = e.display_name()
+        if name in self.names.get("functions", {}) or isinstance(e, Named):
             return self._call(name, e.args)
         return super()._print_Function(e)
 
@@ -411,7 +413,7 @@ class MathMathML(OurNumbers, SignedTerms, MathMLPresentationPrinter):
         for k, a in enumerate(args):
             if k:
                 out.append(self.mo(symbol))
-            out.append(self._factor(a))
+            out.append(self._fenced(self._print(a)) if mixed(a, sp.MatMul) else self._factor(a))
         return self.el("mrow", *out)
 
     def _join_terms(self, terms):
@@ -444,6 +446,7 @@ class MathMathML(OurNumbers, SignedTerms, MathMLPresentationPrinter):
         if len(args) == 2 and args[0] == -1:
             return self.el("mrow", self.mo("−"), self._factor(args[1]))
         return self.el("mrow", *[self._factor(a) if isinstance(a, (sp.MatAdd, sp.Add)) or negative_number(a)
+                                 else self._fenced(self._print(a)) if mixed(a, sp.HadamardProduct)
                                  else self._print(a) for a in args])
 
     def _print_Pow(self, e):

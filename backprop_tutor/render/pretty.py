@@ -7,7 +7,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import ELEMENT as _ELEMENT, LAYERED, display_name, is_exact_decimal, number_text, rounded
-from ..ops import LOSS_TEX
+from ..ops import LOSS_TEX, Named
 from ..prose import math_unicode
 from .wrap import wrap_picture
 from .printer import EXACT_DIGITS, OurNumbers, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
@@ -193,6 +193,8 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def _print_Function(self, e, *args, **kwargs):
         name = type(e).__name__
+        if isinstance(e, Named):
+            return self._named_call(e.display_name(), e.args)
         if name in self.function_names or (name.endswith("′") and name[:-1] in self.function_names):
             return self._named_call(name, e.args)
         return super()._print_Function(e, *args, **kwargs)

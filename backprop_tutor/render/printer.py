@@ -260,6 +260,12 @@ def negative_number(x) -> bool:
     return isinstance(x, sp.Number) and x < 0
 
 
+def mixed(x, kind) -> bool:
+    """Whether x is a product of the other kind (a matrix product inside ⊙, or ⊙ inside a matrix product)
+    of two or more matrices: without brackets the reader could not tell which binds first."""
+    return isinstance(x, kind) and sum(1 for a in x.args if getattr(a, "is_Matrix", False)) >= 2
+
+
 def spelled_out(e) -> bool:
     """A product of numbers only, as in a numbers-substituted row: printed factor by factor."""
     return not e.free_symbols and not any(isinstance(a, sp.Pow) and a.exp == -1 for a in e.args)
