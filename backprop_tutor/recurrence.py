@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from .expr import Call, Name, names_in, rename
 from .items import Line, Recurrence
+from .network import made_up_letters
 from .ops import ELEMENTWISE
 
 KEYS = ("steps", "state", "init", "inputs", "cell", "output", "net", "outputs")
@@ -69,7 +70,8 @@ def recurrence(reader, inputs, given: set) -> tuple[list, Recurrence]:
                          "recurrent.output")
     split = isinstance(cell, Call) and cell.func in ELEMENTWISE and len(cell.args) == 1 \
         and not isinstance(cell.args[0], Name)
-    net = names["net"] or ("z" if state != "z" else "s")
+    # a made-up net input steps aside, as the network: shorthand's does, for a letter the file writes with
+    net = names["net"] or made_up_letters(given | {state, init, names["inputs"] or "", names["outputs"] or "y"})[0]
     out = names["outputs"] or ("y" if state != "y" else "o")
     if names["net"] is not None and not split:
         raise reader.err("net names the argument of the cell's activation, as in tanh(W @ h_prev + U @ x_t + b); "

@@ -8,7 +8,7 @@ import mpmath
 import pytest
 import yaml
 
-from backprop_tutor import loads, solve
+from backprop_tutor import load, loads, solve
 from backprop_tutor.errors import LimitError, ProblemError
 from backprop_tutor.graph import build
 from helpers import cli
@@ -277,3 +277,78 @@ def test_json_gains_the_terms_through_time(tmp_path):
             assert abs(sum(term["value"][i][j] for term in w["terms"]) - w["total"][i][j]) < 1e-15
     assert "through_time" not in json.loads(cli("solve", "sheet12_p2", "--json").output)
 
+
+# -- the bundled problems, each against its own computation from the file's numbers ----------------
+
+PROBLEMS = ROOT / "problems"
+
+
+def file_numbers(name: str) -> dict:
+    raw = yaml.safe_load((PROBLEMS / f"{name}.yaml").read_text(encoding="utf-8"))
+    return {k: mp(v) for section in ("inputs", "parameters", "targets") for k, v in raw[section].items()}
+
+
+def elman(given: dict):
+    """rnn_elman_bptt written out: hₜ = tanh(W hₜ₋₁ + u xₜ + b), yₜ = v hₜ, L = Σ ½ (yₜ − tₜ)²;
+    the loss, and each weight's term at every step from δ_zₜ = (vᵀ δ_yₜ + Wᵀ δ_zₜ₊₁) ⊙ (1 − hₜ²)."""
+    W, u, b, v = given["W"], given["u"], given["b"], given["v"][0]
+    hs, ys, loss = [given["h0"]], [None], mpmath.mpf(0)
+    for t in (1, 2, 3):
+        x = given[f"x{t}"]
+        hs.append([mpmath.tanh(sum(W[i][j] * hs[t - 1][j] for j in range(2)) + u[i] * x + b[i]) for i in range(2)])
+        ys.append(sum(v[j] * hs[t][j] for j in range(2)))
+        loss += (ys[t] - given[f"t{t}"]) ** 2 / 2
+    dz, dy = {4: [0, 0]}, {}
+    for t in (3, 2, 1):
+        dy[t] = ys[t] - given[f"t{t}"]
+        dz[t] = [(v[i] * dy[t] + sum(W[k][i] * dz[t + 1][k] for k in range(2))) * (1 - hs[t][i] ** 2)
+                 for i in range(2)]
+    terms = {"W": {t: [dz[t][i] * hs[t - 1][j] for i in range(2) for j in range(2)] for t in (1, 2, 3)},
+             "u": {t: [dz[t][i] * given[f"x{t}"] for i in range(2)] for t in (1, 2, 3)},
+             "b": {t: list(dz[t]) for t in (1, 2, 3)},
+             "v": {t: [dy[t] * hs[t][j] for j in range(2)] for t in (1, 2, 3)}}
+    return loss, terms
+
+
+def test_rnn_elman_bptt_against_the_recursion_and_central_differences():
+    mpmath.mp.dps = 50
+    given = file_numbers("rnn_elman_bptt")
+    loss, terms = elman(given)
+    solved = solve(load(PROBLEMS / "rnn_elman_bptt.yaml"))
+    assert abs(mpmath.mpf(str(solved.loss.evalf(45))) - loss) < mpmath.mpf("1e-40")
+    assert set(solved.through_time) == {"W", "u", "b", "v"}
+    for name, w in solved.through_time.items():
+        for t, _, _, value in w.terms:
+            ours = [mpmath.mpf(str(x.evalf(45))) for x in value]
+            assert max(abs(a - c) for a, c in zip(ours, terms[name][t])) < mpmath.mpf("1e-40"), (name, t)
+        width = len(given[name][0]) if isinstance(given[name][0], list) else None
+        for k, g in enumerate(w.value):
+            index = divmod(k, width) if width else (k,)
+            fd = central_difference(lambda g_: elman(g_)[0], given, name, index)
+            assert abs(sum(terms[name][t][k] for t in (1, 2, 3)) - fd) < mpmath.mpf("1e-30"), (name, k)
+            assert abs(mpmath.mpf(str(g.evalf(45))) - fd) < mpmath.mpf("1e-30"), (name, k)
+
+
+def lstm(given: dict):
+    """lstm_cell_step written out: the gates, the cell, the output and ½ (h₁ − t)²."""
+    def gate(k):
+        return given[f"w_{k}"] * given["h0"] + given[f"u_{k}"] * given["x"] + given[f"b_{k}"]
+    sig = lambda z: 1 / (1 + mpmath.exp(-z))  # noqa: E731
+    f, i, o, g = sig(gate("f")), sig(gate("i")), sig(gate("o")), mpmath.tanh(gate("g"))
+    c1 = f * given["c0"] + i * g
+    h1 = o * mpmath.tanh(c1)
+    return {"f": f, "i": i, "o": o, "g": g, "c1": c1, "h1": h1, "L": (h1 - given["t"]) ** 2 / 2}
+
+
+def test_lstm_cell_step_against_its_own_forward_pass_and_central_differences():
+    mpmath.mp.dps = 50
+    given = file_numbers("lstm_cell_step")
+    by_hand = lstm(given)
+    solved = solve(load(PROBLEMS / "lstm_cell_step.yaml"))
+    for name in ("f", "i", "o", "g", "c1", "h1"):
+        assert abs(mpmath.mpf(str(solved.values[name].evalf(45))) - by_hand[name]) < mpmath.mpf("1e-40"), name
+    assert len(solved.gradients) == 12
+    for name, grad in solved.gradients.items():
+        h = mpmath.mpf("1e-20")
+        fd = (lstm({**given, name: given[name] + h})["L"] - lstm({**given, name: given[name] - h})["L"]) / (2 * h)
+        assert abs(mpmath.mpf(str(grad.evalf(45))) - fd) < mpmath.mpf("1e-30"), name
