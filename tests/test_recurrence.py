@@ -352,3 +352,26 @@ def test_lstm_cell_step_against_its_own_forward_pass_and_central_differences():
         h = mpmath.mpf("1e-20")
         fd = (lstm({**given, name: given[name] + h})["L"] - lstm({**given, name: given[name] - h})["L"]) / (2 * h)
         assert abs(mpmath.mpf(str(grad.evalf(45))) - fd) < mpmath.mpf("1e-30"), name
+
+
+@pytest.mark.parametrize("args, out", [
+    (("derive", "{f}", "--all", "--no-color"), None),
+    (("export", "{f}", "-o", "{d}/rnn.md"), "rnn.md"),
+    (("export", "{f}", "-o", "{d}/rnn.html"), "rnn.html"),
+    (("draw", "{f}", "-o", "{d}/rnn.dot"), "rnn.dot"),
+    (("draw", "{f}", "-o", "{d}/graph.dot", "--graph", "--gradients"), "graph.dot"),
+    (("check", "{f}", "--answer", "L=0.1254"), None),
+])
+def test_every_command_takes_a_recurrent_file(tmp_path, args, out):
+    f = tmp_path / "rnn.yaml"
+    f.write_text(RNN, encoding="utf-8")
+    run = cli(*(a.format(f=f, d=tmp_path) for a in args))
+    assert run.exit_code == 0, run.output
+    assert out is None or (tmp_path / out).stat().st_size > 0
+
+
+def test_train_refuses_a_recurrent_file_without_a_data_set_in_one_line(tmp_path):
+    f = tmp_path / "rnn.yaml"
+    f.write_text(RNN, encoding="utf-8")
+    run = cli("train", f, "--epochs", "1")
+    assert run.exit_code == 2 and len(run.output.strip().splitlines()) == 1, run.output
