@@ -9,6 +9,7 @@ textbook's.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import mpmath
@@ -17,6 +18,7 @@ from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatM
                    OneMatrix, Transpose)
 
 from . import stable
+from .limits import Limits
 from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits,
                         scores_beyond_limits)
 from .ops import ELEMENTWISE, LOSSES, step
@@ -27,6 +29,9 @@ EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh", "silu", "
 SATURATING = {"sigmoid": 1, "tanh": 2}  # f(z) is e^(−k|z|) from where it saturates, for these k
 MAX_EXTRA_DIGITS = 2000  # past |z| ≈ 4600 a saturated value is carried at PRECISION digits, as it comes
 EXPONENTIAL_SLOPES = frozenset({"tanh"})  # tanh′ = 1/cosh² is computed through e^z too
+
+
+ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element's symbol: name[i] or name[i,j]
 
 
 class ShapeError(ValueError):
@@ -44,6 +49,18 @@ class T:
 
     x: object
     shape: tuple
+
+
+@dataclass(frozen=True)
+class Window:
+    """A block of a stored value (vectors are columns): its 0-based rows and columns, the shape it has
+    read on its own, whether it is a row read as a vector (stored across), and its index as written."""
+
+    rows: range
+    cols: range
+    shape: tuple
+    across: bool
+    label: str
 
 
 def describe(shape: tuple) -> str:
@@ -145,8 +162,9 @@ class Algebra:
     slope is written p − t, as sheets write it, instead of p·Σt − t.
     """
 
-    def __init__(self, unit_targets: bool = False):
+    def __init__(self, unit_targets: bool = False, limits: Limits | None = None):
         self.unit_targets = unit_targets
+        self.limits = limits  # when given, a joined value is held to its matrix limits
 
     def const(self, v) -> T:
         return T(sp.sympify(v), ())
@@ -275,6 +293,39 @@ class Algebra:
 
     def total(self, a: T) -> T:
         return a if a.shape == () else T(self._total(a.x), ())
+
+    def take(self, a: T, w: Window) -> T:
+        """The block of a that a window reads (x[2], x[1:3], W[2, :])."""
+        return T(self._take(a.x, w), w.shape)
+
+    def place(self, d: T, w: Window, shape: tuple) -> T:
+        """A value of `shape` that is d in the window's slots and 0 elsewhere (the backward pass of take)."""
+        return T(self._place(d.x, w, shape), shape)
+
+    def join(self, parts: list, windows: list, shape: tuple) -> T:
+        """The value of `shape` whose windows hold the parts (concat, stack)."""
+        if self.limits is not None:
+            _within(self.limits, shape)
+        return T(self._join([p.x for p in parts], windows, shape), shape)
+
+    def _take(self, x, w: Window):
+        block = x[w.rows.start:w.rows.stop, w.cols.start:w.cols.stop]
+        if w.shape == ():
+            return block[0, 0]
+        return block.T if w.across else block
+
+    def _place(self, d, w: Window, shape: tuple):
+        return self._join([d], [w], shape)
+
+    def _join(self, xs: list, windows: list, shape: tuple):
+        r, c = matrix_dims(shape)
+        cells = [[sp.Integer(0)] * c for _ in range(r)]
+        for x, w in zip(xs, windows):
+            block = _entries(x, w)
+            for i, row in zip(w.rows, block):
+                for j, v in zip(w.cols, row):
+                    cells[i][j] = v
+        return ImmutableMatrix(cells)
 
     def lift(self, a: T, shape: tuple) -> T:
         """A scalar spread over a shape (broadcasting)."""
@@ -709,6 +760,21 @@ class Show(Algebra):
             return Eval().first_extreme(name, a).x
         return MatFunc(f"onehot_arg{name}", a.x)
 
+    def _take(self, x, w: Window):
+        """A name's block as the sheet writes it, x_{1:3} or W_{2,:}; numbers as they are."""
+        if isinstance(x, sp.MatrixSymbol) and "[" not in x.name:
+            return symbol_for(f"{x.name}[{w.label}]", w.shape)
+        if isinstance(x, sp.MatrixSymbol):  # a block of a block: its entries by name
+            return super()._take(_named_elements(x, x.shape), w)
+        return super()._take(x, w)
+
+    def _join(self, xs: list, windows: list, shape: tuple):
+        """Entry by entry where every part can be written so ((x₁, x₂, 1)ᵀ, (δ₁, 0, 0)ᵀ), else in blocks."""
+        explicit = [_explicit(x, w) for x, w in zip(xs, windows)]
+        if all(e is not None for e in explicit):
+            return super()._join(explicit, windows, shape)
+        return _blocks(xs, windows, shape)
+
     def loss(self, name: str, y: T, t: T, *params: T) -> T:
         rule = LOSSES[name]
         ps = [p.x for p in params]
@@ -736,6 +802,119 @@ class Show(Algebra):
 def _apart(x, rule):
     """A negative number kept apart, (−1)⋅4.2 rather than −4.2, where the loss's term multiplies output and target."""
     return Weight(x) if rule.product and isinstance(x, sp.Number) and x < 0 else x
+
+
+def _within(limits: Limits, shape: tuple) -> None:
+    """Refuse a joined value larger than the limits allow for a given one."""
+    r, c = matrix_dims(shape)
+    if max(r, c) > limits.matrix_side:
+        raise ShapeError(limits.message("matrix_side", f"the joined value would be {describe(shape)}"))
+    if r * c > limits.matrix_elements:
+        raise ShapeError(limits.message("matrix_elements", f"the joined value would have {r * c} entries"))
+
+
+def _explicit(x, w: Window):
+    """A part as numbers or element symbols (x₁, x₂ for the name x), or None for a formula of matrices."""
+    if w.shape == () and not isinstance(x, MatrixExpr):
+        return x
+    if isinstance(x, ImmutableMatrix):
+        return x
+    if isinstance(x, sp.MatrixSymbol):
+        return _named_elements(x, w.shape)
+    r, c = x.shape
+    return _spelled(x) if r * c <= SPELLED_ENTRIES else None
+
+
+SPELLED_ENTRIES = 12  # a formula of matrices this small is written entry by entry where it is placed or joined
+
+
+def _spelled(e):
+    """A formula of matrices as the matrix of its entries' formulas (δ_a·x₁, σ′(g₁)), or None where an
+    entry cannot be written alone (softmax mixes the entries)."""
+    if isinstance(e, ImmutableMatrix):
+        return e
+    if isinstance(e, sp.MatrixSymbol):
+        return _named_elements(e, (e.rows,) if e.cols == 1 else e.shape)
+    if isinstance(e, MatFunc):
+        inner = _spelled(e.args[1])
+        if inner is not None and e.name == "softmax" and not inner.free_symbols:  # numbers: its values
+            return Eval().softmax(T(inner, (inner.rows,))).x
+        if inner is None or e.name.removesuffix("′") not in ELEMENTWISE or len(e.args) != 2:
+            return None  # a function with constants (leaky_relu(z, a)) stays as it is
+        return inner.applyfunc(lambda v: ScalarFunc(e.name, v))
+    if isinstance(e, (MatAdd, MatMul, HadamardProduct, HadamardPower, Transpose, OneMatrix)):
+        args = [_spelled(a) if isinstance(a, MatrixExpr) else _spelled_scalar(a) for a in e.args]
+        if any(a is None for a in args):
+            return None
+        with sp.evaluate(False):  # each entry's arithmetic shown, as the numbers line shows it
+            return ImmutableMatrix((type(e)(*args) if args else e).as_explicit())
+    return None
+
+
+def _named_elements(x, shape: tuple):
+    """The element symbols of a named value of `shape`, x₁, x₂ for x; by its index for x[1:2] (x₁, x₂)
+    or W[:,3] (W₁₃, W₂₃)."""
+    base, _, label = x.name.partition("[")
+    if not label:
+        return element_symbols(x.name, shape)
+    sizes, spans = iter(x.shape), []  # one slice: the rows (a vector is a column); two: rows and columns
+    for part in label.rstrip("]").split(","):
+        start, colon, _ = part.partition(":")
+        if not colon:
+            spans.append([int(part)])
+            continue
+        first = int(start or 1)
+        spans.append(range(first, first + next(sizes)))
+    names = [",".join(map(str, index)) for index in _product(spans)]
+    return ImmutableMatrix(*x.shape, [sp.Symbol(f"{base}[{n}]", real=True) for n in names])
+
+
+def _product(spans: list) -> list:
+    out = [()]
+    for span in spans:
+        out = [index + (k,) for index in out for k in span]
+    return out
+
+
+def _blocks(xs: list, windows: list, shape: tuple):
+    """The parts as blocks of a matrix, zeros in the slots none of them fills."""
+    r, c = matrix_dims(shape)
+    row_cuts = sorted({0, r} | {k for w in windows for k in (w.rows.start, w.rows.stop)})
+    col_cuts = sorted({0, c} | {k for w in windows for k in (w.cols.start, w.cols.stop)})
+    grid = []
+    for top, bottom in zip(row_cuts, row_cuts[1:]):
+        row = []
+        for left, right in zip(col_cuts, col_cuts[1:]):
+            block = next((_as_block(x, w) for x, w in zip(xs, windows)
+                          if w.rows.start == top and w.cols.start == left), None)
+            row.append(block if block is not None else sp.ZeroMatrix(bottom - top, right - left))
+        grid.append(row)
+    return sp.BlockMatrix(grid)
+
+
+def _as_block(x, w: Window):
+    if w.shape == ():
+        return ImmutableMatrix([[x]])
+    return Transpose(x) if w.across else x
+
+
+def _spelled_scalar(e):
+    """A scalar formula with the dot products and sums of matrices in it written out, where they can be."""
+    if isinstance(e, ScalarFunc) and e.name in ("dot", "sum"):
+        args = [_spelled(a) for a in e.args[1:]]
+        if all(a is not None for a in args):
+            with sp.evaluate(False):
+                terms = list(args[0]) if e.name == "sum" else [sp.Mul(u, v) for u, v in zip(*args)]
+                return sp.Add(*terms)
+    return e
+
+
+def _entries(x, w: Window) -> list:
+    """The rows of a value as it sits in a window's slots (a row read as a vector laid back across)."""
+    if w.shape == ():
+        return [[x]]
+    rows = [list(x.row(i)) for i in range(x.rows)]
+    return [list(col) for col in zip(*rows)] if w.across else rows
 
 
 def _elements(a: T) -> list:

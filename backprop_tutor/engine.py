@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .algebra import Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
-from .expr import BinOp, Call, names_in
+from .algebra import ELEMENT, Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
+from .expr import BinOp, Call, Index, names_in
 from .graph import Graph, Node
-from .ops import (DEFINITIONS, ELEMENTWISE, LOSSES, MATMUL_RULE, REDUCTIONS, SIGMOID_BCE_RULE, SOFTMAX_CE_RULE, WHOLE,
-                  SOFTMAX_RULE)
+from .ops import (DEFINITIONS, ELEMENTWISE, INDEX_RULE, JOIN_RULE, JOINS, LOSSES, MATMUL_RULE, REDUCTIONS,
+                  SIGMOID_BCE_RULE, SOFTMAX_CE_RULE, SOFTMAX_RULE, WHOLE)
 from .rounding import ByHand, half_up, rounder
 from .rules import backward, forward, fused_loss
 from .written import as_written, over_samples, substituted
@@ -136,10 +136,14 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
                 add(SOFTMAX_RULE if derivative else DEFINITIONS["softmax"])
             elif f in WHOLE:
                 add(WHOLE[f].rule if derivative else WHOLE[f].definition)
+            elif f in JOINS and derivative:
+                add(JOIN_RULE)
             for a in e.args:
                 walk(a)
         if isinstance(e, BinOp) and e.op == "@" and derivative:
             add(MATMUL_RULE)
+        if isinstance(e, Index) and derivative:
+            add(INDEX_RULE)
         for child in ("left", "right", "operand"):
             if hasattr(e, child):
                 walk(getattr(e, child))
@@ -332,10 +336,23 @@ class Work:
     def _numbers_of(self, formula, numbers):
         """The numbers line of a δ: its formula with the values put in, so that both read alike;
         a formula of vectors or matrices keeps the numbers its rule wrote."""
-        if any(isinstance(a, sp.MatrixSymbol) for a in formula.atoms(sp.MatrixSymbol)) or \
-                isinstance(formula, sp.MatrixBase) or not isinstance(formula, sp.Basic):
+        if not isinstance(formula, sp.Basic) or isinstance(formula, sp.MatrixBase) or \
+                formula.atoms(sp.MatrixSymbol, sp.ImmutableMatrix):  # entries spelled out (indexing) too
             return numbers
-        return substituted(formula, self.scalar_values())
+        return substituted(formula, self.scalar_values() | self._entry_values(formula))
+
+    def _entry_values(self, formula) -> dict:
+        """Each entry of a vector or matrix that a formula names (W[1,2], delta_s[2,1]), mapped to its value."""
+        out = {}
+        for symbol in formula.free_symbols:
+            m = ELEMENT.match(symbol.name)
+            name = m.group(1).removeprefix("delta_") if m else None
+            if name not in self.g.nodes or self.g.nodes[name].shape == ():
+                continue
+            source = self.deltas if m.group(1).startswith("delta_") else self.values
+            if name in source and not is_symbolic(source[name].x):
+                out[symbol] = at(source[name].x, tuple(int(k) for k in m.group(2).split(",")))
+        return out
 
     def scalar_values(self) -> dict:
         """Each scalar name's symbol and each scalar δ's symbol, mapped to its value."""

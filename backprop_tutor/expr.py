@@ -50,10 +50,26 @@ class Transpose:
     operand: object
 
 
+@dataclass(frozen=True)
+class Slice:
+    """a:b in an index, counted from 1 and inclusive; None where a side is left open (`:`, `2:`, `:3`)."""
+
+    start: int | None
+    stop: int | None
+
+
+@dataclass(frozen=True)
+class Index:
+    """name[...]: one or two indices, each a whole number counted from 1 or a Slice."""
+
+    operand: object
+    at: tuple
+
+
 _TOKEN = re.compile(r"""
     (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|\.T\b|[-+*/@(),])
+  | (?P<op>\*\*|\.T\b|[-+*/@(),\[\]:])
   | (?P<space>\s+)
 """, re.VERBOSE)
 
@@ -92,7 +108,7 @@ def _children(node) -> tuple:
         return node.args
     if isinstance(node, BinOp):
         return node.left, node.right
-    if isinstance(node, (Neg, Transpose)):
+    if isinstance(node, (Neg, Transpose, Index)):
         return (node.operand,)
     return ()
 
@@ -131,6 +147,8 @@ def rename(node, names: dict):
         return Neg(rename(node.operand, names))
     if isinstance(node, Transpose):
         return Transpose(rename(node.operand, names))
+    if isinstance(node, Index):
+        return Index(rename(node.operand, names), node.at)
     return node
 
 
@@ -248,7 +266,7 @@ def _walk(node):
 
 
 class _Parser:
-    """Precedence climbing: + - < * / @ < unary - < ** < postfix .T."""
+    """Precedence climbing: + - < * / @ < unary - < ** < postfix .T and [...]."""
 
     def __init__(self, toks, text, functions, limits):
         self.toks, self.i, self.text, self.functions, self.limits = toks, 0, text, functions, limits
@@ -305,10 +323,44 @@ class _Parser:
 
     def postfix(self):
         node = self.atom()
-        while self.peek()[1] == ".T":
-            self.take()
-            node = Transpose(node)
+        while self.peek()[1] in (".T", "["):
+            if self.take()[1] == ".T":
+                node = Transpose(node)
+                continue
+            if not isinstance(node, Name):
+                raise ExprError(f"only a name can be indexed, as in x[2] or W[2, :], in {self.text!r}")
+            at = [self.index()]
+            if self.peek()[1] == ",":
+                self.take()
+                at.append(self.index())
+            self.take("]")
+            node = Index(node, tuple(at))
         return node
+
+    def index(self):
+        """One index: a whole number, or a slice a:b, a:, :b or : (counted from 1, inclusive)."""
+        start = self.position() if self.peek()[1] not in (":", ",", "]") else None
+        if self.peek()[1] != ":":
+            if start is None:
+                raise ExprError(f"an index is missing at column {self.peek()[2] + 1} in {self.text!r}")
+            return start
+        self.take(":")
+        stop = self.position() if self.peek()[1] not in (",", "]") else None
+        if start is not None and stop is not None and stop < start:
+            raise ExprError(f"the slice {start}:{stop} in {self.text!r} is empty: a:b runs from a up to b, "
+                            f"both included, so b must not be less than a")
+        return Slice(start, stop)
+
+    def position(self) -> int:
+        kind, tok, pos = self.take()
+        if kind != "num" or not tok.isdigit():
+            shown = repr(tok) if kind != "end" else "the end"
+            raise ExprError(f"an index must be a whole number counted from 1, not {shown} "
+                            f"(column {pos + 1} in {self.text!r})")
+        if int(tok) == 0:
+            raise ExprError(f"indices count from 1, as the weight names do: 0 at column {pos + 1} "
+                            f"in {self.text!r}")
+        return int(tok)
 
     def atom(self):
         kind, tok, pos = self.take()

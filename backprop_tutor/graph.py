@@ -115,7 +115,7 @@ def _nodes(problem: Problem, lines: list, wide: dict) -> dict[str, Node]:
                 shape = wide[leaf.name]
                 value = sp.ImmutableMatrix(*_dims(shape), [value] * _size(shape))
             nodes[leaf.name] = Node(leaf.name, role, shape, line=leaf.line, key=leaf.key, given=value)
-    show = Show()
+    show = Show(limits=problem.limits)
     for position, (role, line) in enumerate(lines):
         env = {}
         for name in names_in(line.expr):

@@ -5,12 +5,19 @@ import re
 
 import sympy as sp
 
+from .algebra import ELEMENT
 from .errors import ProblemError
 from .prose import check_prose
 from .texsafe import UnsafeTeX, check_math, escape_text
 
 _HAT = re.compile(r"^(.*?)_hat$")
-ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element: name[i] or name[i,j]
+PART = re.compile(r"^(.+)\[(\d*:?\d*(?:,\d*:?\d*)?)\]$")  # an element or a slice: x[2], x[1:3], W[2,:]
+
+
+def index_text(index: str) -> str:
+    """An index as a subscript writes it: 21 for 2,1 (single digits), 2,10 and 2,: and 1:3 kept apart."""
+    parts = index.split(",")
+    return "".join(parts) if all(len(p) == 1 and p.isdigit() for p in parts) else ",".join(parts)
 
 
 def is_element(name: str) -> bool:
@@ -20,7 +27,7 @@ def is_element(name: str) -> bool:
 
 def display_name(name: str) -> str:
     """The name SymPy's printers should see: y_hat → yhat (printed ŷ / \\hat{y}), the rest as is."""
-    m = ELEMENT.match(name)
+    m = PART.match(name)
     if m:
         return f"{display_name(m.group(1))}[{m.group(2)}]"
     if name.startswith("delta_"):
@@ -133,14 +140,12 @@ def tex_name(name: str, names: dict | None = None) -> str:
     m = _SAMPLE.match(name)
     if m:
         return superscript(tex_name(m.group(1), names), f"({m.group(2)})")
-    m = ELEMENT.match(name)
+    m = PART.match(name)
     named = next((a for a, target in aliases.items() if target == name and a in latex), None)
     if m and named is not None:  # one weight the sheet names (W21 → W2[2,1]) and writes its own way
         return tex_name(named, names)
     if m:
-        base, index = m.group(1), m.group(2)
-        parts = index.split(",")
-        index = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
+        base, index = m.group(1), index_text(m.group(2))
         if base.startswith("delta_"):  # δ of one element, named as the element is: \delta_{z^{(1)}_{1}}
             return f"\\delta_{{{tex_name(f'{base[6:]}[{m.group(2)}]', names)}}}"
         layered = LAYERED.match(base)

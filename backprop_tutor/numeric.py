@@ -184,6 +184,17 @@ class Batch(Algebra):
     def _total(self, a):
         return _sum(a)
 
+    def _take(self, x, w):
+        block = x[:, w.rows.start:w.rows.stop, w.cols.start:w.cols.stop]
+        return np.swapaxes(block, -1, -2) if w.across else block
+
+    def _join(self, xs, windows, shape):
+        r, c = dims(shape)
+        out = np.zeros((max(x.shape[0] for x in xs), r, c))
+        for x, w in zip(xs, windows):
+            out[:, w.rows.start:w.rows.stop, w.cols.start:w.cols.stop] = np.swapaxes(x, -1, -2) if w.across else x
+        return out
+
     def loss(self, name: str, y: T, t: T, *params: T) -> T:
         n = int(np.prod(dims(y.shape)))
         scale = float(LOSSES[name].scale(n))

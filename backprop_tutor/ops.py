@@ -490,7 +490,11 @@ SIGMOID_BCE_RULE = r"$\mathrm{BCE}(\sigma(z), t)$: $\partial L/\partial z = \sig
 SOFTMAX_RULE = (r"softmax: $\partial L/\partial s = p \odot (\partial L/\partial p - p^\top \partial L/\partial p)$, "
                 r"$p = \operatorname{softmax}(s)$; row by row for a matrix")
 
-FUNCTIONS = frozenset(ELEMENTWISE) | frozenset(LOSSES) | frozenset(REDUCTIONS) | frozenset(WHOLE) | {"softmax"}
+INDEX_RULE = r"indexing: $\delta_x$ is $\delta_y$ in the entries of $x$ that $y$ reads, 0 elsewhere"
+JOIN_RULE = r"concat, stack: each part's $\delta$ is the entries of $\delta$ it fills"
+JOINS = frozenset({"concat", "stack"})  # join values
+
+FUNCTIONS = frozenset(ELEMENTWISE) | frozenset(LOSSES) | frozenset(REDUCTIONS) | frozenset(WHOLE) | JOINS | {"softmax"}
 # Names a file may not give a node or parameter: the functions there were before the rest, so that
 # every file reads as it did; a later function's name is reserved only where it is called.
 RESERVED = frozenset({"relu", "sigmoid", "tanh", "exp", "log", "softplus", "abs", "cosh", "sinh", "sqrt",

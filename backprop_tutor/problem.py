@@ -14,7 +14,7 @@ from .expr import (BinOp, ExprError, ExprLimitError, Name, Num, did_you_mean, na
                    shorten)
 from .datasetspec import read_dataset
 from .items import Dataset, Leaf, Line, Recurrence
-from .limits import Limits, coerce
+from .limits import DEFAULT, Limits, coerce
 from .network import network
 from .ops import FUNCTIONS, RESERVED
 from .prose import check_prose
@@ -59,6 +59,7 @@ class Problem:
     dataset: Dataset | None = None  # a data set (dataset:) to train on; solve works its first batch
     round_each_step: int | None = None  # rounding: {each_step: N}: every step's value rounded to N decimals
     recurrence: Recurrence | None = None  # recurrent: as unrolled into the first forward lines
+    limits: Limits = DEFAULT  # the size limits the file was read within (a joined value is held to them)
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> ProblemError:
         """A ProblemError pointing at this file."""
@@ -331,7 +332,7 @@ class _Builder:
             learning_rate=lr, frozen=tuple(frozen), ask=tuple(asks), aliases=dict(aliases),
             lines=dict(self.lines), latex=dict(latex), comment=self.prose("comment"), notation=notation,
             general_samples=general, samples=samples, dataset=dataset, round_each_step=self.rounding(),
-            recurrence=unrolled)
+            recurrence=unrolled, limits=self.limits)
 
     def rounding(self) -> int | None:
         """rounding: {each_step: N}, N a whole number of decimals in 0..MAX_DECIMALS; None when not given."""

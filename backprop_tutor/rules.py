@@ -5,8 +5,9 @@ import sympy as sp
 
 from . import tensorops
 from .algebra import Algebra, ShapeError, T, describe
-from .expr import BinOp, Call, Name, Neg, Num, Transpose, names_in
-from .ops import ELEMENTWISE, LOSSES, WHOLE
+from .expr import BinOp, Call, Index, Name, Neg, Num, Transpose, names_in
+from .indexing import join, unjoin, window
+from .ops import ELEMENTWISE, JOINS, LOSSES, WHOLE
 
 
 def forward(node, A: Algebra, env: dict) -> T:
@@ -19,6 +20,9 @@ def forward(node, A: Algebra, env: dict) -> T:
         return A.neg(forward(node.operand, A, env))
     if isinstance(node, Transpose):
         return A.transpose(forward(node.operand, A, env))
+    if isinstance(node, Index):
+        a = forward(node.operand, A, env)
+        return A.take(a, window(node.at, a.shape, node.operand.id))
     if isinstance(node, BinOp):
         a, b = forward(node.left, A, env), forward(node.right, A, env)
         return {"+": A.add, "-": A.sub, "*": A.mul, "/": A.div, "@": A.matmul, "**": A.pow}[node.op](a, b)
@@ -28,6 +32,8 @@ def forward(node, A: Algebra, env: dict) -> T:
             inner, t = _fused_operands(node, A, env)
             return A.sigmoid_bce(inner, t) if fused == "bce" else A.softmax_cross_entropy(inner, t)
         f = node.func
+        if f in JOINS:
+            return join(A, f, [forward(a, A, env) for a in node.args])
         _check_arity(f, node.args)
         args = [forward(a, A, env) for a in node.args]
         if f in ELEMENTWISE:
@@ -60,6 +66,10 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> Non
         return backward(node.operand, A, env, A.neg(delta), acc, need)
     if isinstance(node, Transpose):
         return backward(node.operand, A, env, A.transpose(delta), acc, need)
+    if isinstance(node, Index):  # δ scattered back into the slots read, 0 elsewhere
+        a = forward(node.operand, A, env)
+        return backward(node.operand, A, env, A.place(delta, window(node.at, a.shape, node.operand.id), a.shape),
+                        acc, need)
 
     def into(child, delta_of_child):
         """Pass a delta down to a child, computing it only when the child reaches a needed name
@@ -74,6 +84,10 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> Non
     if fused:
         return _backward_fused(fused, node, A, env, delta, into)
     args = [forward(a, A, env) for a in node.args]
+    if f in JOINS:  # each part's δ is the slots of δ it fills
+        for part, delta_of_part in zip(node.args, unjoin(A, f, args, delta)):
+            into(part, delta_of_part)
+        return
     if f in ELEMENTWISE:
         return into(node.args[0], lambda: A.mul(delta, A.apply_prime(f, args[0], *_constants(node, args, 1))))
     if f == "sum":

@@ -21,7 +21,7 @@ NAMED_COMMANDS = ("hat", "bar", "tilde", "vec", "mathbf", "mathrm", "mathit", "m
 MATH_COMMANDS = frozenset(GREEK + SYMBOLS + tuple(ARGUMENTS) + NAMED_COMMANDS)
 SPACING = frozenset(",:;! ")          # \, \: \; \! and a control space
 ESCAPED_DELIMITERS = frozenset("{}|")  # \{ \} \|
-MATH_CHARACTERS = frozenset(string.ascii_letters + string.digits + " _^{}',.()[]|+-=/<>")
+MATH_CHARACTERS = frozenset(string.ascii_letters + string.digits + " _^{}',.:()[]|+-=/<>")
 DELIMITERS = frozenset("()[]|./<>")     # what may follow \left and \right
 
 
@@ -32,7 +32,7 @@ class UnsafeTeX(ValueError):
 def check_math(tex) -> str:
     """The value itself when it is math from the safe subset, else UnsafeTeX naming the first problem.
 
-    The subset: letters, digits, spaces, _ ^ { } ' , . ( ) [ ] | + - = / < >, the Greek letters,
+    The subset: letters, digits, spaces, _ ^ { } ' , . : ( ) [ ] | + - = / < >, the Greek letters,
     \\hat \\bar \\tilde \\vec \\mathbf \\mathrm \\mathit \\mathcal \\operatorname \\prime \\cdot
     \\partial \\sum \\frac \\tfrac \\sqrt \\top \\ell \\infty \\in \\le \\ge \\neq \\approx \\times
     \\odot \\to \\ldots \\tanh \\log \\exp \\max \\min \\cosh \\sinh \\left \\right and the spacing commands
@@ -48,7 +48,7 @@ def check_math(tex) -> str:
     for ch in tex:
         if ch not in MATH_CHARACTERS and ch != "\\":
             raise UnsafeTeX(f"the character {_show(ch)} is not allowed in LaTeX math here "
-                            "(allowed: letters, digits, spaces, _ ^ { } ' , . ( ) [ ] | + - = / < > and a few commands)")
+                            "(allowed: letters, digits, spaces, _ ^ { } ' , . : ( ) [ ] | + - = / < > and a few commands)")
     if "^^" in tex:
         raise UnsafeTeX("'^^' (TeX's character-code notation) is not allowed")
     tokens = _tokens(tex)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from backprop_tutor import loads, solve
-from backprop_tutor.ops import ELEMENTWISE, LOSSES, WHOLE
+from backprop_tutor.ops import ELEMENTWISE, JOINS, LOSSES, WHOLE
 
 H = Fraction(1, 10**6)
 KINK_MARGIN = sp.Rational(1, 10**3)
@@ -368,6 +368,32 @@ def scalar_chain(draw, loss, acts, exact):
                 loss_text(loss), lines=tuple(lines), exact_fd=exact_fd)
 
 
+# Forward lines that read entries and join values: x's slice i:j and entry k, S's entry (1, c), W's column d.
+INDEXED_LINES = (
+    ("u", "concat(x[{i}:{j}], x[{k}])"),
+    ("z", "W @ u"),
+    ("h", "{act}(z)"),
+    ("S", "stack(h, V[1, :] * h)"),
+    ("T", "concat(V, S)"),
+    ("y", "T[4, :] + S[1, {c}] * W[:, {d}] + sum(stack(h[1], W[1, 1]))"),
+)
+
+
+@st.composite
+def indexed_spec(draw, loss):
+    """INDEXED_LINES with random sizes and indices: x of length n, m outputs."""
+    n, m = draw(st.integers(2, 4)), draw(st.integers(1, 3))
+    i = draw(st.integers(1, n))
+    j, k = draw(st.integers(i, n)), draw(st.integers(1, n))
+    width = j - i + 2
+    act = draw(st.sampled_from(("tanh", "sigmoid", "relu", "linear", "softplus")))
+    fill = dict(i=i, j=j, k=k, act=act, c=draw(st.integers(1, m)), d=draw(st.integers(1, width)))
+    lines = tuple((name, text.format(**fill)) for name, text in INDEXED_LINES)
+    params = {"W": draw(matrix(m, width)), "V": draw(matrix(2, m))}
+    return Spec("fwd_Wx", {"x": draw(vector(n))}, {"t": draw(target_for(loss, m))}, params, {}, loss_text(loss),
+                lines=lines, kinks=("z",) if act == "relu" else (), exact_fd=())
+
+
 # -- the checks -----------------------------------------------------------------------------------
 
 NEAR_KINK = {
@@ -464,11 +490,23 @@ def test_the_package_solve_stays_callable():
     assert backprop_tutor.solve(problem).loss == sp.Rational(1, 4)
 
 
+@pytest.mark.parametrize("loss", ("sse", "half_sse", "mse", "log_cosh"))
+@settings(max_examples=3, **SETTINGS)
+@given(data=st.data())
+def test_gradient_equals_finite_difference_through_indexing_and_joins(loss, data):
+    check_gradients(data.draw(indexed_spec(loss)))
+
+
 def test_the_generators_cover_every_row_of_the_tables():
-    """A new activation, function of a whole vector or loss in ops.py must be added to the generators above."""
+    """A new activation, function of a whole vector or loss in ops.py must be added to the generators above,
+    and so must a way of reading entries or joining values."""
     called = {f for template, _, _ in ACTIVATIONS.values() for f in re.findall(r"(\w+)\(", template)}
     assert set(ELEMENTWISE) | set(WHOLE) | {"softmax"} <= called
     assert {f for loss in LOSSES for f in re.findall(r"(\w+)\(", loss_text(loss))} >= set(LOSSES)
+    indexed = " ".join(text for _, text in INDEXED_LINES)
+    assert set(JOINS) <= set(re.findall(r"(\w+)\(", indexed))
+    for read in (r"x\[\{i\}:\{j\}\]", r"x\[\{k\}\]", r"\w\[\d, :\]", r"\w\[:, \{d\}\]", r"\w\[\d, \d\]"):
+        assert re.search(read, indexed), read  # a slice, an entry, a row, a column, a matrix entry
 
 
 # -- one gradient step ------------------------------------------------------------------------------

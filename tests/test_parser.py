@@ -110,7 +110,7 @@ def test_nested_calls_and_names_in():
     "getattr(x, 'T')",
     "open('/etc/passwd')",
     "x[0]",
-    "W[1, 2]",
+    "W[1, 2, 3]",  # W[1, 2] is an entry (see test_indexing); three indices are not
     "lambda x: x",
     "lambda: 1",
     "'abc'",

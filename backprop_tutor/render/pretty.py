@@ -6,7 +6,7 @@ from rich.cells import cell_len
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from ..notation import ELEMENT as _ELEMENT, LAYERED, display_name, is_exact_decimal, number_text, rounded
+from ..notation import PART as _ELEMENT, LAYERED, display_name, index_text, is_exact_decimal, number_text, rounded
 from ..ops import LOSS_TEX, Named
 from ..prose import math_unicode
 from .wrap import wrap_picture
@@ -61,10 +61,9 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return super()._print_Symbol(sp.Symbol(name), bold_name)
 
     def _element(self, base: str, index: str) -> str:
-        parts = index.split(",")
-        index = ("".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)).translate(_SUBSCRIPTS)
         if base.startswith("delta_"):
-            return "δ_" + self._element(base[len("delta_"):], ",".join(parts))
+            return "δ_" + self._element(base[len("delta_"):], index)
+        index = index_text(index).translate(_SUBSCRIPTS)
         layered = LAYERED.match(base)
         if layered and base not in self.sheet_names and base not in self.aliases:
             return layered.group(1) + f"({layered.group(2)})".translate(_SUPERSCRIPTS) + index
