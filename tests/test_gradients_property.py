@@ -391,7 +391,7 @@ def indexed_spec(draw, loss):
     lines = tuple((name, text.format(**fill)) for name, text in INDEXED_LINES)
     params = {"W": draw(matrix(m, width)), "V": draw(matrix(2, m))}
     return Spec("fwd_Wx", {"x": draw(vector(n))}, {"t": draw(target_for(loss, m))}, params, {}, loss_text(loss),
-                lines=lines, kinks=("z",) if act == "relu" else (), exact_fd=())
+                lines=lines, kinks=(("z", "zero"),) if act == "relu" else (), exact_fd=())
 
 
 # -- the checks -----------------------------------------------------------------------------------
