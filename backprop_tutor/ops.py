@@ -490,7 +490,7 @@ SIGMOID_BCE_RULE = r"$\mathrm{BCE}(\sigma(z), t)$: $\partial L/\partial z = \sig
 SOFTMAX_RULE = (r"softmax: $\partial L/\partial s = p \odot (\partial L/\partial p - p^\top \partial L/\partial p)$, "
                 r"$p = \operatorname{softmax}(s)$; row by row for a matrix")
 
-INDEX_RULE = r"indexing: $\delta_x$ is $\delta_y$ in the entries of $x$ that $y$ reads, 0 elsewhere"
+INDEX_RULE = r"indexing: $\delta_x$ is $\delta_y$ in the entries read, 0 elsewhere"
 JOIN_RULE = r"concat, stack: each part's $\delta$ is the entries of $\delta$ it fills"
 JOINS = frozenset({"concat", "stack"})  # join values
 
