@@ -87,8 +87,13 @@ class _NamedCall:
     def name(self):
         return self.args[0].name
 
+    @property
+    def operands(self):
+        """What the printers write between the brackets."""
+        return self.args[1:]
+
     def _sympystr(self, printer):
-        return f"{self.name}({', '.join(printer._print(a) for a in self.args[1:])})"
+        return f"{self.name}({', '.join(printer._print(a) for a in self.operands)})"
 
 
 class MatFunc(_NamedCall, MatrixExpr):
@@ -97,6 +102,37 @@ class MatFunc(_NamedCall, MatrixExpr):
     @property
     def shape(self):
         return self.args[1].shape
+
+
+class ShapedFunc(MatFunc):
+    """A named function of whole tensors with a shape of its own (a convolution), for display:
+    its arguments are the name, the rows and columns of its result, then its operands."""
+
+    @property
+    def shape(self):
+        return self.args[1], self.args[2]
+
+    @property
+    def operands(self):
+        return self.args[3:]
+
+
+class Keyword(sp.Expr):
+    """name = N among the operands of a ShapedFunc (stride = 2), for display."""
+
+    def __new__(cls, name, value):
+        return sp.Expr.__new__(cls, sp.Symbol(name), sp.Integer(value))
+
+    @property
+    def name(self):
+        return self.args[0].name
+
+    @property
+    def value(self):
+        return int(self.args[1])
+
+    def _sympystr(self, printer):
+        return f"{self.name}={self.value}"
 
 
 class ScalarFunc(_NamedCall, sp.Expr):
@@ -327,6 +363,11 @@ class Algebra:
                     cells[i][j] = v
         return ImmutableMatrix(cells)
 
+    def tensor(self, name: str, shape: tuple, operands: list, entries, keywords: tuple = ()) -> T:
+        """A function of whole tensors (a convolution, a pooling): its entries, row by row, are
+        `entries` of the operands' element lists; `keywords` ((name, N) pairs) are shown after them."""
+        raise NotImplementedError
+
     def lift(self, a: T, shape: tuple) -> T:
         """A scalar spread over a shape (broadcasting)."""
         if a.shape == shape or shape == ():
@@ -479,6 +520,11 @@ class Eval(Algebra):
                             for i, u in enumerate(vs)], a.shape).x
         k = vs.index((max if name == "max" else min)(vs))
         return _shaped([sp.Integer(int(i == k)) for i in range(len(vs))], a.shape).x
+
+    def tensor(self, name: str, shape: tuple, operands: list, entries, keywords: tuple = ()) -> T:
+        if any(t.shape != () and not isinstance(t.x, sp.MatrixBase) for t in operands):
+            raise ShapeError(f"{name} needs the values of its operands")
+        return _shaped([self.finish(v) for v in entries(*(_elements(t) for t in operands))], shape)
 
     def loss(self, name: str, y: T, t: T, *params: T) -> T:
         rule = LOSSES[name]
@@ -774,6 +820,12 @@ class Show(Algebra):
         if all(e is not None for e in explicit):
             return super()._join(explicit, windows, shape)
         return _blocks(xs, windows, shape)
+
+    def tensor(self, name: str, shape: tuple, operands: list, entries, keywords: tuple = ()) -> T:
+        shown = [t.x for t in operands] + [Keyword(k, v) for k, v in keywords]
+        if shape == ():
+            return T(ScalarFunc(name, *shown), ())
+        return T(ShapedFunc(name, *matrix_dims(shape), *shown), shape)
 
     def loss(self, name: str, y: T, t: T, *params: T) -> T:
         rule = LOSSES[name]

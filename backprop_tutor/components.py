@@ -10,7 +10,8 @@ from .algebra import Eval, T, element_symbols
 from .engine import Work, at, factored
 from .detail import DEFAULT
 from .errors import UsageError
-from .expr import BinOp, Call, Neg, Num, Transpose, did_you_mean, names_in
+from .expr import BinOp, Call, Neg, Num, Transpose, did_you_mean, names_in, walk
+from .layers import PER_ENTRY, PER_ENTRY_BACK, WINDOWED
 from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
@@ -95,7 +96,8 @@ def _components(work: Work, step, values: dict | None) -> list:
     kind = type(step)
     node = work.g.nodes.get(step.name)
     users = getattr(step, "users", ()) if kind is Delta else ()
-    if node is None or not all(_entrywise(work.g.nodes[n].expr) for n in (step.name, *users)
+    if node is None or not all(_entrywise(work.g.nodes[n].expr, PER_ENTRY if n == step.name else PER_ENTRY_BACK)
+                               for n in (step.name, *users)
                                if n in work.g.nodes and work.g.nodes[n].expr is not None and n != work.of):
         return []  # softmax and the like mix the components: the vector form says it better
     if kind is Delta and work.of in users and not _entrywise(work.g.nodes[work.of].expr, LOSSES):
@@ -120,6 +122,11 @@ def _entrywise(expr, also=()) -> bool:
     if isinstance(expr, (Neg, Transpose)):
         return _entrywise(expr.operand, also)
     return True
+
+
+def _windowed(expr) -> bool:
+    """Whether a line applies a layer that reads windows (a convolution, a pooling)."""
+    return any(isinstance(e, Call) and e.func in WINDOWED for e in walk(expr))
 
 
 def element_label(name: str, index: tuple) -> str:
@@ -167,7 +174,7 @@ def _forward_components(work: Work, step: Forward, values: dict) -> list:
     out = []
     names = names_in(node.expr)
     for index, formula in zip(_indices(node.shape), formulas):
-        written = in_reading_order(as_written(formula), names)
+        written = in_reading_order(as_written(formula), names, by_window=_windowed(node.expr))
         closed = None if step.closed is None else at(step.closed, index)
         out.append(Forward(element_label(step.name, index), (), written, substituted(written, subs),
                            at(step.value, index), step.rules if index == (1,) else (), closed))
@@ -204,9 +211,10 @@ def _delta_components(work: Work, step: Delta) -> list:
 _ELEMENT = re.compile(r"(?P<name>[^\[]+)\[(?P<index>[0-9,]+)\]$")
 
 
-def in_reading_order(formula, names: list):
+def in_reading_order(formula, names: list, by_window: bool = False):
     """A sum's terms in the order the line names them (W x + b: the weighted inputs, then the bias),
-    each name's terms by index (W₁₁x₁ + W₂₁x₂), rather than SymPy's alphabetical order."""
+    each name's terms by index (W₁₁x₁ + W₂₁x₂), rather than SymPy's alphabetical order; `by_window`:
+    by the first name's index read row by row (a convolution's window: K₁₁X₁₁ + K₁₂X₁₂ + K₂₁X₂₁)."""
     if not isinstance(formula, sp.Add):
         return formula
 
@@ -217,7 +225,7 @@ def in_reading_order(formula, names: list):
             base = m.group("name") if m else symbol.name
             index = tuple(int(i) for i in m.group("index").split(",")) if m else ()
             if base in names:
-                places.append((names.index(base), index[::-1]))
+                places.append((names.index(base), index if by_window else index[::-1]))
         return min(places, default=(len(names), ()))
     terms = sorted(formula.args, key=key)
     return formula if list(terms) == list(formula.args) else sp.Add(*terms, evaluate=False)

@@ -9,6 +9,7 @@ import sympy as sp
 from .algebra import ELEMENT, Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
 from .expr import BinOp, Call, Index, names_in
 from .graph import Graph, Node
+from .layers import LAYERS
 from .ops import (DEFINITIONS, ELEMENTWISE, INDEX_RULE, JOIN_RULE, JOINS, LOSSES, MATMUL_RULE, REDUCTIONS,
                   SIGMOID_BCE_RULE, SOFTMAX_CE_RULE, SOFTMAX_RULE, WHOLE)
 from .rounding import ByHand, half_up, rounder
@@ -138,6 +139,8 @@ def rules_of(node: Node, derivative: bool = True) -> tuple:
                 add(WHOLE[f].rule if derivative else WHOLE[f].definition)
             elif f in JOINS and derivative:
                 add(JOIN_RULE)
+            elif f in LAYERS:
+                add(LAYERS[f].rule if derivative else LAYERS[f].definition)
             for a in e.args:
                 walk(a)
         if isinstance(e, BinOp) and e.op == "@" and derivative:

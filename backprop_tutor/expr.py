@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -31,6 +32,7 @@ class Name:
 class Call:
     func: str
     args: tuple
+    keywords: tuple = ()  # (name, whole number) pairs: conv1d(x, k, stride=2)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Index:
 _TOKEN = re.compile(r"""
     (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|\.T\b|[-+*/@(),\[\]:])
+  | (?P<op>\*\*|\.T\b|[-+*/@(),\[\]:=])
   | (?P<space>\s+)
 """, re.VERBOSE)
 
@@ -140,7 +142,7 @@ def rename(node, names: dict):
     if isinstance(node, Name):
         return Name(names.get(node.id, node.id))
     if isinstance(node, Call):
-        return Call(node.func, tuple(rename(a, names) for a in node.args))
+        return Call(node.func, tuple(rename(a, names) for a in node.args), node.keywords)
     if isinstance(node, BinOp):
         return BinOp(node.op, rename(node.left, names), rename(node.right, names))
     if isinstance(node, Neg):
@@ -178,8 +180,10 @@ def shorten(text: str, width: int = 60) -> str:
     return f"{text[:half]}...{text[-half:]}"
 
 
-def parse(text: str | int | float, functions: frozenset[str] | set[str], limits: Limits = DEFAULT) -> object:
-    """Parse one expression within the limits; only the given function names may be called."""
+def parse(text: str | int | float, functions: frozenset[str] | set[str], limits: Limits = DEFAULT,
+          keywords: Mapping[str, tuple] | None = None) -> object:
+    """Parse one expression within the limits; only the given function names may be called, and only
+    with the keywords `keywords` names for them (conv1d: stride, padding)."""
     if isinstance(text, bool):
         raise ExprError(f"{text!r} is not a number or an expression")
     if isinstance(text, int):
@@ -194,7 +198,7 @@ def parse(text: str | int | float, functions: frozenset[str] | set[str], limits:
     if len(text) > limits.expression_chars:
         raise ExprLimitError(limits.message("expression_chars", f"the expression has {len(text)} characters"))
     toks = _tokens(text)
-    parser = _Parser(toks, text, functions, limits)
+    parser = _Parser(toks, text, functions, limits, keywords or {})
     node = parser.expr()
     kind, tok, pos = parser.peek()
     if kind != "end":
@@ -228,7 +232,7 @@ def _check_powers(node, text: str, limits: Limits) -> None:
 def _constant_size(node) -> float | None:
     """|value| of an exponent made of numbers alone, in floating point (inf or nan when huge); None if it
     has names or divides by zero (the solver reports that)."""
-    if any(isinstance(n, (Name, Call)) for n in _walk(node)):
+    if any(isinstance(n, (Name, Call)) for n in walk(node)):
         return None
     try:
         return abs(_float_value(node))
@@ -257,7 +261,8 @@ def _float_value(node) -> float | complex:
     return a ** b  # floats: overflows raise at once, never a huge exact number
 
 
-def _walk(node):
+def walk(node):
+    """Every node of an expression tree."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -268,8 +273,9 @@ def _walk(node):
 class _Parser:
     """Precedence climbing: + - < * / @ < unary - < ** < postfix .T and [...]."""
 
-    def __init__(self, toks, text, functions, limits):
+    def __init__(self, toks, text, functions, limits, keywords):
         self.toks, self.i, self.text, self.functions, self.limits = toks, 0, text, functions, limits
+        self.keywords = keywords
         self.nesting = 0
 
     def peek(self):
@@ -372,12 +378,19 @@ class _Parser:
                     hint = did_you_mean(tok, sorted(self.functions)) or f" (known: {', '.join(sorted(self.functions))})"
                     raise ExprError(f"unknown function {tok!r} in {self.text!r}{hint}")
                 self.take("(")
-                args = [self.expr()]
-                while self.peek()[1] == ",":
+                args, keywords = [], {}
+                while True:
+                    if self.peek()[0] == "name" and self.toks[self.i + 1][1] == "=":
+                        keywords.update([self.keyword(tok, keywords)])
+                    elif keywords:
+                        raise ExprError(f"an argument without a name follows a keyword in {self.text!r}")
+                    else:
+                        args.append(self.expr())
+                    if self.peek()[1] != ",":
+                        break
                     self.take()
-                    args.append(self.expr())
                 self.take(")")
-                return Call(tok, tuple(args))
+                return Call(tok, tuple(args), tuple(keywords.items()))
             return Name(tok)
         if tok == "(":
             node = self.expr()
@@ -385,3 +398,22 @@ class _Parser:
             return node
         shown = repr(tok) if kind != "end" else "the end"
         raise ExprError(f"unexpected {shown} at column {pos + 1} in {self.text!r}")
+
+    def keyword(self, func, given):
+        """One name=N argument of a call to func: a known keyword, a whole number within the limit."""
+        _, name, _ = self.take()
+        self.take("=")
+        known = self.keywords.get(func, ())
+        if name not in known:
+            hint = did_you_mean(name, known) or (f" (known: {', '.join(known)})" if known else "")
+            raise ExprError(f"{func} has no keyword {name!r} in {self.text!r}{hint}")
+        if name in given:
+            raise ExprError(f"the keyword {name!r} is given twice in {self.text!r}")
+        kind, tok, pos = self.take()
+        if kind != "num" or "." in tok or "e" in tok.lower():
+            shown = repr(tok) if kind != "end" else "the end"
+            raise ExprError(f"{name}= takes a whole number, not {shown} at column {pos + 1} in {self.text!r}")
+        value = int(tok)
+        if value > self.limits.keyword_value:
+            raise ExprLimitError(self.limits.message("keyword_value", f"{name}={shorten(tok, 20)} in {func}"))
+        return name, value

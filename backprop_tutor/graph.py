@@ -8,6 +8,8 @@ import sympy as sp
 
 from .algebra import Eval, Show, ShapeError, T, describe, symbol_for
 from .expr import BinOp, Call, Name, Neg, Transpose, names_in
+from .errors import LimitError
+from .layers import LAYERS, check
 from .problem import Problem
 from .ops import LOSSES
 from .rules import forward
@@ -129,6 +131,7 @@ def _nodes(problem: Problem, lines: list, wide: dict) -> dict[str, Node]:
             env[name] = T(symbol_for(name, n.shape), n.shape)
         try:
             shape = forward(line.expr, show, env).shape
+            _check_layers(problem, line, show, env)
         except ShapeError as e:
             raise problem.error(f"{e} in {line.text!r}", key=line.key) from None
         if role == "loss" and shape != ():
@@ -136,6 +139,17 @@ def _nodes(problem: Problem, lines: list, wide: dict) -> dict[str, Node]:
                                 key=line.key)
         nodes[line.name] = Node(line.name, role, shape, line.expr, line.text, line.line, line.key)
     return nodes
+
+
+def _check_layers(problem: Problem, line, show: Show, env: dict) -> None:
+    """Refuse a layer (a convolution, a pooling) of more multiply-adds than layer_products allows."""
+    for e in _walk(line.expr):
+        if isinstance(e, Call) and e.func in LAYERS:
+            shapes = [forward(a, show, env).shape for a in e.args[:LAYERS[e.func].operands]]
+            why = check(e, shapes, problem.limits)
+            if why:
+                error = problem.error(f"{why} in {line.text!r}", key=line.key)
+                raise LimitError(error.message, file=error.file, line=error.line, key=error.key)
 
 
 def _broadcast_targets(nodes: dict, lines: list) -> dict:

@@ -19,6 +19,8 @@ class Limits:
     number_exponent: int = 100       # n in 1.5e±n
     power: int = 100                 # a number as the exponent of **: at most this in size
     power_tower: int = 2             # ** inside the exponent of **: a ** b ** c stacks 2
+    keyword_value: int = 32          # a keyword's whole number in a call: conv1d(x, k, stride=2)
+    layer_products: int = 4_000      # the multiply-adds of one layer (a convolution, a pooling, a norm)
     matrix_side: int = 32            # rows or columns of a matrix, entries of a vector
     matrix_elements: int = 1_024     # entries of one matrix
     values: int = 1_536              # the entries of every given value and data sample together

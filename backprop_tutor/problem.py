@@ -16,6 +16,7 @@ from .datasetspec import read_dataset
 from .items import Dataset, Leaf, Line, Recurrence
 from .limits import DEFAULT, Limits, coerce
 from .network import network
+from .layers import KEYWORDS, LAYERS
 from .ops import FUNCTIONS, RESERVED
 from .prose import check_prose
 from .recurrence import recurrence
@@ -23,6 +24,8 @@ from .reading import Document, Lookalike, printable, read_text, read_yaml
 from .rounding import MAX_DECIMALS
 from .sheetnotation import Notation, read_notation
 from .texsafe import UnsafeTeX, check_math
+
+CALLABLE = FUNCTIONS | frozenset(LAYERS)  # every name a line may call
 
 TOP_KEYS = ("title", "source", "notes", "comment", "inputs", "parameters", "targets", "forward", "network",
             "loss", "learning_rate", "frozen", "ask", "aliases", "data", "reduction", "latex", "notation",
@@ -149,7 +152,7 @@ class _Builder:
         if isinstance(text, Lookalike):
             raise self.err(text.why, key)
         try:
-            node = parse(text, FUNCTIONS, self.limits)
+            node = parse(text, CALLABLE, self.limits, KEYWORDS)
         except ExprLimitError as e:
             raise self.limit_error(str(e), key) from None
         except ExprError as e:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import tensorops
+from . import layers, tensorops
 from .algebra import Algebra, ShapeError, T, describe
 from .expr import BinOp, Call, Index, Name, Neg, Num, Transpose, names_in
 from .indexing import join, unjoin, window
+from .layers import LAYERS
 from .ops import ELEMENTWISE, JOINS, LOSSES, WHOLE
 
 
@@ -34,6 +35,10 @@ def forward(node, A: Algebra, env: dict) -> T:
         f = node.func
         if f in JOINS:
             return join(A, f, [forward(a, A, env) for a in node.args])
+        if f in LAYERS and layers.spelled_out(node) is not None:
+            return forward(layers.spelled_out(node), A, env)
+        if f in LAYERS:
+            return layers.forward(node, A, [forward(a, A, env) for a in node.args[:LAYERS[f].operands]])
         _check_arity(f, node.args)
         args = [forward(a, A, env) for a in node.args]
         if f in ELEMENTWISE:
@@ -83,10 +88,17 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> Non
     fused = fused_loss(node)
     if fused:
         return _backward_fused(fused, node, A, env, delta, into)
+    if f in LAYERS and layers.spelled_out(node) is not None:
+        return backward(layers.spelled_out(node), A, env, delta, acc, need)
     args = [forward(a, A, env) for a in node.args]
     if f in JOINS:  # each part's δ is the slots of δ it fills
         for part, delta_of_part in zip(node.args, unjoin(A, f, args, delta)):
             into(part, delta_of_part)
+        return
+    if f in LAYERS:
+        operands = args[:LAYERS[f].operands]
+        for i, arg in enumerate(node.args[:len(operands)]):
+            into(arg, lambda i=i: layers.gradient(node, A, operands, delta, i))
         return
     if f in ELEMENTWISE:
         return into(node.args[0], lambda: A.mul(delta, A.apply_prime(f, args[0], *_constants(node, args, 1))))

@@ -580,3 +580,81 @@ def test_relu_and_linear_networks_stay_exact(spec):
             up = loss_of(spec, params={name: moved(value, index, H)})
             down = loss_of(spec, params={name: moved(value, index, -H)})
             assert (up - down) / two_h == element(sol.gradients[name], index), (name, index)
+
+
+# -- layers ---------------------------------------------------------------------------------------
+
+LAYER_SIZES = st.integers(2, 4)
+
+
+@st.composite
+def layer_spec(draw, layer):
+    """A forward line through one layer of layers.py, with trained parameters before and in it."""
+    x = draw(vector(draw(st.integers(2, 3))))
+    params, inputs, lines = {}, {"x": x}, []
+    if layer in ("conv1d", "maxpool1d", "avgpool1d", "layernorm", "dropout"):
+        n = draw(st.integers(3, 6))
+        params["W"] = draw(matrix(n, len(x)))
+        lines.append(("z1", "W @ x"))
+        if layer == "conv1d":
+            m = draw(st.integers(1, 3))
+            params["k"] = draw(vector(m))
+            s, pad = draw(st.integers(1, 2)), draw(st.integers(0, m - 1))
+            call, out = f"conv1d(z1, k, stride={s}, padding={pad})", ((n + 2 * pad - m) // s + 1,)
+        elif layer.endswith("pool1d"):
+            size, s = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+            call, out = f"{layer}(z1, {size}, stride={s})", ((n - size) // s + 1,)
+        elif layer == "layernorm":
+            params["g"], params["b"] = draw(vector(n)), draw(vector(n))
+            call, out = "layernorm(z1, g, b, 0.01)", (n,)
+        else:
+            inputs["m"] = draw(st.lists(st.sampled_from([Fraction(0), Fraction(1)]), min_size=n, max_size=n))
+            call, out = "dropout(z1, m, 0.25)", (n,)
+    else:
+        rows, cols = draw(LAYER_SIZES), draw(LAYER_SIZES)
+        inputs["X"] = draw(matrix(rows, len(x)))
+        params["W"] = draw(matrix(len(x), cols))
+        lines.append(("z1", "X @ W"))
+        if layer == "conv2d":
+            k = draw(st.integers(1, 2))
+            params["K"] = draw(matrix(k, k))
+            s, pad = draw(st.integers(1, 2)), draw(st.integers(0, k - 1))
+            call = f"conv2d(z1, K, stride={s}, padding={pad})"
+            out = ((rows + 2 * pad - k) // s + 1, (cols + 2 * pad - k) // s + 1)
+        elif layer.endswith("pool2d"):
+            size = draw(st.integers(1, min(rows, cols)))
+            call, out = f"{layer}(z1, size={size})", ((rows - size) // size + 1, (cols - size) // size + 1)
+        else:
+            params["g"], params["b"] = draw(vector(cols)), draw(vector(cols))
+            call, out = "batchnorm(z1, g, b, 0.01)", (rows, cols)
+    lines.append(("y", call))
+    target = draw(vector(out[0]) if len(out) == 1 else matrix(*out))
+    return Spec("layer", inputs, {"t": target}, params, {}, "half_sse(y, t)", lines=tuple(lines),
+                exact_fd=tuple(params))
+
+
+def no_near_ties(spec: Spec, sol) -> bool:
+    """Max-pooling is differentiable only where each window's maximum is strict: no two entries of
+    z1 within the margin of each other (a stricter condition, simple to state)."""
+    if not any("maxpool" in e for _, e in spec.lines):
+        return True
+    z = sorted(elements(sol.values["z1"]))
+    return all(b - a > KINK_MARGIN for a, b in zip(z, z[1:]))
+
+
+LAYER_NAMES = ("conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d", "batchnorm", "layernorm",
+               "dropout")
+
+
+@pytest.mark.parametrize("layer", LAYER_NAMES)
+@settings(max_examples=4, **SETTINGS)
+@given(data=st.data())
+def test_gradient_equals_finite_difference_for_every_layer(layer, data):
+    spec = data.draw(layer_spec(layer))
+    assume(no_near_ties(spec, solve(loads(spec.render(with_rate=False)))))
+    check_gradients(spec)
+
+
+def test_the_layer_generator_covers_every_layer():
+    from backprop_tutor.layers import LAYERS
+    assert set(LAYERS) == set(LAYER_NAMES)

@@ -73,9 +73,12 @@ class _Text(StrPrinter):
         return f"d{self._print(e.of)}/d{self._print(e.wrt)}"
 
     def _print_MatFunc(self, e):
-        return f"{e.name}({', '.join(self._print(a) for a in e.args[1:])})"
+        return f"{e.name}({', '.join(self._print(a) for a in e.operands)})"
 
     _print_ScalarFunc = _print_MatFunc
+
+    def _print_Keyword(self, e):
+        return f"{e.name}={e.value}"
 
 
 def text(expr) -> str:

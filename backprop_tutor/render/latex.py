@@ -90,12 +90,15 @@ class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
         return _TIGHT_CALL.sub(r"\1\\mathopen{}\\left(\2\\right)", super()._print_log(e, exp))
 
     def _print_MatFunc(self, e):
-        return self._call(e.name, e.args[1:])
+        return self._call(e.name, e.operands)
+
+    def _print_Keyword(self, e):
+        return f"\\mathrm{{{e.name}}}={e.value}"
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as w^T x
             return f"{self._factor(e.args[1])}^{{T}} {self._factor(e.args[2])}"
-        return self._call(e.name, e.args[1:])
+        return self._call(e.name, e.operands)
 
     def _print_operation(self, e, exp=None):
         """relu, step, sigmoid, softplus, linear: the ops table's own functions, by name."""

@@ -347,13 +347,17 @@ class MathMathML(OurNumbers, SignedTerms, MathMLPresentationPrinter):
         return super()._print_Function(e)
 
     def _print_MatFunc(self, e):
-        return self._call(e.name, e.args[1:])
+        return self._call(e.name, e.operands)
+
+    def _print_Keyword(self, e):
+        return self.el("mrow", self.el("mi", text=e.name, mathvariant="normal"), self.mo("="),
+                       self.el("mn", text=str(e.value)))
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as wᵀx
             transposed = self.el("msup", self._factor(e.args[1]), self.el("mi", text="T", mathvariant="normal"))
             return self.el("mrow", transposed, self._factor(e.args[2]))
-        return self._call(e.name, e.args[1:])
+        return self._call(e.name, e.operands)
 
     def _print_operation(self, e):
         """relu, step, sigmoid, softplus, linear: the ops table's own functions, by name."""

@@ -199,12 +199,15 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return super()._print_Function(e, *args, **kwargs)
 
     def _print_MatFunc(self, e):
-        return self._named_call(e.name, e.args[1:])
+        return self._named_call(e.name, e.operands)
+
+    def _print_Keyword(self, e):
+        return prettyForm(f"{e.name}={e.value}")
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as wᵀx
             return self._print(sp.MatMul(sp.Transpose(e.args[1]), e.args[2], evaluate=False))
-        return self._named_call(e.name, e.args[1:])
+        return self._named_call(e.name, e.operands)
 
     def _print_sigmoid(self, e):
         return self._named_call("sigmoid", e.args)
