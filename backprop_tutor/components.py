@@ -11,7 +11,7 @@ from .engine import Work, at, factored
 from .detail import DEFAULT
 from .errors import UsageError
 from .expr import BinOp, Call, Neg, Num, Transpose, did_you_mean, names_in, walk
-from .layers import PER_ENTRY, PER_ENTRY_BACK, WINDOWED
+from .layers import LAYERS, PER_ENTRY, PER_ENTRY_BACK, WINDOWED
 from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
@@ -105,6 +105,8 @@ def _components(work: Work, step, values: dict | None) -> list:
     if kind is Forward and step.name in work.g.nodes and work.g.nodes[step.name].role == "forward":
         return [] if values is None else _forward_components(work, step, values)
     if kind is Gradient and step.name in work.g.nodes and work.g.nodes[step.name].role == "parameter":
+        if any(_layer_of_whole(work.g.nodes[u].expr) for u in work.g.users[step.name]):
+            return []  # a normalisation's γ: its rule written once for the vector, not per weight
         return [dataclasses.replace(element_gradient(work, step.name, index, element_label(step.name, index)),
                                     leibniz=None) for index in _indices(shape)]
     if kind is Delta and step.symbol is None and step.of == work.of and step.name in work.deltas:
@@ -122,6 +124,11 @@ def _entrywise(expr, also=()) -> bool:
     if isinstance(expr, (Neg, Transpose)):
         return _entrywise(expr.operand, also)
     return True
+
+
+def _layer_of_whole(expr) -> bool:
+    """Whether a line applies a layer whose backward pass is no sum per entry (a normalisation, a max-pooling)."""
+    return any(isinstance(e, Call) and e.func in LAYERS and e.func not in PER_ENTRY_BACK for e in walk(expr))
 
 
 def _windowed(expr) -> bool:
@@ -177,7 +184,7 @@ def _forward_components(work: Work, step: Forward, values: dict) -> list:
         written = in_reading_order(as_written(formula), names, by_window=_windowed(node.expr))
         closed = None if step.closed is None else at(step.closed, index)
         out.append(Forward(element_label(step.name, index), (), written, substituted(written, subs),
-                           at(step.value, index), step.rules if index == (1,) else (), closed))
+                           at(step.value, index), step.rules if set(index) == {1} else (), closed))
     return out
 
 
@@ -204,7 +211,7 @@ def _delta_components(work: Work, step: Delta) -> list:
         out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=written,
                                        numbers=substituted(written, subs),
                                        value=None if step.value is None else at(work.deltas[step.name].x, index),
-                                       leibniz=None, rules=step.rules if index == (1,) else ()))
+                                       leibniz=None, rules=step.rules if set(index) == {1} else ()))
     return out
 
 

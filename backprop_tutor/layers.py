@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .algebra import Algebra, ShapeError, T, describe
+from .algebra import Algebra, ScalarFunc, ShapeError, T, describe
 from .expr import BinOp, Call, Num
 from .limits import Limits
 from .ops import step
@@ -170,10 +170,11 @@ def gradient(call: Call, A: Algebra, args: list, delta: T, i: int) -> T:
     if i == 0:
         return A.tensor(f + "_dx", x.shape, [delta, x, gamma, eps],
                         lambda ds, xs, gs, es: _norm_dx(ds, xs, gs, es[0], groups, feature))
-    which = "dgamma" if i == 1 else "dbeta"
-    return A.tensor(f"{f}_{which}", gamma.shape, [delta, x, eps],
-                    lambda ds, xs, es: _norm_dparam(ds, xs, es[0], groups, feature, _count(gamma.shape),
-                                                    scaled=i == 1))
+    if i == 1:
+        return A.tensor(f"{f}_dgamma", gamma.shape, [delta, x, eps],
+                        lambda ds, xs, es: _norm_dparam(ds, xs, es[0], groups, feature, _count(gamma.shape), True))
+    return A.tensor(f"{f}_dbeta", beta.shape, [delta],
+                    lambda ds: _norm_dparam(ds, None, None, groups, feature, _count(beta.shape), False))
 
 
 # -- convolution ------------------------------------------------------------------------------
@@ -297,7 +298,7 @@ def _scatter(n: int, pairs) -> list:
 def _first_max(values: list):
     if _numeric(*values):
         return max(values)  # the value; which entry holds it matters only to the backward pass
-    return sp.Max(*values)
+    return ScalarFunc("max", *values)  # every entry of the window written, the equal ones too
 
 
 def _mean(values: list):
@@ -367,8 +368,12 @@ def _at(values: list, j: int):
 def _statistics(xs: list, eps, group: list):
     """μ, σ = √(v + ε) and x̂ of one group (v with 1/n)."""
     n = len(group)
-    mu = sum((xs[m] for m in group), sp.Integer(0)) / n
-    var = sum(((xs[m] - mu) ** 2 for m in group), sp.Integer(0)) / n
+    values = [xs[m] for m in group]
+    if _numeric(*values):
+        mu = sum(values, sp.Integer(0)) / n
+        var = sum(((v - mu) ** 2 for v in values), sp.Integer(0)) / n
+    else:  # one entry's formula, written with the group's mean and variance by name
+        mu, var = ScalarFunc("mean", *values), ScalarFunc("var", *values)
     sigma = sp.sqrt(var + eps)
     if sigma == 0:
         raise ShapeError("the variance plus ε is 0: the normalisation divides by zero")
@@ -400,7 +405,7 @@ def _norm_dx(ds, xs, gs, eps, groups, feature) -> list:
 def _norm_dparam(ds, xs, eps, groups, feature, n_features: int, scaled: bool) -> list:
     out = [sp.Integer(0)] * n_features
     for group in groups:
-        _, _, hat = _statistics(xs, eps, group)
+        hat = _statistics(xs, eps, group)[2] if scaled else {}
         for m in group:
             j = feature(m) if n_features > 1 else 0
             out[j] += ds[m] * hat[m] if scaled else ds[m]

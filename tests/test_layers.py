@@ -272,7 +272,40 @@ def conv1d_stride2_loss(v):
     return sum((zi - ti) ** 2 for zi, ti in zip(z, v["t"])) / 2, z
 
 
-LOSSES = {"conv1d_stride2": conv1d_stride2_loss}
+def conv2d_maxpool_loss(v):
+    X, K, b = v["X"], v["K"], v["b"]
+    Z = [[sum(K[a][c] * X[i + a][j + c] for a in range(2) for c in range(2)) + b for j in range(4)]
+         for i in range(4)]
+    M = [[max(Z[2 * i + a][2 * j + c] for a in range(2) for c in range(2)) for j in range(2)] for i in range(2)]
+    return sum((M[i][j] - v["T"][i][j]) ** 2 for i in range(2) for j in range(2)) / 2, M
+
+
+def normalised(values, gamma, beta, eps):
+    """Layer normalisation of one group of values, written out."""
+    n = len(values)
+    mu = mpmath.fsum(values) / n
+    var = mpmath.fsum((v - mu) ** 2 for v in values) / n
+    return [g * (v - mu) / mpmath.sqrt(var + eps) + b for v, g, b in zip(values, gamma, beta)]
+
+
+def batchnorm_batch3_loss(v):
+    X, W = v["X"], v["W"]
+    Z = [[sum(X[r][i] * W[i][c] for i in range(2)) for c in range(2)] for r in range(3)]
+    eps = mpmath.mpf(1) / 100
+    columns = [normalised([Z[r][c] for r in range(3)], [v["gamma"][c]] * 3, [v["beta"][c]] * 3, eps)
+               for c in range(2)]
+    Y = [[columns[c][r] for c in range(2)] for r in range(3)]
+    return mpmath.fsum((Y[r][c] - v["T"][r][c]) ** 2 for r in range(3) for c in range(2)) / 2, Y
+
+
+def layernorm_loss(v):
+    z = [sum(v["W"][r][i] * v["x"][i] for i in range(2)) for r in range(3)]
+    y = normalised(z, v["gamma"], v["beta"], mpmath.mpf(1) / 100)
+    return mpmath.fsum((a - b) ** 2 for a, b in zip(y, v["t"])) / 2, y
+
+
+LOSSES = {"conv1d_stride2": conv1d_stride2_loss, "conv2d_maxpool": conv2d_maxpool_loss,
+          "batchnorm_batch3": batchnorm_batch3_loss, "layernorm": layernorm_loss}
 
 
 def central(loss, values, name, index):
@@ -310,13 +343,17 @@ def test_every_gradient_of_a_layer_problem_equals_a_central_difference(stem):
                 assert abs(estimate - mpmath.mpf(sp.N(grad, 50))) < mpmath.mpf(10) ** -25, name
 
 
-def test_conv1d_stride2_forward_values_equal_the_definition():
-    path = ROOT / "problems" / "conv1d_stride2.yaml"
+@pytest.mark.parametrize("stem, output", [("conv1d_stride2", "z"), ("conv2d_maxpool", "M"),
+                                          ("batchnorm_batch3", "Y"), ("layernorm", "y")])
+def test_the_forward_values_of_a_layer_problem_equal_the_definition(stem, output):
+    path = ROOT / "problems" / f"{stem}.yaml"
     solution = solve(load(path))
     with mpmath.workdps(50):
-        loss, z = conv1d_stride2_loss(given(path))
-        assert [mpmath.mpf(sp.N(v, 50)) for v in solution.values["z"]] == z
-        assert mpmath.mpf(sp.N(solution.values["L"], 50)) == loss
+        loss, out = LOSSES[stem](given(path))
+        flat = [v for row in out for v in (row if isinstance(row, list) else [row])]
+        digits = mpmath.mpf(10) ** -35  # exact problems agree exactly; the others to their 40 digits
+        assert all(abs(mpmath.mpf(sp.N(v, 50)) - w) < digits for v, w in zip(solution.values[output], flat))
+        assert abs(mpmath.mpf(sp.N(solution.values["L"], 50)) - loss) < digits
 
 
 # -- errors: one line naming file, line and key, exit status 2 ----------------------------------
