@@ -270,7 +270,8 @@ def _shown(opts: dict, defaults: tuple) -> tuple:
 # -- arithmetic on element lists (numbers, or symbols for the per-entry lines) -----------------
 
 def _numeric(*values) -> bool:
-    return all(isinstance(v, sp.Basic) and v.is_number for v in values)
+    """Numbers all (exact ones, or the floats of the floating-point path), not symbols."""
+    return all(isinstance(v, (int, float)) or isinstance(v, sp.Basic) and v.is_number for v in values)
 
 
 def _times(a, b):
@@ -284,7 +285,7 @@ def _sum(terms: list):
         return sp.Integer(0)
     if len(terms) == 1:
         return terms[0]
-    return sp.Add(*terms) if _numeric(*terms) else sp.Add(*terms, evaluate=False)
+    return sum(terms[1:], terms[0]) if _numeric(*terms) else sp.Add(*terms, evaluate=False)
 
 
 def _scatter(n: int, pairs) -> list:
@@ -370,11 +371,11 @@ def _statistics(xs: list, eps, group: list):
     n = len(group)
     values = [xs[m] for m in group]
     if _numeric(*values):
-        mu = sum(values, sp.Integer(0)) / n
-        var = sum(((v - mu) ** 2 for v in values), sp.Integer(0)) / n
+        mu = _sum(values) / n
+        var = _sum([(v - mu) ** 2 for v in values]) / n
     else:  # one entry's formula, written with the group's mean and variance by name
         mu, var = ScalarFunc("mean", *values), ScalarFunc("var", *values)
-    sigma = sp.sqrt(var + eps)
+    sigma = (var + eps) ** 0.5 if isinstance(var + eps, float) else sp.sqrt(var + eps)
     if sigma == 0:
         raise ShapeError("the variance plus ε is 0: the normalisation divides by zero")
     return mu, sigma, {m: (xs[m] - mu) / sigma for m in group}
@@ -395,15 +396,15 @@ def _norm_dx(ds, xs, gs, eps, groups, feature) -> list:
         n = len(group)
         _, sigma, hat = _statistics(xs, eps, group)
         g = {m: ds[m] * _at(gs, feature(m)) for m in group}
-        total = sum(g.values(), sp.Integer(0))
-        along = sum((g[m] * hat[m] for m in group), sp.Integer(0))
+        total = _sum(list(g.values()))
+        along = _sum([g[m] * hat[m] for m in group])
         for m in group:
             out[m] = (n * g[m] - total - hat[m] * along) / (n * sigma)
     return out
 
 
 def _norm_dparam(ds, xs, eps, groups, feature, n_features: int, scaled: bool) -> list:
-    out = [sp.Integer(0)] * n_features
+    out = [0] * n_features
     for group in groups:
         hat = _statistics(xs, eps, group)[2] if scaled else {}
         for m in group:

@@ -119,7 +119,15 @@ class Batch(Algebra):
         return np.broadcast_to(x, (x.shape[0], r, c))
 
     def tensor(self, name: str, shape: tuple, operands: list, entries, keywords: tuple = ()) -> T:
-        raise ShapeError(f"{name} is worked only exactly (tutor solve), not on the floating-point path of train")
+        """Each sample's entries by the layer's own rule on its numbers (a layer is held to layer_products)."""
+        arrays = [np.asarray(t.x, dtype=float) for t in operands]
+        samples = max(a.shape[0] for a in arrays)
+        r, c = dims(shape)
+        out = np.empty((samples, r, c))
+        for b in range(samples):
+            numbers = [a[b if a.shape[0] > 1 else 0].reshape(-1).tolist() for a in arrays]
+            out[b] = np.asarray(entries(*numbers), dtype=float).reshape(r, c)
+        return T(out, shape)
 
     def _add(self, a, b, shape):
         return a + b

@@ -396,13 +396,3 @@ def test_a_layer_beyond_layer_products_is_refused_and_the_limit_can_be_raised(tm
     assert cli("solve", small, "--answers").exit_code == 0
     result = cli("--limit", "layer_products=15", "solve", small)
     assert result.exit_code == 2 and "conv2d takes 16 multiply-adds (the limit is 15" in result.stderr
-
-
-def test_the_floating_point_path_refuses_a_convolution_with_a_clear_message():
-    import numpy as np
-    from backprop_tutor.algebra import ShapeError
-    from backprop_tutor.numeric import Batch
-    batch = Batch()
-    x, k = T(np.ones((1, 3, 1)), (3,)), T(np.ones((1, 2, 1)), (2,))
-    with pytest.raises(ShapeError, match="conv1d is worked only exactly"):
-        forward(p("conv1d(x, k)"), batch, [x, k])
