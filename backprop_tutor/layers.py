@@ -2,6 +2,7 @@
 forward, its backward rule as sheets write it, and the rule's text; written once against an Algebra."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -101,7 +102,7 @@ def products(call: Call, shapes: list) -> int:
     """The multiply-adds the layer costs on operands of these shapes (checked against layer_products)."""
     if call.func in ("batchnorm", "layernorm", "dropout"):
         return 4 * _count(shapes[0])
-    return len(_windows(call, shapes)) * _window_size(call, shapes)
+    return _count(_out_shape(call, shapes, settings(call))) * _window_size(call, shapes)
 
 
 def check(call: Call, shapes: list, limits: Limits) -> str | None:
@@ -132,15 +133,13 @@ def forward(call: Call, A: Algebra, args: list) -> T:
     shapes = [a.shape for a in args[:LAYERS[f].operands]]
     if f.startswith("conv"):
         x, k = args
-        windows = _windows(call, shapes, opts)
         return A.tensor(f, _out_shape(call, shapes, opts), [x, k],
-                        lambda xs, ks: [_sum([_times(ks[a], xs[m]) for a, m in w]) for w in windows],
+                        lambda xs, ks: [_sum([_times(ks[a], xs[m]) for a, m in w]) for w in _windows(call, shapes)],
                         _shown(opts, (("stride", 1), ("padding", 0))))
     if f.startswith(("maxpool", "avgpool")):
-        windows = _windows(call, shapes, opts)
         pick = _first_max if f.startswith("max") else _mean
         return A.tensor(f, _out_shape(call, shapes, opts), [args[0]],
-                        lambda xs: [pick([xs[m] for _, m in w]) for w in windows],
+                        lambda xs: [pick([xs[m] for _, m in w]) for w in _windows(call, shapes)],
                         _shown(opts, (("size", None), ("stride", opts["size"]))))
     x, gamma, beta, eps = args
     groups = _norm_groups(f, x, gamma, beta, eps)
@@ -156,14 +155,13 @@ def gradient(call: Call, A: Algebra, args: list, delta: T, i: int) -> T:
     if f.startswith("conv"):
         return _conv_gradient(call, A, args, delta, i, shapes, opts)
     if f.startswith(("maxpool", "avgpool")):
-        windows = _windows(call, shapes, opts)
         shown = _shown(opts, (("size", None), ("stride", opts["size"])))
         x = args[0]
         if f.startswith("max"):
             return A.tensor(f + "_back", x.shape, [delta, x],
-                            lambda ds, xs: _routed(ds, xs, windows), shown)
+                            lambda ds, xs: _routed(ds, xs, _windows(call, shapes)), shown)
         return A.tensor(f + "_back", x.shape, [delta],
-                        lambda ds: _spread(ds, _count(x.shape), windows), shown)
+                        lambda ds: _spread(ds, _count(x.shape), _windows(call, shapes)), shown)
     x, gamma, beta, eps = args
     groups = _norm_groups(f, x, gamma, beta, eps)
     feature = _feature(x.shape)
@@ -181,21 +179,20 @@ def gradient(call: Call, A: Algebra, args: list, delta: T, i: int) -> T:
 
 def _conv_gradient(call, A, args, delta, i, shapes, opts):
     x, k = args
-    windows = _windows(call, shapes, opts)
     s, p = opts["stride"], opts["padding"]
     n_x, n_k = _count(x.shape), _count(k.shape)
     if i == 1:  # the input correlated with δ (δ spread out by the stride)
         shown = _shown({"padding": p, "dilation": s}, (("padding", 0), ("dilation", 1)))
         return A.tensor(call.func, k.shape, [x, delta], lambda xs, ds: _scatter(
-            n_k, ((a, _times(ds[o], xs[m])) for o, w in enumerate(windows) for a, m in w)), shown)
+            n_k, ((a, _times(ds[o], xs[m])) for o, w in enumerate(_windows(call, shapes)) for a, m in w)), shown)
     side = min(k.shape[0], k.shape[1]) if len(k.shape) == 2 else k.shape[0]
     if s == 1 and p <= side - 1 and _square_or_vector(k.shape):  # the full convolution of δ with the flipped kernel
         flipped = A.tensor("flip", k.shape, [k], lambda ks: ks[::-1])
         return A.tensor(call.func, x.shape, [delta, flipped], lambda ds, fs: _scatter(
-            n_x, ((m, _times(ds[o], fs[n_k - 1 - a])) for o, w in enumerate(windows) for a, m in w)),
+            n_x, ((m, _times(ds[o], fs[n_k - 1 - a])) for o, w in enumerate(_windows(call, shapes)) for a, m in w)),
                         _shown({"padding": side - 1 - p}, (("padding", 0),)))
     return A.tensor(call.func.replace("conv", "conv_transpose"), x.shape, [delta, k], lambda ds, ks: _scatter(
-        n_x, ((m, _times(ds[o], ks[a])) for o, w in enumerate(windows) for a, m in w)),
+        n_x, ((m, _times(ds[o], ks[a])) for o, w in enumerate(_windows(call, shapes)) for a, m in w)),
                     _shown(opts, (("stride", 1), ("padding", 0))))
 
 
@@ -234,17 +231,22 @@ def _checked_shapes(call: Call, shapes: list, opts: dict):
     return (h, w), (kh, kw), (1 if want == 1 else opts["stride"], opts["stride"]), (ph, p)
 
 
-def _windows(call: Call, shapes: list, opts: dict | None = None) -> list:
+def _windows(call: Call, shapes: list) -> tuple:
     """For each output entry in reading order, the (kernel entry, input entry) pairs of its window that
-    lie inside the input (padding reads zeros), both as row-major positions."""
-    opts = settings(call) if opts is None else opts
+    lie inside the input (padding reads zeros), both as row-major positions; worked out once per layer."""
+    return _window_table(call, tuple(shapes))
+
+
+@functools.lru_cache(maxsize=64)
+def _window_table(call: Call, shapes: tuple) -> tuple:
+    opts = settings(call)
     (h, w), (kh, kw), (sh, sw), (ph, pw) = _checked_shapes(call, shapes, opts)
     out = []
     for i in range((h + 2 * ph - kh) // sh + 1):
         for j in range((w + 2 * pw - kw) // sw + 1):
-            out.append([(a * kw + b, r * w + c) for a in range(kh) for b in range(kw)
-                        for r, c in [(i * sh + a - ph, j * sw + b - pw)] if 0 <= r < h and 0 <= c < w])
-    return out
+            out.append(tuple((a * kw + b, r * w + c) for a in range(kh) for b in range(kw)
+                             for r, c in [(i * sh + a - ph, j * sw + b - pw)] if 0 <= r < h and 0 <= c < w))
+    return tuple(out)
 
 
 def _window_size(call: Call, shapes: list) -> int:
