@@ -11,13 +11,22 @@ import sympy as sp
 import yaml
 
 from backprop_tutor.derivation import derive
+from backprop_tutor.expr import BinOp, Name, names_in
 from backprop_tutor.errors import ProblemError, UsageError
 from backprop_tutor.problem import load, loads
 from backprop_tutor.solution import Delta, Forward, Gradient, Reference
 from backprop_tutor.solver import solve
 
 ROOT = Path(__file__).resolve().parent.parent
-LINEAR = re.compile(r"^(\w+) @ (\w+)(?: \+ (\w+))?$")
+def linear_parts(line):
+    """(left, right, bias) of a line `a @ b` or `a @ b + c` of names, read from its parsed expression
+    (an unrolled recurrent line's text is its cell's, not its own); None for any other line."""
+    e, bias = line.expr, None
+    if isinstance(e, BinOp) and e.op == "+" and isinstance(e.right, Name):
+        e, bias = e.left, e.right.id
+    if isinstance(e, BinOp) and e.op == "@" and isinstance(e.left, Name) and isinstance(e.right, Name):
+        return e.left.id, e.right.id, bias
+    return None
 
 
 def exact(v):
@@ -55,7 +64,7 @@ def numeric(path) -> bool:
 
 
 LAYERED = [p for p in sorted((ROOT / "problems").glob("*.yaml"))
-           if any(LINEAR.match(line.text) for line in load(p).forward) and load(p).dataset is None
+           if any(linear_parts(line) for line in load(p).forward) and load(p).dataset is None
            and numeric(p)]
 
 
@@ -79,10 +88,10 @@ def linear_layers(problem, matrix):
     leaves = {k: exact(v) for k, v in given(problem.path).items()}
     params = {leaf.name for leaf in problem.parameters}
     for line in problem.forward:
-        m = LINEAR.match(line.text)
-        if not m:
+        parts = linear_parts(line)
+        if not parts:
             continue
-        left, right, bias = m.groups()
+        left, right, bias = parts
         w, x, layout = (left, right, "Wx") if left in params else (right, left, "xW")
         if not isinstance(leaves[w], list) or not isinstance(leaves[w][0], list):
             continue  # a weight vector: a dot product, a single unit
@@ -106,7 +115,9 @@ def test_neuron_steps_equal_the_matrix_results_component_by_component(path):
     grads = {(s.name, s.index): s for s in neuron.steps() if isinstance(s, Gradient) and s.index}
     shown = {s.name for s in matrix.steps() if isinstance(s, Forward)}
     checked = 0
-    for name, w, W, layout, x, xs, b in linear_layers(problem, matrix):
+    layers = list(linear_layers(problem, matrix))
+    uses = {w: sum(w in names_in(line.expr) for line in problem.forward) for _, w, *_ in layers}
+    for name, w, W, layout, x, xs, b in layers:
         rows = len(W) if layout == "Wx" else len(W[0])
         for j in range(rows):
             terms = ([(W[j][i], xs[i]) for i in range(len(xs))] if layout == "Wx"
@@ -128,18 +139,27 @@ def test_neuron_steps_equal_the_matrix_results_component_by_component(path):
             d = list(matrix.deltas[name])
             for i in range(len(xs)):
                 key = f"{x}[{i + 1}]"
-                if key in deltas:
+                if key in deltas and deltas[key].users == (name,):
                     want = sum((W[j][i] if layout == "Wx" else W[i][j]) * d[j] for j in range(len(d)))
                     assert close(deltas[key].value, want)
                     checked += 1
-        if w in matrix.gradients:
+                elif key in deltas:  # more users (a recurrent state): this layer's terms are among the sum's
+                    terms = {sp.Symbol(f"{w}[{j + 1},{i + 1}]" if layout == "Wx" else f"{w}[{i + 1},{j + 1}]",
+                                       real=True) * sp.Symbol(f"delta_{name}[{j + 1}]", real=True)
+                             for j in range(len(d))}
+                    assert terms <= set(sp.Add.make_args(deltas[key].formula))
+                    checked += 1
+        # a weight the lines share (a recurrent cell's) has the sum of their terms as its gradient
+        sharing = [(list(matrix.deltas[n]), ys) for n, v, _, _, _, ys, _ in layers if v == w and n in matrix.deltas]
+        if w in matrix.gradients and len(sharing) == uses[w]:
             G = matrix.gradients[w]
             for j in range(len(d)):
                 for i in range(len(xs)):
                     index = (j + 1, i + 1) if layout == "Wx" else (i + 1, j + 1)
-                    assert close(G[index[0] - 1, index[1] - 1], d[j] * xs[i])
+                    total = sum(dd[j] * ys[i] for dd, ys in sharing)
+                    assert close(G[index[0] - 1, index[1] - 1], total)
                     if (w, index) in grads:
-                        assert close(grads[(w, index)].value, d[j] * xs[i])
+                        assert close(grads[(w, index)].value, total)
                         checked += 1
     # every other component against the matrix form's value
     for key, step in forward.items():
