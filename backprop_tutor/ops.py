@@ -174,7 +174,7 @@ class elu_slope(Named):
 
     def fdiff(self, argindex=1):
         z, a = self.args
-        return sp.Integer(0) if argindex == 2 else a * sp.exp(z) * (1 - step(z))
+        return (1 if argindex == 2 else a) * sp.exp(z) * (1 - step(z))
 
 
 class silu(Named):
@@ -370,7 +370,7 @@ class huber_term(Named):
 
     def fdiff(self, argindex=1):
         d, delta = self.args
-        return sp.Max(-delta, sp.Min(delta, d)) if argindex == 1 else sp.Max(-d, sp.Min(d, delta)) - delta
+        return sp.Max(-delta, sp.Min(delta, d)) if argindex == 1 else relu(sp.Abs(d) - delta)
 
 
 def _inverse(A, c):

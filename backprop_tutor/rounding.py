@@ -93,9 +93,9 @@ class ByHand(Eval):
         super().__init__(unit_targets)
         self.decimals = decimals
 
-    def apply_prime(self, name: str, a: T) -> T:
+    def apply_prime(self, name: str, a: T, *params: T) -> T:
         """The derivative of an elementwise function at a, through its rounded output where a sheet does."""
         if name not in THROUGH_OUTPUT:
-            return super().apply_prime(name, a)
+            return super().apply_prime(name, a, *params)
         o, slope = half_up(self.apply(name, a).x, self.decimals), THROUGH_OUTPUT[name]
         return T(o.applyfunc(slope) if isinstance(o, sp.MatrixBase) else slope(o), a.shape)

@@ -65,13 +65,13 @@ class Rewired(Eval):
         super().__init__(unit_targets)
         self.func, self.how = func, how
 
-    def apply_prime(self, name: str, a: T) -> T:
+    def apply_prime(self, name: str, a: T, *params: T) -> T:
         """The slipped derivative for the chosen function, the true one for every other."""
         if name != self.func:
-            return super().apply_prime(name, a)
+            return super().apply_prime(name, a, *params)
         if self.how == "one":
             return self.lift(self.const(1), a.shape)
-        return super().apply_prime(name, self.apply(name, a))
+        return super().apply_prime(name, self.apply(name, a, *params), *params)
 
 
 @dataclass(frozen=True)

@@ -370,3 +370,14 @@ loss: hinge(y, t) + squared_hinge(y, t) + huber(y, t, 0.5) + nll(log_softmax(y),
         exact = [float(sp.N(v, 30)) for v in work.deltas[p].x]
         assert np.allclose(natural(grads[p], graph.nodes[p].shape).ravel(), exact, rtol=1e-10, atol=1e-13), p
 
+
+
+def test_check_marks_a_file_of_the_new_functions(tmp_path):
+    """tutor check recomputes the solution with classic slips made: the new functions' constant arguments
+    pass through those recomputations too."""
+    f = tmp_path / "leaky.yaml"
+    f.write_text(LAYER.format(act="leaky_relu(z, 0.1)"), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "backprop_tutor", "check", str(f), "--answer", "L=5", "--no-color"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    assert "wrong" in out.stdout and "Traceback" not in out.stderr

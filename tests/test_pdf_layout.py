@@ -32,7 +32,8 @@ PAGE_BUDGET = 22
 # Problems added later have a budget each, not a share of the one above: step 1 of training, worked
 # over the first batch of a data set (3 and 5 pages when they were added).
 OWN_PAGE_BUDGET = {"ws24_sheet4_train": 3, "ws24_sheet4_ring": 5, "mazur_step_by_step": 3, "rnn_elman_bptt": 5,
-                   "lstm_cell_step": 3, "conv1d_stride2": 3, "conv2d_maxpool": 4, "batchnorm_batch3": 3, "layernorm": 3}
+                   "lstm_cell_step": 3, "conv1d_stride2": 3, "conv2d_maxpool": 4, "batchnorm_batch3": 3, "layernorm": 3,
+                   "attention_head": 5, "svm_hinge": 2, "leaky_relu_net": 3}
 _BLOCK = re.compile(r"\\begin\{samepage\}\n(.*?)\\end\{samepage\}", re.S)
 _MARK = re.compile(r"KEEP (\d+) ([ab]) (\d+)")
 
