@@ -323,6 +323,10 @@ class Algebra:
         """softmax(s) as a backward rule uses it; Show writes its numbers where s is numbers."""
         return self.softmax(s)
 
+    def row_totals(self, m: T) -> T:
+        """The sums of a matrix's rows, m𝟙."""
+        return self.matmul(m, self.ones(m.shape[1]))
+
     def ones(self, n: int) -> T:
         """The vector of n ones, 𝟙."""
         return self.lift(self.const(1), (n,))
@@ -739,6 +743,11 @@ class Show(Algebra):
             return Eval().softmax(s)
         return self.softmax(s)
 
+    def row_totals(self, m: T) -> T:
+        if _numbers_only(m.x):  # the row sums by their values: a line of three matrices is too wide to read
+            return Eval().row_totals(T(m.x.doit(), m.shape))
+        return super().row_totals(m)
+
     def _add(self, a, b, shape):
         if shape == ():
             return sp.Add(a, b, evaluate=False)
@@ -967,6 +976,12 @@ def _entries(x, w: Window) -> list:
         return [[x]]
     rows = [list(x.row(i)) for i in range(x.rows)]
     return [list(col) for col in zip(*rows)] if w.across else rows
+
+
+def _numbers_only(e) -> bool:
+    """Whether a formula is built of number matrices alone (no symbol, no function of one)."""
+    return isinstance(e, sp.Basic) and not e.free_symbols and not e.atoms(MatFunc) and \
+        all(isinstance(a, ImmutableMatrix) for a in e.atoms(sp.MatrixBase))
 
 
 def _elements(a: T) -> list:

@@ -205,8 +205,8 @@ def _table(sources: tuple, targets: tuple, edges: list) -> WeightTable:
 def _layer(graph: Graph, node, env: dict, layers: dict) -> _Layer:
     """Split a node into activation and pre-activation, merging h = f(z) with a z used only by h."""
     expr = node.expr
-    if isinstance(expr, Call) and expr.func in ELEMENTWISE and len(expr.args) == 1:
-        arg = expr.args[0]
+    if isinstance(expr, Call) and expr.func in ELEMENTWISE and len(expr.args) == 1 + len(ELEMENTWISE[expr.func].params):
+        arg = expr.args[0]  # the rest are constants (the slope of leaky_relu): the unit's function keeps them
         if isinstance(arg, Name) and arg.id in layers and graph.users[arg.id] == (node.name,) \
                 and layers[arg.id].activation is None and graph.nodes[arg.id].role == "forward":
             return _Layer(node.name, layers[arg.id].pre, expr.func, arg.id)

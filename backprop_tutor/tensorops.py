@@ -50,11 +50,6 @@ def _pairwise(f, A, args, delta):
     return [lambda: A.mul(delta, first), lambda: A.mul(delta, later)]
 
 
-def _row_sums(A, m: T) -> T:
-    """The sums of a matrix's rows, m𝟙."""
-    return A.matmul(m, A.ones(m.shape[1]))
-
-
 def _through_softmax(A, s, delta):
     """p ⊙ (δ − pᵀδ) for p = softmax(s); row by row for a matrix, P ⊙ Δ − ((P ⊙ Δ)𝟙𝟙ᵀ) ⊙ P, written as a
     difference so that a line too long for the page breaks between its terms."""
@@ -62,7 +57,7 @@ def _through_softmax(A, s, delta):
     if len(s.shape) == 1:
         return A.mul(p, A.sub(delta, A.lift(A.matmul(p, delta), p.shape)))
     weighted = A.mul(p, delta)
-    return A.sub(weighted, A.mul(A.outer(_row_sums(A, weighted), A.ones(s.shape[1])), p))
+    return A.sub(weighted, A.mul(A.outer(A.row_totals(weighted), A.ones(s.shape[1])), p))
 
 
 def _through_log_softmax(A, s, delta):
@@ -70,7 +65,7 @@ def _through_log_softmax(A, s, delta):
     p = A.probabilities(s)
     if len(s.shape) == 1:
         return A.sub(delta, A.mul(A.total(delta), p))
-    return A.sub(delta, A.mul(A.outer(_row_sums(A, delta), A.ones(s.shape[1])), p))
+    return A.sub(delta, A.mul(A.outer(A.row_totals(delta), A.ones(s.shape[1])), p))
 
 
 def _through_norm(A, v, delta):
