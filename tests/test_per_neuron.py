@@ -93,6 +93,8 @@ def linear_layers(problem, matrix):
             continue
         left, right, bias = parts
         w, x, layout = (left, right, "Wx") if left in params else (right, left, "xW")
+        if w not in leaves:
+            continue  # a product of two computed values (attention's A @ V): no layer's given weights
         if not isinstance(leaves[w], list) or not isinstance(leaves[w][0], list):
             continue  # a weight vector: a dot product, a single unit
         W = leaves[w]
