@@ -14,7 +14,7 @@ from ..prose import prose_latex
 from ..texsafe import escape_text
 from .texbreak import break_line, width
 from .tikz import to_pgfplots, to_tikz
-from .printer import (EXACT_DIGITS, entry_by_entry, mixed, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
+from .printer import (EXACT_DIGITS, dot_operands, entry_by_entry, mixed, FROZEN, PARTIAL_IN_TITLE, PLAIN_NUMBER, OurNumbers, PagePrinter, SignedTerms,
                       answer_steps, decimal_padding, matrix_kind, negated, negative_number, parts_in_order, plain_given,
                       spelled_out, unit_name, verdict, worked_lines)
 
@@ -97,7 +97,8 @@ class MathLatex(OurNumbers, SignedTerms, LatexPrinter):
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as w^T x
-            return f"{self._factor(e.args[1])}^{{T}} {self._factor(e.args[2])}"
+            left, right, transposed = dot_operands(e)
+            return f"{self._factor(left)}{'^{T}' if transposed else ''} {self._factor(right)}"
         return self._call(e.name, e.operands)
 
     def _print_operation(self, e, exp=None):

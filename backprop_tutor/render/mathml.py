@@ -10,7 +10,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from ..notation import function_tex, is_exact_decimal, number_text, rounded, tex_name, tex_number
 from ..ops import LOSS_TEX, Named
 from ..texsafe import GREEK, ARGUMENTS, UnsafeTeX, check_math, math_tokens
-from .printer import (EXACT_DIGITS, PLAIN_NUMBER, mixed, OurNumbers, SignedTerms, decimal_padding, negated, negative_number,
+from .printer import (EXACT_DIGITS, PLAIN_NUMBER, dot_operands, mixed, OurNumbers, SignedTerms, decimal_padding, negated, negative_number,
                       spelled_out)
 
 GREEK_LETTERS = dict(zip(GREEK, "αβγδεϵζηθϑικλμνξπϖρϱσςτυφϕχψωΓΔΘΛΞΠΣΥΦΨΩ"))
@@ -355,8 +355,11 @@ class MathMathML(OurNumbers, SignedTerms, MathMLPresentationPrinter):
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as wᵀx
-            transposed = self.el("msup", self._factor(e.args[1]), self.el("mi", text="T", mathvariant="normal"))
-            return self.el("mrow", transposed, self._factor(e.args[2]))
+            left, right, transposed = dot_operands(e)
+            written = self._factor(left)
+            if transposed:
+                written = self.el("msup", written, self.el("mi", text="T", mathvariant="normal"))
+            return self.el("mrow", written, self._factor(right))
         return self._call(e.name, e.operands)
 
     def _print_operation(self, e):

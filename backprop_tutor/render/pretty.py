@@ -10,7 +10,7 @@ from ..notation import PART as _ELEMENT, LAYERED, display_name, index_text, is_e
 from ..ops import LOSS_TEX, Named
 from ..prose import math_unicode
 from .wrap import wrap_picture
-from .printer import EXACT_DIGITS, OurNumbers, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
+from .printer import EXACT_DIGITS, OurNumbers, dot_operands, negated as _negated, negative_number as _negative_number, positive_first, spelled_out
 
 # Losses named as sheets name them, from the same math the LaTeX printer sets (half_sse → ½ SSE).
 _FUNCTION_NAMES = {"sigmoid": "σ", "sigmoid′": "σ′", **{k: math_unicode(v) for k, v in LOSS_TEX.items()}}
@@ -206,7 +206,8 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def _print_ScalarFunc(self, e):
         if e.name == "dot":  # w·x of two vectors, as wᵀx
-            return self._print(sp.MatMul(sp.Transpose(e.args[1]), e.args[2], evaluate=False))
+            left, right, transposed = dot_operands(e)
+            return self._print(sp.MatMul(sp.Transpose(left) if transposed else left, right, evaluate=False))
         return self._named_call(e.name, e.operands)
 
     def _print_sigmoid(self, e):

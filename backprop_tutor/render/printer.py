@@ -246,6 +246,15 @@ def matrix_kind(value) -> str:
     return "row" if value.rows == 1 else "matrix"
 
 
+def dot_operands(e) -> tuple:
+    """A dot product w·x as a sheet writes it, wᵀx: (left, right, whether left takes a ᵀ). A vector
+    of numbers is written as the row it becomes, (0.1, 0.2)(1, 2)ᵀ, never (0.1, 0.2)ᵀᵀ."""
+    left, right = e.operands
+    if isinstance(left, sp.MatrixBase):
+        return left.T, right, False
+    return left, right, True
+
+
 def plain_given(step) -> bool:
     """A value the file states as a number (no derived parameter's formula): shown a few to a line."""
     return type(step).__name__ == "Given" and step.formula is None and step.role in ("input", "target", "parameter")
