@@ -42,7 +42,9 @@ class _Answers:
             kinds += ["loss", "backward", "gradients"]
             if self.g.problem.learning_rate is not None:
                 kinds += ["update", "loss_after_update"]
-        return [sec for kind in kinds for sec in self._shown(kind, None)]
+        # a section with nothing to show (no δ when the loss uses no parameter) is left out, so that
+        # each answer closes the section it was computed in
+        return [sec for kind in kinds for sec in self._shown(kind, None) if sec.steps]
 
     def show(self, ask) -> list[Section]:
         return self.whole() if ask.what[0] == "all" else self._shown(ask.what[0], ask)

@@ -163,7 +163,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
     """∂L/∂(one weight): the chain rule written with the elements it touches."""
     g, ev = work.g, Eval(work.unit_targets)
     env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
-    total = None
+    total = ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)  # a weight the loss does not use: 0
     above = g.ancestors(work.of)
     users = tuple(u for u in g.users[name] if u in above)
     for u in users:
@@ -172,7 +172,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
                  else T(element_symbols(f"delta_{u}", node.shape), node.shape))
         acc: dict = {}
         backward(node.expr, ev, env, delta, acc)
-        total = acc[name] if total is None else ev.add(total, acc[name])
+        total = acc[name] if u == users[0] else ev.add(total, acc[name])
     formula = as_written(at(total.x, index))
     subs = {}
     for n, node in g.nodes.items():
