@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from backprop_tutor import load, loads, solve
 from backprop_tutor.datasets import solvable
 from backprop_tutor.cli import app
-from backprop_tutor.solution import Gradient
+from backprop_tutor.solution import Gradient, ThroughTime
 from helpers import is_numeric as _is_numeric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,7 +206,7 @@ def test_verify_prints_one_finite_difference_line_per_gradient_shown(path):
     assert plain.exit_code == 0 and checked.exit_code == 0, checked.stderr
     assert CHECK_LINE not in plain.stdout
     sol = solve(load(path), verify=True)
-    shown = [s for s in sol.steps() if isinstance(s, Gradient)]
+    shown = [s for s in sol.steps() if isinstance(s, (Gradient, ThroughTime))]  # a shared weight's: its sum over time
     assert all(s.check is not None for s in shown)
     assert checked.stdout.count(CHECK_LINE) == len(shown)
 
