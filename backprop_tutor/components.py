@@ -50,16 +50,20 @@ def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAU
         values = _pass_of(work, sec)
         for step in sec.steps:
             parts = [] if form is None and not _small(step) else _components(work, step, values)
-            if not parts:
+            if not parts and not isinstance(step, (Forward, Delta, Gradient)):
                 steps.append(step)
                 continue
-            steps.extend([step] if form == "both" else [])
-            for part in parts:
+            steps.extend([step] if form == "both" and parts else [])
+            # a single element asked on its own (derive k[2]) is the same step as that component
+            # written earlier, so it too is named once more rather than worked again
+            for part in parts or [step]:
                 same = dataclasses.replace(part, rules=()) if hasattr(part, "rules") else part
                 if detail != "full" and same in seen:
                     steps.append(_reference(part, None if seen[same] == sec.part else seen[same]))
-                else:
+                elif parts:
                     seen.setdefault(same, sec.part)
+                    steps.append(part)
+                else:
                     steps.append(part)
         out.append(dataclasses.replace(sec, steps=tuple(steps)) if steps != list(sec.steps) else sec)
     return out
