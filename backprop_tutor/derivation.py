@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import sympy as sp
 
@@ -240,10 +241,52 @@ def _whole(work: Work, name: str, index, label: str, between: set, expand: bool 
 def derivative_in_names(work: Work, name: str, index=None):
     """∂of/∂name (one element with index) with the deltas substituted, in the element names of the
     forward pass (Z_in[1], step(Z_in[1])), and those names' values; None when it is too long to write."""
-    try:
-        return _expanded(work, name, index, name, work.g.between(name, work.of), False)
-    except _TooLong:
-        return None
+    sweep = _SWEEPS.get(work)
+    if sweep is None:
+        sweep = _SWEEPS[work] = _InNames(work)
+    return sweep.derivative(name, index)
+
+
+class _InNames:
+    """One reverse sweep of ∂of/∂node in the element names for every node of a Work, shared by all the
+    names asked about: ∂of/∂c is the same whichever name's path c lies on. A node whose derivative
+    passes EXPAND_MAX operations, and every node behind it, is marked too long instead of written."""
+
+    def __init__(self, work: Work):
+        g, self.of, self.g = work.g, work.of, work.g
+        self.env = {k: T(element_symbols(k, node.shape), node.shape) for k, node in g.nodes.items()}
+        self.ev = ev = Eval(work.unit_targets)
+        memo: dict = {}
+        reach = g.ancestors(self.of) | {self.of}
+        self.expanded: dict[str, T] = {self.of: ev.lift(T(sp.Integer(1), ()), g.nodes[self.of].shape)}
+        self.too_long: set = set()
+        for node in reversed(g.computed):
+            c = node.name
+            if c not in reach or c not in self.expanded:
+                continue
+            if c in self.too_long:
+                self.too_long.update(u for u in names_in(node.expr) if u in reach)
+                continue
+            acc: dict = {}
+            backward(node.expr, ev, self.env, self.expanded[c], acc)
+            for used, contribution in acc.items():
+                if used not in reach or used in self.too_long:
+                    continue
+                self.expanded[used] = ev.add(self.expanded[used], contribution) if used in self.expanded \
+                    else contribution
+                if _size(self.expanded[used].x, memo) > EXPAND_MAX:
+                    self.too_long.add(used)
+
+    def derivative(self, name: str, index):
+        """(∂of/∂name or its element, the element names) or None when too long to write."""
+        if (self.g.between(name, self.of) | {name}) - {self.of} & self.too_long:
+            return None
+        zero = self.ev.lift(T(sp.Integer(0), ()), self.g.nodes[name].shape)
+        total = self.expanded.get(name, zero).x
+        return (at(total, index) if index else total), self.env
+
+
+_SWEEPS: "weakref.WeakKeyDictionary[Work, _InNames]" = weakref.WeakKeyDictionary()
 
 
 class _TooLong(Exception):

@@ -1,0 +1,145 @@
+"""Time `tutor` against the SymPy import floor: bundled problems, generated MLPs, peak memory.
+
+Usage: python benchmarks/run.py [--rounds N] [--quick]   (from the repository root, with tutor installed)
+
+Every figure is the median CPU time (user + system) of a fresh process, measured in rounds that run each
+command once beside the floors, so a ratio compares runs made under the same load. Ratios are to the
+imports the tool cannot avoid (`import sympy, typer, yaml, rich`) or to a bare `import sympy`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+TUTOR = [PYTHON, "-m", "backprop_tutor"]
+FLOORS = {"import sympy": [PYTHON, "-c", "import sympy"],
+          "import sympy, typer, yaml, rich": [PYTHON, "-c", "import sympy, typer, yaml, rich"]}
+BUNDLED = ("ws24_sheet4_ex1", "sheet12_p2", "mazur_step_by_step", "conv2d_maxpool", "rnn_elman_bptt")
+
+
+def mlp(width: int, depth: int, activation: str, seed: int = 1) -> str:
+    """A problem file: 4 inputs, `depth` hidden layers of `width` units, 2 outputs, weights ±0.1…±0.9."""
+    rng = random.Random(seed)
+
+    def tenth():
+        return rng.choice([k / 10 for k in range(-9, 10) if k])
+
+    def matrix(rows, cols):
+        return "[" + ", ".join("[" + ", ".join(f"{tenth():g}" for _ in range(cols)) + "]" for _ in range(rows)) + "]"
+
+    def vector(n):
+        return "[" + ", ".join(f"{tenth():g}" for _ in range(n)) + "]"
+
+    sizes = [4] + [width] * depth + [2]
+    lines = [f"title: \"MLP 4-{'-'.join(str(width) for _ in range(depth))}-2, {activation}\"",
+             "inputs:", "  x: [1, -1, 2, 0.5]", "parameters:"]
+    for k in range(1, len(sizes)):
+        lines.append(f"  W{k}: {matrix(sizes[k], sizes[k - 1])}")
+        lines.append(f"  b{k}: {vector(sizes[k])}")
+    lines += ["targets:", "  t: [1, 0]", "forward:"]
+    previous = "x"
+    for k in range(1, len(sizes)):
+        last = k == len(sizes) - 1
+        lines.append(f"  z{k}: W{k} @ {previous} + b{k}")
+        lines.append(f"  h{k}: {'sigmoid' if last else activation}(z{k})")
+        previous = f"h{k}"
+    lines += ["loss: half_sse(h%d, t)" % (len(sizes) - 1), "learning_rate: 0.1", ""]
+    return "\n".join(lines)
+
+
+def limits(width: int) -> list:
+    """The --limit settings a network this wide needs."""
+    settings = [f"values={4 * width * width}"]
+    if width > 32:
+        settings += [f"matrix_side={width}", f"matrix_elements={width * width}"]
+    return [part for setting in settings for part in ("--limit", setting)]
+
+
+def cpu(command: list, cwd: str) -> tuple[float, int]:
+    """CPU seconds (user + system) and peak resident kilobytes of one run of `command`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=dict(os.environ, COLUMNS="80"))
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-500:]}")
+    del before
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def measure(commands: dict, rounds: int, cwd: str) -> dict:
+    """Median CPU seconds and the largest peak memory of each command, over interleaved rounds."""
+    times = {name: [] for name in commands}
+    memory = {name: 0 for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            seconds, peak = cpu(command, cwd)
+            times[name].append(seconds)
+            memory[name] = max(memory[name], peak)
+    return {name: (statistics.median(times[name]), memory[name] / 1024) for name in commands}
+
+
+def machine() -> str:
+    """The machine the table was measured on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+            f"Python {platform.python_version()}; {platform.system()} {platform.release()}")
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each command (default 5)")
+    parser.add_argument("--quick", action="store_true", help="floors, bundled problems and the 3x32 MLPs only")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        commands = dict(FLOORS)
+        for name in BUNDLED:
+            commands[f"solve {name} --json"] = TUTOR + ["solve", name, "--json"]
+            commands[f"solve {name}"] = TUTOR + ["solve", name, "--no-color"]
+            commands[f"export {name} -o .tex"] = TUTOR + ["export", name, "-o", os.path.join(work, f"{name}.tex"),
+                                                          "--force"]
+        shapes = [(32, 3, a) for a in ("relu", "sigmoid", "tanh")]
+        if not args.quick:
+            shapes += [(w, 3, "sigmoid") for w in (8, 16, 64)] + [(16, d, "sigmoid") for d in (1, 2, 4, 6)]
+            shapes += [(64, 3, "relu"), (64, 3, "tanh")]
+        for width, depth, activation in shapes:
+            path = os.path.join(work, f"mlp_{width}x{depth}_{activation}.yaml")
+            Path(path).write_text(mlp(width, depth, activation))
+            label = f"MLP 4-{width}x{depth}-2 {activation}"
+            commands[f"{label} --json"] = TUTOR + limits(width) + ["solve", path, "--json"]
+            if activation == "sigmoid" or not args.quick:
+                commands[f"{label} terminal"] = TUTOR + limits(width) + ["solve", path, "--no-color"]
+        results = measure(commands, args.rounds, work)
+    floor = results["import sympy"][0]
+    unavoidable = results["import sympy, typer, yaml, rich"][0]
+    print(f"machine: {machine()}")
+    print(f"median CPU of {args.rounds} rounds; ratios to `import sympy` ({floor:.3f} s) and to "
+          f"`import sympy, typer, yaml, rich` ({unavoidable:.3f} s)\n")
+    print(f"| {'command':<42} | {'CPU s':>6} | {'× sympy':>7} | {'× imports':>9} | {'peak MB':>7} |")
+    print(f"|{'-' * 44}|{'-' * 8}:|{'-' * 9}:|{'-' * 11}:|{'-' * 9}:|")
+    for name, (seconds, peak) in results.items():
+        print(f"| {name:<42} | {seconds:6.3f} | {seconds / floor:7.2f} | {seconds / unavoidable:9.2f} | "
+              f"{peak:7.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Work that stays linear: one shared reverse sweep for every name a ReLU's zero is explained for, and its
+derivatives agree with differences computed here in exact fractions."""
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import sympy as sp
+
+from backprop_tutor import derivation, loads
+from backprop_tutor.engine import Work
+from backprop_tutor.graph import build
+from backprop_tutor.results import relu_off
+from backprop_tutor.steps import flat
+
+X = [F(1), F(-2)]
+W1 = [[F(5, 10), F(-3, 10)], [F(-4, 10), F(2, 10)], [F(1, 10), F(6, 10)]]
+B1 = [F(1, 10), F(-2, 10), F(3, 10)]
+W2 = [[F(3, 10), F(-5, 10), F(7, 10)], [F(-6, 10), F(4, 10), F(2, 10)]]
+B2 = [F(2, 10), F(1, 10)]
+W3 = [[F(9, 10), F(-8, 10)]]
+T = F(1, 2)
+
+RELU_NET = f"""
+inputs:
+  x: {[float(v) for v in X]}
+parameters:
+  W1: {[[float(v) for v in r] for r in W1]}
+  b1: {[float(v) for v in B1]}
+  W2: {[[float(v) for v in r] for r in W2]}
+  b2: {[float(v) for v in B2]}
+  W3: {[[float(v) for v in r] for r in W3]}
+targets:
+  t: [{float(T)}]
+forward:
+  z1: W1 @ x + b1
+  h1: relu(z1)
+  z2: W2 @ h1 + b2
+  h2: relu(z2)
+  y: W3 @ h2
+loss: half_sse(y, t)
+learning_rate: 0.1
+"""
+
+
+def loss(params: dict) -> F:
+    """The network above in fractions, written out here."""
+    def layer(W, b, v):
+        return [sum((w * u for w, u in zip(row, v)), F(0)) + (b[i] if b else 0) for i, row in enumerate(W)]
+    h1 = [max(F(0), v) for v in layer(params["W1"], params["b1"], X)]
+    h2 = [max(F(0), v) for v in layer(params["W2"], params["b2"], h1)]
+    y = layer(params["W3"], None, h2)[0]
+    return (y - T) ** 2 / 2
+
+
+def difference(name: str, i: int, j: int | None) -> F:
+    """The central difference of the loss in one weight; exact, since the loss is quadratic in each weight
+    between kinks and the step of 1/10⁶ crosses none at this point."""
+    h = F(1, 10 ** 6)
+    params = {"W1": W1, "b1": B1, "W2": W2, "b2": B2, "W3": W3}
+
+    def moved(by):
+        p = {k: [list(r) if isinstance(r, list) else r for r in v] for k, v in params.items()}
+        if j is None:
+            p[name][i] += by
+        else:
+            p[name][i][j] += by
+        return loss(p)
+    return (moved(h) - moved(-h)) / (2 * h)
+
+
+def test_the_net_has_a_unit_off_in_each_hidden_layer():
+    z1 = [sum(w * u for w, u in zip(r, X)) + b for r, b in zip(W1, B1)]
+    assert any(v <= 0 for v in z1) and any(v > 0 for v in z1)
+
+
+def test_each_derivative_in_names_is_the_difference_at_the_forward_values():
+    work = Work(build(loads(RELU_NET)))
+    checked = 0
+    for name, shape in (("W1", (3, 2)), ("b1", (3,)), ("W2", (2, 3)), ("b2", (2,)), ("W3", (1, 2))):
+        expression, env = derivation.derivative_in_names(work, name)
+        values = {s: v for n in env for s, v in zip(flat(env[n].x), flat(work.values[n].x))}
+        entries = flat(expression)
+        for k, e in enumerate(entries):
+            i, j = (k // shape[1], k % shape[1]) if len(shape) == 2 else (k, None)
+            got = sp.Rational(e.xreplace(values))
+            assert got == sp.Rational(difference(name, i, j)), (name, i, j)
+            checked += 1
+    assert checked == 6 + 3 + 6 + 2 + 2
+
+
+def test_one_reverse_sweep_serves_every_name(monkeypatch):
+    calls = []
+    real = derivation.backward
+    monkeypatch.setattr(derivation, "backward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    graph = build(loads(RELU_NET))
+    work = Work(graph)
+    relu_off(work, "W3")
+    one = len(calls)
+    for name in ("W1", "b1", "W2", "b2", "W1[1,2]", "W2[2,1]"):
+        relu_off(work, name)
+    assert one > 0 and len(calls) == one
+
+
+def test_a_zero_gradient_names_the_unit_that_is_off():
+    work = Work(build(loads(RELU_NET)))
+    z1 = [sum(w * u for w, u in zip(r, X)) + b for r, b in zip(W1, B1)]
+    off = [k + 1 for k, v in enumerate(z1) if v <= 0]
+    units = relu_off(work, "b1")
+    assert [u.index for u in units] == [(k,) for k in off] and all(u.node == "z1" for u in units)
