@@ -8,7 +8,10 @@ textbook's.
 """
 from __future__ import annotations
 
+import functools
+
 import math
+import operator
 import re
 from dataclasses import dataclass
 
@@ -23,6 +26,7 @@ from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, po
                         scores_beyond_limits)
 from .ops import ELEMENTWISE, LOSSES, step
 
+NUMBERS = (sp.Rational, sp.Float)  # the values Eval computes: an exact fraction or a decimal number
 PRECISION = 40  # significant digits carried for values that are not rational
 WORKING = PRECISION + 20  # digits the cancellation-free losses are computed with
 EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh", "silu", "elu", "gelu"})  # through e^z
@@ -389,6 +393,8 @@ class Eval(Algebra):
     """
 
     def finish(self, e):
+        if isinstance(e, NUMBERS):
+            return in_range(e)
         e = sp.sympify(e)
         if e.is_Rational or e.is_Float:
             return in_range(e)
@@ -463,6 +469,8 @@ class Eval(Algebra):
         return _shaped([self.finish(0 if u == 0 else u / v) for u, v in zip(cs, xs)], shape)
 
     def _matmul(self, a, b):
+        if all(isinstance(v, NUMBERS) for m in (a, b) for v in m):
+            return self.each(numbers_matmul(a, b), lambda v: v)
         return self.each(a * b, lambda v: v)
 
     def _dot(self, a, b):
@@ -624,6 +632,26 @@ class Closed(Eval):
         if any(isinstance(v, sp.Float) for v in _elements(value)):
             return stably()
         return value
+
+
+def numbers_matmul(a, b):
+    """a·b of two matrices of numbers, term for term what SymPy's own product computes (each entry the
+    sum, in order, of the products of nonzero entries; a sum that is zero is the integer 0), without
+    building its sums of expressions."""
+    rows, inner, columns = a.rows, a.cols, b.cols
+    left, right = a.tolist(), b.tolist()
+    out = []
+    for i in range(rows):
+        terms: list[list] = [[] for _ in range(columns)]
+        for k, u in enumerate(left[i]):
+            if u:
+                for j, v in enumerate(right[k]):
+                    if v:
+                        terms[j].append(u * v)
+        for column in terms:
+            total = functools.reduce(operator.add, column, sp.S.Zero)
+            out.append(total if total else sp.S.Zero)
+    return ImmutableMatrix(rows, columns, out)
 
 
 def in_range(x):
@@ -995,6 +1023,7 @@ def symbol_for(name: str, shape: tuple):
     return sp.MatrixSymbol(name, *matrix_dims(shape))
 
 
+@functools.lru_cache(maxsize=1024)  # the same names are asked for by every step that writes elements
 def element_symbols(name: str, shape: tuple):
     """A matrix of symbols name[i] / name[i,j] standing for the elements of a quantity."""
     if shape == ():

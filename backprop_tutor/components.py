@@ -167,10 +167,11 @@ def _count(shape: tuple) -> int:
     return shape[0] if len(shape) == 1 else shape[0] * shape[1]
 
 
-def _values(work: Work, env: dict, values: dict | None = None) -> dict:
+def _values(work: Work, env: dict, names, values: dict | None = None) -> dict:
+    """Each element symbol of the named nodes (those a formula can hold) → its value."""
     values = work.values if values is None else values
     subs = {}
-    for n in work.g.nodes:
+    for n in dict.fromkeys(names):
         subs.update(zip(flat(env[n].x), flat(values[n].x)))
     return subs
 
@@ -181,9 +182,9 @@ def _forward_components(work: Work, step: Forward, values: dict) -> list:
     env = _env(work)
     node = work.g.nodes[step.name]
     formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
-    subs = _values(work, env, values)
-    out = []
     names = names_in(node.expr)
+    subs = _values(work, env, names, values)
+    out = []
     for index, formula in zip(_indices(node.shape), formulas):
         written = in_reading_order(as_written(formula), names, by_window=_windowed(node.expr))
         closed = None if step.closed is None else at(step.closed, index)
@@ -205,9 +206,9 @@ def _delta_components(work: Work, step: Delta) -> list:
         acc: dict = {}
         backward(unode.expr, ev, env, delta, acc)
         total = acc[step.name] if total is None else ev.add(total, acc[step.name])
-    subs = _values(work, env)
+    subs = _values(work, env, [n for u in step.users for n in names_in(g.nodes[u].expr)])
     for n, node in g.nodes.items():
-        if n != work.of and n in work.deltas:
+        if n in step.users and n != work.of and n in work.deltas:
             subs.update(zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)))
     out = []
     for index in _indices(step.shape):

@@ -13,7 +13,7 @@ from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .detail import DEFAULT, EXTRAS, Condenser, check_detail
 from .errors import LimitError
-from .expr import names_in
+from .expr import BinOp, Name, Neg, names_in
 from .graph import Graph, build
 from .ops import linear
 from .problem import Problem
@@ -267,14 +267,19 @@ class _InNames:
             if c in self.too_long:
                 self.too_long.update(u for u in names_in(node.expr) if u in reach)
                 continue
+            delta = self.expanded[c]
+            entries = flat(delta.x)
+            surely = product_bound(node.expr, node.shape, self.env, sum(size_of(e, memo) for e in entries) - len(entries))
+            skipped = {u for u, bound in surely.items() if bound > EXPAND_MAX and u in reach}
+            self.too_long |= skipped
             acc: dict = {}
-            backward(node.expr, ev, self.env, self.expanded[c], acc)
+            backward(node.expr, ev, self.env, delta, acc, need=reach - self.too_long if skipped else None)
             for used, contribution in acc.items():
                 if used not in reach or used in self.too_long:
                     continue
                 self.expanded[used] = ev.add(self.expanded[used], contribution) if used in self.expanded \
                     else contribution
-                if _size(self.expanded[used].x, memo) > EXPAND_MAX:
+                if size_of(self.expanded[used].x, memo) > EXPAND_MAX:
                     self.too_long.add(used)
 
     def derivative(self, name: str, index):
@@ -284,6 +289,37 @@ class _InNames:
         zero = self.ev.lift(T(sp.Integer(0), ()), self.g.nodes[name].shape)
         total = self.expanded.get(name, zero).x
         return (at(total, index) if index else total), self.env
+
+
+def product_bound(expr, shape: tuple, env: dict, excess: int) -> dict:
+    """A lower bound of the size of ∂/∂name for each name multiplied in a matrix product A @ B of two
+    names at the top of expr (under + and − only, of expr's own shape), when the δ coming down has
+    `excess` = its size less its count of entries: each entry of the name's δ sums one product per
+    entry of the contracted side, each at least as long as the δ entry it carries, so the whole is at
+    least inner × excess. Lets a sweep skip a product it would only find too long after building it."""
+    out: dict = {}
+    todo = [expr]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, Neg):
+            todo.append(e.operand)
+        elif isinstance(e, BinOp) and e.op in "+-":
+            todo.extend([e.left, e.right])
+        elif isinstance(e, BinOp) and e.op == "@" and isinstance(e.left, Name) and isinstance(e.right, Name):
+            a, b = env[e.left.id].shape, env[e.right.id].shape
+            if _product_shape(a, b) == shape:
+                inner = a[-1]
+                for name in (e.left.id, e.right.id):
+                    out[name] = max(out.get(name, 0), inner * excess)
+    return out
+
+
+def _product_shape(a: tuple, b: tuple):
+    if len(a) == 1 and len(b) == 1:
+        return ()
+    if len(a) == 1:
+        return (b[1],)
+    return (a[0],) if len(b) == 1 else (a[0], b[1])
 
 
 _SWEEPS: "weakref.WeakKeyDictionary[Work, _InNames]" = weakref.WeakKeyDictionary()
@@ -318,16 +354,16 @@ def _expanded(work: Work, name: str, index, label: str, between: set, expand: bo
 
 
 def _at_most(expr, memo: dict):
-    if _size(expr, memo) > EXPAND_MAX:
+    if size_of(expr, memo) > EXPAND_MAX:
         raise _TooLong
 
 
-def _size(expr, memo: dict | None = None) -> int:
+def size_of(expr, memo: dict | None = None) -> int:
     """The operations of an expression as written out (a subexpression counted each time it
     appears), computed once per distinct subexpression."""
     memo = {} if memo is None else memo
     if isinstance(expr, sp.MatrixBase):
-        return sum(_size(v, memo) for v in expr)
+        return sum(size_of(v, memo) for v in expr)
     stack, order = [expr], []
     while stack:  # children before parents, without recursion
         e = stack.pop()
@@ -346,13 +382,13 @@ def _tidy(expr):
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(_tidy)
     expr = expr.replace(lambda e: isinstance(e, linear), lambda e: e.args[0])
-    return sp.factor_terms(expr) if _size(expr) <= TIDY_MAX else expr
+    return sp.factor_terms(expr) if size_of(expr) <= TIDY_MAX else expr
 
 
 def _ops(expr) -> int:
     if isinstance(expr, sp.MatrixBase):
         return sum(_ops(v) for v in expr)
-    size = _size(expr)
+    size = size_of(expr)
     return sp.count_ops(expr) if size <= TIDY_MAX else size
 
 

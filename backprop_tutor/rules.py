@@ -120,12 +120,13 @@ def backward(node, A: Algebra, env: dict, delta: T, acc: dict, need=None) -> Non
 
 
 def _backward_binop(node, A, env, delta, into):
-    a, b = forward(node.left, A, env), forward(node.right, A, env)
     op = node.op
-    if op in "+-":
-        into(node.left, lambda: _unbroadcast(A, delta, a.shape))
-        into(node.right, lambda: _unbroadcast(A, delta if op == "+" else A.neg(delta), b.shape))
-    elif op == "*":
+    if op in "+-":  # only the operands' shapes are needed: each worked out only for a child that is reached
+        into(node.left, lambda: _unbroadcast(A, delta, forward(node.left, A, env).shape))
+        into(node.right, lambda: _unbroadcast(A, delta if op == "+" else A.neg(delta), forward(node.right, A, env).shape))
+        return
+    a, b = forward(node.left, A, env), forward(node.right, A, env)
+    if op == "*":
         into(node.left, lambda: _unbroadcast(A, A.mul(delta, b), a.shape))
         into(node.right, lambda: _unbroadcast(A, A.mul(a, delta), b.shape))
     elif op == "/":

@@ -10,6 +10,7 @@ import sympy as sp
 from .algebra import Eval, T, element_symbols
 from .delta_convention import apply as convention
 from .engine import FD_STEP, Work, at, leibniz_sum, rules_of
+from .expr import names_in
 from .graph import Node
 from .rounding import read_by_hand
 from .rules import backward, forward
@@ -175,7 +176,10 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         total = acc[name] if u == users[0] else ev.add(total, acc[name])
     formula = as_written(at(total.x, index))
     subs = {}
+    held = {n for u in users for n in names_in(g.nodes[u].expr)} | set(users)  # what the formula can hold
     for n, node in g.nodes.items():
+        if n not in held:
+            continue
         for sym, val in zip(flat(env[n].x), flat(work.values[n].x)):
             subs[sym] = val
         if n != work.of and n in work.deltas:

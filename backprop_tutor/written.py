@@ -101,7 +101,9 @@ def substituted(formula, values: dict):
     A negative value is kept apart as a Weight, so that δ = −1 times 1.5 reads (−1)·1.5, not −1.5,
     and a term δ·w with δ = −1.5 reads + (−1.5)·2, not − 1.5·2.
     """
-    subs = {k: (Weight(v) if isinstance(v, sp.Number) and v < 0 else v) for k, v in values.items()}
+    present = formula.free_symbols if isinstance(formula, sp.Basic) else None
+    subs = {k: (Weight(v) if isinstance(v, sp.Number) and v < 0 else v) for k, v in values.items()
+            if present is None or k in present or not getattr(k, "is_Symbol", False)}  # only what occurs
     with sp.evaluate(False):
         return formula.xreplace(subs)
 

@@ -107,3 +107,62 @@ def test_a_zero_gradient_names_the_unit_that_is_off():
     off = [k + 1 for k, v in enumerate(z1) if v <= 0]
     units = relu_off(work, "b1")
     assert [u.index for u in units] == [(k,) for k in off] and all(u.node == "z1" for u in units)
+
+
+def test_a_product_of_numbers_is_sympys_own_entry_for_entry():
+    import random
+    from backprop_tutor.algebra import PRECISION, numbers_matmul
+    rng = random.Random(7)
+
+    def entry():
+        kind = rng.randrange(4)
+        if kind == 0:
+            return sp.Integer(0)
+        if kind == 1:
+            return sp.Rational(rng.randint(-9, 9), rng.randint(1, 7))
+        if kind == 2:
+            return sp.Float(rng.uniform(-3, 3), PRECISION)
+        return sp.Float(0, PRECISION) if rng.random() < 0.2 else sp.Integer(rng.randint(-3, 3))
+    for _ in range(200):
+        p, m, q = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 5)
+        a = sp.ImmutableMatrix(p, m, [entry() for _ in range(p * m)])
+        b = sp.ImmutableMatrix(m, q, [entry() for _ in range(m * q)])
+        ours, theirs = numbers_matmul(a, b), a * b
+        assert ours.shape == theirs.shape
+        for u, v in zip(ours, theirs):
+            assert type(u) is type(v) and u == v and getattr(u, "_prec", None) == getattr(v, "_prec", None)
+    cancelling = sp.ImmutableMatrix([[sp.Float("0.5", PRECISION), sp.Float("-0.5", PRECISION)]])
+    assert numbers_matmul(cancelling, sp.ImmutableMatrix([1, 1]))[0] is sp.S.Zero == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
+
+
+def test_the_product_bound_never_passes_the_size_it_bounds():
+    from backprop_tutor.algebra import Eval
+    from backprop_tutor.algebra import T as Shaped
+    from backprop_tutor.algebra import element_symbols
+    from backprop_tutor.derivation import product_bound, size_of
+    from backprop_tutor.expr import BinOp, Name
+    from backprop_tutor.rules import backward
+    ev = Eval()
+    for n, m in ((1, 1), (2, 3), (3, 2), (4, 4)):
+        env = {"W": Shaped(element_symbols("W", (n, m)), (n, m)), "h": Shaped(element_symbols("h", (m,)), (m,)),
+               "b": Shaped(element_symbols("b", (n,)), (n,))}
+        expr = BinOp("+", BinOp("@", Name("W"), Name("h")), Name("b"))
+        d = element_symbols("d", (n,))
+        delta = Shaped(sp.ImmutableMatrix([d[i] * d[(i + 1) % n] + 3 * d[i] for i in range(n)]), (n,))
+        entries = flat(delta.x)
+        bounds = product_bound(expr, (n,), env, sum(size_of(e) for e in entries) - len(entries))
+        acc: dict = {}
+        backward(expr, ev, env, delta, acc)
+        assert set(bounds) == {"W", "h"}
+        for name, bound in bounds.items():
+            assert 0 < bound <= size_of(acc[name].x), (n, m, name)
+
+
+def test_json_writes_the_engines_numbers_as_before():
+    from backprop_tutor.render.jsonout import number
+    assert number(sp.Integer(3)) == 3 and type(number(sp.Integer(3))) is int
+    assert number(sp.Rational(1, 10)) == 0.1 and number(sp.Float("0.1", 40)) == 0.1
+    assert number(sp.Float(0)) == 0.0 and type(number(sp.Float(0))) is float
+    assert number(sp.Integer(0)) == 0 and type(number(sp.Integer(0))) is int
+    assert isinstance(number(sp.Integer(10) ** 400), str) and number(sp.Integer(10) ** 400).startswith("1.0")
+    assert isinstance(number(sp.Rational(1, 10 ** 400)), str)

@@ -21,6 +21,10 @@ def number(x):
     a double, which JSON cannot write (no Infinity, no NaN), and the SymPy expression for a
     value that depends on a symbol.
     """
+    if isinstance(x, (sp.Rational, sp.Float)):  # the engine's numbers: no need to ask SymPy what they are
+        if x and not _in_double_range(x):
+            return _decimal(x)
+        return int(x) if isinstance(x, sp.Integer) else float(x)
     x = sp.sympify(x)
     if x.free_symbols or not x.is_number:
         return text(x)
