@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 import math
-import operator
 import re
 from dataclasses import dataclass
 
@@ -20,13 +19,13 @@ import sympy as sp
 from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
                    OneMatrix, Transpose)
 
-from . import stable
+from . import plainmath, stable
 from .limits import Limits
+from .plainmath import NUMBERS
 from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits,
                         scores_beyond_limits)
 from .ops import ELEMENTWISE, LOSSES, step
 
-NUMBERS = (sp.Rational, sp.Float)  # the values Eval computes: an exact fraction or a decimal number
 PRECISION = 40  # significant digits carried for values that are not rational
 WORKING = PRECISION + 20  # digits the cancellation-free losses are computed with
 EXPONENTIAL = frozenset({"exp", "sigmoid", "softplus", "cosh", "sinh", "silu", "elu", "gelu"})  # through e^z
@@ -416,15 +415,29 @@ class Eval(Algebra):
         return ImmutableMatrix(r, c, [x] * (r * c))
 
     def _add(self, a, b, shape):
-        return self.finish(a + b) if shape == () else self.zip(a, b, lambda u, v: u + v)
+        if shape == ():
+            return self.finish(a + b)
+        if plainmath.is_numbers(a, b):
+            return self._numbers(a, plainmath.entrywise(plainmath.add, a.flat(), b.flat()))
+        return self.zip(a, b, lambda u, v: u + v)
 
     def _scale(self, s, a, shape):
-        return self.finish(s * a) if shape == () else self.each(a, lambda v: s * v)
+        if shape == ():
+            return self.finish(s * a)
+        if isinstance(s, NUMBERS) and plainmath.is_numbers(a):
+            return self._numbers(a, plainmath.entrywise(plainmath.mul, [s] * len(a), a.flat()))
+        return self.each(a, lambda v: s * v)
+
+    def _numbers(self, like, values: list):
+        """Numbers computed by plainmath, in the shape of `like`, each checked as finish() checks it."""
+        return ImmutableMatrix(like.rows, like.cols, [in_range(v) for v in values])
 
     def _negate(self, a, shape):
         return self._scale(sp.Integer(-1), a, shape)
 
     def _hadamard(self, a, b, shape):
+        if plainmath.is_numbers(a, b):
+            return self._numbers(a, plainmath.entrywise(plainmath.mul, a.flat(), b.flat()))
         return self.zip(a, b, lambda u, v: u * v)
 
     def _div(self, a, b, shape):
@@ -469,8 +482,8 @@ class Eval(Algebra):
         return _shaped([self.finish(0 if u == 0 else u / v) for u, v in zip(cs, xs)], shape)
 
     def _matmul(self, a, b):
-        if all(isinstance(v, NUMBERS) for m in (a, b) for v in m):
-            return self.each(numbers_matmul(a, b), lambda v: v)
+        if plainmath.is_numbers(a, b):
+            return self.each(plainmath.matmul(a, b), lambda v: v)
         return self.each(a * b, lambda v: v)
 
     def _dot(self, a, b):
@@ -634,31 +647,11 @@ class Closed(Eval):
         return value
 
 
-def numbers_matmul(a, b):
-    """a·b of two matrices of numbers, term for term what SymPy's own product computes (each entry the
-    sum, in order, of the products of nonzero entries; a sum that is zero is the integer 0), without
-    building its sums of expressions."""
-    rows, inner, columns = a.rows, a.cols, b.cols
-    left, right = a.tolist(), b.tolist()
-    out = []
-    for i in range(rows):
-        terms: list[list] = [[] for _ in range(columns)]
-        for k, u in enumerate(left[i]):
-            if u:
-                for j, v in enumerate(right[k]):
-                    if v:
-                        terms[j].append(u * v)
-        for column in terms:
-            total = functools.reduce(operator.add, column, sp.S.Zero)
-            out.append(total if total else sp.S.Zero)
-    return ImmutableMatrix(rows, columns, out)
-
-
 def in_range(x):
     """x itself (an exact or a decimal number), if it is within the limits of magnitude.py."""
     if isinstance(x, sp.Float) and not x._mpf_[1] and x._mpf_[2]:  # mpmath's infinities and nan
         raise ShapeError(f"the value {x} is not a real number")
-    if x != 0:
+    if x:  # (a number's truth is whether it is nonzero, without SymPy's comparison machinery)
         _refuse(beyond_limits(x))
     return x
 
@@ -1042,7 +1035,7 @@ _EVEN = (sp.cosh, sp.Abs)
 def orient(expr, targets: set):
     """Odd functions of a difference written output minus target, as sheets do: tanh(y − t), not −tanh(t − y)."""
     if isinstance(expr, sp.MatrixBase):
-        return expr.applyfunc(lambda e: orient(e, targets))
+        return expr if plainmath.is_numbers(expr) else expr.applyfunc(lambda e: orient(e, targets))
     if not targets or not getattr(expr, "free_symbols", None):
         return expr
 

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .algebra import ELEMENT, Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
 from .expr import BinOp, Call, Index, names_in
+from . import plainmath
 from .graph import Graph, Node
 from .layers import LAYERS
 from .ops import (DEFINITIONS, ELEMENTWISE, INDEX_RULE, JOIN_RULE, JOINS, LOSSES, MATMUL_RULE, REDUCTIONS,
@@ -72,6 +73,8 @@ def factored(x):
 
 def is_symbolic(x) -> bool:
     """Whether a value holds names (a symbolic problem), not numbers alone."""
+    if isinstance(x, sp.MatrixBase) and plainmath.is_numbers(x):  # no set of every entry to build
+        return False
     return bool(getattr(x, "free_symbols", None))
 
 

@@ -90,6 +90,18 @@ def measure(commands: dict, rounds: int, cwd: str) -> dict:
     return {name: (statistics.median(times[name]), memory[name] / 1024) for name in commands}
 
 
+def derive_sizes(work: str) -> dict:
+    """Lines of `tutor derive --wrt W1` (the first layer's weights: the longest chain) by depth."""
+    out = {}
+    for depth in (1, 2, 4, 6):
+        path = os.path.join(work, f"mlp_4x{depth}_sigmoid.yaml")
+        Path(path).write_text(mlp(4, depth, "sigmoid"))
+        run = subprocess.run(TUTOR + ["derive", path, "--wrt", "W1", "--no-color"], capture_output=True, text=True,
+                             cwd=work, env=dict(os.environ, COLUMNS="80"), check=True)
+        out[depth] = len(run.stdout.splitlines())
+    return out
+
+
 def machine() -> str:
     """The machine the table was measured on."""
     model = ""
@@ -129,6 +141,7 @@ def main() -> None:
             if activation == "sigmoid" or not args.quick:
                 commands[f"{label} terminal"] = TUTOR + limits(width) + ["solve", path, "--no-color"]
         results = measure(commands, args.rounds, work)
+        sizes = derive_sizes(work) if not args.quick else {}
     floor = results["import sympy"][0]
     unavoidable = results["import sympy, typer, yaml, rich"][0]
     print(f"machine: {machine()}")
@@ -139,6 +152,9 @@ def main() -> None:
     for name, (seconds, peak) in results.items():
         print(f"| {name:<42} | {seconds:6.3f} | {seconds / floor:7.2f} | {seconds / unavoidable:9.2f} | "
               f"{peak:7.0f} |")
+    if sizes:
+        print("\n`tutor derive --wrt W1` on a 4-unit-wide sigmoid MLP, lines of output by depth: "
+              + ", ".join(f"depth {d}: {n}" for d, n in sizes.items()))
 
 
 if __name__ == "__main__":

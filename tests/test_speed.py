@@ -109,9 +109,10 @@ def test_a_zero_gradient_names_the_unit_that_is_off():
     assert [u.index for u in units] == [(k,) for k in off] and all(u.node == "z1" for u in units)
 
 
-def test_a_product_of_numbers_is_sympys_own_entry_for_entry():
+def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
     import random
-    from backprop_tutor.algebra import PRECISION, numbers_matmul
+    from backprop_tutor.algebra import PRECISION
+    from backprop_tutor.plainmath import add, entrywise, matmul as numbers_matmul, mul
     rng = random.Random(7)
 
     def entry():
@@ -121,7 +122,7 @@ def test_a_product_of_numbers_is_sympys_own_entry_for_entry():
         if kind == 1:
             return sp.Rational(rng.randint(-9, 9), rng.randint(1, 7))
         if kind == 2:
-            return sp.Float(rng.uniform(-3, 3), PRECISION)
+            return sp.Float(rng.uniform(-3, 3), rng.choice([PRECISION, 15, 60]))
         return sp.Float(0, PRECISION) if rng.random() < 0.2 else sp.Integer(rng.randint(-3, 3))
     for _ in range(200):
         p, m, q = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 5)
@@ -131,6 +132,11 @@ def test_a_product_of_numbers_is_sympys_own_entry_for_entry():
         assert ours.shape == theirs.shape
         for u, v in zip(ours, theirs):
             assert type(u) is type(v) and u == v and getattr(u, "_prec", None) == getattr(v, "_prec", None)
+        u, v = [entry() for _ in range(6)], [entry() for _ in range(6)]
+        for ours, theirs in ((entrywise(add, u, v), [x + y for x, y in zip(u, v)]),
+                             (entrywise(mul, u, v), [x * y for x, y in zip(u, v)])):
+            for x, y in zip(ours, theirs):
+                assert type(x) is type(y) and x == y and getattr(x, "_prec", None) == getattr(y, "_prec", None)
     cancelling = sp.ImmutableMatrix([[sp.Float("0.5", PRECISION), sp.Float("-0.5", PRECISION)]])
     assert numbers_matmul(cancelling, sp.ImmutableMatrix([1, 1]))[0] is sp.S.Zero == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
 

@@ -1,0 +1,100 @@
+"""Sums and products of SymPy numbers worked in Python's Fraction and mpmath's raw binary floats,
+each result the very SymPy number SymPy's own operation gives (value, type and precision).
+
+A SymPy number is an object whose every operation builds another; a layer of a wide network is
+thousands of them. Here a matrix of numbers is read once into plain values, multiplied and summed
+without building objects, and written back once: an exact fraction stays a Fraction, a decimal
+number is its mpmath value with the precision SymPy would carry, rounded to nearest at each
+operation in the same order, and an exact zero after rounding is the integer 0, as in SymPy.
+"""
+from __future__ import annotations
+
+import functools
+from fractions import Fraction
+
+import sympy as sp
+from mpmath.libmp import from_int, from_rational, fzero, mpf_add, mpf_mul, round_nearest
+
+NUMBERS = (sp.Rational, sp.Float)  # the values the engine computes: an exact fraction or a decimal number
+ZERO = Fraction(0)
+
+
+def plain(x):
+    """A SymPy number as a Fraction, or as (mpmath value, precision in bits) for a decimal number."""
+    if x.is_Float:
+        return (x._mpf_, x._prec)
+    return Fraction(int(x.p), int(x.q))
+
+
+def sympy_number(v):
+    """A plain value back as the SymPy number it stands for."""
+    if type(v) is Fraction:
+        return sp.Integer(v.numerator) if v.denominator == 1 else sp.Rational(v.numerator, v.denominator)
+    return sp.Float._new(v[0], v[1])
+
+
+@functools.lru_cache(maxsize=256)  # a learning rate or a mean's 1/n meets every entry of a matrix
+def _binary(a: Fraction, prec: int):
+    return from_int(a.numerator, prec, round_nearest) if a.denominator == 1 else \
+        from_rational(a.numerator, a.denominator, prec, round_nearest)
+
+
+def _float_op(op, a, b):
+    """op (mpf_add or mpf_mul) with at least one decimal operand, as SymPy's Float does it."""
+    if type(a) is Fraction:  # (not isinstance: Fraction is an abstract number class, slow to ask)
+        a, b = b, a
+    if type(b) is Fraction:
+        prec = a[1]
+        value = op(a[0], _binary(b, prec), prec, round_nearest)
+    else:
+        prec = max(a[1], b[1])
+        value = op(a[0], b[0], prec, round_nearest)
+    return ZERO if value == fzero else (value, prec)
+
+
+def mul(a, b):
+    """a·b of two plain values."""
+    if type(a) is Fraction and type(b) is Fraction:
+        return a * b
+    return _float_op(mpf_mul, a, b)
+
+
+def add(a, b):
+    """a + b of two plain values."""
+    if type(a) is Fraction and type(b) is Fraction:
+        return a + b
+    return _float_op(mpf_add, a, b)
+
+
+def is_zero(v) -> bool:
+    """Whether a plain value is zero (a product with it is left out of a matrix product's sum)."""
+    return not v if type(v) is Fraction else v[0] == fzero
+
+
+def is_numbers(*matrices) -> bool:
+    """Whether every entry of the matrices is a number (not a formula)."""
+    return all(v.is_Rational or v.is_Float for m in matrices for v in m.flat())
+
+
+def matmul(a: sp.MatrixBase, b: sp.MatrixBase) -> sp.ImmutableMatrix:
+    """a·b of two matrices of numbers, entry for entry what SymPy's product gives: each entry the sum, in
+    order, of the products of nonzero entries, and the integer 0 where no product or a zero sum is left."""
+    rows, columns = a.rows, b.cols
+    left = [[plain(v) for v in row] for row in a.tolist()]
+    right = [[plain(v) for v in row] for row in b.tolist()]
+    out = []
+    for i in range(rows):
+        terms: list[list] = [[] for _ in range(columns)]
+        for k, u in enumerate(left[i]):
+            if not is_zero(u):
+                for j, v in enumerate(right[k]):
+                    if not is_zero(v):
+                        terms[j].append(mul(u, v))
+        for column in terms:
+            out.append(sympy_number(functools.reduce(add, column, ZERO)))
+    return sp.ImmutableMatrix(rows, columns, out)
+
+
+def entrywise(op, a: list, b: list) -> list:
+    """op (add or mul) of two equally long lists of SymPy numbers, entry by entry, as SymPy numbers."""
+    return [sympy_number(op(plain(u), plain(v))) for u, v in zip(a, b)]
