@@ -80,7 +80,7 @@ def _small(step) -> bool:
     """Whether the default writes a step per component: a layer of at most MOST_UNITS units, a
     gradient of at most that many weights (so that a solution does not grow)."""
     if isinstance(step, Gradient):
-        return step.shape == () or len(_indices(step.shape)) <= MOST_UNITS
+        return step.shape == () or _count(step.shape) <= MOST_UNITS
     return all(n <= MOST_UNITS for n in getattr(step, "shape", ()))
 
 
@@ -151,12 +151,13 @@ def _indices(shape: tuple) -> list:
     return [(i + 1, j + 1) for i in range(shape[0]) for j in range(shape[1])]
 
 
-def _env(work: Work) -> dict:
-    """Each node's element symbols; a scalar target spread over a vector output stays one symbol, t."""
+def _env(work: Work, names) -> dict:
+    """The named nodes' element symbols; a scalar target spread over a vector output stays one symbol, t."""
     spread = {leaf.name for leaf in work.g.problem.targets if isinstance(leaf.value, Num)}
-    return {n: T(element_symbols(n, node.shape) if n not in spread or node.shape == ()
-                 else sp.ImmutableMatrix(*_dims(node.shape), [sp.Symbol(n, real=True)] * _count(node.shape)),
-                 node.shape) for n, node in work.g.nodes.items()}
+    nodes = work.g.nodes
+    return {n: T(element_symbols(n, nodes[n].shape) if n not in spread or nodes[n].shape == ()
+                 else sp.ImmutableMatrix(*_dims(nodes[n].shape), [sp.Symbol(n, real=True)] * _count(nodes[n].shape)),
+                 nodes[n].shape) for n in dict.fromkeys(names)}
 
 
 def _dims(shape: tuple) -> tuple:
@@ -179,10 +180,10 @@ def _values(work: Work, env: dict, names, values: dict | None = None) -> dict:
 def _forward_components(work: Work, step: Forward, values: dict) -> list:
     """z_j = Σ_i W_ji x_i + b_j (or its xW layout) for each j: the node's rule applied to element
     symbols, then the engine's values put in; the value is the engine's own component."""
-    env = _env(work)
     node = work.g.nodes[step.name]
-    formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
     names = names_in(node.expr)
+    env = _env(work, names)
+    formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
     subs = _values(work, env, names, values)
     out = []
     for index, formula in zip(_indices(node.shape), formulas):
@@ -197,16 +198,17 @@ def _delta_components(work: Work, step: Delta) -> list:
     """δ_j = f′(z_j) Σ_k w_jk δ_k for each j: the backward rule of every user applied to element
     symbols of its δ, then the engine's values and deltas put in."""
     g, ev = work.g, Eval(work.unit_targets)
-    env = _env(work)
+    held = [n for u in step.users for n in names_in(g.nodes[u].expr)]
+    env = _env(work, held)
     total = None
     for u in step.users:
         unode = g.nodes[u]
         delta = (ev.lift(T(1, ()), unode.shape) if u == work.of
                  else T(element_symbols(f"delta_{u}", unode.shape), unode.shape))
         acc: dict = {}
-        backward(unode.expr, ev, env, delta, acc)
+        backward(unode.expr, ev, env, delta, acc, need={step.name})
         total = acc[step.name] if total is None else ev.add(total, acc[step.name])
-    subs = _values(work, env, [n for u in step.users for n in names_in(g.nodes[u].expr)])
+    subs = _values(work, env, held)
     for n, node in g.nodes.items():
         if n in step.users and n != work.of and n in work.deltas:
             subs.update(zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)))

@@ -163,20 +163,20 @@ def forward_steps(work: Work, values: dict) -> list:
 def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradient:
     """∂L/∂(one weight): the chain rule written with the elements it touches."""
     g, ev = work.g, Eval(work.unit_targets)
-    env = {n: T(element_symbols(n, node.shape), node.shape) for n, node in g.nodes.items()}
     total = ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)  # a weight the loss does not use: 0
     above = g.ancestors(work.of)
     users = tuple(u for u in g.users[name] if u in above)
+    held = {n for u in users for n in names_in(g.nodes[u].expr)} | set(users)  # what the formula can hold
+    env = {n: T(element_symbols(n, g.nodes[n].shape), g.nodes[n].shape) for n in held}
     for u in users:
         node = g.nodes[u]
         delta = (ev.lift(T(sp.Integer(1), ()), node.shape) if u == work.of
                  else T(element_symbols(f"delta_{u}", node.shape), node.shape))
         acc: dict = {}
-        backward(node.expr, ev, env, delta, acc)
+        backward(node.expr, ev, env, delta, acc, need={name})
         total = acc[name] if u == users[0] else ev.add(total, acc[name])
     formula = as_written(at(total.x, index))
     subs = {}
-    held = {n for u in users for n in names_in(g.nodes[u].expr)} | set(users)  # what the formula can hold
     for n, node in g.nodes.items():
         if n not in held:
             continue
