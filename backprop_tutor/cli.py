@@ -199,7 +199,7 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
     check_detail(detail)
     problem = _problem(ctx, _source(file), no_color)
     solution = _solved(solve_problem, problem, verify, exact and not json, part, answers, detail, round_each_step,
-                       notation)
+                       notation, drawing=False)
     comment = problem.comment if comments else None
     if json:
         from .render.jsonout import answers_json, dumps
@@ -221,12 +221,13 @@ def _output(output, protect: list, kinds, formats: str) -> tuple:
 
 
 def _solved(solve_problem, problem, verify: bool, closed_forms: bool, parts, answers_only: bool, detail: str,
-            round_each_step=None, notation: str | None = None):
+            round_each_step=None, notation: str | None = None, drawing: bool = True):
     """The solution, cut to the parts asked for (--part), marked to show only its answers (--answers),
-    its chain rounded at each step as --round-each-step says, written in the --notation form."""
+    its chain rounded at each step as --round-each-step says, written in the --notation form; with the
+    network's drawing only for a printer that draws it."""
     return solve_problem(problem, verify=verify, closed_forms=closed_forms,
                          parts=tuple(parts) if parts else None, detail=detail, answers_only=answers_only,
-                         round_each_step=round_each_step, notation=notation)
+                         round_each_step=round_each_step, notation=notation, drawing=drawing)
 
 
 @app.command(short_help="The chain rule for one quantity, step by step.",
@@ -332,7 +333,8 @@ def export(ctx: typer.Context, file: str = FILE,
     pdf_file = None if not makes_pdf else target if kind == ".pdf" else check_target(
         target.with_suffix(".pdf"), ".pdf", protect)
     problem = _problem(ctx, source)
-    solution = _solved(solve_problem, problem, verify, exact, part, answers, detail, round_each_step, notation)
+    solution = _solved(solve_problem, problem, verify, exact, part, answers, detail, round_each_step, notation,
+                       drawing=kind != ".md")  # Markdown draws no figure
     comment = problem.comment if comments else None
     if kind == ".md":
         from .render.markdown import to_markdown

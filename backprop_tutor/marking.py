@@ -147,7 +147,7 @@ def mark(work: Work, answers: tuple[StudentAnswer, ...], slipped: list, require_
          rounded: list = ()) -> Marking:
     """The marks of answers against a Work's solution; `slipped` are Slipped computations (slips.py);
     `rounded` are (N, Work rounded to N decimals at each step): an answer one of them gives is right."""
-    solution = solution_of(work, form="matrix")  # a mark names a whole vector's element: the vector steps hold them
+    solution = solution_of(work, form="matrix", drawing=False)  # a mark names a whole vector's element: the vector steps hold them
     reader = _Names(work, solution)
     exact = Values(work, reader.only)
     others = [(s.slip, Values(s.work, reader.only)) for s in slipped]
@@ -179,7 +179,7 @@ def _working(q: Quantity, steps: dict, work: Work) -> tuple:
     if found or not work.g.problem.ask:
         return tuple(found or ())
     whole = Work(build(dataclasses.replace(work.g.problem, ask=())))
-    steps = _order(solution_of(whole, form="matrix"))[1]
+    steps = _order(solution_of(whole, form="matrix", drawing=False))[1]
     return tuple(steps.get(q) or steps.get(q.whole) or ())
 
 

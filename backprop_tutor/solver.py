@@ -25,7 +25,7 @@ from .steps import read_as_by_hand, sheet_form
 
 def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = False,
           parts: tuple | None = None, detail: str = DEFAULT, answers_only: bool = False,
-          round_each_step=None, notation: str | None = None) -> Solution:
+          round_each_step=None, notation: str | None = None, drawing: bool = True) -> Solution:
     """Solve a problem completely: every step in the order a sheet asks for them.
 
     detail is brief (name = value), normal (formula, numbers, value; each δ and rule once) or full
@@ -40,6 +40,8 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
     takes the file's rounding: {each_step: N}.
     notation is neuron (each vector step per component), matrix or both; None takes the file's
     notation: form, else per neuron for layers of at most four units.
+    drawing=False leaves the network's drawing out (Solution.diagram None, and none in a graph part):
+    for printers that do not draw it (terminal, JSON, Markdown), which it would only slow down.
     """
     check_detail(detail)
     form = check_form(notation)
@@ -48,9 +50,9 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
     work = Work(graph, closed_forms=closed_forms, round_each_step=decimals)
     if verify and "L" in graph.nodes:
         work.verify()
-    whole = solution(work, detail, parts, form)
+    whole = solution(work, detail, parts, form, drawing)
     if decimals is not None:
-        exact = solution(Work(graph), detail, parts, form)
+        exact = solution(Work(graph), detail, parts, form, drawing=False)  # only its answers are used
         whole = dataclasses.replace(whole, rounding=decimals, results=beside_exact(whole.results, exact.results, decimals))
     return dataclasses.replace(whole, answers_only=True) if answers_only else whole
 
@@ -91,9 +93,11 @@ def chosen_parts(secs, parts, problem: Problem | None = None) -> set:
     return keep
 
 
-def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = None) -> Solution:
+def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = None,
+             drawing: bool = True) -> Solution:
     """The Solution of a graph whose engine has run: its sections (of `parts` only, when given, each
-    vector step in the notation form given, else the file's), and every number as data."""
+    vector step in the notation form given, else the file's), every number as data, and with `drawing`
+    the network's drawing."""
     p, g = work.g.problem, work.g
     has_lr = p.learning_rate is not None and "L" in g.nodes
     new = work.updated_leaves() if has_lr else None
@@ -101,11 +105,11 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
     secs = sections(work, new, after)
     # over several samples the forward lines are copied once per sample: a drawing of the copies is
     # not the sheet's network, so none is drawn
-    drawing = diagram(work.g, work.values) if not p.samples else None
-    if drawing is not None and all(node.shape == () for node in g.nodes.values()):
-        secs, drawing = _drawn_in_parts(secs, drawing)
+    drawn = diagram(work.g, work.values) if drawing and not p.samples else None
+    if drawn is not None and all(node.shape == () for node in g.nodes.values()):
+        secs, drawn = _drawn_in_parts(secs, drawn)
     elif any(isinstance(s, GraphStructure) for sec in secs for s in sec.steps):
-        drawing = None  # the sheet asks for the graph of its vectors: the parts draw it, not the neurons
+        drawn = None  # the sheet asks for the graph of its vectors: the parts draw it, not the neurons
     answers = part_answers(secs)
     found = results(work, answers, secs)
     if parts is not None:
@@ -132,7 +136,7 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
         loss=work.expressions["L"].x if "L" in g.nodes else None, deltas=deltas, gradients=grads, learning_rate=p.learning_rate and sp.Rational(p.learning_rate.numerator, p.learning_rate.denominator),
         updated=updated, loss_after=after["L"].x if has_lr else None,
         checks={k: v.x for k, v in work.checks.items()}, names=time_names(names_of(work.g), p.recurrence),
-        diagram=drawing, answers=answers, results=found, detail=detail, through_time=every_weight(work))
+        diagram=drawn, answers=answers, results=found, detail=detail, through_time=every_weight(work))
 
 
 def _drawn_in_parts(secs: list[Section], drawing) -> tuple:

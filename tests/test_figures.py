@@ -144,3 +144,20 @@ def test_terminal_backward_graph_refers_to_the_forward_graph_and_lists_only_grad
     # every parameter and intermediate gets its gradient node (Q2 (b) asks for them)
     for name in ("δ_y", "δ_u₃", "δ_z₂", "δ_u₂", "δ_z₁", "δ_u₁", "δ_W₁", "δ_W₂", "δ_W₃"):
         assert f"   {name} " in backward
+
+
+def test_the_network_is_drawn_only_for_a_printer_that_draws_it(monkeypatch, tmp_path):
+    import backprop_tutor.solver as solver
+    calls = []
+    real = solver.diagram
+    monkeypatch.setattr(solver, "diagram", lambda *a, **k: calls.append(1) or real(*a, **k))
+    path = ROOT / "problems" / "dnn_a9_q3.yaml"  # a network drawn at the top of its solution
+    for args in (["--json"], ["--no-color"], ["--json", "--round-each-step", "2"]):
+        assert cli("solve", path, *args).exit_code == 0
+    assert cli("export", path, "-o", tmp_path / "x.md").exit_code == 0
+    assert cli("check", path, "--answer", "L=1").exit_code in (0, 1)
+    assert calls == []                       # terminal, JSON, Markdown and marks draw no network
+    assert cli("export", path, "-o", tmp_path / "x.tex").exit_code == 0
+    assert calls == [1]
+    drawn = to_latex(solve(load(path)), 4, False, True)
+    assert (tmp_path / "x.tex").read_text(encoding="utf-8") == drawn and r"\begin{tikzpicture}" in drawn

@@ -72,7 +72,7 @@ def write_planned(plan: list, digits: int = 4, timeout: float = 60.0, said=None)
         said(path)
         if not extras:
             continue
-        solution = solve(loads(text, str(path)))
+        solution = solve(loads(text, str(path)), drawing=any(extra.suffix != ".md" for extra in extras))
         for extra in extras:
             if extra.suffix == ".md":
                 write_atomically(extra, to_markdown(solution, digits))
