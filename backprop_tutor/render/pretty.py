@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy as sp
 from rich.cells import cell_len
 from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import center, center_pad
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import PART as _ELEMENT, LAYERED, display_name, index_text, is_exact_decimal, number_text, rounded
@@ -77,7 +78,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             return self._print(e[0, 0])
         cells = [[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
         if any(c.height() > 1 for row in cells for c in row):
-            return super()._print_MatrixBase(e)
+            return bracketed(grid(cells))
         texts = [[c.render(wrap_line=False) for c in row] for row in cells]
         if 1 in e.shape and max(e.shape) <= INLINE_ENTRIES:
             entries = [t for row in texts for t in row]
@@ -85,6 +86,9 @@ class MathPrinter(OurNumbers, PrettyPrinter):
             if len(inline) <= INLINE_WIDTH:
                 return prettyForm(inline)
         return prettyForm(*_aligned_matrix(texts))
+
+    def _print_matrix_contents(self, e):
+        return grid([[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)])
 
     def _print_MatrixSymbol(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
@@ -242,6 +246,41 @@ def decimal_columns(cells: list) -> list:
         for i, row in enumerate(parts):
             out[i][j] = row[j][0].rjust(left) + row[j][1].ljust(right)
     return out
+
+
+def grid(cells: list) -> prettyForm:
+    """Rows of pictures as SymPy's pretty printer lays out a matrix's entries, each row built once:
+    every column as wide as its widest entry, each entry centred in it (the odd space on its right),
+    two spaces between columns, an empty line between rows, a row's entries on one baseline."""
+    if not cells or not cells[0]:
+        return prettyForm("")
+    widths = [max(c.width() for c in column) for column in zip(*cells)]
+    pads = [[center_pad(c.width(), w) for c, w in zip(row, widths)] for row in cells]
+    lines, baseline = [], None
+    for row, padding in zip(cells, pads):
+        above = max(0, *(c.baseline for c in row))          # the padding beside each entry counts as a
+        below = max(1, *(c.height() - c.baseline for c in row))  # picture of one line, baseline 0
+        if baseline is None:
+            baseline = above
+        else:
+            lines.append("")
+        for k in range(above + below):
+            pieces = []
+            for c, (left, right) in zip(row, padding):
+                at = k - above + c.baseline
+                line = c.picture[at] if 0 <= at < c.height() else " " * c.width()
+                pieces.append(left + line + right)
+            lines.append("  ".join(pieces))
+    if len(cells) > 1:  # stacked rows are centred on the widest, the empty line a full row of spaces
+        width = max(1, sum(widths) + 2 * (len(widths) - 1))
+        lines = [center(line, width) for line in lines]
+    return prettyForm("\n".join(lines), baseline)
+
+
+def bracketed(contents: prettyForm) -> prettyForm:
+    """A grid in square brackets, its baseline at the middle row, as SymPy draws a matrix."""
+    contents.baseline = contents.height() // 2
+    return prettyForm(*contents.parens("[", "]"))
 
 
 def _aligned_matrix(cells: list) -> tuple:
