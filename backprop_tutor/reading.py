@@ -43,10 +43,23 @@ _LOOKALIKES = [  # (pattern, message); the number pattern below is tried first
 _LOOKALIKE = [(re.compile(p), why) for p, why in _LOOKALIKES]
 
 
-class Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2's numbers (1e-3 is a number), no anchors or aliases, and bounded nesting."""
+class YAML12(yaml.resolver.BaseResolver):
+    """YAML 1.2's plain scalars: 1e-3 is a number, null is ~, null or nothing, and 1.1's dates, booleans
+    and other numbers are lookalikes."""
 
     yaml_implicit_resolvers: dict = {}
+
+
+YAML12.add_implicit_resolver(_NULL_TAG, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+YAML12.add_implicit_resolver(
+    _NUMBER_TAG, re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."))
+YAML12.add_implicit_resolver(
+    _LOOKALIKE_TAG, re.compile("^(?:" + "|".join(p for p, _ in _LOOKALIKES) + ")$"), list("-+0123456789.tTfF"))
+
+
+class Loader(YAML12, yaml.SafeLoader):
+    """SafeLoader with YAML 1.2's numbers (1e-3 is a number), no anchors or aliases, and bounded nesting."""
 
     def __init__(self, text: str, filename: str = "<string>", limits: Limits | None = None):
         super().__init__(text)
@@ -67,12 +80,35 @@ class Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
-Loader.add_implicit_resolver(_NULL_TAG, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
-Loader.add_implicit_resolver(
-    _NUMBER_TAG, re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?$"),
-    list("-+0123456789."))
-Loader.add_implicit_resolver(
-    _LOOKALIKE_TAG, re.compile("^(?:" + "|".join(p for p, _ in _LOOKALIKES) + ")$"), list("-+0123456789.tTfF"))
+# Whether libyaml's parser reads files (ten times as fast); without it, or for a file it would refuse, Loader.
+LIBYAML = yaml.__with_libyaml__
+# libyaml accepts some of these where Loader refuses them (a tab before a value, ? or a tag inside [ ] or { },
+# a byte-order mark inside the text): a file with any of them is left to Loader, which says what is wrong.
+_LOADER_ONLY = re.compile("[\t?!\ufeff]|[|>][-+0-9]*#")
+
+
+_DECLINED = object()  # libyaml leaves the file to Loader, whose messages name the line
+
+
+class _TooDeep(Exception):
+    """Nesting past the limit: Loader says where."""
+
+
+if LIBYAML:
+    class _FastLoader(YAML12, yaml.CSafeLoader):
+        """libyaml's parser and composer, nesting bounded: a file it declines is read again by Loader."""
+
+        def __init__(self, text: str, limits: Limits):
+            super().__init__(text)
+            self.limit, self.depth = limits.yaml_depth, 0
+
+        def descend_resolver(self, parent, index):  # libyaml's composer calls it before each node
+            self.depth += 1
+            if self.depth > self.limit:
+                raise _TooDeep
+
+        def ascend_resolver(self):
+            self.depth -= 1
 
 
 @dataclass
@@ -136,6 +172,36 @@ def read_yaml(text: str, filename: str, limits: Limits) -> Document:
     size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
     if size > limits.file_bytes:
         raise LimitError(limits.message("file_bytes", f"the text has {size} bytes"), file=filename)
+    node = _fast_node(text, limits) if LIBYAML else _DECLINED
+    if node is _DECLINED:
+        node = _node(text, filename, limits)
+    if node is None:
+        raise ProblemError("the file is empty", file=filename, line=1)
+    reader = _Reader(filename, limits)
+    return Document(reader.convert(node, ""), reader.lines, reader.texts, node.start_mark.line + 1)
+
+
+def _fast_node(text: str, limits: Limits):
+    """The node tree by libyaml, or _DECLINED for a file it refuses, one with anchors, or one nested too deep."""
+    if _LOADER_ONLY.search(text):
+        return _DECLINED
+    try:
+        if "&" in text and any(getattr(e, "anchor", None) is not None
+                               for e in yaml.parse(text, Loader=yaml.CSafeLoader)):
+            return _DECLINED
+        loader = _FastLoader(text, limits)
+        try:
+            node = loader.get_single_node()  # an alias without an anchor is refused here
+        finally:
+            loader.dispose()
+    except (_TooDeep, yaml.YAMLError, UnicodeError):
+        return _DECLINED
+    # a document of nothing but "---" at the end of the text: libyaml places it a line lower
+    return _DECLINED if isinstance(node, yaml.ScalarNode) and not node.value else node
+
+
+def _node(text: str, filename: str, limits: Limits):
+    """The node tree by Loader, or the one-line message saying why the file is not valid YAML."""
     try:
         loader = Loader(text, filename, limits)  # reading starts here: a NUL byte is refused already
     except yaml.reader.ReaderError as e:
@@ -143,7 +209,7 @@ def read_yaml(text: str, filename: str, limits: Limits) -> Document:
         raise ProblemError(f"not valid YAML: the character U+{e.character:04X} is not allowed in a YAML file",
                            file=filename, line=line) from None
     try:
-        node = loader.get_single_node()
+        return loader.get_single_node()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -151,10 +217,6 @@ def read_yaml(text: str, filename: str, limits: Limits) -> Document:
         raise ProblemError(f"not valid YAML: {problem}", file=filename, line=line) from None
     finally:
         loader.dispose()
-    if node is None:
-        raise ProblemError("the file is empty", file=filename, line=1)
-    reader = _Reader(filename, limits)
-    return Document(reader.convert(node, ""), reader.lines, reader.texts, node.start_mark.line + 1)
 
 
 class _Reader:
