@@ -418,26 +418,26 @@ class Eval(Algebra):
         if shape == ():
             return self.finish(a + b)
         if plainmath.is_numbers(a, b):
-            return self._numbers(a, plainmath.entrywise(plainmath.add, a.flat(), b.flat()))
+            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.add, a.flat(), b.flat()))
         return self.zip(a, b, lambda u, v: u + v)
 
     def _scale(self, s, a, shape):
         if shape == ():
             return self.finish(s * a)
         if isinstance(s, NUMBERS) and plainmath.is_numbers(a):
-            return self._numbers(a, plainmath.entrywise(plainmath.mul, [s] * len(a), a.flat()))
+            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, [s] * len(a), a.flat()))
         return self.each(a, lambda v: s * v)
 
-    def _numbers(self, like, values: list):
-        """Numbers computed by plainmath, in the shape of `like`, each checked as finish() checks it."""
-        return ImmutableMatrix(like.rows, like.cols, [in_range(v) for v in values])
+    def _numbers(self, rows: int, cols: int, values: list):
+        """Numbers computed by plainmath as a rows × cols matrix, each checked as finish() checks it."""
+        return ImmutableMatrix(rows, cols, [in_range(v) for v in values])
 
     def _negate(self, a, shape):
         return self._scale(sp.Integer(-1), a, shape)
 
     def _hadamard(self, a, b, shape):
         if plainmath.is_numbers(a, b):
-            return self._numbers(a, plainmath.entrywise(plainmath.mul, a.flat(), b.flat()))
+            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, a.flat(), b.flat()))
         return self.zip(a, b, lambda u, v: u * v)
 
     def _div(self, a, b, shape):
@@ -483,7 +483,7 @@ class Eval(Algebra):
 
     def _matmul(self, a, b):
         if plainmath.is_numbers(a, b):
-            return self.each(plainmath.matmul(a, b), lambda v: v)
+            return self._numbers(a.rows, b.cols, plainmath.matmul_entries(a, b))
         return self.each(a * b, lambda v: v)
 
     def _dot(self, a, b):

@@ -76,9 +76,10 @@ def is_numbers(*matrices) -> bool:
     return all(v.is_Rational or v.is_Float for m in matrices for v in m.flat())
 
 
-def matmul(a: sp.MatrixBase, b: sp.MatrixBase) -> sp.ImmutableMatrix:
-    """a·b of two matrices of numbers, entry for entry what SymPy's product gives: each entry the sum, in
-    order, of the products of nonzero entries, and the integer 0 where no product or a zero sum is left."""
+def matmul_entries(a: sp.MatrixBase, b: sp.MatrixBase) -> list:
+    """The entries of a·b, row by row, for two matrices of numbers: entry for entry what SymPy's product
+    gives (each the sum, in order, of the products of nonzero entries; the integer 0 where no product
+    or a zero sum is left)."""
     rows, columns = a.rows, b.cols
     left = [[plain(v) for v in row] for row in a.tolist()]
     right = [[plain(v) for v in row] for row in b.tolist()]
@@ -92,7 +93,7 @@ def matmul(a: sp.MatrixBase, b: sp.MatrixBase) -> sp.ImmutableMatrix:
                         terms[j].append(mul(u, v))
         for column in terms:
             out.append(sympy_number(functools.reduce(add, column, ZERO)))
-    return sp.ImmutableMatrix(rows, columns, out)
+    return out
 
 
 def entrywise(op, a: list, b: list) -> list:

@@ -112,7 +112,7 @@ def test_a_zero_gradient_names_the_unit_that_is_off():
 def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
     import random
     from backprop_tutor.algebra import PRECISION
-    from backprop_tutor.plainmath import add, entrywise, matmul as numbers_matmul, mul
+    from backprop_tutor.plainmath import add, entrywise, matmul_entries, mul
     rng = random.Random(7)
 
     def entry():
@@ -128,7 +128,7 @@ def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
         p, m, q = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 5)
         a = sp.ImmutableMatrix(p, m, [entry() for _ in range(p * m)])
         b = sp.ImmutableMatrix(m, q, [entry() for _ in range(m * q)])
-        ours, theirs = numbers_matmul(a, b), a * b
+        ours, theirs = sp.ImmutableMatrix(p, q, matmul_entries(a, b)), a * b
         assert ours.shape == theirs.shape
         for u, v in zip(ours, theirs):
             assert type(u) is type(v) and u == v and getattr(u, "_prec", None) == getattr(v, "_prec", None)
@@ -138,7 +138,7 @@ def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
             for x, y in zip(ours, theirs):
                 assert type(x) is type(y) and x == y and getattr(x, "_prec", None) == getattr(y, "_prec", None)
     cancelling = sp.ImmutableMatrix([[sp.Float("0.5", PRECISION), sp.Float("-0.5", PRECISION)]])
-    assert numbers_matmul(cancelling, sp.ImmutableMatrix([1, 1]))[0] is sp.S.Zero == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
+    assert matmul_entries(cancelling, sp.ImmutableMatrix([1, 1]))[0] is sp.S.Zero == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
 
 
 def test_the_product_bound_never_passes_the_size_it_bounds():
