@@ -102,7 +102,9 @@ if LIBYAML:
             super().__init__(text)
             self.limit, self.depth = limits.yaml_depth, 0
 
-        def descend_resolver(self, parent, index):  # libyaml's composer calls it before each node
+        def descend_resolver(self, parent, index):
+            # libyaml's composer is C and never calls compose_node, but it calls this before each node:
+            # nesting is bounded here, before its recursion runs deep
             self.depth += 1
             if self.depth > self.limit:
                 raise _TooDeep
@@ -186,6 +188,7 @@ def _fast_node(text: str, limits: Limits):
     if _LOADER_ONLY.search(text):
         return _DECLINED
     try:
+        # an anchor is written with &: the events say whether there is one
         if "&" in text and any(getattr(e, "anchor", None) is not None
                                for e in yaml.parse(text, Loader=yaml.CSafeLoader)):
             return _DECLINED
