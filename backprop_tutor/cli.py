@@ -10,12 +10,24 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_WRONG_ANSWERS, TutorError, UsageError
+from .plainargs import take_plain_values
 
 REPORT = "please report it with the output of the same command run with --debug"
 
 
 class _Commands(TyperGroup):
-    """Every command's errors become one line and an exit code; a traceback only with --debug."""
+    """Every command's errors become one line and an exit code; a traceback only with --debug. Plain
+    values on the command line are taken as typed (plainargs.py), without importing pydantic."""
+
+    def parse_args(self, ctx, args):
+        take_plain_values(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None:
+            take_plain_values(command.get_params(ctx))
+        return command
 
     def invoke(self, ctx):
         try:
@@ -645,17 +657,25 @@ def new_command(ctx: typer.Context,
 def list_problems(no_color: bool = NO_COLOR,
                   names: bool = typer.Option(False, "--names", help="Only the names, one a line (for scripts).")):
     """The bundled problems: name, title and source."""
-    from rich.table import Table
+    import shutil
     from .bundled import bundled
+    from .render.listing import table
     if names:
         typer.echo("\n".join(entry.name for entry in bundled()))
         return
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for column in ("name", "title", "source"):
-        table.add_column(column, overflow="fold")
-    for entry in bundled():
-        table.add_row(entry.name, entry.title, entry.source)
-    _console(no_color).print(table)
+    rows = [(entry.name, entry.title, entry.source) for entry in bundled()]
+    width = shutil.get_terminal_size((80, 24)).columns
+    color = _colours(no_color)
+    bold = (lambda text: typer.style(text, bold=True)) if color is not False else str
+    typer.echo("\n".join(table(("name", "title", "source"), rows, width, bold)), color=color)
+
+
+def _colours(no_color: bool):
+    """Colours as the terminal printers choose them: off with --no-color or NO_COLOR, on with FORCE_COLOR,
+    else only on a terminal (None)."""
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    return True if os.environ.get("FORCE_COLOR") else None
 
 
 def main(argv: list[str] | None = None) -> None:
