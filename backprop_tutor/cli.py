@@ -62,6 +62,8 @@ ABOUT_FILE = ("FILE is a problem file (YAML) or the name of a bundled problem (s
 DIGITS = typer.Option(4, "--digits", min=1, max=30, metavar="N", help="Significant digits shown.")
 EXACT = typer.Option(False, "--exact", help="Show exact fractions, and short closed forms such as σ(6/5).")
 NO_COLOR = typer.Option(False, "--no-color", help="Plain text without colours.")
+FULL = typer.Option(False, "--full", help="Every entry of a large matrix (else its first and last rows and "
+                                          "columns, as numpy prints a large array).")
 DETAIL = typer.Option("normal", "--detail", metavar="brief|normal|full",
                       help="How much each step shows: brief (name = value), normal (formula, numbers, value; "
                            "each delta and rule once) or full (every line, each time).")
@@ -204,7 +206,7 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
           comments: bool = COMMENTS, no_color: bool = NO_COLOR, part: list[str] = PART, detail: str = DETAIL,
           round_each_step: str = ROUND, answers: bool = typer.Option(False, "--answers",
                                        help="Only the table of the asked values (with --json: only answers)."),
-          notation: str = NOTATION):
+          notation: str = NOTATION, full: bool = FULL):
     """Solve a problem: forward pass, loss, deltas, gradients, update, loss after."""
     from .detail import check_detail
     from .solver import solve as solve_problem
@@ -218,7 +220,7 @@ def solve(ctx: typer.Context, file: str = FILE, digits: int = DIGITS, exact: boo
         typer.echo(answers_json(solution) if answers else dumps(solution, comment))
         return
     from .render.terminal import print_solution
-    print_solution(solution, _console(no_color), digits, exact, comment)
+    print_solution(solution, _console(no_color), digits, exact, comment, full=full)
 
 
 def _output(output, protect: list, kinds, formats: str) -> tuple:
@@ -257,7 +259,7 @@ def derive(ctx: typer.Context, file: str = FILE,
            json: bool = typer.Option(False, "--json", help="Print the JSON object instead."),
            latex: bool = typer.Option(False, "--latex", help="Print the derivation as a LaTeX fragment."),
            no_color: bool = NO_COLOR, detail: str = DETAIL, round_each_step: str = ROUND,
-           notation: str = NOTATION):
+           notation: str = NOTATION, full: bool = FULL):
     """The chain rule for one quantity: Leibniz chain, local derivatives, deltas, whole expression."""
     from .derivation import derive as derive_one, derive_all
     from .detail import check_detail
@@ -284,7 +286,7 @@ def derive(ctx: typer.Context, file: str = FILE,
     from .render.terminal import print_solution
     console = _console(no_color)
     for i, d in enumerate(results):  # the problem's title and notes once
-        print_solution(d, console, digits, exact, heading=i == 0)
+        print_solution(d, console, digits, exact, heading=i == 0, full=full)
 
 
 OUTPUT_KINDS = (".tex", ".pdf", ".md", ".html")

@@ -1,6 +1,8 @@
 """SymPy's Unicode pretty printer, taught our names and our number format."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sympy as sp
 from rich.cells import cell_len
 from sympy.printing.pretty.pretty import PrettyPrinter
@@ -27,9 +29,11 @@ _SUM_BELOW = str.maketrans("0123456789t=", "₀₁₂₃₄₅₆₇₈₉ₜ₌
 class MathPrinter(OurNumbers, PrettyPrinter):
     """Pretty-prints formulas with the file's names and numbers to the chosen digits."""
 
-    def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None):
+    def __init__(self, digits: int = 4, exact: bool = False, names: dict | None = None,
+                 summary: Summary | None = None):
         super().__init__({"use_unicode": True, "order": "none", "wrap_line": False})
         self.digits, self.exact = digits, exact
+        self.summary = summary  # None: every entry of every matrix
         names = names or {}
         # the sheet's notation (checked math), read as Unicode: Z_{\mathrm{in}} → Zᵢₙ, \sigma → σ
         self.sheet_names = {k: math_unicode(v) for k, v in names.get("sheet", {}).items()}
@@ -73,10 +77,23 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def _print_MatrixBase(self, e):
         """A 1×1 value as its number, a short vector inline as (a, b)ᵀ, else the entries aligned on the
-        decimal point; a matrix with an entry of several lines as SymPy draws it."""
+        decimal point; a matrix with an entry of several lines as SymPy draws it. With a summary, a large
+        matrix by its first and last rows and columns."""
         if e.shape == (1, 1):
             return self._print(e[0, 0])
-        cells = [[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)]
+        rows, printed = self.rows_shown(e.rows), {}
+        return self.fitted(e.cols, lambda columns: self._drawn(e, rows, columns, printed), prettyForm.width)
+
+    def _drawn(self, e, rows: list, columns: list, printed: dict) -> prettyForm:
+        """The matrix's rows and columns given (None: the ones left out, drawn ⋮, ⋯ and ⋱), each
+        entry printed once into `printed`."""
+        def entry(i, j):
+            if i is None or j is None:
+                return prettyForm(ELLIPSES[i is None, j is None])
+            if (i, j) not in printed:
+                printed[i, j] = self._print(e[i, j])
+            return printed[i, j]
+        cells = [[entry(i, j) for j in columns] for i in rows]
         if any(c.height() > 1 for row in cells for c in row):
             return bracketed(grid(cells))
         texts = [[c.render(wrap_line=False) for c in row] for row in cells]
@@ -87,8 +104,62 @@ class MathPrinter(OurNumbers, PrettyPrinter):
                 return prettyForm(inline)
         return prettyForm(*_aligned_matrix(texts))
 
-    def _print_matrix_contents(self, e):
-        return grid([[self._print(e[i, j]) for j in range(e.cols)] for i in range(e.rows)])
+    def rows_shown(self, count: int) -> list:
+        """The rows of a matrix of `count` rows that are shown: all, or (a summary) the first and last
+        few, None in place of those left out."""
+        s = self.summary
+        if s is None or count <= max(s.rows, 2 * s.edge + 1):
+            return list(range(count))
+        return _ends(count, s.edge)
+
+    def fitted(self, count: int, draw, width):
+        """draw(columns) of all `count` columns; where a summary finds that wider than its width, of the
+        first and last few only (None in place of the rest): `edge` of each, or fewer if still too wide.
+        Each picture is measured by width(picture)."""
+        s = self.summary
+        if s is None or count <= 2 * s.edge + 1:
+            return draw(list(range(count)))
+        if 3 * count <= s.width:  # narrow entries could fit: see
+            whole = draw(list(range(count)))
+            if width(whole) <= s.width:
+                return whole
+        for edge in range(s.edge, 0, -1):
+            cut = draw(_ends(count, edge))
+            if width(cut) <= s.width:
+                break
+        return cut
+
+    def inline(self, value) -> str:
+        """A value on one line; a matrix as [a  b; c  d], cut short as its grid would be (⋯, ⋮)."""
+        if not isinstance(value, sp.MatrixBase):
+            return self.form(value).render(wrap_line=False)
+        printed: dict = {}
+
+        def entry(i, j):
+            if (i, j) not in printed:
+                printed[i, j] = self.form(value[i, j]).render(wrap_line=False)
+            return printed[i, j]
+
+        def draw(columns):
+            return ["⋮" if i is None else "  ".join("⋯" if j is None else entry(i, j) for j in columns)
+                    for i in self.rows_shown(value.rows)]
+        return "[" + "; ".join(self.fitted(value.cols, draw, lambda rows: max(map(cell_len, rows)))) + "]"
+
+    def listed(self, value) -> str | None:
+        """A vector's entries in parentheses, (a, b, c), where a summary finds that too wide only the
+        first and last few, (a, b, c, …, x, y, z); None if an entry takes several lines."""
+        printed: dict = {}
+
+        def draw(columns):
+            texts = []
+            for k in columns:
+                if k is not None and k not in printed:
+                    printed[k] = self.form(value[k])
+                if k is not None and printed[k].height() > 1:
+                    return None
+                texts.append("…" if k is None else printed[k].render(wrap_line=False))
+            return "(" + ", ".join(texts) + ")"
+        return self.fitted(len(value), draw, lambda text: 0 if text is None else cell_len(text) + 1)
 
     def _print_MatrixSymbol(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
@@ -231,6 +302,23 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
 INLINE_ENTRIES = 4   # a vector of at most this many entries is written on the line: (a, b)ᵀ
 INLINE_WIDTH = 40    # … when it is no wider than this
+EDGE_ITEMS = 3       # a summarised matrix keeps this many rows (columns) at each end, as numpy prints one
+MOST_ROWS = 16       # a summary shows a matrix of more rows than this by its first and last rows
+ELLIPSES = {(True, False): "⋮", (False, True): "⋯", (True, True): "⋱"}  # (row left out, column left out)
+
+
+class Summary(NamedTuple):
+    """How the terminal shows a large matrix, as numpy prints a large array: of more than `rows` rows
+    only the first and last `edge`, ⋮ between; of a grid wider than `width` columns only the first and
+    last `edge` columns, ⋯ between, ⋱ where the two meet."""
+    width: int
+    rows: int = MOST_ROWS
+    edge: int = EDGE_ITEMS
+
+
+def _ends(count: int, edge: int) -> list:
+    """0 … count−1 with only the first and last `edge` kept, None in place of the rest."""
+    return [*range(edge), None, *range(count - edge, count)]
 
 
 def decimal_columns(cells: list) -> list:

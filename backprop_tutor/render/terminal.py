@@ -14,13 +14,14 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from ..notation import is_element, shape_text, sheet_rule
 from ..prose import prose_unicode
 from .console import trimmed
-from .pretty import MathPrinter, chain
+from .pretty import MathPrinter, Summary, chain
 from .wrap import wrap_picture
 from .printer import PARTIAL_IN_TITLE, THROUGH_TIME, Printer, matrix_kind, parts_in_order, plain_given, unit_name, worked_lines
 
 NOT_CHECKED = "not checked (symbolic)"
 JOINED_WIDTH = 56  # a part's answers share one line up to this width, whatever the terminal's (a short line)
 MARGIN_AT = 78  # a rule beside its step ends at this column (or at the screen's edge, if nearer)
+BESIDE = 12  # columns a matrix leaves on its line for the name and sign before it (∂L/∂W₂ ≈ )
 ROLE_WORDS = {"input": "input", "parameter": "parameter", "target": "target",
               "derived": "derived parameter", "forward": "computed", "loss": "loss"}
 
@@ -31,11 +32,12 @@ class TerminalPrinter(Printer):
     format_name = "terminal"
 
     def __init__(self, digits: int = 4, exact: bool = False, width: int = 80, comment: str | None = None,
-                 names: dict | None = None):
+                 names: dict | None = None, full: bool = False):
         super().__init__(digits, exact)
-        self.math = MathPrinter(digits, exact, names)
-        self.names = names or {}
         self.width = width - 2  # steps are indented by two
+        # a large matrix by its first and last rows and columns, unless every entry is asked for
+        self.math = MathPrinter(digits, exact, names, None if full else Summary(self.width - BESIDE))
+        self.names = names or {}
         self.comment = comment
 
     def name(self, name: str) -> str:
@@ -135,10 +137,10 @@ class TerminalPrinter(Printer):
         if check.estimate is None:
             return [f"check: {NOT_CHECKED}"]
         exact = "" if check.exact is None else " of the exact loss"
-        against = "" if check.exact is None else f" from the exact gradient {_inline(self.math, check.exact)}:"
+        against = "" if check.exact is None else f" from the exact gradient {self.math.inline(check.exact)}:"
         return [f"check: central finite difference{exact} (h = {self.math.form(check.step).render(wrap_line=False)}) "
-                f"{'≈' if self.math.is_rounded(check.estimate) else '='} {_inline(self.math, check.estimate)}, "
-                f"difference{against} {_inline(self.math, check.difference)}"]
+                f"{'≈' if self.math.is_rounded(check.estimate) else '='} {self.math.inline(check.estimate)}, "
+                f"difference{against} {self.math.inline(check.difference)}"]
 
     def _print_ThroughTime(self, s):
         lhs = self.partial(s.name, s.of)
@@ -184,13 +186,14 @@ class TerminalPrinter(Printer):
 
     def _print_TruthTable(self, s):
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        for column in (self.name(s.input), self.name(s.output), f"{self.name(s.output)} > {_inline(self.math, s.threshold)}",
+        for column in (self.name(s.input), self.name(s.output),
+                       f"{self.name(s.output)} > {self.math.inline(s.threshold)}",
                        *(("expected", "") if s.all_match is not None else ())):
             table.add_column(column, justify="right")
         for row in s.rows:
-            cells = [_inline(self.math, row.inputs), _inline(self.math, row.output), str(row.decision)]
+            cells = [self.math.inline(row.inputs), self.math.inline(row.output), str(row.decision)]
             if row.matches is not None:
-                cells += [_inline(self.math, row.expected), "✓" if row.matches else "✗"]
+                cells += [self.math.inline(row.expected), "✓" if row.matches else "✗"]
             table.add_row(*cells)
         verdict = ("every row matches" if s.all_match else "some rows do not match") if s.all_match is not None else ""
         return Group(Text(chain(self.math, self.name(s.output), [s.formula], width=self.width), no_wrap=True),
@@ -199,14 +202,14 @@ class TerminalPrinter(Printer):
     def _print_LinearPieces(self, s):
         out = [Text(chain(self.math, self.name(s.output), [s.formula], width=self.width), no_wrap=True),
                self.note(f"{len(s.arguments)} ReLU argument(s) split the plane: "
-                         + ", ".join(_inline(self.math, a) for a in s.arguments))]
+                         + ", ".join(self.math.inline(a) for a in s.arguments))]
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for column in ("region", self.name(s.output), s.below + f" ({self.name(s.output)} < 0)",
                        s.above + f" ({self.name(s.output)} > 0)"):
             table.add_column(column)
         for p in s.pieces:
-            region = ", ".join(_inline(self.math, r) for r in p.region)
-            table.add_row(region, _inline(self.math, p.expression), _where(self.math, p.below),
+            region = ", ".join(self.math.inline(r) for r in p.region)
+            table.add_row(region, self.math.inline(p.expression), _where(self.math, p.below),
                           _where(self.math, p.above))
         out += [table, Text(f"decision boundary: {self.name(s.output)} = 0, i.e. each piece = 0 "
                             "where it changes sign within its region", style="dim"), Text("")]
@@ -249,9 +252,8 @@ class TerminalPrinter(Printer):
         if kind == "one":
             return self.math.form(value[0])
         if kind in ("column", "row"):
-            entries = [self.math.form(v) for v in value]
-            if all(e.height() == 1 for e in entries):
-                text = "(" + ", ".join(e.render(wrap_line=False) for e in entries) + ")"
+            text = self.math.listed(value)
+            if text is not None:
                 return prettyForm(text + ("ᵀ" if kind == "column" else ""))
         return self.math.form(value)
 
@@ -262,7 +264,7 @@ class TerminalPrinter(Printer):
         """Why an exact zero is one: the ReLU units that are off, as computed in the model."""
         if not r.off:
             return ""
-        units = ", ".join(f"{self.name(unit_name(o))} = {_inline(self.math, o.value)} {'<' if o.value < 0 else '='} 0"
+        units = ", ".join(f"{self.name(unit_name(o))} = {self.math.inline(o.value)} {'<' if o.value < 0 else '='} 0"
                           for o in r.off)
         scalar = matrix_kind(r.value) in ("scalar", "one")
         return f"({'' if scalar else 'zero entries: '}ReLU off: {units})"
@@ -276,7 +278,7 @@ class TerminalPrinter(Printer):
             below = ""
             if r.exact is not None:
                 shown = self.value_form(r.exact)
-                exact = f"exact: {shown.render(wrap_line=False) if shown.height() == 1 else _inline(self.math, r.exact)}"
+                exact = f"exact: {shown.render(wrap_line=False) if shown.height() == 1 else self.math.inline(r.exact)}"
                 if cell_len(exact) > self.width - 4:  # a wide matrix: a row to a line, under the value
                     below += "".join(f"\n    {'exact: ' if i == 0 else '        '}{row}"
                                      for i, row in enumerate(exact[7:].split("; ")))
@@ -311,7 +313,7 @@ class TerminalPrinter(Printer):
         if self.math.is_rounded(value):
             rows = [("≈ " if i == len(rows) // 2 else "  ") + row for i, row in enumerate(rows)]
         if r.kind == "loss_after" and r.before is not None and len(rows) == 1 and value is r.value:
-            before = _inline(self.math, r.before)
+            before = self.math.inline(r.before)
             rows = [f"{'≈ ' if self.math.is_rounded(r.before) else ''}{before} → {rows[0]}"]
         if max(cell_len(row) for row in rows) > width:
             rows = wrap_picture(rows, width, 2)
@@ -388,7 +390,7 @@ class TerminalPrinter(Printer):
             out += [Heading("Answers"), Padding(self.answers_table(solution), (0, 0, 0, 2), expand=False)]
         elif getattr(solution, "exact", None) is not None:  # a derivation, its chain rounded at each step
             drift = self.drift(solution.rounding)
-            out.append(Text(f"  exact: {_inline(self.math, solution.exact)}\n  ({drift})", no_wrap=True,
+            out.append(Text(f"  exact: {self.math.inline(solution.exact)}\n  ({drift})", no_wrap=True,
                             overflow="ignore"))
         return out
 
@@ -411,7 +413,9 @@ class TerminalPrinter(Printer):
                         lines.append(line)
                     line = item
             lines.append(line)
-        text = "\n".join(form.render(wrap_line=False) for form in lines)
+        text = "\n".join(form.render(wrap_line=False) if form.width() <= width else  # too wide: in pieces
+                         "\n".join(wrap_picture(form.render(wrap_line=False).split("\n"), width))
+                         for form in lines)
         return Group(Text(text, no_wrap=True, overflow="ignore"), Text(""))
 
 
@@ -435,7 +439,7 @@ def _where(math: MathPrinter, where) -> str:
         return "all of the region"
     if where is False:
         return "—"
-    return _inline(math, where)
+    return math.inline(where)
 
 
 def _where_shown(part) -> str:
@@ -443,19 +447,13 @@ def _where_shown(part) -> str:
     return "above" if part is None else f"({part})"
 
 
-def _inline(math: MathPrinter, value) -> str:
-    if isinstance(value, sp.MatrixBase):
-        rows = ["  ".join(math.form(v).render(wrap_line=False) for v in value.row(i)) for i in range(value.rows)]
-        return "[" + "; ".join(rows) + "]"
-    return math.form(value).render(wrap_line=False)
-
-
-def print_solution(solution, console: Console | None = None, digits: int = 4,
-                   exact: bool = False, comment: str | None = None, heading: bool = True) -> None:
+def print_solution(solution, console: Console | None = None, digits: int = 4, exact: bool = False,
+                   comment: str | None = None, heading: bool = True, full: bool = False) -> None:
     """Print a whole solution to a Rich console (the terminal by default), the file's comment after
-    the notes when given; heading=False leaves out the title, source and notes."""
+    the notes when given; heading=False leaves out the title, source and notes; full shows every entry
+    of a large matrix, not only its first and last rows and columns."""
     console = console or Console(file=trimmed())
-    printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}))
+    printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}), full)
     for item in printer.render(solution, heading):
         console.print(item, crop=False, highlight=False)
 
