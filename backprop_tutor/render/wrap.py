@@ -1,6 +1,8 @@
 """Breaking a pretty-printed formula that is too wide into lines, only where no symbol is cut."""
 from __future__ import annotations
 
+from itertools import accumulate
+
 BREAK_BEFORE = "+-=≈⋅"   # a continuation line starts with one of these
 TALL_OPENING, TALL_CLOSING = "⎛⎜⎝⎡⎢⎣", "⎞⎟⎠⎤⎥⎦"   # parentheses and brackets of several rows
 MIN_PIECE = 12           # columns a continuation line keeps for itself, however deep its indent
@@ -20,8 +22,9 @@ def wrap_picture(rows: list[str], width: int, indent: int = 4) -> list[str]:
     rows = [r.ljust(span) for r in rows]
     indent = indent if width - indent >= max(MIN_PIECE, width // 2) else min(4, max(0, width - MIN_PIECE))
     out, start, room = [], 0, max(1, width)
+    depths = (_depths(rows, "([", ")]"), _depths(rows, TALL_OPENING, TALL_CLOSING)) if span > room else None
     while span - start > room:
-        cut = _best_break(rows, start, start + room)
+        cut = _best_break(rows, start, start + room, depths)
         if cut is None:  # one unbroken symbol wider than the line: cut it rather than lose the rest
             cut = start + room
         out += _piece(rows, start, cut, 0 if not out else indent)
@@ -45,21 +48,26 @@ def _clean_boundary(rows: list[str], c: int) -> bool:
     return any(r[c] == "⋅" for r in rows) and all(r[c - 1] == " " or r[c] in " ⋅" for r in rows)
 
 
-def _depth(text: str, opening: str, closing: str) -> int:
-    return sum(ch in opening for ch in text) - sum(ch in closing for ch in text)
+def _depths(rows: list[str], opening: str, closing: str) -> list:
+    """For each row, the depth in brackets before each column: [0, after the 1st character, …], so that a
+    stretch's depth is a difference of two, however often it is asked (the line is broken many times)."""
+    steps = {**dict.fromkeys(opening, 1), **dict.fromkeys(closing, -1)}
+    return [list(accumulate((steps.get(ch, 0) for ch in r), initial=0)) for r in rows]
 
 
-def _best_break(rows: list[str], start: int, end: int) -> int | None:
-    """The column to break before within (start, end] (see wrap_picture), or None."""
+def _best_break(rows: list[str], start: int, end: int, depths: tuple) -> int | None:
+    """The column to break before within (start, end] (see wrap_picture), or None; depths are the
+    rows' _depths in round brackets and in tall ones."""
     clean = [c for c in range(end, start, -1) if c < len(rows[0]) and _clean_boundary(rows, c)]
     if not clean:
         return None
     half = start + (end - start) // 2
     right = [c for c in clean if c >= half] or clean
+    round_, tall_ = depths
 
     def cost(c):
-        inline = max(_depth(r[:c], "([", ")]") for r in rows)   # inside f(…): only if nothing else
-        tall = max(_depth(r[start:c], TALL_OPENING, TALL_CLOSING) for r in rows)
+        inline = max(d[c] for d in round_)   # inside f(…): only if nothing else
+        tall = max(d[c] - d[start] for d in tall_)
         after = c + 1 if _blank_column(rows, c) else c
         signs = {r[after] for r in rows} if after < len(rows[0]) else set()
         rank = 0 if signs & set(BREAK_BEFORE) - {"⋅"} else 1 if "⋅" in signs else 2
