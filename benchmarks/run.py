@@ -57,9 +57,9 @@ def mlp(width: int, depth: int, activation: str, seed: int = 1) -> str:
     return "\n".join(lines)
 
 
-def limits(width: int) -> list:
-    """The --limit settings a network this wide needs."""
-    settings = [f"values={4 * width * width}"]
+def limits(width: int, depth: int) -> list:
+    """The --limit settings a network this wide and deep needs."""
+    settings = [f"values={max(1536, (depth + 1) * width * width + 8 * width)}"]
     if width > 32:
         settings += [f"matrix_side={width}", f"matrix_elements={width * width}"]
     return [part for setting in settings for part in ("--limit", setting)]
@@ -127,8 +127,7 @@ def main() -> None:
         for name in BUNDLED:
             commands[f"solve {name} --json"] = TUTOR + ["solve", name, "--json"]
             commands[f"solve {name}"] = TUTOR + ["solve", name, "--no-color"]
-            commands[f"export {name} -o .tex"] = TUTOR + ["export", name, "-o", os.path.join(work, f"{name}.tex"),
-                                                          "--force"]
+            commands[f"export {name} -o .tex"] = TUTOR + ["export", name, "-o", os.path.join(work, f"{name}.tex")]
         shapes = [(32, 3, a) for a in ("relu", "sigmoid", "tanh")]
         if not args.quick:
             shapes += [(w, 3, "sigmoid") for w in (8, 16, 64)] + [(16, d, "sigmoid") for d in (1, 2, 4, 6)]
@@ -137,9 +136,9 @@ def main() -> None:
             path = os.path.join(work, f"mlp_{width}x{depth}_{activation}.yaml")
             Path(path).write_text(mlp(width, depth, activation))
             label = f"MLP 4-{width}x{depth}-2 {activation}"
-            commands[f"{label} --json"] = TUTOR + limits(width) + ["solve", path, "--json"]
+            commands[f"{label} --json"] = TUTOR + limits(width, depth) + ["solve", path, "--json"]
             if activation == "sigmoid" or not args.quick:
-                commands[f"{label} terminal"] = TUTOR + limits(width) + ["solve", path, "--no-color"]
+                commands[f"{label} terminal"] = TUTOR + limits(width, depth) + ["solve", path, "--no-color"]
         results = measure(commands, args.rounds, work)
         sizes = derive_sizes(work) if not args.quick else {}
     floor = results["import sympy"][0]
