@@ -131,3 +131,28 @@ def test_list_lays_out_its_table_as_rich_would(columns):
     expected = [line.rstrip() for line in console.export_text().splitlines()]
     assert table(("name", "title", "source"), rows, columns) == expected
     assert max(len(line) for line in expected) <= columns
+
+
+def test_a_terminal_solve_loads_no_physical_units(tmp_path):
+    modules = modules_after("solve", ROOT / "problems" / "sheet12_p2.yaml", "--no-color", tmp_path=tmp_path)
+    assert "backprop_tutor.render.pretty" in modules
+    assert [m for m in modules if m.startswith("sympy.physics")] == []
+
+
+def test_the_terminal_writes_a_product_as_sympys_pretty_printer_does():
+    import sympy as sp
+    from sympy.printing.pretty.pretty import PrettyPrinter
+    from backprop_tutor.render.pretty import MathPrinter
+    x, y, z, w = sp.symbols("x y z w")
+    products = [x * y, 2 * x, -x * y, x / y, y * x**-2, sp.Rational(1, 2) * x, sp.Rational(3, 4) * x / (y * z),
+                sp.Mul(2, x, evaluate=False), sp.Mul(1, x, evaluate=False), sp.Mul(-1, x, y, evaluate=False),
+                sp.Mul(x, sp.Rational(3, 4), evaluate=False), x * y / (z * w), x / (y**2 * z),
+                sp.Mul(-1, 2, x, evaluate=False), sp.Mul(-1, x, 3, evaluate=False),
+                sp.Mul(x, sp.Pow(y, -1, evaluate=False), evaluate=False), sp.Mul(x, y**sp.Rational(-1, 2)),
+                sp.Mul(sp.Rational(1, 3), sp.Pow(z, -1), evaluate=False), sp.sin(x) * sp.exp(y) / 7]
+    for exact in (False, True):
+        printer = MathPrinter(3, exact)
+        for e in products:
+            assert isinstance(e, sp.Mul), e
+            ours = printer.sympy_product(e).render(wrap_line=False)
+            assert ours == PrettyPrinter._print_Mul(printer, e).render(wrap_line=False), e

@@ -205,7 +205,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         if any(isinstance(a, sp.Pow) and a.exp == -1 for a in args) or not custom:
             if len(args) == 2 and args[0] == -1:
                 return prettyForm(*self._factor(args[1]).left("-"), binding=prettyForm.MUL)
-            return super()._print_Mul(e)
+            return self.sympy_product(e)
         if args[0] == -1:
             rest = args[1] if len(args) == 2 else sp.Mul(*args[1:], evaluate=False)
             return prettyForm(*self._factor(rest).left("-"), binding=prettyForm.MUL)
@@ -215,6 +215,32 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         for f in forms[1:]:
             out = prettyForm(*stringPict.next(out, "⋅", f))
         return _bound(out, prettyForm.MUL)
+
+    def sympy_product(self, product):
+        """SymPy's own pretty product (PrettyPrinter._print_Mul of SymPy 1.14) less its search for physical
+        units, whose import (sympy.physics.units) costs more than printing a whole sheet: no formula of
+        ours holds a unit, and without one that search leaves the factors in their order."""
+        args = product.args
+        if args[0] is sp.S.One or any(isinstance(a, sp.Number) for a in args[1:]):  # kept as written
+            forms = [self._print(a) for a in args]
+            minus = forms[0] == "-1"
+            if minus:
+                forms[0] = prettyForm("1", 0, 0)
+            out = prettyForm.__mul__(*forms)
+            return prettyForm("-" + out.s, out.baseline, out.binding) if minus else out
+        above, below = [], []
+        for a in (product.as_ordered_factors() if self.order not in ("old", "none") else product.args):
+            if a.is_commutative and a.is_Pow and a.exp.is_Rational and a.exp.is_negative:
+                below.append(sp.Pow(a.base, -a.exp, evaluate=False) if a.exp != -1 else sp.Pow(a.base, -a.exp))
+            elif a.is_Rational and a is not sp.S.Infinity:
+                above += [sp.Rational(a.p)] if a.p != 1 else []
+                below += [sp.Rational(a.q)] if a.q != 1 else []
+            else:
+                above.append(a)
+        above = [self._print(a) for a in above] or ([self._print(sp.S.One)] if below else [])
+        if not below:
+            return prettyForm.__mul__(*above)
+        return prettyForm.__mul__(*above) / prettyForm.__mul__(*[self._print(b) for b in below])
 
     def _print_MatMul(self, e):
         return self._products(e, "⋅", super()._print_MatMul)
