@@ -686,6 +686,7 @@ def main(argv: list[str] | None = None) -> None:
     if sys.stdout is None:  # started with standard output closed: nothing could be shown
         typer.echo("error: cannot write the output: standard output is closed", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    _unicode_output()
     try:
         code = app(args=args, prog_name="tutor", standalone_mode=False)
     except typer.Exit as e:
@@ -707,6 +708,17 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         code = _output_failed(e)
     sys.exit(code or 0)
+
+
+def _unicode_output() -> None:
+    """Standard output and error in UTF-8 where their own encoding cannot write a solution's signs (∂, ⎡):
+    output redirected to a file on Windows, PYTHONIOENCODING=ascii."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "∂⎡→".encode(getattr(stream, "encoding", None) or "utf-8")
+        except (LookupError, UnicodeEncodeError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(encoding="utf-8")
 
 
 def _output_failed(e: OSError) -> int:

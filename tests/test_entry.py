@@ -119,3 +119,17 @@ def test_list_names_gives_one_bundled_name_a_line(capsys):
     code, out, err = main(["list", "--names"], capsys)
     assert code == 0
     assert out.splitlines() == sorted(p.stem for p in (ROOT / "problems").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("args", [("solve", "rnn_elman_bptt"), ("solve", "ws24_sheet4_ex1"),
+                                  ("derive", "sheet12_p2", "--wrt", "W21"), ("solve", "no_such_problem")])
+def test_an_output_that_cannot_take_unicode_gets_utf8(args):
+    """An ASCII output (a file on Windows, PYTHONIOENCODING=ascii) gets the same text, in UTF-8, not a crash;
+    the recurrent network's ∘ comes from a SymPy switch set by that encoding."""
+    utf8 = program(*args, capture_output=True)
+    ascii_run = subprocess.run([sys.executable, "-m", "backprop_tutor", *args], capture_output=True, timeout=60,
+                               env={**environment(), "PYTHONIOENCODING": "ascii", "NO_COLOR": "1"})
+    assert ascii_run.returncode == utf8.returncode, ascii_run.stderr
+    assert ascii_run.stdout.decode("utf-8") == utf8.stdout.decode("utf-8")
+    assert ascii_run.stderr.decode("utf-8") == utf8.stderr.decode("utf-8")
+    assert utf8.returncode == 2 or "∂" in utf8.stdout.decode("utf-8")

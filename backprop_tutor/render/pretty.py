@@ -6,7 +6,7 @@ from typing import NamedTuple
 import sympy as sp
 from rich.cells import cell_len
 from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.pretty_symbology import center, center_pad
+from sympy.printing.pretty.pretty_symbology import center, center_pad, pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import PART as _ELEMENT, LAYERED, display_name, index_text, is_exact_decimal, number_text, rounded
@@ -323,7 +323,13 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return prettyForm("𝟙")
 
     def form(self, expr) -> prettyForm:
-        return self._print(expr)
+        # SymPy draws some symbols (∘, ⊗) from a switch it sets by the console's encoding; the forms here are
+        # Unicode whatever that is (cli.py has the output take them)
+        was = pretty_use_unicode(True)
+        try:
+            return self._print(expr)
+        finally:
+            pretty_use_unicode(was)
 
 
 INLINE_ENTRIES = 4   # a vector of at most this many entries is written on the line: (a, b)ᵀ
