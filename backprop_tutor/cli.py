@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import sys
 from pathlib import Path
@@ -707,6 +708,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except OSError as e:
         code = _output_failed(e)
+    gc.freeze()  # the process ends here: what it built goes with it, not collected object by object first
     sys.exit(code or 0)
 
 
