@@ -254,7 +254,7 @@ class _InNames:
 
     def __init__(self, work: Work):
         g, self.of, self.g = work.g, work.of, work.g
-        self.env = {k: T(element_symbols(k, node.shape), node.shape) for k, node in g.nodes.items()}
+        self.env = ElementNames(g)
         self.ev = ev = Eval(work.unit_targets)
         memo: dict = {}
         reach = g.ancestors(self.of) | {self.of}
@@ -269,7 +269,7 @@ class _InNames:
                 continue
             delta = self.expanded[c]
             entries = flat(delta.x)
-            surely = product_bound(node.expr, node.shape, self.env, sum(size_of(e, memo) for e in entries) - len(entries))
+            surely = product_bound(node.expr, node.shape, g.nodes, sum(size_of(e, memo) for e in entries) - len(entries))
             skipped = {u for u, bound in surely.items() if bound > EXPAND_MAX and u in reach}
             self.too_long |= skipped
             acc: dict = {}
@@ -291,7 +291,21 @@ class _InNames:
         return (at(total, index) if index else total), self.env
 
 
-def product_bound(expr, shape: tuple, env: dict, excess: int) -> dict:
+class ElementNames(dict):
+    """Each node of a graph as the matrix of its element names (Z_in[1], …), made when first asked for:
+    a sweep that stops at a product too long to write never names the elements behind it."""
+
+    def __init__(self, graph):
+        super().__init__()
+        self.graph = graph
+
+    def __missing__(self, name: str) -> T:
+        shape = self.graph.nodes[name].shape
+        self[name] = names = T(element_symbols(name, shape), shape)
+        return names
+
+
+def product_bound(expr, shape: tuple, nodes: dict, excess: int) -> dict:
     """A lower bound of the size of ∂/∂name for each name multiplied in a matrix product A @ B of two
     names at the top of expr (under + and − only, of expr's own shape), when the δ coming down has
     `excess` = its size less its count of entries: each entry of the name's δ sums one product per
@@ -306,7 +320,7 @@ def product_bound(expr, shape: tuple, env: dict, excess: int) -> dict:
         elif isinstance(e, BinOp) and e.op in "+-":
             todo.extend([e.left, e.right])
         elif isinstance(e, BinOp) and e.op == "@" and isinstance(e.left, Name) and isinstance(e.right, Name):
-            a, b = env[e.left.id].shape, env[e.right.id].shape
+            a, b = nodes[e.left.id].shape, nodes[e.right.id].shape
             if _product_shape(a, b) == shape:
                 inner = a[-1]
                 for name in (e.left.id, e.right.id):
