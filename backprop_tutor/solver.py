@@ -9,7 +9,6 @@ from .answer import sections
 from .bptt import every_weight, through_time, time_names
 from .components import check_form, per_neuron
 from .detail import DEFAULT, Condenser, check_detail
-from .diagram import diagram
 from .datasets import solvable
 from .engine import Work, names_of
 from .errors import UsageError
@@ -105,7 +104,10 @@ def solution(work: Work, detail: str = DEFAULT, parts=None, form: str | None = N
     secs = sections(work, new, after)
     # over several samples the forward lines are copied once per sample: a drawing of the copies is
     # not the sheet's network, so none is drawn
-    drawn = diagram(work.g, work.values) if drawing and not p.samples else None
+    drawn = None
+    if drawing and not p.samples:
+        from .diagram import diagram  # loaded only for a printer that draws: 7 record types, 5 ms
+        drawn = diagram(work.g, work.values)
     if drawn is not None and all(node.shape == () for node in g.nodes.values()):
         secs, drawn = _drawn_in_parts(secs, drawn)
     elif any(isinstance(s, GraphStructure) for sec in secs for s in sec.steps):

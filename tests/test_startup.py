@@ -51,6 +51,7 @@ def test_a_json_solve_imports_no_printer_it_does_not_use(tmp_path):
     assert "backprop_tutor.engine" in modules and "ReL" in (ROOT / "problems" / "ws24_sheet4_ex1.yaml").read_text()
     assert among(modules, HEAVY) == []
     assert [m for m in modules if m.startswith("backprop_tutor.render.") and m.split(".")[2] in PRINTERS] == []
+    assert "backprop_tutor.diagram" not in modules  # the drawing's code: for the printers that draw
     # of SymPy only what SymPy loads itself, on import and for its first sum (Add imports sympy.tensor)
     sympy_own = fresh_modules("import sympy\nsympy.Symbol('a') + 1")
     assert among(modules - sympy_own, ("sympy", "mpmath")) == []
@@ -137,6 +138,7 @@ def test_a_terminal_solve_loads_no_physical_units(tmp_path):
     modules = modules_after("solve", ROOT / "problems" / "sheet12_p2.yaml", "--no-color", tmp_path=tmp_path)
     assert "backprop_tutor.render.pretty" in modules
     assert [m for m in modules if m.startswith("sympy.physics")] == []
+    assert "backprop_tutor.diagram" not in modules
 
 
 def test_the_terminal_writes_a_product_as_sympys_pretty_printer_does():
