@@ -418,26 +418,36 @@ class Eval(Algebra):
         if shape == ():
             return self.finish(a + b)
         if plainmath.is_numbers(a, b):
-            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.add, a.flat(), b.flat()))
+            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.add, plainmath.entries(a),
+                                                                     plainmath.entries(b)))
         return self.zip(a, b, lambda u, v: u + v)
+
+    def sub(self, a: T, b: T) -> T:
+        if a.shape == b.shape != () and plainmath.is_numbers(a.x, b.x):  # a + (−1)·b in one pass
+            m = a.x
+            return T(self._numbers(m.rows, m.cols, plainmath.entrywise(plainmath.sub, plainmath.entries(m),
+                                                                       plainmath.entries(b.x))), a.shape)
+        return super().sub(a, b)
 
     def _scale(self, s, a, shape):
         if shape == ():
             return self.finish(s * a)
         if isinstance(s, NUMBERS) and plainmath.is_numbers(a):
-            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, [s] * len(a), a.flat()))
+            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, [plainmath.plain(s)] * len(a),
+                                                                     plainmath.entries(a)))
         return self.each(a, lambda v: s * v)
 
     def _numbers(self, rows: int, cols: int, values: list):
-        """Numbers computed by plainmath as a rows × cols matrix, each checked as finish() checks it."""
-        return ImmutableMatrix(rows, cols, [in_range(v) for v in values])
+        """Plain values computed by plainmath as a rows × cols matrix, each checked as finish() checks it."""
+        return plainmath.matrix(rows, cols, values, in_range)
 
     def _negate(self, a, shape):
         return self._scale(sp.Integer(-1), a, shape)
 
     def _hadamard(self, a, b, shape):
         if plainmath.is_numbers(a, b):
-            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, a.flat(), b.flat()))
+            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, plainmath.entries(a),
+                                                                     plainmath.entries(b)))
         return self.zip(a, b, lambda u, v: u * v)
 
     def _div(self, a, b, shape):

@@ -17,6 +17,7 @@ from mpmath.libmp import from_int, from_rational, fzero, mpf_add, mpf_mul, round
 
 NUMBERS = (sp.Rational, sp.Float)  # the values the engine computes: an exact fraction or a decimal number
 ZERO = Fraction(0)
+MINUS_ONE = Fraction(-1)
 
 
 def plain(x):
@@ -66,6 +67,13 @@ def add(a, b):
     return _float_op(mpf_add, a, b)
 
 
+def sub(a, b):
+    """a − b of two plain values, as SymPy's a + (−1)·b: an exact zero −b is the integer 0."""
+    if type(a) is Fraction and type(b) is Fraction:
+        return a - b
+    return add(a, -b if type(b) is Fraction else _float_op(mpf_mul, MINUS_ONE, b))
+
+
 def is_zero(v) -> bool:
     """Whether a plain value is zero (a product with it is left out of a matrix product's sum)."""
     return not v if type(v) is Fraction else v[0] == fzero
@@ -73,16 +81,34 @@ def is_zero(v) -> bool:
 
 def is_numbers(*matrices) -> bool:
     """Whether every entry of the matrices is a number (not a formula)."""
-    return all(v.is_Rational or v.is_Float for m in matrices for v in m.flat())
+    return all(_PLAIN in m.__dict__ or all(v.is_Rational or v.is_Float for v in m.flat()) for m in matrices)
+
+
+_PLAIN = "plain_entries"  # a matrix built here keeps its entries' plain values: the next operation reads them
+
+
+def entries(m: sp.MatrixBase) -> list:
+    """The plain values of a matrix of numbers, row by row."""
+    known = m.__dict__.get(_PLAIN)
+    return known if known is not None else [plain(v) for v in m.flat()]
+
+
+def matrix(rows: int, cols: int, values: list, check) -> sp.ImmutableMatrix:
+    """Plain values as a matrix of SymPy numbers, each passed through check (which may raise), the plain
+    values kept with it."""
+    m = sp.ImmutableMatrix(rows, cols, [check(sympy_number(v)) for v in values])
+    m.__dict__[_PLAIN] = values
+    return m
 
 
 def matmul_entries(a: sp.MatrixBase, b: sp.MatrixBase) -> list:
-    """The entries of a·b, row by row, for two matrices of numbers: entry for entry what SymPy's product
-    gives (each the sum, in order, of the products of nonzero entries; the integer 0 where no product
-    or a zero sum is left)."""
-    rows, columns = a.rows, b.cols
-    left = [[plain(v) for v in row] for row in a.tolist()]
-    right = [[plain(v) for v in row] for row in b.tolist()]
+    """The entries of a·b as plain values, row by row, for two matrices of numbers: entry for entry what
+    SymPy's product gives (each the sum, in order, of the products of nonzero entries; the integer 0 where
+    no product or a zero sum is left)."""
+    rows, columns, inner = a.rows, b.cols, a.cols
+    flat_a, flat_b = entries(a), entries(b)
+    left = [flat_a[i * inner:(i + 1) * inner] for i in range(rows)]
+    right = [flat_b[k * columns:(k + 1) * columns] for k in range(inner)]
     out = []
     for i in range(rows):
         terms: list[list] = [[] for _ in range(columns)]
@@ -92,10 +118,10 @@ def matmul_entries(a: sp.MatrixBase, b: sp.MatrixBase) -> list:
                     if not is_zero(v):
                         terms[j].append(mul(u, v))
         for column in terms:
-            out.append(sympy_number(functools.reduce(add, column, ZERO)))
+            out.append(functools.reduce(add, column, ZERO))
     return out
 
 
 def entrywise(op, a: list, b: list) -> list:
-    """op (add or mul) of two equally long lists of SymPy numbers, entry by entry, as SymPy numbers."""
-    return [sympy_number(op(plain(u), plain(v))) for u, v in zip(a, b)]
+    """op (add, sub or mul) of two equally long lists of plain values, entry by entry."""
+    return [op(u, v) for u, v in zip(a, b)]

@@ -110,10 +110,14 @@ def test_a_zero_gradient_names_the_unit_that_is_off():
 
 
 def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
+    """Eval works number matrices in plain values (plainmath.py), a result's plain values feeding the next
+    operation: every entry is the very number SymPy's own operation gives, type and precision included."""
     import random
-    from backprop_tutor.algebra import PRECISION
-    from backprop_tutor.plainmath import add, entrywise, matmul_entries, mul
+    from backprop_tutor.algebra import PRECISION, Eval
+    from backprop_tutor.algebra import T as Shaped
+    from backprop_tutor.plainmath import matmul_entries, sympy_number
     rng = random.Random(7)
+    ev = Eval()
 
     def entry():
         kind = rng.randrange(4)
@@ -124,21 +128,29 @@ def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
         if kind == 2:
             return sp.Float(rng.uniform(-3, 3), rng.choice([PRECISION, 15, 60]))
         return sp.Float(0, PRECISION) if rng.random() < 0.2 else sp.Integer(rng.randint(-3, 3))
-    for _ in range(200):
-        p, m, q = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 5)
-        a = sp.ImmutableMatrix(p, m, [entry() for _ in range(p * m)])
-        b = sp.ImmutableMatrix(m, q, [entry() for _ in range(m * q)])
-        ours, theirs = sp.ImmutableMatrix(p, q, matmul_entries(a, b)), a * b
+
+    def numbers(p, q):
+        return sp.ImmutableMatrix(p, q, [entry() for _ in range(p * q)])
+
+    def same(ours, theirs):
         assert ours.shape == theirs.shape
         for u, v in zip(ours, theirs):
-            assert type(u) is type(v) and u == v and getattr(u, "_prec", None) == getattr(v, "_prec", None)
-        u, v = [entry() for _ in range(6)], [entry() for _ in range(6)]
-        for ours, theirs in ((entrywise(add, u, v), [x + y for x, y in zip(u, v)]),
-                             (entrywise(mul, u, v), [x * y for x, y in zip(u, v)])):
-            for x, y in zip(ours, theirs):
-                assert type(x) is type(y) and x == y and getattr(x, "_prec", None) == getattr(y, "_prec", None)
+            assert type(u) is type(v) and u == v and getattr(u, "_prec", None) == getattr(v, "_prec", None), (u, v)
+
+    for _ in range(200):
+        p, m, q = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 5)
+        a, b, c, d, s = numbers(p, m), numbers(m, q), numbers(p, q), numbers(p, q), entry()
+        ab = ev.matmul(Shaped(a, (p, m)), Shaped(b, (m, q)))
+        same(ab.x, a * b)
+        same(ev.add(ab, Shaped(c, (p, q))).x, a * b + c)  # (a·b's plain values read, not its SymPy numbers)
+        same(ev.sub(ab, Shaped(c, (p, q))).x, (a * b).applyfunc(lambda v: v) + c * sp.Integer(-1))
+        same(ev.sub(Shaped(c, (p, q)), Shaped(d, (p, q))).x, c + d * sp.Integer(-1))
+        same(ev.mul(Shaped(c, (p, q)), Shaped(d, (p, q))).x, c.multiply_elementwise(d))
+        scaled = ev.mul(Shaped(s, ()), ev.sub(Shaped(c, (p, q)), Shaped(d, (p, q))))
+        same(scaled.x, (c + d * sp.Integer(-1)) * s if s != 1 else c + d * sp.Integer(-1))
     cancelling = sp.ImmutableMatrix([[sp.Float("0.5", PRECISION), sp.Float("-0.5", PRECISION)]])
-    assert matmul_entries(cancelling, sp.ImmutableMatrix([1, 1]))[0] is sp.S.Zero == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
+    assert sympy_number(matmul_entries(cancelling, sp.ImmutableMatrix([1, 1]))[0]) is sp.S.Zero \
+        == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
 
 
 def test_the_product_bound_never_passes_the_size_it_bounds():
