@@ -13,7 +13,11 @@ import functools
 from fractions import Fraction
 
 import sympy as sp
+from sympy import EXRAW, QQ, ZZ
+from sympy.polys.matrices import DomainMatrix
 from mpmath.libmp import from_int, from_rational, fzero, mpf_add, mpf_mul, round_nearest
+
+from .magnitude import MAX_BITS, MAX_EXACT_BITS
 
 NUMBERS = (sp.Rational, sp.Float)  # the values the engine computes: an exact fraction or a decimal number
 ZERO = Fraction(0)
@@ -81,24 +85,67 @@ def is_zero(v) -> bool:
 
 def is_numbers(*matrices) -> bool:
     """Whether every entry of the matrices is a number (not a formula)."""
-    return all(_PLAIN in m.__dict__ or all(v.is_Rational or v.is_Float for v in m.flat()) for m in matrices)
+    return all(_PLAIN in m.__dict__ or _exact(m) or all(v.is_Rational or v.is_Float for v in m.flat())
+               for m in matrices)
 
 
 _PLAIN = "plain_entries"  # a matrix built here keeps its entries' plain values: the next operation reads them
 
 
+def _exact(m) -> bool:
+    """Whether SymPy stores the matrix as exact numbers (its domain ZZ or QQ, entries plain integers or
+    rationals that it turns into SymPy numbers each time they are read)."""
+    rep = getattr(m, "_rep", None)  # (SymPy's own store of a matrix's entries)
+    return rep is not None and (rep.domain.is_ZZ or rep.domain.is_QQ)
+
+
 def entries(m: sp.MatrixBase) -> list:
     """The plain values of a matrix of numbers, row by row."""
     known = m.__dict__.get(_PLAIN)
-    return known if known is not None else [plain(v) for v in m.flat()]
+    if known is not None:
+        return known
+    if _exact(m):
+        return [Fraction(int(v.numerator), int(v.denominator)) for v in m._rep.to_list_flat()]
+    return [plain(v) for v in m.flat()]
 
 
 def matrix(rows: int, cols: int, values: list, check) -> sp.ImmutableMatrix:
-    """Plain values as a matrix of SymPy numbers, each passed through check (which may raise), the plain
-    values kept with it."""
-    m = sp.ImmutableMatrix(rows, cols, [check(sympy_number(v)) for v in values])
+    """Plain values as a matrix of SymPy numbers, each passed through check (which may raise) unless it is
+    plainly within the limits of magnitude.py, the plain values kept with it. Exact values are stored as
+    SymPy stores them (ZZ or QQ), without making a SymPy number of each: SymPy makes one when it is read."""
+    for v in values:
+        if not _plainly_in_range(v):
+            check(sympy_number(v))
+    if all(type(v) is Fraction for v in values):
+        m = _stored(rows, cols, values, ZZ if all(v.denominator == 1 for v in values) else QQ)
+    else:
+        m = _stored(rows, cols, values, EXRAW)
     m.__dict__[_PLAIN] = values
     return m
+
+
+def _plainly_in_range(v) -> bool:
+    """Whether a plain value is surely within the limits (a nonzero finite decimal number well inside
+    them, or an exact fraction short enough); check() decides the others."""
+    if type(v) is Fraction:
+        return max(abs(v.numerator).bit_length(), v.denominator.bit_length()) <= MAX_EXACT_BITS
+    _, mantissa, exponent, bits = v[0]
+    return bool(mantissa) and abs(exponent + bits) < MAX_BITS
+
+
+def _stored(rows: int, cols: int, values: list, domain) -> sp.ImmutableMatrix:
+    """The matrix SymPy builds from these numbers: in ZZ if every one is an integer, QQ if every one is
+    exact, else of SymPy numbers (EXRAW); zeros left out, as SymPy leaves them out."""
+    stored: dict = {}
+    for n, v in enumerate(values):
+        if not is_zero(v):
+            i, j = divmod(n, cols)
+            if domain is EXRAW:
+                element = sympy_number(v)
+            else:
+                element = domain(v.numerator) if domain is ZZ else domain(v.numerator, v.denominator)
+            stored.setdefault(i, {})[j] = element
+    return DomainMatrix(stored, (rows, cols), domain).to_Matrix().as_immutable()
 
 
 def matmul_entries(a: sp.MatrixBase, b: sp.MatrixBase) -> list:

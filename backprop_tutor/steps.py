@@ -201,7 +201,7 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
 
 def flat(x) -> list:
     """The elements of a matrix in order, or a scalar alone in a list."""
-    return list(x) if isinstance(x, sp.MatrixBase) else [x]
+    return x.flat() if isinstance(x, sp.MatrixBase) else [x]  # (all at once: an entry read alone costs more)
 
 
 
