@@ -34,6 +34,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         super().__init__({"use_unicode": True, "order": "none", "wrap_line": False})
         self.digits, self.exact = digits, exact
         self.summary = summary  # None: every entry of every matrix
+        self.symbol_texts: dict = {}
         names = names or {}
         # the sheet's notation (checked math), read as Unicode: Z_{\mathrm{in}} → Zᵢₙ, \sigma → σ
         self.sheet_names = {k: math_unicode(v) for k, v in names.get("sheet", {}).items()}
@@ -49,21 +50,28 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return PrettyPrinter._print_Rational(self, x)
 
     def _print_Symbol(self, e, bold_name=False):
-        if e.name in self.sheet_names:
-            return prettyForm(self.sheet_names[e.name])
-        name = display_name(e.name)
+        key = (e.name, bold_name)
+        text = self.symbol_texts.get(key)
+        if text is None:  # (a name is written the same way wherever it stands: worked out once)
+            text = self.symbol_texts[key] = self.symbol_text(e.name, bold_name)
+        return prettyForm(text)
+
+    def symbol_text(self, symbol: str, bold_name: bool = False) -> str:
+        """A symbol's name as the sheet writes it, on one line."""
+        if symbol in self.sheet_names:
+            return self.sheet_names[symbol]
+        name = display_name(symbol)
         m = _ELEMENT.match(name)
-        named = next((a for a, target in self.aliases.items() if target == e.name and a in self.sheet_names), None)
+        named = next((a for a, target in self.aliases.items() if target == symbol and a in self.sheet_names), None)
         if m and named is not None:  # one weight the sheet names (W21 → W2[2,1]) and writes its own way
-            return prettyForm(self.sheet_names[named])
+            return self.sheet_names[named]
         if m:  # an element as the sheet writes it: h₂ for h[2], h₁,₂ for h1[2], W⁽²⁾₂₁ for W2[2,1]
-            return prettyForm(self._element(m.group(1), m.group(2)))
+            return self._element(m.group(1), m.group(2))
         if name.startswith("delta_") and name[len("delta_"):].isdigit():  # a neuron's δ: δ₅
-            return prettyForm("δ" + name[len("delta_"):].translate(_SUBSCRIPTS))
+            return "δ" + name[len("delta_"):].translate(_SUBSCRIPTS)
         if name.startswith("delta_"):
-            inner = self._print_Symbol(sp.Symbol(e.name[len("delta_"):])).render(wrap_line=False)
-            return prettyForm("δ_" + inner)
-        return super()._print_Symbol(sp.Symbol(name), bold_name)
+            return "δ_" + self.symbol_text(symbol[len("delta_"):])
+        return super()._print_Symbol(sp.Symbol(name), bold_name).render(wrap_line=False)
 
     def _element(self, base: str, index: str) -> str:
         if base.startswith("delta_"):
@@ -72,7 +80,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         layered = LAYERED.match(base)
         if layered and base not in self.sheet_names and base not in self.aliases:
             return layered.group(1) + f"({layered.group(2)})".translate(_SUPERSCRIPTS) + index
-        shown = self._print_Symbol(sp.Symbol(base)).render(wrap_line=False)
+        shown = self.symbol_text(base)
         return shown + ("," if shown[-1:] in _SUBSCRIPT_DIGITS else "") + index
 
     def _print_MatrixBase(self, e):
