@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .algebra import Eval, Show, ShapeError, T, describe, symbol_for
+from . import plainmath
+from .algebra import Eval, Show, ShapeError, T, describe, in_range, symbol_for
 from .expr import BinOp, Call, Name, Neg, Transpose, names_in
 from .errors import LimitError
 from .layers import LAYERS, check
@@ -214,10 +215,17 @@ def _given(problem: Problem, leaf):
         return symbol_for(leaf.name, ()), ()
     if isinstance(v, list) and isinstance(v[0], list):
         rows = [[number(x, leaf.key, f"{i + 1},{j + 1}") for j, x in enumerate(row)] for i, row in enumerate(v)]
-        return sp.ImmutableMatrix(rows), (len(rows), len(rows[0]))
+        return _matrix([x for row in rows for x in row], len(rows), len(rows[0])), (len(rows), len(rows[0]))
     if isinstance(v, list):
-        return sp.ImmutableMatrix([number(x, leaf.key, i + 1) for i, x in enumerate(v)]), (len(v),)
+        return _matrix([number(x, leaf.key, i + 1) for i, x in enumerate(v)], len(v), 1), (len(v),)
     return number(v, leaf.key), ()
+
+
+def _matrix(entries: list, rows: int, cols: int) -> sp.ImmutableMatrix:
+    """A leaf's stated entries as a matrix: exact numbers stored straight from their fractions (plainmath)."""
+    if all(isinstance(x, sp.Rational) for x in entries):
+        return plainmath.matrix(rows, cols, [plainmath.plain(x) for x in entries], in_range)
+    return sp.ImmutableMatrix(rows, cols, entries)
 
 
 _INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]$")
