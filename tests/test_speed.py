@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
+import mpmath
 import sympy as sp
 
 from backprop_tutor import derivation, loads
@@ -184,3 +185,12 @@ def test_json_writes_the_engines_numbers_as_before():
     assert number(sp.Integer(0)) == 0 and type(number(sp.Integer(0))) is int
     assert isinstance(number(sp.Integer(10) ** 400), str) and number(sp.Integer(10) ** 400).startswith("1.0")
     assert isinstance(number(sp.Rational(1, 10 ** 400)), str)
+    import random
+    rng = random.Random(11)
+    for _ in range(2000):  # a fraction is written as the double nearest to it, as mpmath rounds it
+        q = sp.Rational(rng.randint(-10 ** rng.randint(1, 30), 10 ** 30), rng.randint(1, 10 ** rng.randint(1, 30)))
+        if q.is_Integer:
+            assert number(q) == int(q) and type(number(q)) is int
+        else:
+            assert number(q) == mpmath.mpf(mpmath.libmp.from_rational(int(q.p), int(q.q), 53, "n"))
+            assert type(number(q)) is float

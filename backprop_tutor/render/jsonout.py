@@ -24,7 +24,9 @@ def number(x):
     if isinstance(x, (sp.Rational, sp.Float)):  # the engine's numbers: no need to ask SymPy what they are
         if x and not _in_double_range(x):
             return _decimal(x)
-        return int(x) if isinstance(x, sp.Integer) else float(x)
+        if isinstance(x, sp.Integer):
+            return int(x)
+        return x.p / x.q if x.is_Rational else float(x)  # (int / int is the nearest double, as float(x) is)
     x = sp.sympify(x)
     if x.free_symbols or not x.is_number:
         return text(x)
