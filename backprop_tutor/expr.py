@@ -160,16 +160,20 @@ _NUMBER = re.compile(r"(?P<sign>[-+]?)(?P<mantissa>[0-9_]*\.?[0-9_]*)(?:[eE](?P<
 def number(text: str, limits: Limits = DEFAULT) -> Fraction:
     """A decimal number (1.5, -2.5E+4, 1_000) exactly, refused before it is built if it is too large."""
     m = _NUMBER.fullmatch(text)
-    if not m or not any(c.isdigit() for c in m["mantissa"]):
+    whole, _, decimals = m["mantissa"].replace("_", "").partition(".") if m else ("", "", "")
+    digits = len(whole) + len(decimals)
+    if not digits:
         raise ExprError(f"{shorten(text)!r} is not a number")
-    digits = sum(c.isdigit() for c in m["mantissa"])
     if digits > limits.number_digits:
         raise ExprLimitError(limits.message("number_digits", f"the number has {digits} digits"))
     exponent = (m["exponent"] or "0").lstrip("+-").lstrip("0")
     if len(exponent) > len(str(limits.number_exponent)) or int(exponent or 0) > limits.number_exponent:
         raise ExprLimitError(limits.message(
             "number_exponent", f"the exponent of {shorten(text)} is too large"))
-    return Fraction(text.replace("_", ""))
+    # the digits as one integer, shifted by the exponent less the decimal places: 2.5E+4 is 25·10^3
+    numerator = -int(whole + decimals) if m["sign"] == "-" else int(whole + decimals)
+    shift = int(m["exponent"] or 0) - len(decimals)
+    return Fraction(numerator * 10 ** shift) if shift >= 0 else Fraction(numerator, 10 ** -shift)
 
 
 def shorten(text: str, width: int = 60) -> str:
