@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
 from . import plainmath
 from .algebra import Eval, Show, ShapeError, T, describe, in_range, symbol_for
-from .expr import BinOp, Call, Name, Neg, Transpose, names_in
+from .expr import BinOp, Call, Name, Neg, Num, Transpose, names_in
 from .errors import LimitError
 from .layers import LAYERS, check
 from .problem import Problem
@@ -200,15 +201,18 @@ def _given(problem: Problem, leaf):
     ev = Eval()
 
     def number(node, key, element=None):
+        """An entry: its exact value as a Fraction, another value as SymPy, an open one as its symbol."""
         if node is None:  # an element left open: the symbol x[i] or W[i,j], as derive writes elements
             return sp.Symbol(f"{leaf.name}[{element}]", real=True)
+        if isinstance(node, Num):
+            return node.value
         try:
             v = forward(node, ev, {}).x
         except ShapeError as e:
             raise problem.error(str(e), key=key) from None
         if not v.is_real:
             raise problem.error(f"the value {v} is not a real number", key=key)
-        return v
+        return Fraction(int(v.p), int(v.q)) if v.is_Rational else v
 
     v = leaf.value
     if v is None:
@@ -218,14 +222,19 @@ def _given(problem: Problem, leaf):
         return _matrix([x for row in rows for x in row], len(rows), len(rows[0])), (len(rows), len(rows[0]))
     if isinstance(v, list):
         return _matrix([number(x, leaf.key, i + 1) for i, x in enumerate(v)], len(v), 1), (len(v),)
-    return number(v, leaf.key), ()
+    return _sympy(number(v, leaf.key)), ()
 
 
 def _matrix(entries: list, rows: int, cols: int) -> sp.ImmutableMatrix:
     """A leaf's stated entries as a matrix: exact numbers stored straight from their fractions (plainmath)."""
-    if all(isinstance(x, sp.Rational) for x in entries):
-        return plainmath.matrix(rows, cols, [plainmath.plain(x) for x in entries], in_range)
-    return sp.ImmutableMatrix(rows, cols, entries)
+    if all(type(x) is Fraction for x in entries):
+        return plainmath.matrix(rows, cols, entries, in_range)
+    return sp.ImmutableMatrix(rows, cols, [_sympy(x) for x in entries])
+
+
+def _sympy(x):
+    """An entry as SymPy: a Fraction as its exact number."""
+    return plainmath.sympy_number(x) if type(x) is Fraction else x
 
 
 _INDEXED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction as F
 
 import mpmath
+import pytest
 import sympy as sp
 
 from backprop_tutor import derivation, loads
@@ -194,3 +195,21 @@ def test_json_writes_the_engines_numbers_as_before():
         else:
             assert number(q) == mpmath.mpf(mpmath.libmp.from_rational(int(q.p), int(q.q), 53, "n"))
             assert type(number(q)) is float
+
+
+def test_a_decimal_number_is_read_as_pythons_fraction_reads_it():
+    import random
+    from fractions import Fraction
+    from backprop_tutor.expr import ExprError, number
+    rng = random.Random(5)
+    for _ in range(5000):
+        whole = "".join(rng.choice("0123456789_") for _ in range(rng.randint(0, 6)))
+        point = rng.choice(["", "."])
+        decimals = "".join(rng.choice("0123456789_") for _ in range(rng.randint(0, 6))) if point else ""
+        exponent = rng.choice(["", f"e{rng.randint(-30, 30)}", f"E+{rng.randint(0, 30)}", f"e-0{rng.randint(0, 9)}"])
+        text = rng.choice(["", "-", "+"]) + whole + point + decimals + exponent
+        if not any(c.isdigit() for c in whole + decimals):
+            with pytest.raises(ExprError):
+                number(text)
+            continue
+        assert number(text) == Fraction(text.replace("_", "")), text
