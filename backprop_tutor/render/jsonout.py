@@ -63,9 +63,9 @@ def in_shape(value, shape: tuple, write):
     """write applied to each entry of a value, kept in the value's own shape: scalar, list, or list of lists."""
     if shape == ():
         return write(value[0] if isinstance(value, sp.MatrixBase) else value)
-    if len(shape) == 1:
-        return [write(v) for v in value]
-    return [[write(v) for v in value.row(i)] for i in range(value.rows)]
+    if len(shape) == 1:  # (the entries read all at once: one read alone costs more)
+        return [write(v) for v in value.flat()]
+    return [[write(v) for v in row] for row in value.tolist()]
 
 
 class _Text(StrPrinter):
