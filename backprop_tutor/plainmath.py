@@ -93,8 +93,8 @@ _PLAIN = "plain_entries"  # a matrix built here keeps its entries' plain values:
 
 
 def _exact(m) -> bool:
-    """Whether SymPy stores the matrix as exact numbers (its domain ZZ or QQ, entries plain integers or
-    rationals that it turns into SymPy numbers each time they are read)."""
+    """Whether SymPy stores the matrix as exact numbers (its domain ZZ or QQ: entries plain integers or
+    rationals, which it turns into SymPy numbers again each time the matrix is read whole)."""
     rep = getattr(m, "_rep", None)  # (SymPy's own store of a matrix's entries)
     return rep is not None and (rep.domain.is_ZZ or rep.domain.is_QQ)
 
@@ -111,8 +111,8 @@ def entries(m: sp.MatrixBase) -> list:
 
 def matrix(rows: int, cols: int, values: list, check) -> sp.ImmutableMatrix:
     """Plain values as a matrix of SymPy numbers, each passed through check (which may raise) unless it is
-    plainly within the limits of magnitude.py, the plain values kept with it. Exact values are stored as
-    SymPy stores them (ZZ or QQ), without making a SymPy number of each: SymPy makes one when it is read."""
+    plainly within the limits of magnitude.py, the plain values kept with it. Exact values go straight
+    into SymPy's own store (ZZ or QQ), without the round of conversions SymPy makes from a list."""
     for v in values:
         if not _plainly_in_range(v):
             check(sympy_number(v))
@@ -154,16 +154,15 @@ def matmul_entries(a: sp.MatrixBase, b: sp.MatrixBase) -> list:
     no product or a zero sum is left)."""
     rows, columns, inner = a.rows, b.cols, a.cols
     flat_a, flat_b = entries(a), entries(b)
-    left = [flat_a[i * inner:(i + 1) * inner] for i in range(rows)]
-    right = [flat_b[k * columns:(k + 1) * columns] for k in range(inner)]
+    left = [[(k, u) for k, u in enumerate(flat_a[i * inner:(i + 1) * inner]) if not is_zero(u)] for i in range(rows)]
+    right = [[(j, v) for j, v in enumerate(flat_b[k * columns:(k + 1) * columns]) if not is_zero(v)]
+             for k in range(inner)]  # each row's nonzero entries, found once
     out = []
     for i in range(rows):
         terms: list[list] = [[] for _ in range(columns)]
-        for k, u in enumerate(left[i]):
-            if not is_zero(u):
-                for j, v in enumerate(right[k]):
-                    if not is_zero(v):
-                        terms[j].append(mul(u, v))
+        for k, u in left[i]:
+            for j, v in right[k]:
+                terms[j].append(mul(u, v))
         for column in terms:
             out.append(functools.reduce(add, column, ZERO))
     return out
