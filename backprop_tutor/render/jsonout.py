@@ -63,8 +63,8 @@ def in_shape(value, shape: tuple, write):
     """write applied to each entry of a value, kept in the value's own shape: scalar, list, or list of lists."""
     if shape == ():
         return write(value[0] if isinstance(value, sp.MatrixBase) else value)
-    if len(shape) == 1:  # (the entries read all at once: one read alone costs more)
-        return [write(v) for v in value.flat()]
+    if len(shape) == 1:  # (a matrix's entries read all at once: one read alone costs more)
+        return [write(v) for v in (value.flat() if isinstance(value, sp.MatrixBase) else value)]
     return [[write(v) for v in row] for row in value.tolist()]
 
 
