@@ -85,11 +85,16 @@ def is_zero(v) -> bool:
 
 def is_numbers(*matrices) -> bool:
     """Whether every entry of the matrices is a number (not a formula)."""
-    return all(_PLAIN in m.__dict__ or _exact(m) or all(v.is_Rational or v.is_Float for v in m.flat())
+    return all(_known(m) is not None or _exact(m) or all(v.is_Rational or v.is_Float for v in m.flat())
                for m in matrices)
 
 
 _PLAIN = "plain_entries"  # a matrix built here keeps its entries' plain values: the next operation reads them
+
+
+def _known(m):
+    """The plain values a matrix built here keeps, or None."""
+    return getattr(m, "__dict__", {}).get(_PLAIN)
 
 
 def _exact(m) -> bool:
@@ -101,7 +106,7 @@ def _exact(m) -> bool:
 
 def entries(m: sp.MatrixBase) -> list:
     """The plain values of a matrix of numbers, row by row."""
-    known = m.__dict__.get(_PLAIN)
+    known = _known(m)
     if known is not None:
         return known
     if _exact(m):
