@@ -147,10 +147,10 @@ def test_terminal_backward_graph_refers_to_the_forward_graph_and_lists_only_grad
 
 
 def test_the_network_is_drawn_only_for_a_printer_that_draws_it(monkeypatch, tmp_path):
-    import backprop_tutor.solver as solver
+    import backprop_tutor.diagram as drawing_code  # solver.py imports it only where it draws
     calls = []
-    real = solver.diagram
-    monkeypatch.setattr(solver, "diagram", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = drawing_code.diagram
+    monkeypatch.setattr(drawing_code, "diagram", lambda *a, **k: calls.append(1) or real(*a, **k))
     path = ROOT / "problems" / "dnn_a9_q3.yaml"  # a network drawn at the top of its solution
     for args in (["--json"], ["--no-color"], ["--json", "--round-each-step", "2"]):
         assert cli("solve", path, *args).exit_code == 0
