@@ -1016,7 +1016,9 @@ def _numbers_only(e) -> bool:
 
 
 def _elements(a: T) -> list:
-    return [a.x] if a.shape == () else list(a.x)
+    if a.shape == ():
+        return [a.x]
+    return a.x.flat() if isinstance(a.x, sp.MatrixBase) else list(a.x)  # (a matrix read whole, as steps.flat does)
 
 
 def symbol_for(name: str, shape: tuple):
