@@ -19,7 +19,7 @@ import sympy as sp
 from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
                    OneMatrix, Transpose)
 
-from . import plainmath, stable
+from . import plainfunctions, plainmath, stable
 from .limits import Limits
 from .plainmath import NUMBERS
 from .magnitude import (beyond_limits, exact_bits, exponential_beyond_limits, power_beyond_limits,
@@ -513,7 +513,31 @@ class Eval(Algebra):
             f = _rooted(f)
         if not derivative and name in SATURATING:
             f = _kept_apart(name, f)
-        return self.finish(f(a)) if shape == () else self.each(a, f)
+        if shape == ():
+            return self.finish(f(a))
+        if not params and plainfunctions.covers(name, derivative) and plainmath.is_numbers(a):
+            return self._apply_plainly(name, a, derivative, f)
+        return self.each(a, f)
+
+    def _apply_plainly(self, name, a, derivative, f):
+        """f of a matrix of numbers: a decimal entry worked by plainfunctions, with the same guard and the
+        same extra digits as f; an exact entry through f itself (SymPy keeps σ(1/2) exact until evaluated)."""
+        guarded = name in EXPONENTIAL or derivative and name in EXPONENTIAL_SLOPES
+        apart = not derivative and name in SATURATING
+        out = []
+        for v, p in zip(a.flat(), plainmath.entries(a)):
+            if type(p) is not tuple:  # an exact value (a Fraction)
+                y = self.finish(f(v))
+                if not isinstance(y, NUMBERS):  # kept in closed form (Closed): the matrix as SymPy builds it
+                    return self.each(a, f)
+                out.append(plainmath.plain(y))
+                continue
+            if guarded:
+                _refuse(exponential_beyond_limits(name, v))
+            y, prec = plainfunctions.value(name, derivative, p)
+            extra = _extra_digits(name, float(v)) if apart else None
+            out.append((y, prec) if extra is None else plainfunctions.widened(y, PRECISION + extra))
+        return self._numbers(a.rows, a.cols, out)
 
     def _total(self, a):
         return self.finish(sum(a, sp.Integer(0)))
@@ -678,11 +702,15 @@ def _kept_apart(name, f):
     computed from it on a later line would be 0. The extra digits keep them right to PRECISION digits.
     """
     def apart(v):
-        if not _number(v):
-            return f(v)
-        extra = SATURATING[name] * abs(float(v)) * math.log10(math.e) + 5
-        return f(v).evalf(PRECISION + int(extra)) if 10 < extra <= MAX_EXTRA_DIGITS else f(v)
+        extra = _extra_digits(name, float(v)) if _number(v) else None
+        return f(v) if extra is None else f(v).evalf(PRECISION + extra)
     return apart
+
+
+def _extra_digits(name: str, v: float) -> int | None:
+    """The digits σ(v) or tanh(v) needs beyond PRECISION to stay apart from its limit, or None for none."""
+    extra = SATURATING[name] * abs(v) * math.log10(math.e) + 5
+    return int(extra) if 10 < extra <= MAX_EXTRA_DIGITS else None
 
 
 def _guarded(name, f):

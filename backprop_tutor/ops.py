@@ -24,6 +24,16 @@ def _evaluated(f, x, prec):
         return sp.Float(f(mpmath.mpf(v)), precision=prec)
 
 
+def sigmoid_mp(x):
+    """σ(x) of an mpmath number, at mpmath's working precision."""
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def softplus_mp(x):
+    """softplus(x) of an mpmath number, at mpmath's working precision."""
+    return mpmath.log1p(mpmath.exp(x))
+
+
 class step(sp.Function):
     """Heaviside step with step(0) = 0, the derivative of relu used by every textbook."""
 
@@ -63,7 +73,7 @@ class sigmoid(sp.Function):
         return 1 / (1 + sp.exp(-x))
 
     def _eval_evalf(self, prec):
-        return _evaluated(lambda x: 1 / (1 + mpmath.exp(-x)), self.args[0], prec)
+        return _evaluated(sigmoid_mp, self.args[0], prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
@@ -87,7 +97,7 @@ class softplus(sp.Function):
         return sp.log(1 + sp.exp(x))
 
     def _eval_evalf(self, prec):
-        return _evaluated(lambda x: mpmath.log1p(mpmath.exp(x)), self.args[0], prec)
+        return _evaluated(softplus_mp, self.args[0], prec)
 
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real

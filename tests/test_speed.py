@@ -155,6 +155,54 @@ def test_sums_and_products_of_numbers_are_sympys_own_entry_for_entry():
         == (cancelling * sp.ImmutableMatrix([1, 1]))[0]
 
 
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "exp", "softplus"])
+def test_an_activation_of_numbers_is_sympys_own_entry_for_entry(name):
+    """A matrix's σ, tanh, exp or softplus (and slope) is worked in mpmath (plainfunctions.py): each entry is
+    the very number SymPy's evaluation of the function gives, value and precision, extra digits kept apart
+    from saturation included; an argument out of range is refused with the same message."""
+    import random
+    from backprop_tutor.algebra import PRECISION, Eval, RangeError
+    from backprop_tutor.algebra import T as Shaped
+    rng = random.Random(name)
+    ev = Eval()
+
+    def entry():
+        kind = rng.randrange(6)
+        if kind == 0:
+            return sp.Rational(rng.randint(-9, 9), rng.randint(1, 7))
+        if kind == 1:  # far out, where σ and tanh carry extra digits
+            return sp.Float(rng.choice([-1, 1]) * rng.uniform(5, 80), rng.choice([PRECISION, 60]))
+        if kind == 2:
+            return sp.Float(rng.gauss(0, 1) * 10 ** rng.randint(-12, 0), rng.choice([PRECISION, 15, 60]))
+        return sp.Float(rng.uniform(-4, 4), rng.choice([PRECISION, PRECISION, 15, 60]))
+
+    def scalar(v, derivative):
+        try:
+            return (ev.apply_prime if derivative else ev.apply)(name, Shaped(v, ())).x
+        except RangeError as e:
+            return str(e)
+
+    compared = 0
+    for _ in range(60):
+        values = [entry() for _ in range(rng.randint(1, 8))]
+        if rng.random() < 0.1:
+            values[0] = sp.Float(10 ** 6, PRECISION)  # beyond the limits of an exponential
+        for derivative in (False, True):
+            expected = [scalar(v, derivative) for v in values]
+            try:
+                got = (ev.apply_prime if derivative else ev.apply)(name, Shaped(sp.ImmutableMatrix(values),
+                                                                                (len(values),))).x
+            except RangeError as e:
+                refused = [x for x in expected if isinstance(x, str)]
+                assert refused and str(e) == refused[0]
+                continue
+            for u, v in zip(got, expected):
+                assert type(u) is type(v) and u == v and getattr(u, "_prec", None) == getattr(v, "_prec", None), \
+                    (name, derivative, u, v)
+                compared += 1
+    assert compared > 300
+
+
 def test_the_product_bound_never_passes_the_size_it_bounds():
     from backprop_tutor.algebra import Eval
     from backprop_tutor.algebra import T as Shaped
