@@ -46,12 +46,35 @@ class RangeError(ShapeError):
     """A value too large (or too small, or too long an exact fraction) to be computed in time."""
 
 
-@dataclass(frozen=True)
 class T:
-    """A value or formula with its shape: () scalar, (n,) vector, (m, n) matrix."""
+    """A value or formula with its shape: () scalar, (n,) vector, (m, n) matrix. A matrix of numbers that
+    Eval computes may be held as its plain values (plainmath.Plain), x made from them when first read."""
 
-    x: object
-    shape: tuple
+    __slots__ = ("_x", "shape", "plain")
+
+    def __init__(self, x, shape: tuple, plain: plainmath.Plain | None = None):
+        object.__setattr__(self, "_x", x)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "plain", plain)
+
+    @property
+    def x(self):
+        """The value or formula: a SymPy expression, or a SymPy matrix for a vector or a matrix."""
+        if self._x is None:
+            object.__setattr__(self, "_x", self.plain.matrix())
+        return self._x
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a {type(self).__name__} cannot be changed")
+
+    def __eq__(self, other):
+        return type(other) is T and self.shape == other.shape and self.x == other.x
+
+    def __hash__(self):
+        return hash((self.x, self.shape))
+
+    def __repr__(self):
+        return f"T(x={self.x!r}, shape={self.shape!r})"
 
 
 @dataclass(frozen=True)
@@ -422,12 +445,62 @@ class Eval(Algebra):
                                                                      plainmath.entries(b)))
         return self.zip(a, b, lambda u, v: u + v)
 
+    # A matrix of numbers in, a matrix of numbers out: worked in plain values (plainmath.py), the result
+    # held as plain values (T.plain) and made SymPy only when read.
+
+    def add(self, a: T, b: T) -> T:
+        pa, pb = _plain_pair(a, b)
+        if pa is not None:
+            return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.add, pa.values, pb.values), a.shape)
+        return super().add(a, b)
+
     def sub(self, a: T, b: T) -> T:
-        if a.shape == b.shape != () and plainmath.is_numbers(a.x, b.x):  # a + (−1)·b in one pass
-            m = a.x
-            return T(self._numbers(m.rows, m.cols, plainmath.entrywise(plainmath.sub, plainmath.entries(m),
-                                                                       plainmath.entries(b.x))), a.shape)
+        pa, pb = _plain_pair(a, b)
+        if pa is not None:  # a + (−1)·b in one pass
+            return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.sub, pa.values, pb.values), a.shape)
         return super().sub(a, b)
+
+    def neg(self, a: T) -> T:
+        return self.mul(T(sp.Integer(-1), ()), a)
+
+    def mul(self, a: T, b: T) -> T:
+        if a.shape == b.shape != ():
+            pa, pb = _plain_pair(a, b)
+            if pa is not None:
+                return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.mul, pa.values, pb.values), a.shape)
+        scalar, m = (a, b) if a.shape == () and not a.x == 1 else (b, a) if b.shape == () else (None, None)
+        if scalar is not None and m.shape != () and isinstance(scalar.x, NUMBERS):
+            pm = _plain(m)
+            if pm is not None:
+                s = plainmath.plain(scalar.x)
+                return self._held(pm.rows, pm.cols, [plainmath.mul(s, v) for v in pm.values], m.shape)
+        return super().mul(a, b)
+
+    def matmul(self, a: T, b: T) -> T:
+        if len(a.shape) == 2 and len(b.shape) in (1, 2):
+            pa, pb = _plain(a), _plain(b)
+            if pa is not None and pb is not None and pa.cols == pb.rows:
+                return self._held(pa.rows, pb.cols, plainmath.product(pa.rows, pa.cols, pb.cols, pa.values, pb.values),
+                                  a.shape[:1] + b.shape[1:])
+        return super().matmul(a, b)
+
+    def outer(self, a: T, b: T) -> T:
+        if len(a.shape) == len(b.shape) == 1:
+            pa, pb = _plain(a), _plain(b)
+            if pa is not None and pb is not None and pa.cols == pb.cols == 1:
+                return self._held(pa.rows, pb.rows, plainmath.product(pa.rows, 1, pb.rows, pa.values, pb.values),
+                                  (a.shape[0], b.shape[0]))
+        return super().outer(a, b)
+
+    def transpose(self, a: T) -> T:
+        if len(a.shape) == 2 and a.plain is not None:
+            return T(None, (a.shape[1], a.shape[0]), a.plain.transposed())
+        return super().transpose(a)
+
+    def _held(self, rows: int, cols: int, values: list, shape: tuple) -> T:
+        """Plain values as a rows × cols value of the shape, each checked now as finish() checks it; its SymPy
+        matrix made when read."""
+        return T(None, shape, plainmath.Plain(rows, cols, plainmath.checked(values, in_range)))
 
     def _scale(self, s, a, shape):
         if shape == ():
@@ -1041,6 +1114,26 @@ def _numbers_only(e) -> bool:
     """Whether a formula is built of number matrices alone (no symbol, no function of one)."""
     return isinstance(e, sp.Basic) and not e.free_symbols and not e.atoms(MatFunc) and \
         all(isinstance(a, ImmutableMatrix) for a in e.atoms(sp.MatrixBase))
+
+
+def _plain(a: T) -> plainmath.Plain | None:
+    """A vector's or a matrix's plain values, if it holds numbers only: those it was computed as, or read
+    from its SymPy matrix."""
+    if a.plain is not None:
+        return a.plain
+    x = a.x
+    if a.shape == () or not isinstance(x, sp.MatrixBase) or not plainmath.is_numbers(x):
+        return None
+    return plainmath.Plain(x.rows, x.cols, plainmath.entries(x), x)
+
+
+def _plain_pair(a: T, b: T) -> tuple:
+    """The plain values of two vectors or matrices of one shape, both of numbers only, or (None, None)."""
+    if a.shape != b.shape or a.shape == ():
+        return None, None
+    pa = _plain(a)
+    pb = _plain(b) if pa is not None else None
+    return (pa, pb) if pb is not None and (pa.rows, pa.cols) == (pb.rows, pb.cols) else (None, None)
 
 
 def _elements(a: T) -> list:

@@ -114,19 +114,48 @@ def entries(m: sp.MatrixBase) -> list:
     return [plain(v) for v in m.flat()]
 
 
-def matrix(rows: int, cols: int, values: list, check) -> sp.ImmutableMatrix:
-    """Plain values as a matrix of SymPy numbers, each passed through check (which may raise) unless it is
-    plainly within the limits of magnitude.py, the plain values kept with it. Exact values go straight
-    into SymPy's own store (ZZ or QQ), without the round of conversions SymPy makes from a list."""
-    for v in values:
-        if not _plainly_in_range(v):
-            check(sympy_number(v))
+def matrix(rows: int, cols: int, values: list, check=None) -> sp.ImmutableMatrix:
+    """Plain values as a matrix of SymPy numbers, the plain values kept with it; with check, each first
+    passed through checked(). Exact values go straight into SymPy's own store (ZZ or QQ), without the
+    round of conversions SymPy makes from a list."""
+    if check is not None:
+        checked(values, check)
     if all(type(v) is Fraction for v in values):
         m = _stored(rows, cols, values, ZZ if all(v.denominator == 1 for v in values) else QQ)
     else:
         m = _stored(rows, cols, values, EXRAW)
     m.__dict__[_PLAIN] = values
     return m
+
+
+def checked(values: list, check) -> list:
+    """The values, each passed through check (which may raise) unless it is plainly within the limits of
+    magnitude.py."""
+    for v in values:
+        if not _plainly_in_range(v):
+            check(sympy_number(v))
+    return values
+
+
+class Plain:
+    """A matrix of numbers as plain values, row by row; its SymPy matrix made when first asked for, so a
+    value only passed on to the next operation never becomes SymPy numbers."""
+
+    __slots__ = ("rows", "cols", "values", "_matrix")
+
+    def __init__(self, rows: int, cols: int, values: list, made: sp.ImmutableMatrix | None = None):
+        self.rows, self.cols, self.values, self._matrix = rows, cols, values, made
+
+    def matrix(self) -> sp.ImmutableMatrix:
+        """The values as SymPy's matrix (made once)."""
+        if self._matrix is None:
+            self._matrix = matrix(self.rows, self.cols, self.values)
+        return self._matrix
+
+    def transposed(self) -> Plain:
+        """The transpose, its values read column by column."""
+        rows, cols, values = self.rows, self.cols, self.values
+        return Plain(cols, rows, [values[i * cols + j] for j in range(cols) for i in range(rows)])
 
 
 def _plainly_in_range(v) -> bool:
@@ -154,11 +183,14 @@ def _stored(rows: int, cols: int, values: list, domain) -> sp.ImmutableMatrix:
 
 
 def matmul_entries(a: sp.MatrixBase, b: sp.MatrixBase) -> list:
-    """The entries of a·b as plain values, row by row, for two matrices of numbers: entry for entry what
-    SymPy's product gives (each the sum, in order, of the products of nonzero entries; the integer 0 where
-    no product or a zero sum is left)."""
-    rows, columns, inner = a.rows, b.cols, a.cols
-    flat_a, flat_b = entries(a), entries(b)
+    """The entries of a·b as plain values, row by row, for two matrices of numbers."""
+    return product(a.rows, a.cols, b.cols, entries(a), entries(b))
+
+
+def product(rows: int, inner: int, columns: int, flat_a: list, flat_b: list) -> list:
+    """The entries of a·b (a rows × inner, b inner × columns, both plain values row by row), row by row:
+    entry for entry what SymPy's product gives (each the sum, in order, of the products of nonzero
+    entries; the integer 0 where no product or a zero sum is left)."""
     left = [[(k, u) for k, u in enumerate(flat_a[i * inner:(i + 1) * inner]) if not is_zero(u)] for i in range(rows)]
     right = [[(j, v) for j, v in enumerate(flat_b[k * columns:(k + 1) * columns]) if not is_zero(v)]
              for k in range(inner)]  # each row's nonzero entries, found once
