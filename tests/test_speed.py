@@ -203,6 +203,27 @@ def test_an_activation_of_numbers_is_sympys_own_entry_for_entry(name):
     assert compared > 300
 
 
+def test_a_value_only_passed_on_never_becomes_a_sympy_matrix(monkeypatch):
+    """z = W x + b, then Wᵀ z and 0.1·W: only the values read (.x) are made SymPy matrices, and each is the
+    matrix SymPy's own operations give."""
+    from backprop_tutor import plainmath
+    from backprop_tutor.algebra import Eval
+    from backprop_tutor.algebra import T as Shaped
+    made = []
+    build = plainmath.matrix
+    monkeypatch.setattr(plainmath, "matrix", lambda *a, **k: made.append(a[:2]) or build(*a, **k))
+    ev = Eval()
+    W = sp.ImmutableMatrix([[sp.Rational(1, 10), sp.Float("-0.3", 40)], [2, sp.Rational(-1, 2)], [0, 1]])
+    x, b = sp.ImmutableMatrix([1, sp.Rational(1, 3)]), sp.ImmutableMatrix([sp.Float("0.25", 40), 0, -1])
+    z = ev.add(ev.matmul(Shaped(W, (3, 2)), Shaped(x, (2,))), Shaped(b, (3,)))
+    back = ev.matmul(ev.transpose(Shaped(W, (3, 2))), z)
+    step = ev.mul(Shaped(sp.Rational(1, 10), ()), Shaped(W, (3, 2)))
+    assert made == []
+    assert z.x == W * x + b and back.x == W.T * (W * x + b) and step.x == W * sp.Rational(1, 10)
+    assert made == [(3, 1), (2, 1), (3, 2)]  # W x, Wᵀ and the sums behind them never made
+    assert z == Shaped(W * x + b, (3,)) and hash(z) == hash(Shaped(W * x + b, (3,)))
+
+
 def test_the_product_bound_never_passes_the_size_it_bounds():
     from backprop_tutor.algebra import Eval
     from backprop_tutor.algebra import T as Shaped
