@@ -13,9 +13,9 @@ from .delta_convention import chain_in_convention
 from .engine import Work, at, evaluate, leibniz_sum, names_of, rules_of
 from .detail import DEFAULT, EXTRAS, Condenser, check_detail
 from .errors import LimitError
-from .expr import BinOp, Name, Neg, names_in
+from .expr import BinOp, Call, Name, Neg, names_in, walk
 from .graph import Graph, build
-from .ops import linear
+from .ops import linear, step
 from .problem import Problem
 from .rounding import chosen, differs
 from .rules import backward, forward
@@ -240,7 +240,8 @@ def _whole(work: Work, name: str, index, label: str, between: set, expand: bool 
 
 def derivative_in_names(work: Work, name: str, index=None):
     """∂of/∂name (one element with index) with the deltas substituted, in the element names of the
-    forward pass (Z_in[1], step(Z_in[1])), and those names' values; None when it is too long to write."""
+    forward pass (Z_in[1], step(Z_in[1])), and those names' values; None when it is too long to write,
+    or a leaf's that surely holds no step()."""
     sweep = _SWEEPS.get(work)
     if sweep is None:
         sweep = _SWEEPS[work] = _InNames(work)
@@ -260,6 +261,7 @@ class _InNames:
         reach = g.ancestors(self.of) | {self.of}
         self.expanded: dict[str, T] = {self.of: ev.lift(T(sp.Integer(1), ()), g.nodes[self.of].shape)}
         self.too_long: set = set()
+        self.step_free: set = set()
         for node in reversed(g.computed):
             c = node.name
             if c not in reach or c not in self.expanded:
@@ -272,8 +274,11 @@ class _InNames:
             surely = product_bound(node.expr, node.shape, g.nodes, sum(size_of(e, memo) for e in entries) - len(entries))
             skipped = {u for u, bound in surely.items() if bound > EXPAND_MAX and u in reach}
             self.too_long |= skipped
+            free = self._step_free(node, entries) & reach
+            self.step_free |= free
             acc: dict = {}
-            backward(node.expr, ev, self.env, delta, acc, need=reach - self.too_long if skipped else None)
+            backward(node.expr, ev, self.env, delta, acc,
+                     need=reach - self.too_long - free if skipped or free else None)
             for used, contribution in acc.items():
                 if used not in reach or used in self.too_long:
                     continue
@@ -282,9 +287,21 @@ class _InNames:
                 if size_of(self.expanded[used].x, memo) > EXPAND_MAX:
                     self.too_long.add(used)
 
+    def _step_free(self, node, entries: list) -> set:
+        """The leaves (parameters, inputs) only this node uses, when its line calls no function (only sums,
+        products, transposes, indexing) and its δ holds no step(): then their ∂ holds none either, and the
+        sweep need not write it."""
+        g = self.g
+        leaves = {u for u in names_in(node.expr) if g.nodes[u].expr is None and g.users[u] == (node.name,)}
+        if not leaves or any(isinstance(e, Call) for e in walk(node.expr)) \
+                or any(isinstance(e, sp.Basic) and e.has(step) for e in entries):
+            return set()
+        return leaves
+
     def derivative(self, name: str, index):
-        """(∂of/∂name or its element, the element names) or None when too long to write."""
-        if (self.g.between(name, self.of) | {name}) - {self.of} & self.too_long:
+        """(∂of/∂name or its element, the element names), or None when it is too long to write or surely
+        holds no step() (a leaf the sweep did not write)."""
+        if name in self.step_free or (self.g.between(name, self.of) | {name}) - {self.of} & self.too_long:
             return None
         zero = self.ev.lift(T(sp.Integer(0), ()), self.g.nodes[name].shape)
         total = self.expanded.get(name, zero).x
@@ -298,11 +315,18 @@ class ElementNames(dict):
     def __init__(self, graph):
         super().__init__()
         self.graph = graph
+        self.owners: dict = {}
 
     def __missing__(self, name: str) -> T:
         shape = self.graph.nodes[name].shape
         self[name] = names = T(element_symbols(name, shape), shape)
+        for k, symbol in enumerate(flat(names.x)):
+            self.owners[symbol] = (name, k)
         return names
+
+    def owner(self, symbol) -> tuple | None:
+        """(node, position among its entries) of an element name made here, or None."""
+        return self.owners.get(symbol)
 
 
 def product_bound(expr, shape: tuple, nodes: dict, excess: int) -> dict:

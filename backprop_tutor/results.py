@@ -96,26 +96,38 @@ def relu_off(work: Work, wrt: str) -> tuple:
     if found is None:
         return ()
     expression, env = found
-    where = {}
-    for n, node in work.g.nodes.items():
-        if node.expr is not None:
-            for k, (symbol, value) in enumerate(zip(flat(env[n].x), flat(work.values[n].x))):
-                where[symbol] = Off(n, _index(node.shape, k), value)
+    where: dict = {}  # a step's argument → the unit it names (Off), for an element of a computed node
+
+    def unit(symbol):
+        if symbol not in where:
+            owner = env.owner(symbol)
+            node = work.g.nodes[owner[0]] if owner else None
+            where[symbol] = None if node is None or node.expr is None else \
+                Off(node.name, _index(node.shape, owner[1]), flat(work.values[node.name].x)[owner[1]])
+        return where[symbol]
+
     out: list = []
     for e, v in zip(flat(expression), entries):
         if v != 0:
             continue
-        dead = [s for s in e.atoms(step) if s.args[0] in where and where[s.args[0]].value.is_nonpositive is True]
+        dead = [s for s in e.atoms(step) if unit(s.args[0]) is not None and unit(s.args[0]).value.is_nonpositive is True]
         if not dead or not _vanishes(e, dead):
             return ()
-        alone = [s for s in dead if _vanishes(e, [s])]  # the one unit that suffices, when one does
+        alone = dead if len(dead) == 1 else [s for s in dead if _vanishes(e, [s])]  # the one unit that suffices
         for s in sorted(alone or dead, key=str):
-            if where[s.args[0]] not in out:
-                out.append(where[s.args[0]])
+            if unit(s.args[0]) not in out:
+                out.append(unit(s.args[0]))
     return tuple(out)
 
 
 def _vanishes(expression, dead) -> bool:
+    """Whether the expression is 0 with the dead units' steps taken as 0: at once where each of its terms
+    has one of them as a factor (SymPy's own product with 0, no factor of a formula being infinite),
+    else by expanding it."""
+    dead = set(dead)
+    terms = expression.args if isinstance(expression, sp.Add) else (expression,)
+    if all(t in dead or isinstance(t, sp.Mul) and any(f in dead for f in t.args) for t in terms):
+        return True
     return sp.expand(expression.xreplace({s: 0 for s in dead})) == 0
 
 

@@ -78,7 +78,7 @@ def test_the_net_has_a_unit_off_in_each_hidden_layer():
 def test_each_derivative_in_names_is_the_difference_at_the_forward_values():
     work = Work(build(loads(RELU_NET)))
     checked = 0
-    for name, shape in (("W1", (3, 2)), ("b1", (3,)), ("W2", (2, 3)), ("b2", (2,)), ("W3", (1, 2))):
+    for name, shape in (("W1", (3, 2)), ("b1", (3,)), ("W2", (2, 3)), ("b2", (2,))):
         expression, env = derivation.derivative_in_names(work, name)
         values = {s: v for n in env for s, v in zip(flat(env[n].x), flat(work.values[n].x))}
         entries = flat(expression)
@@ -87,7 +87,10 @@ def test_each_derivative_in_names_is_the_difference_at_the_forward_values():
             got = sp.Rational(e.xreplace(values))
             assert got == sp.Rational(difference(name, i, j)), (name, i, j)
             checked += 1
-    assert checked == 6 + 3 + 6 + 2 + 2
+    assert checked == 6 + 3 + 6 + 2
+    # W3 feeds only the output line (no function call, a δ with no step): no step() can reach its ∂, and the
+    # sweep does not write it
+    assert derivation.derivative_in_names(work, "W3") is None
 
 
 def test_one_reverse_sweep_serves_every_name(monkeypatch):
@@ -222,6 +225,22 @@ def test_a_value_only_passed_on_never_becomes_a_sympy_matrix(monkeypatch):
     assert z.x == W * x + b and back.x == W.T * (W * x + b) and step.x == W * sp.Rational(1, 10)
     assert made == [(3, 1), (2, 1), (3, 2)]  # W x, Wᵀ and the sums behind them never made
     assert z == Shaped(W * x + b, (3,)) and hash(z) == hash(Shaped(W * x + b, (3,)))
+
+
+def test_a_zero_that_a_unit_off_explains_is_found_as_by_expanding():
+    """results._vanishes answers at once where every term has an off unit's step as a factor: the same answer
+    as expanding the expression with those steps set to 0, on random sums of products."""
+    import random
+    from backprop_tutor.ops import step
+    from backprop_tutor.results import _vanishes
+    rng = random.Random(3)
+    zs, ws = sp.symbols("z1:5", real=True), sp.symbols("w1:5", real=True)
+    steps = [step(z) for z in zs]
+    for _ in range(300):
+        terms = [sp.Mul(*rng.sample(steps + list(ws), rng.randint(1, 3)), rng.choice([1, -2, sp.Rational(1, 3)]))
+                 for _ in range(rng.randint(1, 4))]
+        e, dead = sp.Add(*terms), rng.sample(steps, rng.randint(1, 2))
+        assert _vanishes(e, dead) == (sp.expand(e.xreplace({s: 0 for s in dead})) == 0), (e, dead)
 
 
 def test_the_product_bound_never_passes_the_size_it_bounds():
