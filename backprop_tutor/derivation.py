@@ -254,7 +254,7 @@ class _InNames:
     passes EXPAND_MAX operations, and every node behind it, is marked too long instead of written."""
 
     def __init__(self, work: Work):
-        g, self.of, self.g = work.g, work.of, work.g
+        g, self.of, self.g, self.values = work.g, work.of, work.g, work.values
         self.env = ElementNames(g)
         self.ev = ev = Eval(work.unit_targets)
         memo: dict = {}
@@ -288,15 +288,27 @@ class _InNames:
                     self.too_long.add(used)
 
     def _step_free(self, node, entries: list) -> set:
-        """The leaves (parameters, inputs) only this node uses, when its line calls no function (only sums,
-        products, transposes, indexing) and its δ holds no step(): then their ∂ holds none either, and the
-        sweep need not write it."""
+        """The leaves (parameters, inputs) only this node uses, when no unit that is off can reach their ∂
+        through it: its δ holds no step() of a computed element that is ≤ 0, and its line either calls no
+        function (only sums, products, transposes, indexing) or names no computed node (so no step() of one
+        can arise in it). The sweep need not write their ∂."""
         g = self.g
-        leaves = {u for u in names_in(node.expr) if g.nodes[u].expr is None and g.users[u] == (node.name,)}
-        if not leaves or any(isinstance(e, Call) for e in walk(node.expr)) \
-                or any(isinstance(e, sp.Basic) and e.has(step) for e in entries):
+        names = names_in(node.expr)
+        leaves = {u for u in names if g.nodes[u].expr is None and g.users[u] == (node.name,)}
+        if not leaves or any(g.nodes[u].expr is not None for u in names) \
+                and any(isinstance(e, Call) for e in walk(node.expr)):
             return set()
+        for e in entries:
+            if isinstance(e, sp.Basic) and any(self._off(s.args[0]) for s in e.atoms(step)):
+                return set()
         return leaves
+
+    def _off(self, symbol) -> bool:
+        """Whether a step()'s argument is an element of a computed node whose value is ≤ 0."""
+        owner = self.env.owner(symbol)
+        if owner is None or self.g.nodes[owner[0]].expr is None:
+            return False
+        return flat(self.values[owner[0]].x)[owner[1]].is_nonpositive is True
 
     def derivative(self, name: str, index):
         """(∂of/∂name or its element, the element names), or None when it is too long to write or surely

@@ -3,6 +3,7 @@ derivatives agree with differences computed here in exact fractions."""
 from __future__ import annotations
 
 from fractions import Fraction as F
+from pathlib import Path
 
 import mpmath
 import pytest
@@ -241,6 +242,20 @@ def test_a_zero_that_a_unit_off_explains_is_found_as_by_expanding():
                  for _ in range(rng.randint(1, 4))]
         e, dead = sp.Add(*terms), rng.sample(steps, rng.randint(1, 2))
         assert _vanishes(e, dead) == (sp.expand(e.xreplace({s: 0 for s in dead})) == 0), (e, dead)
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parent.parent.glob("problems/*.yaml")),
+                         ids=lambda p: p.stem)
+def test_the_sweep_skips_only_what_holds_no_unit_off(path, monkeypatch):
+    """Leaving out the ∂ of a leaf that no unit that is off can reach (derivation._InNames._step_free) names
+    the same units, for every parameter and input, as the sweep that writes every ∂."""
+    from backprop_tutor import load
+    work = Work(build(load(path)))
+    names = [n for n in work.g.nodes if work.g.nodes[n].expr is None]
+    quick = [relu_off(work, n) for n in names]
+    monkeypatch.setattr(derivation._InNames, "_step_free", lambda self, node, entries: set())
+    whole = Work(build(load(path)))
+    assert quick == [relu_off(whole, n) for n in names]
 
 
 def test_the_product_bound_never_passes_the_size_it_bounds():
