@@ -16,7 +16,7 @@ from .ops import ELEMENTWISE, LOSSES
 from .rules import backward, forward
 from .sheetnotation import FORMS
 from .solution import Delta, Forward, Gradient, Reference
-from .steps import element_gradient, flat
+from .steps import element_gradients, flat
 from .written import as_written, substituted
 
 AUTO = "auto"
@@ -111,8 +111,8 @@ def _components(work: Work, step, values: dict | None) -> list:
     if kind is Gradient and step.name in work.g.nodes and work.g.nodes[step.name].role == "parameter":
         if any(_layer_of_whole(work.g.nodes[u].expr) for u in work.g.users[step.name]):
             return []  # a normalisation's γ: its rule written once for the vector, not per weight
-        return [dataclasses.replace(element_gradient(work, step.name, index, element_label(step.name, index)),
-                                    leibniz=None) for index in _indices(shape)]
+        return [dataclasses.replace(part, leibniz=None) for part in element_gradients(
+            work, step.name, [(index, element_label(step.name, index)) for index in _indices(shape)])]
     if kind is Delta and step.symbol is None and step.of == work.of and step.name in work.deltas:
         return _delta_components(work, step)
     return []

@@ -162,6 +162,12 @@ def forward_steps(work: Work, values: dict) -> list:
 
 def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradient:
     """∂L/∂(one weight): the chain rule written with the elements it touches."""
+    return element_gradients(work, name, [(index, label)])[0]
+
+
+def element_gradients(work: Work, name: str, asked: list) -> list:
+    """∂L/∂(each weight asked), for (index, label) pairs: the chain rule written with the elements it touches,
+    worked once for the whole parameter and read for each weight."""
     g, ev = work.g, Eval(work.unit_targets)
     total = ev.lift(T(sp.Integer(0), ()), g.nodes[name].shape)  # a weight the loss does not use: 0
     above = g.ancestors(work.of)
@@ -175,7 +181,6 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         acc: dict = {}
         backward(node.expr, ev, env, delta, acc, need={name})
         total = acc[name] if u == users[0] else ev.add(total, acc[name])
-    formula = as_written(at(total.x, index))
     subs = {}
     for n, node in g.nodes.items():
         if n not in held:
@@ -185,18 +190,22 @@ def element_gradient(work: Work, name: str, index: tuple, label: str) -> Gradien
         if n != work.of and n in work.deltas:
             for sym, val in zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)):
                 subs[sym] = val
-    numbers = substituted(formula, subs)
-    value = at(work.deltas[name].x, index)
-    check = None
-    if name in work.checks and work.checks[name].x is None:
-        check = Check(FD_STEP, None, None)  # not checked: symbolic
-    elif name in work.checks:
-        est = at(work.checks[name].x, index)
-        exact = at(work.exact_gradients[name].x, index) if name in work.exact_gradients else None
-        check = Check(FD_STEP, est, ev.finish((value if exact is None else exact) - est), exact)
-    leibniz = leibniz_sum(work.of, label, users)
-    return Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
-                    leibniz=leibniz, of=work.of)
+    leibniz = {label: leibniz_sum(work.of, label, users) for _, label in asked}
+    out = []
+    for index, label in asked:
+        formula = as_written(at(total.x, index))
+        numbers = substituted(formula, subs)
+        value = at(work.deltas[name].x, index)
+        check = None
+        if name in work.checks and work.checks[name].x is None:
+            check = Check(FD_STEP, None, None)  # not checked: symbolic
+        elif name in work.checks:
+            est = at(work.checks[name].x, index)
+            exact = at(work.exact_gradients[name].x, index) if name in work.exact_gradients else None
+            check = Check(FD_STEP, est, ev.finish((value if exact is None else exact) - est), exact)
+        out.append(Gradient(name, (), users, formula, numbers, value, check, label=label, index=index,
+                            leibniz=leibniz[label], of=work.of))
+    return out
 
 
 def flat(x) -> list:
