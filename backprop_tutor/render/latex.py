@@ -646,11 +646,15 @@ def joined(steps: list) -> list:
     recursion reads as one block, aligned on its = signs); such a block may break between its
     lines (a step alone is kept together)."""
     out: list = []
+    sides: list = []  # for each block of out that is one display: its lines' (left, right) widths
     for step in steps:
-        if _alone(step) and out and _alone(out[-1]) and _fits(out[-1], step):
+        mine = _sides(step) if _alone(step) else None
+        if mine is not None and out and _alone(out[-1]) and _fits(sides[-1] + mine):
             out[-1] = out[-1][:-len(_END)] + " \\\\\n" + step[len(_BEGIN):]
+            sides[-1] = sides[-1] + mine
         else:
             out.append(step)
+            sides.append(mine)
     return out
 
 
@@ -658,12 +662,16 @@ def _alone(step: str) -> bool:
     return step.startswith(_BEGIN) and step.endswith(_END) and step.count(_BEGIN) == 1
 
 
-def _fits(first: str, second: str) -> bool:
-    """Whether two displays aligned on one column still fit the line: the widest left side
-    beside the widest right side (each was broken for its own left side only)."""
-    sides = [line.split("&", 1) for step in (first, second)
-             for line in _LINE_END.split(step[len(_BEGIN):-len(_END)]) if "&" in line]
-    return max(width(a) for a, _ in sides) + max(width(_TAG.sub("", b)) for _, b in sides) + 2.0 <= LINE_EM
+def _sides(step: str) -> list:
+    """The widths of each aligned line's left and right side (a margin note left out), worked once a step."""
+    return [(width(a), width(_TAG.sub("", b))) for a, b in
+            (line.split("&", 1) for line in _LINE_END.split(step[len(_BEGIN):-len(_END)]) if "&" in line)]
+
+
+def _fits(sides: list) -> bool:
+    """Whether displays aligned on one column still fit the line: the widest left side beside the widest
+    right side (each was broken for its own left side only)."""
+    return max(a for a, _ in sides) + max(b for _, b in sides) + 2.0 <= LINE_EM
 
 
 def keep_together(step: str) -> str:
