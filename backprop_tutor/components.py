@@ -17,7 +17,7 @@ from .rules import backward, forward
 from .sheetnotation import FORMS
 from .solution import Delta, Forward, Gradient, Reference
 from .steps import element_gradients, flat
-from .written import as_written, substituted
+from .written import as_written, substituted_each
 
 AUTO = "auto"
 MOST_UNITS = 4  # the default writes a layer of at most this many units neuron by neuron
@@ -185,11 +185,12 @@ def _forward_components(work: Work, step: Forward, values: dict) -> list:
     env = _env(work, names)
     formulas = flat(forward(node.expr, Eval(work.unit_targets), env).x)
     subs = _values(work, env, names, values)
+    indices = _indices(node.shape)
+    written = [in_reading_order(as_written(formula), names, by_window=_windowed(node.expr)) for formula in formulas]
     out = []
-    for index, formula in zip(_indices(node.shape), formulas):
-        written = in_reading_order(as_written(formula), names, by_window=_windowed(node.expr))
+    for index, line, numbers in zip(indices, written, substituted_each(written, subs)):
         closed = None if step.closed is None else at(step.closed, index)
-        out.append(Forward(element_label(step.name, index), (), written, substituted(written, subs),
+        out.append(Forward(element_label(step.name, index), (), line, numbers,
                            at(step.value, index), step.rules if set(index) == {1} else (), closed))
     return out
 
@@ -212,11 +213,13 @@ def _delta_components(work: Work, step: Delta) -> list:
     for n, node in g.nodes.items():
         if n in step.users and n != work.of and n in work.deltas:
             subs.update(zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)))
+    indices = _indices(step.shape)
+    # 2(y₁ − t₁), as the sheet writes it, not 2y₁ − 2t₁
+    written = [as_written(factored(at(total.x, index))) for index in indices]
     out = []
-    for index in _indices(step.shape):
-        written = as_written(factored(at(total.x, index)))  # 2(y₁ − t₁), as the sheet writes it, not 2y₁ − 2t₁
-        out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=written,
-                                       numbers=substituted(written, subs),
+    for index, line, numbers in zip(indices, written, substituted_each(written, subs)):
+        out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=line,
+                                       numbers=numbers,
                                        value=None if step.value is None else at(work.deltas[step.name].x, index),
                                        leibniz=None, rules=step.rules if set(index) == {1} else ()))
     return out

@@ -15,7 +15,7 @@ from .graph import Node
 from .rounding import read_by_hand
 from .rules import backward, forward
 from .solution import Check, Delta, Forward, Given, Gradient, LossValue, Update
-from .written import as_written, substituted
+from .written import as_written, substituted_each
 
 _BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # work → its delta steps, built once
 _ALL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the same, with those the δ convention folds away
@@ -191,10 +191,9 @@ def element_gradients(work: Work, name: str, asked: list) -> list:
             for sym, val in zip(flat(element_symbols(f"delta_{n}", node.shape)), flat(work.deltas[n].x)):
                 subs[sym] = val
     leibniz = {label: leibniz_sum(work.of, label, users) for _, label in asked}
+    formulas = [as_written(at(total.x, index)) for index, _ in asked]
     out = []
-    for index, label in asked:
-        formula = as_written(at(total.x, index))
-        numbers = substituted(formula, subs)
+    for (index, label), formula, numbers in zip(asked, formulas, substituted_each(formulas, subs)):
         value = at(work.deltas[name].x, index)
         check = None
         if name in work.checks and work.checks[name].x is None:

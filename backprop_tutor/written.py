@@ -101,11 +101,22 @@ def substituted(formula, values: dict):
     A negative value is kept apart as a Weight, so that δ = −1 times 1.5 reads (−1)·1.5, not −1.5,
     and a term δ·w with δ = −1.5 reads + (−1.5)·2, not − 1.5·2.
     """
-    present = formula.free_symbols if isinstance(formula, sp.Basic) else None
-    subs = {k: (Weight(v) if isinstance(v, sp.Number) and v < 0 else v) for k, v in values.items()
-            if present is None or k in present or not getattr(k, "is_Symbol", False)}  # only what occurs
+    return substituted_each([formula], values)[0]
+
+
+def substituted_each(formulas: list, values: dict) -> list:
+    """substituted() of each formula, all in one unevaluated pass (SymPy empties its whole cache on entering
+    and on leaving one: a layer's lines, one per neuron, pay that once)."""
+    subs = [_occurring(f, values) for f in formulas]
     with sp.evaluate(False):
-        return formula.xreplace(subs)
+        return [f.xreplace(s) for f, s in zip(formulas, subs)]
+
+
+def _occurring(formula, values: dict) -> dict:
+    """The values of the symbols that occur in the formula, a negative one kept apart as a Weight."""
+    present = formula.free_symbols if isinstance(formula, sp.Basic) else None
+    return {k: (Weight(v) if isinstance(v, sp.Number) and v < 0 else v) for k, v in values.items()
+            if present is None or k in present or not getattr(k, "is_Symbol", False)}  # only what occurs
 
 
 SAMPLES = sp.Symbol("N", positive=True, integer=True)  # the number of samples, as a sheet keeps it
