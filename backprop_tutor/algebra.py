@@ -46,6 +46,9 @@ class RangeError(ShapeError):
     """A value too large (or too small, or too long an exact fraction) to be computed in time."""
 
 
+_UNMADE = object()  # a T's x not yet made from its plain values
+
+
 class T:
     """A value or formula with its shape: () scalar, (n,) vector, (m, n) matrix. A matrix of numbers that
     Eval computes may be held as its plain values (plainmath.Plain), x made from them when first read."""
@@ -53,14 +56,16 @@ class T:
     __slots__ = ("_x", "shape", "plain")
 
     def __init__(self, x, shape: tuple, plain: plainmath.Plain | None = None):
-        object.__setattr__(self, "_x", x)
+        """x, or with plain values given, x as None: made from them when first read."""
+        object.__setattr__(self, "_x", _UNMADE if plain is not None and x is None else x)
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "plain", plain)
 
     @property
     def x(self):
-        """The value or formula: a SymPy expression, or a SymPy matrix for a vector or a matrix."""
-        if self._x is None:
+        """The value or formula: a SymPy expression, or a SymPy matrix for a vector or a matrix (None where
+        there is none: a gradient not checked, say)."""
+        if self._x is _UNMADE:
             object.__setattr__(self, "_x", self.plain.matrix())
         return self._x
 

@@ -226,6 +226,7 @@ def test_a_value_only_passed_on_never_becomes_a_sympy_matrix(monkeypatch):
     assert z.x == W * x + b and back.x == W.T * (W * x + b) and step.x == W * sp.Rational(1, 10)
     assert made == [(3, 1), (2, 1), (3, 2)]  # W x, Wᵀ and the sums behind them never made
     assert z == Shaped(W * x + b, (3,)) and hash(z) == hash(Shaped(W * x + b, (3,)))
+    assert Shaped(None, (3,)).x is None  # no value (a gradient not checked) stays none
 
 
 def test_a_zero_that_a_unit_off_explains_is_found_as_by_expanding():
