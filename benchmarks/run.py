@@ -3,8 +3,9 @@
 Usage: python benchmarks/run.py [--rounds N] [--quick]   (from the repository root, with tutor installed)
 
 Every figure is the median CPU time (user + system) of a fresh process, measured in rounds that run each
-command once beside the floors, so a ratio compares runs made under the same load. Ratios are to the
-imports the tool cannot avoid (`import sympy, typer, yaml, rich`) or to a bare `import sympy`.
+command once, each run just after the two floors: a ratio is the median of those run-by-run ratios, which
+holds on a machine whose speed drifts. Ratios are to the imports the tool cannot avoid (`import sympy,
+typer, yaml, rich`) or to a bare `import sympy`.
 """
 from __future__ import annotations
 
@@ -79,15 +80,23 @@ def cpu(command: list, cwd: str) -> tuple[float, int]:
 
 
 def measure(commands: dict, rounds: int, cwd: str) -> dict:
-    """Median CPU seconds and the largest peak memory of each command, over interleaved rounds."""
+    """For each command: the median of its CPU seconds, the medians of its ratios to the two floors (each
+    floor run just before it, so that a machine whose speed drifts compares like with like) and its
+    largest peak memory, over interleaved rounds."""
+    floors = list(FLOORS.values())
     times = {name: [] for name in commands}
+    ratios = {name: ([], []) for name in commands}
     memory = {name: 0 for name in commands}
     for _ in range(rounds):
         for name, command in commands.items():
+            beside = [cpu(floor, cwd)[0] for floor in floors]
             seconds, peak = cpu(command, cwd)
             times[name].append(seconds)
+            for kept, floor in zip(ratios[name], beside):
+                kept.append(seconds / floor)
             memory[name] = max(memory[name], peak)
-    return {name: (statistics.median(times[name]), memory[name] / 1024) for name in commands}
+    return {name: (statistics.median(times[name]), statistics.median(ratios[name][0]),
+                   statistics.median(ratios[name][1]), memory[name] / 1024) for name in commands}
 
 
 def derive_sizes(work: str) -> dict:
@@ -144,13 +153,12 @@ def main() -> None:
     floor = results["import sympy"][0]
     unavoidable = results["import sympy, typer, yaml, rich"][0]
     print(f"machine: {machine()}")
-    print(f"median CPU of {args.rounds} rounds; ratios to `import sympy` ({floor:.3f} s) and to "
-          f"`import sympy, typer, yaml, rich` ({unavoidable:.3f} s)\n")
+    print(f"median CPU of {args.rounds} rounds (`import sympy` {floor:.3f} s, `import sympy, typer, yaml, rich` "
+          f"{unavoidable:.3f} s); each ratio is the median of the ratios to the floors run just before it\n")
     print(f"| {'command':<42} | {'CPU s':>6} | {'× sympy':>7} | {'× imports':>9} | {'peak MB':>7} |")
     print(f"|{'-' * 44}|{'-' * 8}:|{'-' * 9}:|{'-' * 11}:|{'-' * 9}:|")
-    for name, (seconds, peak) in results.items():
-        print(f"| {name:<42} | {seconds:6.3f} | {seconds / floor:7.2f} | {seconds / unavoidable:9.2f} | "
-              f"{peak:7.0f} |")
+    for name, (seconds, to_sympy, to_imports, peak) in results.items():
+        print(f"| {name:<42} | {seconds:6.3f} | {to_sympy:7.2f} | {to_imports:9.2f} | {peak:7.0f} |")
     if sizes:
         print("\n`tutor derive --wrt W1` on a 4-unit-wide sigmoid MLP, lines of output by depth: "
               + ", ".join(f"depth {d}: {n}" for d, n in sizes.items()))
