@@ -445,24 +445,25 @@ class Eval(Algebra):
     def _add(self, a, b, shape):
         if shape == ():
             return self.finish(a + b)
-        if plainmath.is_numbers(a, b):
-            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.add, plainmath.entries(a),
-                                                                     plainmath.entries(b)))
         return self.zip(a, b, lambda u, v: u + v)
 
     # A matrix of numbers in, a matrix of numbers out: worked in plain values (plainmath.py), the result
     # held as plain values (T.plain) and made SymPy only when read.
 
     def add(self, a: T, b: T) -> T:
+        shape = _broadcast(a.shape, b.shape, "+")
+        a, b = self.lift(a, shape), self.lift(b, shape)
         pa, pb = _plain_pair(a, b)
         if pa is not None:
-            return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.add, pa.values, pb.values), a.shape)
+            return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.add, pa.values, pb.values), shape)
         return super().add(a, b)
 
     def sub(self, a: T, b: T) -> T:
+        shape = _broadcast(a.shape, b.shape, "-")
+        a, b = self.lift(a, shape), self.lift(b, shape)
         pa, pb = _plain_pair(a, b)
         if pa is not None:  # a + (−1)·b in one pass
-            return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.sub, pa.values, pb.values), a.shape)
+            return self._held(pa.rows, pa.cols, plainmath.entrywise(plainmath.sub, pa.values, pb.values), shape)
         return super().sub(a, b)
 
     def neg(self, a: T) -> T:
@@ -510,22 +511,13 @@ class Eval(Algebra):
     def _scale(self, s, a, shape):
         if shape == ():
             return self.finish(s * a)
-        if isinstance(s, NUMBERS) and plainmath.is_numbers(a):
-            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, [plainmath.plain(s)] * len(a),
-                                                                     plainmath.entries(a)))
         return self.each(a, lambda v: s * v)
 
     def _numbers(self, rows: int, cols: int, values: list):
         """Plain values computed by plainmath as a rows × cols matrix, each checked as finish() checks it."""
         return plainmath.matrix(rows, cols, values, in_range)
 
-    def _negate(self, a, shape):
-        return self._scale(sp.Integer(-1), a, shape)
-
     def _hadamard(self, a, b, shape):
-        if plainmath.is_numbers(a, b):
-            return self._numbers(a.rows, a.cols, plainmath.entrywise(plainmath.mul, plainmath.entries(a),
-                                                                     plainmath.entries(b)))
         return self.zip(a, b, lambda u, v: u * v)
 
     def _div(self, a, b, shape):

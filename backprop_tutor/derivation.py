@@ -254,8 +254,8 @@ class _InNames:
     passes EXPAND_MAX operations, and every node behind it, is marked too long instead of written."""
 
     def __init__(self, work: Work):
-        g, self.of, self.g, self.values = work.g, work.of, work.g, work.values
-        self.env = ElementNames(g)
+        g, self.of, self.g = work.g, work.of, work.g
+        self.env = ElementNames(g, work.values)
         self.ev = ev = Eval(work.unit_targets)
         memo: dict = {}
         reach = g.ancestors(self.of) | {self.of}
@@ -299,16 +299,9 @@ class _InNames:
                 and any(isinstance(e, Call) for e in walk(node.expr)):
             return set()
         for e in entries:
-            if isinstance(e, sp.Basic) and any(self._off(s.args[0]) for s in e.atoms(step)):
+            if isinstance(e, sp.Basic) and any(self.env.off(s.args[0]) for s in e.atoms(step)):
                 return set()
         return leaves
-
-    def _off(self, symbol) -> bool:
-        """Whether a step()'s argument is an element of a computed node whose value is ≤ 0."""
-        owner = self.env.owner(symbol)
-        if owner is None or self.g.nodes[owner[0]].expr is None:
-            return False
-        return flat(self.values[owner[0]].x)[owner[1]].is_nonpositive is True
 
     def derivative(self, name: str, index):
         """(∂of/∂name or its element, the element names), or None when it is too long to write or surely
@@ -322,12 +315,14 @@ class _InNames:
 
 class ElementNames(dict):
     """Each node of a graph as the matrix of its element names (Z_in[1], …), made when first asked for:
-    a sweep that stops at a product too long to write never names the elements behind it."""
+    a sweep that stops at a product too long to write never names the elements behind it. With the
+    nodes' values, it tells which element names are units that are off."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, values: dict):
         super().__init__()
-        self.graph = graph
+        self.graph, self.values = graph, values
         self.owners: dict = {}
+        self.found_off: dict = {}
 
     def __missing__(self, name: str) -> T:
         shape = self.graph.nodes[name].shape
@@ -336,9 +331,16 @@ class ElementNames(dict):
             self.owners[symbol] = (name, k)
         return names
 
-    def owner(self, symbol) -> tuple | None:
-        """(node, position among its entries) of an element name made here, or None."""
-        return self.owners.get(symbol)
+    def off(self, symbol) -> tuple | None:
+        """(node, position, value) when symbol (a step()'s argument) names an element of a computed node
+        whose value is ≤ 0: a unit that is off; otherwise None."""
+        if symbol not in self.found_off:
+            owner = self.owners.get(symbol)
+            node = self.graph.nodes[owner[0]] if owner else None
+            value = flat(self.values[node.name].x)[owner[1]] if node is not None and node.expr is not None else None
+            self.found_off[symbol] = (node.name, owner[1], value) if value is not None and value.is_nonpositive is True \
+                else None
+        return self.found_off[symbol]
 
 
 def product_bound(expr, shape: tuple, nodes: dict, excess: int) -> dict:

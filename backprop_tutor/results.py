@@ -96,27 +96,19 @@ def relu_off(work: Work, wrt: str) -> tuple:
     if found is None:
         return ()
     expression, env = found
-    where: dict = {}  # a step's argument → the unit it names (Off), for an element of a computed node
-
-    def unit(symbol):
-        if symbol not in where:
-            owner = env.owner(symbol)
-            node = work.g.nodes[owner[0]] if owner else None
-            where[symbol] = None if node is None or node.expr is None else \
-                Off(node.name, _index(node.shape, owner[1]), flat(work.values[node.name].x)[owner[1]])
-        return where[symbol]
-
     out: list = []
     for e, v in zip(flat(expression), entries):
         if v != 0:
             continue
-        dead = [s for s in e.atoms(step) if unit(s.args[0]) is not None and unit(s.args[0]).value.is_nonpositive is True]
+        dead = [s for s in e.atoms(step) if env.off(s.args[0]) is not None]
         if not dead or not _vanishes(e, dead):
             return ()
         alone = dead if len(dead) == 1 else [s for s in dead if _vanishes(e, [s])]  # the one unit that suffices
         for s in sorted(alone or dead, key=str):
-            if unit(s.args[0]) not in out:
-                out.append(unit(s.args[0]))
+            node, k, value = env.off(s.args[0])
+            unit = Off(node, _index(work.g.nodes[node].shape, k), value)
+            if unit not in out:
+                out.append(unit)
     return tuple(out)
 
 
