@@ -1,6 +1,7 @@
 """Breaking a long line of LaTeX math at its outermost + and · so that it fits the page's width."""
 from __future__ import annotations
 
+import functools
 import re
 
 # Widths in em of 11 pt Computer Modern math, rounded up: a line estimated to fit does fit.
@@ -14,6 +15,7 @@ _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[{}^_]|[^\\{}^_]")
 _BREAK_AT = (("+", "-"), ("\\cdot",))  # preferred first: between terms, then between factors
 
 
+@functools.lru_cache(maxsize=4096)  # a page measures the same lines again as it lays out each display
 def width(tex: str) -> float:
     """An upper estimate of the width in em of a line of LaTeX math (display style, 11 pt)."""
     tokens = _TOKEN.findall(tex)
