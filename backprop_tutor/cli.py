@@ -196,7 +196,7 @@ def _console(no_color: bool):
             _silence_stdout()
             raise typer.Exit(EXIT_OK)
 
-    return ReaderLeft(file=trimmed(), no_color=no_color, highlight=False)
+    return ReaderLeft(file=trimmed(), no_color=no_color, highlight=False, markup=False, emoji=False)
 
 
 @app.command(short_help="Forward pass, loss, deltas, gradients, update, loss after.",

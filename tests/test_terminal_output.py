@@ -167,3 +167,22 @@ def test_wrapping_never_loses_a_character_and_fits_where_it_can(rows, width, ind
     lines = wrap_picture(rows, width, indent)
     assert Counter("".join(lines).replace(" ", "")) == Counter("".join(rows).replace(" ", ""))
     assert all(cell_len(line) <= max(width, 4 + 1) for line in lines), lines
+
+
+HOSTILE_LABEL = "[bold]c1[/bold] :smile: [abc]"  # Rich markup, an emoji code and a bracketed word
+
+
+def test_a_files_labels_are_shown_as_written_not_read_as_markup_or_emoji(tmp_path):
+    text = (ROOT / "problems" / "sheet2_ex1.yaml").read_text()
+    assert 'below: "class 1"' in text
+    path = tmp_path / "labels.yaml"
+    path.write_text(text.replace('below: "class 1"', f'below: "{HOSTILE_LABEL}"'))
+    out = run("solve", path, "--no-color", columns=200)
+    assert HOSTILE_LABEL in out and "😄" not in out
+    # the library's printer in a console of Rich's defaults (markup and emoji codes on) shows it as written too
+    from rich.console import Console
+    from backprop_tutor import solve
+    from backprop_tutor.render.terminal import print_solution
+    shown = io.StringIO()
+    print_solution(solve(load(path)), Console(file=shown, width=200))
+    assert HOSTILE_LABEL in shown.getvalue() and "😄" not in shown.getvalue()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import sys
 
+from rich.text import Text
+
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 _BLANK_RUN = r"(?:[ \t]|\x1b\[[0-9;]*m)+"
 _BEFORE_NEWLINE = re.compile(_BLANK_RUN + r"(?=\n)")
@@ -50,3 +52,9 @@ def _codes_only(match) -> str:
 def trimmed(file=None) -> TrimmedLines:
     """Standard output (or file) with the spaces at line ends dropped, for a Rich Console(file=…)."""
     return TrimmedLines(file if file is not None else sys.stdout)
+
+
+def literal(*cells) -> list:
+    """Table cells shown exactly as written: each string as Rich Text, so that no [markup] or :emoji: code in
+    a name or in a file's label is read as one (Rich reads both in a plain string); anything else as it is."""
+    return [Text(c) if isinstance(c, str) else c for c in cells]

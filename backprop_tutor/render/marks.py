@@ -13,6 +13,7 @@ from rich.text import Text
 from ..marking import MISSING, RIGHT, WRONG, Marking
 from ..solution import Result
 from .jsonout import exact_shaped, shaped
+from .console import literal
 from .terminal import Heading, TerminalPrinter
 
 STYLES = {RIGHT: "green", WRONG: "bold red", MISSING: "yellow"}
@@ -126,7 +127,7 @@ def _table(marking: Marking, printer: TerminalPrinter) -> Table:
         row = ([head] if parts else []) + [
             name, Text(written(m.given), style=STYLES[WRONG] if m.status == WRONG else ""),
             exact, Text(SIGNS[m.status], style=STYLES[m.status])]
-        table.add_row(*row)
+        table.add_row(*literal(*row))
     return table
 
 

@@ -13,7 +13,7 @@ from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
 from ..notation import is_element, shape_text, sheet_rule
 from ..prose import prose_unicode
-from .console import trimmed
+from .console import literal, trimmed
 from .pretty import MathPrinter, Summary, chain
 from .wrap import wrap_picture
 from .printer import PARTIAL_IN_TITLE, THROUGH_TIME, Printer, matrix_kind, parts_in_order, plain_given, unit_name, worked_lines
@@ -189,12 +189,12 @@ class TerminalPrinter(Printer):
         for column in (self.name(s.input), self.name(s.output),
                        f"{self.name(s.output)} > {self.math.inline(s.threshold)}",
                        *(("expected", "") if s.all_match is not None else ())):
-            table.add_column(column, justify="right")
+            table.add_column(*literal(column), justify="right")
         for row in s.rows:
             cells = [self.math.inline(row.inputs), self.math.inline(row.output), str(row.decision)]
             if row.matches is not None:
                 cells += [self.math.inline(row.expected), "✓" if row.matches else "✗"]
-            table.add_row(*cells)
+            table.add_row(*literal(*cells))
         verdict = ("every row matches" if s.all_match else "some rows do not match") if s.all_match is not None else ""
         return Group(Text(chain(self.math, self.name(s.output), [s.formula], width=self.width), no_wrap=True),
                      table, Text(verdict, style="bold green" if s.all_match else "bold red"), Text(""))
@@ -206,11 +206,11 @@ class TerminalPrinter(Printer):
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for column in ("region", self.name(s.output), s.below + f" ({self.name(s.output)} < 0)",
                        s.above + f" ({self.name(s.output)} > 0)"):
-            table.add_column(column)
+            table.add_column(*literal(column))
         for p in s.pieces:
             region = ", ".join(self.math.inline(r) for r in p.region)
-            table.add_row(region, self.math.inline(p.expression), _where(self.math, p.below),
-                          _where(self.math, p.above))
+            table.add_row(*literal(region, self.math.inline(p.expression), _where(self.math, p.below),
+                                   _where(self.math, p.above)))
         out += [table, Text(f"decision boundary: {self.name(s.output)} = 0, i.e. each piece = 0 "
                             "where it changes sign within its region", style="dim"), Text("")]
         return Group(*out)
@@ -233,7 +233,7 @@ class TerminalPrinter(Printer):
             table.add_column(column, overflow="fold")
         for name, role in s.nodes:
             if name in into and (s.forward_in is None or role == "gradient"):
-                table.add_row(self.name(name), role, ", ".join(self.name(a) for a in into[name]))
+                table.add_row(*literal(self.name(name), role, ", ".join(self.name(a) for a in into[name])))
         edges = Text(f"{len(s.nodes)} nodes, {len(s.edges)} directed edges", style="dim")
         return Group(*lines, table, edges, Text(""))
 
@@ -242,7 +242,7 @@ class TerminalPrinter(Printer):
         for column in ("name", "kind", "shape"):
             table.add_column(column)
         for name, role, shape in s.rows:
-            table.add_row(self.name(name), ROLE_WORDS.get(role, role), shape_text(shape))
+            table.add_row(*literal(self.name(name), ROLE_WORDS.get(role, role), shape_text(shape)))
         return Group(table, Text(""))
 
     # -- answers: the mark that ends each part, and the table that ends the solution ---------------
@@ -338,7 +338,7 @@ class TerminalPrinter(Printer):
         room = self.width - max(map(cell_len, names + ["quantity"])) - 3 - 2 \
             - ((max(map(cell_len, heads + ["part"])) + 3) if parts else 0)  # 3 between columns, 2 the edges
         for head, name, r in zip(heads, names, solution.results):
-            table.add_row(*([head] if parts else []), name, self.table_value(r, max(room, 16)))
+            table.add_row(*literal(*([head] if parts else []), name, self.table_value(r, max(room, 16))))
         return table
 
     def render(self, solution, heading: bool = True) -> list:
@@ -452,7 +452,7 @@ def print_solution(solution, console: Console | None = None, digits: int = 4, ex
     """Print a whole solution to a Rich console (the terminal by default), the file's comment after
     the notes when given; heading=False leaves out the title, source and notes; full shows every entry
     of a large matrix, not only its first and last rows and columns."""
-    console = console or Console(file=trimmed())
+    console = console or Console(file=trimmed(), markup=False, emoji=False)
     printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}), full)
     for item in printer.render(solution, heading):
         console.print(item, crop=False, highlight=False)
