@@ -193,6 +193,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
 
     def _join_terms(self, terms):
         out = None
+        pieces: list = []  # set side by side at once: joining them pair by pair redraws the whole line each time
         for i, t in enumerate(terms):
             if _negated(t):
                 form, sign = self._factor(_negated(t)), " - "
@@ -200,11 +201,11 @@ class MathPrinter(OurNumbers, PrettyPrinter):
                 form, sign = self._parens(self._print(t)), " + "
             else:
                 form, sign = self._print(t), " + "
-            if out is None:
-                out = form if sign == " + " else prettyForm(*form.left("-"))
+            if not pieces:
+                pieces.append(form if sign == " + " else prettyForm(*form.left("-")))
             else:
-                out = prettyForm(*stringPict.next(out, sign, form))
-        return _bound(out, prettyForm.ADD) if len(terms) > 1 else out
+                pieces += [sign, form]
+        return _bound(_beside(pieces), prettyForm.ADD) if len(terms) > 1 else pieces[0]
 
     def _print_Mul(self, e):
         args = list(e.args)
@@ -217,12 +218,8 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         if args[0] == -1:
             rest = args[1] if len(args) == 2 else sp.Mul(*args[1:], evaluate=False)
             return prettyForm(*self._factor(rest).left("-"), binding=prettyForm.MUL)
-        forms = [self._factor(args[0])]
-        forms += [self._factor(a) for a in args[1:]]
-        out = forms[0]
-        for f in forms[1:]:
-            out = prettyForm(*stringPict.next(out, "⋅", f))
-        return _bound(out, prettyForm.MUL)
+        forms = [self._factor(a) for a in args]
+        return _bound(_beside(_between(forms, "⋅")), prettyForm.MUL)
 
     def sympy_product(self, product):
         """SymPy's own pretty product (PrettyPrinter._print_Mul of SymPy 1.14) less its search for physical
@@ -260,11 +257,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         """A product with a negative number among its factors (a 1×1 value, say): that factor in parentheses."""
         if not any(_negative_number(a) for a in e.args):
             return default(e)
-        out = None
-        for a in e.args:
-            form = self._factor(a)
-            out = form if out is None else prettyForm(*stringPict.next(out, sign, form))
-        return _bound(out, prettyForm.MUL)
+        return _bound(_beside(_between([self._factor(a) for a in e.args], sign)), prettyForm.MUL)
 
     def _print_Pow(self, e):
         if isinstance(e.base, sp.Function) and e.exp.is_Integer and 1 < e.exp < 10:  # tanh²(z), as sheets write it
@@ -419,6 +412,19 @@ def _aligned_matrix(cells: list) -> tuple:
     edges = [("⎡", "⎤")] + [("⎢", "⎥")] * (len(rows) - 2) + [("⎣", "⎦")]
     lines = [f"{a}{r}{b}" for (a, b), r in zip(edges, rows)]
     return "\n".join(lines), (len(rows) - 1) // 2
+
+
+def _between(forms: list, sign: str) -> list:
+    """The forms with sign between each two."""
+    out = forms[:1]
+    for form in forms[1:]:
+        out += [sign, form]
+    return out
+
+
+def _beside(pieces: list) -> prettyForm:
+    """Forms and strings set side by side on one baseline, in one pass (the first alone as it is)."""
+    return pieces[0] if len(pieces) == 1 else prettyForm(*stringPict.next(*pieces))
 
 
 def _bound(form, binding) -> prettyForm:
