@@ -1,5 +1,6 @@
 """The `tutor` command: parse arguments, call the library, print, map errors to exit codes."""
-from __future__ import annotations
+# (Annotations here are evaluated when defined, not postponed: typer reads every option's annotation on each
+# run, and would otherwise compile and evaluate each one from its text.)
 
 import errno
 import gc

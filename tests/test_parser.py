@@ -192,8 +192,8 @@ def test_no_file_text_reaches_eval_exec_sympify_or_parse_expr(monkeypatch):
 
     calls = []
     # Typer reads the commands' signatures with inspect.signature(eval_str=True), which evaluates
-    # the annotation strings written in cli.py (`from __future__ import annotations`): source
-    # text, not file text. Exactly those strings are let through.
+    # any annotation written as a string in cli.py (it writes none now; its annotations are
+    # evaluated when defined): source text, not file text. Exactly such strings are let through.
     import backprop_tutor.cli as cli
     annotations = {v for f in vars(cli).values() if callable(f)
                    for v in getattr(f, "__annotations__", {}).values() if isinstance(v, str)}
