@@ -192,7 +192,6 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return self._join_terms(list(e.args))
 
     def _join_terms(self, terms):
-        out = None
         pieces: list = []  # set side by side at once: joining them pair by pair redraws the whole line each time
         for i, t in enumerate(terms):
             if _negated(t):
