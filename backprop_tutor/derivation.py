@@ -335,11 +335,11 @@ class ElementNames(dict):
         """(node, position, value) when symbol (a step()'s argument) names an element of a computed node
         whose value is ≤ 0: a unit that is off; otherwise None."""
         if symbol not in self.found_off:
-            owner = self.owners.get(symbol)
-            node = self.graph.nodes[owner[0]] if owner else None
-            value = flat(self.values[node.name].x)[owner[1]] if node is not None and node.expr is not None else None
-            self.found_off[symbol] = (node.name, owner[1], value) if value is not None and value.is_nonpositive is True \
-                else None
+            owner, found = self.owners.get(symbol), None
+            if owner is not None and self.graph.nodes[owner[0]].expr is not None:
+                value = flat(self.values[owner[0]].x)[owner[1]]
+                found = (*owner, value) if value.is_nonpositive is True else None
+            self.found_off[symbol] = found
         return self.found_off[symbol]
 
 
