@@ -20,16 +20,19 @@ class ExprLimitError(ExprError):
 
 @dataclass(frozen=True)
 class Num:
+    """A number as written: exact, 0.1 is 1/10."""
     value: Fraction
 
 
 @dataclass(frozen=True)
 class Name:
+    """A name: one of the problem's symbols."""
     id: str
 
 
 @dataclass(frozen=True)
 class Call:
+    """f(args…), keywords after them."""
     func: str
     args: tuple
     keywords: tuple = ()  # (name, whole number) pairs: conv1d(x, k, stride=2)
@@ -37,6 +40,7 @@ class Call:
 
 @dataclass(frozen=True)
 class BinOp:
+    """left op right."""
     op: str  # one of + - * / @ **
     left: object
     right: object
@@ -44,11 +48,13 @@ class BinOp:
 
 @dataclass(frozen=True)
 class Neg:
+    """−operand."""
     operand: object
 
 
 @dataclass(frozen=True)
 class Transpose:
+    """operandᵀ, written operand.T."""
     operand: object
 
 
