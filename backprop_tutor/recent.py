@@ -27,7 +27,7 @@ def state_file() -> Path:
 def remembered(folder) -> tuple[str, str] | None:
     """The problem last used in folder, as (kind, text): ("path", an absolute path) or ("bundled", a name)."""
     entry = _read().get(_key(folder))
-    return (entry["kind"], entry["problem"]) if entry else None
+    return _remembered(entry) if entry else None
 
 
 def remember(folder, problem, bundled: bool = False) -> None:
@@ -37,14 +37,21 @@ def remember(folder, problem, bundled: bool = False) -> None:
         key = _key(folder)
         if not _fits(text) or not _fits(key):
             return
+        kind = BUNDLED if bundled else PATH
         entries = _read()
+        if next(reversed(entries), None) == key and _remembered(entries[key]) == (kind, text):
+            return  # already the newest entry: the file is left as it is (its time: when it was set)
         entries.pop(key, None)
-        entries[key] = {"kind": BUNDLED if bundled else PATH, "problem": text, "time": int(time.time())}
+        entries[key] = {"kind": kind, "problem": text, "time": int(time.time())}
         while len(entries) > MAX_FOLDERS:
             entries.pop(next(iter(entries)))
         _write(entries)
     except (OSError, ValueError, TypeError, TutorError):
         pass  # a memory that cannot be kept only means FILE must be given next time
+
+
+def _remembered(entry: dict) -> tuple[str, str]:
+    return entry["kind"], entry["problem"]
 
 
 def _key(folder) -> str:

@@ -256,3 +256,17 @@ def test_a_hostile_remembered_problem_is_read_as_any_problem_file_is(folder, ent
                           timeout=60, env=env, cwd=folder)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_solving_the_newest_folders_problem_again_leaves_the_file_as_it_is(folder, tmp_path):
+    recent.remember(folder, SHEET)
+    path = recent.state_file()
+    first = path.stat()
+    recent.remember(folder, SHEET)
+    again = path.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)   # not written at all
+    recent.remember(folder, "sheet2_ex4", bundled=True)   # another problem for the folder: written
+    assert recent.remembered(folder) == (recent.BUNDLED, "sheet2_ex4")
+    recent.remember(tmp_path, SHEET)
+    recent.remember(folder, "sheet2_ex4", bundled=True)   # the folder's entry, no longer the newest: moved last
+    assert list(json.loads(path.read_text(encoding="utf-8"))["folders"])[-1] == str(folder)
