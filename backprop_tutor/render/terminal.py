@@ -454,8 +454,7 @@ def print_solution(solution, console: Console | None = None, digits: int = 4, ex
     of a large matrix, not only its first and last rows and columns."""
     console = console or Console(file=trimmed(), markup=False, emoji=False)
     printer = TerminalPrinter(digits, exact, console.width, comment, getattr(solution, "names", {}), full)
-    for item in printer.render(solution, heading):
-        console.print(item, crop=False, highlight=False)
+    console.print(Group(*printer.render(solution, heading)), crop=False, highlight=False)  # one print, one write
 
 
 def _between_units(note: str, width: int) -> list:
