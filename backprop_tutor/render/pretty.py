@@ -35,6 +35,7 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         self.digits, self.exact = digits, exact
         self.summary = summary  # None: every entry of every matrix
         self.symbol_texts: dict = {}
+        self.drawn: dict = {}  # id(expression) → (expression, picture, baseline, binding): each drawn once
         names = names or {}
         # the sheet's notation (checked math), read as Unicode: Z_{\mathrm{in}} → Zᵢₙ, \sigma → σ
         self.sheet_names = {k: math_unicode(v) for k, v in names.get("sheet", {}).items()}
@@ -323,13 +324,19 @@ class MathPrinter(OurNumbers, PrettyPrinter):
         return prettyForm("𝟙")
 
     def form(self, expr) -> prettyForm:
-        # SymPy draws some symbols (∘, ⊗) from a switch it sets by the console's encoding; the forms here are
-        # Unicode whatever that is (cli.py has the output take them)
-        was = pretty_use_unicode(True)
-        try:
-            return self._print(expr)
-        finally:
-            pretty_use_unicode(was)
+        """The picture of an expression; one shown again (a value in its step and in the answers) is
+        drawn once, and each caller gets a form of its own, since SymPy moves a form's baseline in place."""
+        if id(expr) not in self.drawn:  # the expression is kept with its picture, so its id stays its own
+            # SymPy draws some symbols (∘, ⊗) from a switch it sets by the console's encoding; the forms
+            # here are Unicode whatever that is (cli.py has the output take them)
+            was = pretty_use_unicode(True)
+            try:
+                form = self._print(expr)
+            finally:
+                pretty_use_unicode(was)
+            self.drawn[id(expr)] = (expr, "\n".join(form.picture), form.baseline, form.binding)
+        _, picture, baseline, binding = self.drawn[id(expr)]
+        return prettyForm(picture, baseline, binding)
 
 
 INLINE_ENTRIES = 4   # a vector of at most this many entries is written on the line: (a, b)ᵀ
