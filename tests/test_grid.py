@@ -282,3 +282,24 @@ def test_no_bundled_problem_is_summarised(path):
         print_solution(solution, console, full=full)
         outputs.append(console.file.getvalue())
     assert outputs[0] == outputs[1]
+
+
+def test_an_expression_shown_again_is_drawn_once_and_each_caller_gets_its_own_form():
+    drawn = []
+
+    class Counting(MathPrinter):
+        def _print_Add(self, e, order=None):
+            drawn.append(e)
+            return super()._print_Add(e, order)
+
+    printer, value = Counting(), sp.Matrix([[x + sp.Rational(1, 3), y], [y, x + y]])
+    first = printer.form(value)
+    times = len(drawn)
+    first.baseline += 5          # SymPy's printer moves a form's baseline in place, as bracketed() does
+    again = printer.form(value)
+    assert len(drawn) == times   # not drawn again
+    fresh = MathPrinter().form(value)
+    assert (again.picture, again.baseline, again.binding) == (fresh.picture, fresh.baseline, fresh.binding)
+    assert again is not first
+    printer.form(sp.Matrix([[x + sp.Rational(1, 3), y], [y, x + y]]))  # an equal value, another object
+    assert len(drawn) == 2 * times
