@@ -326,17 +326,19 @@ class MathPrinter(OurNumbers, PrettyPrinter):
     def form(self, expr) -> prettyForm:
         """The picture of an expression; one shown again (a value in its step and in the answers) is
         drawn once, and each caller gets a form of its own, since SymPy moves a form's baseline in place."""
-        if id(expr) not in self.drawn:  # the expression is kept with its picture, so its id stays its own
-            # SymPy draws some symbols (∘, ⊗) from a switch it sets by the console's encoding; the forms
-            # here are Unicode whatever that is (cli.py has the output take them)
-            was = pretty_use_unicode(True)
-            try:
-                form = self._print(expr)
-            finally:
-                pretty_use_unicode(was)
-            self.drawn[id(expr)] = (expr, "\n".join(form.picture), form.baseline, form.binding)
-        _, picture, baseline, binding = self.drawn[id(expr)]
-        return prettyForm(picture, baseline, binding)
+        if id(expr) in self.drawn:
+            _, picture, baseline, binding = self.drawn[id(expr)]
+            return prettyForm("\n".join(picture), baseline, binding)
+        # SymPy draws some symbols (∘, ⊗) from a switch it sets by the console's encoding; the forms here are
+        # Unicode whatever that is (cli.py has the output take them)
+        was = pretty_use_unicode(True)
+        try:
+            form = self._print(expr)
+        finally:
+            pretty_use_unicode(was)
+        # kept with the expression, so that its id stays its own
+        self.drawn[id(expr)] = (expr, tuple(form.picture), form.baseline, form.binding)
+        return form
 
 
 INLINE_ENTRIES = 4   # a vector of at most this many entries is written on the line: (a, b)ᵀ
