@@ -3,9 +3,10 @@
 Usage: python benchmarks/run.py [--rounds N] [--quick]   (from the repository root, with tutor installed)
 
 Every figure is the median CPU time (user + system) of a fresh process, measured in rounds that run each
-command once, each run just after the two floors: a ratio is the median of those run-by-run ratios, which
-holds on a machine whose speed drifts. Ratios are to the imports the tool cannot avoid (`import sympy,
-typer, yaml, rich`) or to a bare `import sympy`.
+command once, each run between runs of the two floors: a ratio is the median of the run-by-run ratios to
+the mean of the floor's runs on either side, which holds on a machine whose speed drifts. Ratios are to
+the imports the tool cannot avoid (`import sympy, typer, yaml, rich`) or to a bare `import sympy`; the
+spread (between the quartiles of the ratios to the imports) says how far apart the runs lay.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import argparse
 import os
 import platform
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -68,35 +68,51 @@ def limits(width: int, depth: int) -> list:
 
 def cpu(command: list, cwd: str) -> tuple[float, int]:
     """CPU seconds (user + system) and peak resident kilobytes of one run of `command`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=dict(os.environ, COLUMNS="80"))
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-500:]}")
-    del before
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
+def bracketed(seconds: float, before: float, after: float) -> float:
+    """A run's ratio to a floor: to the mean of the floor's runs just before and just after it, which
+    cancels a drift of the machine's speed that a floor on one side would count in the ratio."""
+    return seconds / ((before + after) / 2)
+
+
+def quartile_spread(values: list) -> float:
+    """The distance between the upper and the lower quartile: how far apart the middle half of the runs lie."""
+    if len(values) < 2:
+        return 0.0
+    lower, _, upper = statistics.quantiles(values, n=4)
+    return upper - lower
+
+
 def measure(commands: dict, rounds: int, cwd: str) -> dict:
-    """For each command: the median of its CPU seconds, the medians of its ratios to the two floors (each
-    floor run just before it, so that a machine whose speed drifts compares like with like) and its
-    largest peak memory, over interleaved rounds."""
-    floors = list(FLOORS.values())
+    """For each command: the median of its CPU seconds, the medians of its ratios to the two floors, the
+    spread of its ratios to the imports (quartile_spread) and its largest peak memory, over interleaved
+    rounds; each run lies between runs of the floors, and each ratio is bracketed()."""
+    order = list(FLOORS)
     times = {name: [] for name in commands}
     ratios = {name: ([], []) for name in commands}
     memory = {name: 0 for name in commands}
     for _ in range(rounds):
+        before = {floor: cpu(FLOORS[floor], cwd)[0] for floor in order}
         for name, command in commands.items():
-            beside = [cpu(floor, cwd)[0] for floor in floors]
             seconds, peak = cpu(command, cwd)
+            order.reverse()  # the floors in mirror order on either side: each as many runs before as after
+            after = {floor: cpu(FLOORS[floor], cwd)[0] for floor in order}
             times[name].append(seconds)
-            for kept, floor in zip(ratios[name], beside):
-                kept.append(seconds / floor)
+            for kept, floor in zip(ratios[name], FLOORS):
+                kept.append(bracketed(seconds, before[floor], after[floor]))
             memory[name] = max(memory[name], peak)
+            before = after
     return {name: (statistics.median(times[name]), statistics.median(ratios[name][0]),
-                   statistics.median(ratios[name][1]), memory[name] / 1024) for name in commands}
+                   statistics.median(ratios[name][1]), quartile_spread(ratios[name][1]), memory[name] / 1024)
+            for name in commands}
 
 
 def derive_sizes(work: str) -> dict:
@@ -154,11 +170,12 @@ def main() -> None:
     unavoidable = results["import sympy, typer, yaml, rich"][0]
     print(f"machine: {machine()}")
     print(f"median CPU of {args.rounds} rounds (`import sympy` {floor:.3f} s, `import sympy, typer, yaml, rich` "
-          f"{unavoidable:.3f} s); each ratio is the median of the ratios to the floors run just before it\n")
-    print(f"| {'command':<42} | {'CPU s':>6} | {'× sympy':>7} | {'× imports':>9} | {'peak MB':>7} |")
-    print(f"|{'-' * 44}|{'-' * 8}:|{'-' * 9}:|{'-' * 11}:|{'-' * 9}:|")
-    for name, (seconds, to_sympy, to_imports, peak) in results.items():
-        print(f"| {name:<42} | {seconds:6.3f} | {to_sympy:7.2f} | {to_imports:9.2f} | {peak:7.0f} |")
+          f"{unavoidable:.3f} s); each ratio is the median of the run-by-run ratios to the mean of the floor's\n"
+          "runs just before and just after; spread: between the quartiles of the ratios to the imports\n")
+    print(f"| {'command':<42} | {'CPU s':>6} | {'× sympy':>7} | {'× imports':>9} | {'spread':>6} | {'peak MB':>7} |")
+    print(f"|{'-' * 44}|{'-' * 8}:|{'-' * 9}:|{'-' * 11}:|{'-' * 8}:|{'-' * 9}:|")
+    for name, (seconds, to_sympy, to_imports, spread, peak) in results.items():
+        print(f"| {name:<42} | {seconds:6.3f} | {to_sympy:7.2f} | {to_imports:9.2f} | {spread:6.2f} | {peak:7.0f} |")
     if sizes:
         print("\n`tutor derive --wrt W1` on a 4-unit-wide sigmoid MLP, lines of output by depth: "
               + ", ".join(f"depth {d}: {n}" for d, n in sizes.items()))
