@@ -25,7 +25,7 @@ class DriftingMachine:
 
 
 def test_a_steady_drift_of_the_machine_does_not_reach_the_ratios(monkeypatch):
-    floors = {name: command for name, command in bench.FLOORS.items()}
+    floors = dict(bench.FLOORS)
     work = {"import sympy": 1.0, "import sympy, typer, yaml, rich": 1.25, "solve": 1.875, "export": 2.5}
     machine = DriftingMachine(work, drift=0.01)
     monkeypatch.setattr(bench, "cpu", machine.cpu)
