@@ -9,12 +9,11 @@ textbook's.
 from __future__ import annotations
 
 import functools
-
 import math
 import re
-from dataclasses import dataclass
 
 import mpmath
+from msgspec import Struct
 import sympy as sp
 from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
                    OneMatrix, Transpose)
@@ -82,8 +81,7 @@ class T:
         return f"T(x={self.x!r}, shape={self.shape!r})"
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(Struct, frozen=True):
     """A block of a stored value (vectors are columns): its 0-based rows and columns, the shape it has
     read on its own, whether it is a row read as a vector (stored across), and its index as written."""
 

@@ -1,7 +1,7 @@
 """Which steps to show, and under which heading: the whole solution, or the sheet's parts from ask:."""
 from __future__ import annotations
 
-import dataclasses
+from msgspec.structs import replace
 
 from .derivation import derivation_for
 from .engine import Work
@@ -23,7 +23,7 @@ def sections(work: Work, new: dict | None, after: dict | None) -> list[Section]:
     answers.earlier = out
     for ask in work.g.problem.ask:
         found = getattr(answers, ask.kind)(ask)
-        out += [dataclasses.replace(sec, part=ask.part, request=(ask.kind, *ask.what)) for sec in found]
+        out += [replace(sec, part=ask.part, request=(ask.kind, *ask.what)) for sec in found]
     return out
 
 
@@ -75,7 +75,7 @@ class _Answers:
             values = w.loss_after(w.updated_leaves(self.updated_only))
             names = [_element_label(g, n, i) for n, idx in self.updated_only.items() for i in (idx or [None])]
             title = f"Loss with the updated {', '.join(names)} (every other weight unchanged)"
-        loss = dataclasses.replace(forward_step(w, g.nodes["L"], values), updated=tuple(names))
+        loss = replace(forward_step(w, g.nodes["L"], values), updated=tuple(names))
         return [Section(title, tuple(forward_steps(w, values) + [loss]))]
 
     def gradient(self, ask) -> list[Section]:
@@ -102,14 +102,14 @@ class _Answers:
                 only.setdefault(name, []).append(index)
         self.updated_only = only
         partial = self.work.updated_leaves(only)
-        steps = [dataclasses.replace(u, label=_label_for(self.g, ask.what, u.name, u.index))
+        steps = [replace(u, label=_label_for(self.g, ask.what, u.name, u.index))
                  for u in update_steps(self.work, partial, only)]
         asked = [self.g.resolve(text) for text in ask.what]
         steps.sort(key=lambda u: asked.index((u.name, u.index)) if (u.name, u.index) in asked else len(asked))
-        steps = [dataclasses.replace(u, shown_in=self._shown_in(u.name, u.index)) for u in steps]
+        steps = [replace(u, shown_in=self._shown_in(u.name, u.index)) for u in steps]
         # a gradient no earlier part showed is shown here, before it is subtracted
         unseen = [u.label or u.name for u in steps if u.shown_in is None and u.gradient is not None]
-        shown = self.gradient(dataclasses.replace(ask, what=tuple(unseen)))[0].steps if unseen else ()
+        shown = self.gradient(replace(ask, what=tuple(unseen)))[0].steps if unseen else ()
         return [Section(_update_title(self.g), tuple(shown) + tuple(steps))]
 
     def _shown_in(self, name: str, index) -> str | None:
@@ -141,7 +141,7 @@ class _Answers:
         if kind == "backward":
             earlier = [sec.part for sec in self.earlier for s in sec.steps
                        if isinstance(s, GraphStructure) and s.kind == "forward"]
-            step = dataclasses.replace(step, forward_in=earlier[0] if earlier else None)
+            step = replace(step, forward_in=earlier[0] if earlier else None)
         return [Section(title, (step,))]
 
 

@@ -5,16 +5,16 @@ read a key of the file and point an error at its line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
+
+from msgspec import Struct, field
 
 ASK_KINDS = ("show", "gradient", "update", "derive", "truth_table", "linear_pieces", "graph")
 DERIVE_SHOW = ("local", "whole")  # a derive part's blocks shown only when asked for
 SHOW_CHOICES = ("given", "dimensions", "forward", "loss", "backward", "gradients", "update", "loss_after_update", "all")
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(Struct, frozen=True):
     """One part of the sheet's question: its label and what it asks for."""
 
     part: str

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from msgspec import Struct
+from msgspec.structs import replace
 import numpy as np
 
 from .algebra import Eval
@@ -29,8 +30,7 @@ MARGIN = Fraction(1, 10)   # around the samples, as a share of their extent on e
 _SAMPLE = re.compile(r"(.+)\^\((\d+)\)")  # a quantity of one sample under data: x1^(3)
 
 
-@dataclass(frozen=True)
-class Regions:
+class Regions(Struct, frozen=True):
     """A decision-boundary figure as plain data: the grid's classes, the exact pieces, the samples."""
 
     title: str

@@ -3,8 +3,7 @@
 own (one per use of the weight, from deltas computed once), so the work stays linear in the steps."""
 from __future__ import annotations
 
-import dataclasses
-
+from msgspec.structs import replace
 import sympy as sp
 
 from .engine import Work
@@ -53,7 +52,7 @@ def through_time(work: Work, sections: list) -> list:
         steps = tuple(_through_time(work, s, shared[s.name]) if _whole_gradient(s) and s.name in shared else s
                       for s in sec.steps)
         title = TITLE if sec.title == "Gradients" and sec.part is None else sec.title
-        out.append(sec if steps == sec.steps else dataclasses.replace(sec, steps=steps, title=title))
+        out.append(sec if steps == sec.steps else replace(sec, steps=steps, title=title))
     return out
 
 

@@ -1,17 +1,17 @@
 """The problems that ship with the package: listing them and finding one by its bare name."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+
+from msgspec import Struct
 
 from .errors import ProblemError
 from .limits import DEFAULT
 from .reading import read_yaml
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One bundled problem: its bare name, title and source."""
 
     name: str

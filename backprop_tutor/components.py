@@ -1,9 +1,9 @@
 """Steps written per neuron: each vector step as one line per component, each gradient per weight."""
 from __future__ import annotations
 
-import dataclasses
 import re
 
+from msgspec.structs import replace
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
@@ -57,7 +57,7 @@ def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAU
             # a single element asked on its own (derive k[2]) is the same step as that component
             # written earlier, so it too is named once more rather than worked again
             for part in parts or [step]:
-                same = dataclasses.replace(part, rules=()) if hasattr(part, "rules") else part
+                same = replace(part, rules=()) if hasattr(part, "rules") else part
                 if detail != "full" and same in seen:
                     steps.append(_reference(part, None if seen[same] == sec.part else seen[same]))
                 elif parts:
@@ -65,7 +65,7 @@ def per_neuron(work: Work, sections: list, form: str | None, detail: str = DEFAU
                     steps.append(part)
                 else:
                     steps.append(part)
-        out.append(dataclasses.replace(sec, steps=tuple(steps)) if steps != list(sec.steps) else sec)
+        out.append(replace(sec, steps=tuple(steps)) if steps != list(sec.steps) else sec)
     return out
 
 
@@ -111,7 +111,7 @@ def _components(work: Work, step, values: dict | None) -> list:
     if kind is Gradient and step.name in work.g.nodes and work.g.nodes[step.name].role == "parameter":
         if any(_layer_of_whole(work.g.nodes[u].expr) for u in work.g.users[step.name]):
             return []  # a normalisation's γ: its rule written once for the vector, not per weight
-        return [dataclasses.replace(part, leibniz=None) for part in element_gradients(
+        return [replace(part, leibniz=None) for part in element_gradients(
             work, step.name, [(index, element_label(step.name, index)) for index in _indices(shape)])]
     if kind is Delta and step.symbol is None and step.of == work.of and step.name in work.deltas:
         return _delta_components(work, step)
@@ -218,10 +218,10 @@ def _delta_components(work: Work, step: Delta) -> list:
     written = [as_written(factored(at(total.x, index))) for index in indices]
     out = []
     for index, line, numbers in zip(indices, written, substituted_each(written, subs)):
-        out.append(dataclasses.replace(step, name=element_label(step.name, index), shape=(), formula=line,
-                                       numbers=numbers,
-                                       value=None if step.value is None else at(work.deltas[step.name].x, index),
-                                       leibniz=None, rules=step.rules if set(index) == {1} else ()))
+        out.append(replace(step, name=element_label(step.name, index), shape=(), formula=line,
+                           numbers=numbers,
+                           value=None if step.value is None else at(work.deltas[step.name].x, index),
+                           leibniz=None, rules=step.rules if set(index) == {1} else ()))
     return out
 
 

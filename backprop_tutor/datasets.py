@@ -6,9 +6,10 @@ import io
 import math
 import os
 import stat
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+
+from msgspec import Struct
 
 from .errors import LimitError, ProblemError
 from .expr import ExprError, ExprLimitError, number, shorten
@@ -19,8 +20,7 @@ from .problem import Problem, with_samples
 DECIMALS = 2  # generated numbers are rounded to this many decimals: the hand computation stays humane
 
 
-@dataclass(frozen=True)
-class Data:
+class Data(Struct, frozen=True):
     """The samples of a data set, exact: each a mapping of input and target names to a Fraction or a list."""
 
     rows: tuple

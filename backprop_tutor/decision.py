@@ -1,8 +1,7 @@
 """Which class a network's output stands for: the node that decides, its threshold, the class names."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from msgspec import Struct
 import numpy as np
 
 from .errors import UsageError
@@ -12,8 +11,7 @@ from .problem import Problem
 PROBABILITIES = ("bce", "cross_entropy")  # losses whose output is a probability: classes split at 1/2
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """Class 1 (the second label) where `output` > `threshold`; with no threshold, the index of the
     largest entry of a vector output."""
 

@@ -10,9 +10,9 @@ no index keep their own δ_name.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 
+from msgspec.structs import replace
 import sympy as sp
 
 from .algebra import Partial
@@ -91,7 +91,7 @@ def apply(work: Work, steps: dict) -> tuple[dict, frozenset]:
             folded_in = [n.name for n in work.g.computed  # their rules now apply here
                          if n.name in folded and delta_symbol(n.name, ()) in used]
             changes["rules"] = tuple(dict.fromkeys(step.rules + tuple(r for f in folded_in for r in steps[f].rules)))
-        out[name] = dataclasses.replace(step, **changes)
+        out[name] = replace(step, **changes)
     return out, frozenset(folded)
 
 

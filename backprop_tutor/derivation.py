@@ -1,9 +1,9 @@
 """The chain rule for one quantity: Leibniz chain, local derivatives, shared deltas, whole expression."""
 from __future__ import annotations
 
-import dataclasses
 import weakref
 
+from msgspec.structs import replace
 import sympy as sp
 
 from .algebra import Eval, Partial, Show, T, element_symbols, orient
@@ -51,7 +51,7 @@ def _beside_exact(d: Derivation, graph: Graph, wrt: str, decimals: int | None) -
     if decimals is None:
         return d
     exact = _derivation(_work(graph, d.of, {resolve_wrt(graph, wrt)[0]}), wrt, False).whole.value
-    return dataclasses.replace(d, rounding=decimals, exact=exact if differs(d.whole.value, exact, decimals) else None)
+    return replace(d, rounding=decimals, exact=exact if differs(d.whole.value, exact, decimals) else None)
 
 
 def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = None,
@@ -68,9 +68,9 @@ def derive_all(problem: Problem | Graph, of: str = "L", expand: bool | None = No
     for i, p in enumerate(graph.parameters):
         d = _as_sheet(work, _derivation(work, p.name, expand))
         secs = d.sections if i == 0 or detail == "full" else tuple(  # the recursion is above: its gradient only
-            dataclasses.replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
+            replace(sec, title=f"Gradient: ∂{of}/∂{p.name}") for sec in d.sections
             if not any(isinstance(s, ChainRule) for s in sec.steps))
-        d = shown(dataclasses.replace(d, sections=secs), detail, EXTRAS if expand else (), condenser)
+        d = shown(replace(d, sections=secs), detail, EXTRAS if expand else (), condenser)
         out.append(_beside_exact(_in_form(work, d, form, detail), graph, p.name, decimals))
     return out
 
@@ -79,19 +79,19 @@ def shown(d: Derivation, detail: str, extras=(), condenser: Condenser | None = N
     """A derivation with the sections it shows at a detail; extras (local, whole) shown at normal too."""
     condenser = condenser or Condenser(detail)
     secs = condenser.sections(d.sections, extras=lambda sec: extras, derivation=lambda sec: True)
-    return dataclasses.replace(d, sections=secs, detail=detail)
+    return replace(d, sections=secs, detail=detail)
 
 
 def _as_sheet(work: Work, d: Derivation) -> Derivation:
     """A derivation's sections as the sheet writes them (1/N); its whole and deltas, for JSON, as computed."""
-    return dataclasses.replace(d, sections=tuple(sheet_form(work, list(d.sections))))
+    return replace(d, sections=tuple(sheet_form(work, list(d.sections))))
 
 
 def _in_form(work: Work, d: Derivation, form: str | None, detail: str) -> Derivation:
     """A shown derivation with its vector steps in the notation form (the file's when form is None)."""
     secs = list(d.sections) if detail == "brief" else through_time(work, list(d.sections))
     secs = per_neuron(work, secs, form or work.g.problem.notation.form, detail=detail)
-    return dataclasses.replace(d, sections=tuple(read_as_by_hand(work, secs)))
+    return replace(d, sections=tuple(read_as_by_hand(work, secs)))
 
 
 def derivation_for(work: Work, wrt: str, of: str = "L", expand: bool | None = None) -> Derivation:
@@ -124,9 +124,9 @@ def _derivation(work: Work, wrt: str, expand: bool | None) -> Derivation:
     order = [n for n in reversed(g.computed) if n.name in between and n.name not in (of, name)]
     chain = _chain(g, name, of, between, label)
     if chain.factors == (chain.lhs,):  # ∂L/∂s = ∂L/∂s says nothing: the one factor, differentiated
-        chain = dataclasses.replace(chain, formula=_local(work, of, name).derivative)
+        chain = replace(chain, formula=_local(work, of, name).derivative)
     elif chain.shared:
-        chain = dataclasses.replace(chain, formula=chain_in_convention(work, chain.formula))
+        chain = replace(chain, formula=chain_in_convention(work, chain.formula))
     locals_ = [_local(work, c, n) for n in [x.name for x in order] + [name]
                for c in g.users[n] if c in between]
     steps = delta_steps(work)

@@ -1,7 +1,7 @@
 """How much a solution shows: each step at brief, normal or full detail; each δ, step and rule once."""
 from __future__ import annotations
 
-import dataclasses
+from msgspec.structs import replace
 
 from .errors import UsageError
 from .solution import (ChainRule, Delta, Forward, Given, Gradient, GraphStructure, LocalDerivative, LossValue, Reference,
@@ -65,7 +65,7 @@ class Condenser:
                 continue
             steps = _used(steps)
             if steps:
-                out.append(dataclasses.replace(sec, steps=tuple(steps)))
+                out.append(replace(sec, steps=tuple(steps)))
         return tuple(out)
 
     def _step(self, step, part, in_derivation: bool, last: bool):
@@ -105,7 +105,7 @@ class Condenser:
             changes["summed"] = False
             if drop_symbolic_value and getattr(step.value, "free_symbols", None):
                 changes["value"] = None
-        return dataclasses.replace(step, **changes) if changes else step
+        return replace(step, **changes) if changes else step
 
 
 _NOWHERE = object()
@@ -120,14 +120,14 @@ def _used(steps: list) -> list:
 def _brief(step):
     """name = value: the formula, the numbers, the Leibniz line and the rules left out."""
     if isinstance(step, (Delta, Gradient)):
-        out = dataclasses.replace(step, leibniz=None, formula=None, numbers=None)
-        return dataclasses.replace(out, rules=(), summed=False) if isinstance(out, Delta) else out
+        out = replace(step, leibniz=None, formula=None, numbers=None)
+        return replace(out, rules=(), summed=False) if isinstance(out, Delta) else out
     if isinstance(step, (Forward, LossValue)):
-        return dataclasses.replace(step, formula=None, numbers=None, rules=(), closed=None)
+        return replace(step, formula=None, numbers=None, rules=(), closed=None)
     if isinstance(step, Update):
-        return dataclasses.replace(step, numbers=None)
+        return replace(step, numbers=None)
     if isinstance(step, WholeDerivative):
-        return dataclasses.replace(step, shown=False)
+        return replace(step, shown=False)
     if isinstance(step, (ChainRule, LocalDerivative)):
         return None
     return step

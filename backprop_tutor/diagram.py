@@ -1,8 +1,8 @@
 """Graph → Diagram: the drawing model (nodes, edges, labels, layout hints), pure data for any printer."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
+from msgspec import Struct
+from msgspec.structs import replace
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
@@ -17,8 +17,7 @@ DENSE_EDGES = 6   # more edges than this between two columns: their weights go t
 FULL_CROSSING = 6  # a complete layer of this many edges (2×3, 3×2): its labels meet mid-way, so a table too
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(Struct, frozen=True):
     """One neuron: an element of an input, a forward node or the loss, with its activation and bias."""
 
     id: str
@@ -33,8 +32,7 @@ class Unit:
     dashed: bool = False     # drawn dashed: a gradient node
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(Struct, frozen=True):
     """A connection from one unit to another, labelled with its weight."""
 
     source: str
@@ -46,8 +44,7 @@ class Edge:
     dashed: bool = False
 
 
-@dataclass(frozen=True)
-class WeightTable:
+class WeightTable(Struct, frozen=True):
     """The weights between two columns, as a table beside the figure: a row per target, a column per source."""
 
     sources: tuple           # unit labels
@@ -55,8 +52,7 @@ class WeightTable:
     cells: tuple             # per target, per source: (weight, value) or None where no edge
 
 
-@dataclass(frozen=True)
-class Diagram:
+class Diagram(Struct, frozen=True):
     """Units column by column (inputs first, the loss last), the edges between them, and weight tables."""
 
     columns: tuple
@@ -70,8 +66,7 @@ class Diagram:
         return len(self.edges) > MAX_EDGES or any(len(c) > MAX_COLUMN_UNITS for c in self.columns)
 
 
-@dataclass(frozen=True)
-class _Layer:
+class _Layer(Struct, frozen=True):
     """A node as neurons: the pre-activation of each element and the activation applied to it."""
 
     name: str
@@ -351,8 +346,7 @@ def _ordered(nodes: list, column: dict, edges: list, sweeps: int = 4) -> dict:
     return row
 
 
-@dataclass(frozen=True)
-class Area:
+class Area(Struct, frozen=True):
     """A convex polygon of the input plane where the output has one sign: its class and its corners."""
 
     label: str
@@ -360,8 +354,7 @@ class Area:
     corners: tuple           # ((x, y), ...) exact, counter-clockwise
 
 
-@dataclass(frozen=True)
-class Plot:
+class Plot(Struct, frozen=True):
     """A decision boundary in the plane of two inputs: shaded class areas, piece borders and the boundary."""
 
     axes: tuple              # the two input names (x, y)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from msgspec import Struct, field
 import sympy as sp
 
 from .diagram import Diagram, diagram, graph_diagram
@@ -18,8 +18,7 @@ KINDS = ("network", "graph")
 ELEMENT = re.compile(r"^(.+)\[(\d+(?:,\d+)?)\]$")  # one element: name[i] or name[i,j]
 
 
-@dataclass(frozen=True)
-class Drawing:
+class Drawing(Struct, frozen=True):
     """A diagram with the numbers to write on it (each looked up by unit id or edge); pure data."""
 
     diagram: Diagram

@@ -2,8 +2,7 @@
 gradients, one gradient-descent update and the finite-difference check; numbers, no headings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from msgspec import Struct
 import sympy as sp
 
 from .algebra import ELEMENT, Closed, Eval, Partial, Show, ShapeError, T, element_symbols, orient, symbol_for
@@ -223,8 +222,7 @@ def _calls(e):
             yield from _calls(getattr(e, child))
 
 
-@dataclass(frozen=True)
-class DeltaSum:
+class DeltaSum(Struct, frozen=True):
     """How one δ (or gradient) was summed: the nodes using it, the sum in symbols and in numbers
     (None where they would be the same names again), the sum in Leibniz notation, and each user's
     term as (user, value, formula, numbers)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
+
+from msgspec import Struct
 
 from .limits import DEFAULT, Limits
 
@@ -18,56 +19,48 @@ class ExprLimitError(ExprError):
     """An expression beyond one of the limits (its length, depth, a number's size); the caller adds where."""
 
 
-@dataclass(frozen=True)
-class Num:
+class Num(Struct, frozen=True):
     """A number as written: exact, 0.1 is 1/10."""
     value: Fraction
 
 
-@dataclass(frozen=True)
-class Name:
+class Name(Struct, frozen=True):
     """A name: one of the problem's symbols."""
     id: str
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(Struct, frozen=True):
     """f(args…), keywords after them."""
     func: str
     args: tuple
     keywords: tuple = ()  # (name, whole number) pairs: conv1d(x, k, stride=2)
 
 
-@dataclass(frozen=True)
-class BinOp:
+class BinOp(Struct, frozen=True):
     """left op right."""
     op: str  # one of + - * / @ **
     left: object
     right: object
 
 
-@dataclass(frozen=True)
-class Neg:
+class Neg(Struct, frozen=True):
     """−operand."""
     operand: object
 
 
-@dataclass(frozen=True)
-class Transpose:
+class Transpose(Struct, frozen=True):
     """operandᵀ, written operand.T."""
     operand: object
 
 
-@dataclass(frozen=True)
-class Slice:
+class Slice(Struct, frozen=True):
     """a:b in an index, counted from 1 and inclusive; None where a side is left open (`:`, `2:`, `:3`)."""
 
     start: int | None
     stop: int | None
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(Struct, frozen=True):
     """name[...]: one or two indices, each a whole number counted from 1 or a Slice."""
 
     operand: object

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
+from msgspec import Struct
 import sympy as sp
 
 from .engine import Work
@@ -37,8 +37,7 @@ TARGET_TRIES = 40              # target draws for one candidate
 REPEATS = 50                   # fresh draws for a variant whose numbers repeat an earlier one's
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Struct, frozen=True):
     """What to make: layer sizes (input and output counted), hidden activation, loss, layout, parts."""
 
     layers: tuple

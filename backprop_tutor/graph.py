@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
+from msgspec import Struct
 import sympy as sp
 
 from . import plainmath
@@ -19,8 +19,7 @@ from .rules import forward
 ROLES_GIVEN = ("input", "parameter", "target")
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(Struct, frozen=True):
     """One named quantity: a given leaf, a derived parameter, a forward line, or the loss L."""
 
     name: str
@@ -33,8 +32,7 @@ class Node:
     given: object = None  # the stated value of a leaf: a SymPy number/matrix, or a symbol
 
 
-@dataclass(frozen=True)
-class Graph:
+class Graph(Struct, frozen=True):
     """Nodes in an order where each comes after everything it uses, and who uses whom."""
 
     problem: Problem

@@ -1,11 +1,11 @@
 """The pieces a problem file is made of: a defined quantity (Line) and a given value (Leaf)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class Line:
+
+class Line(Struct, frozen=True):
     """One defined quantity: `name = expr`, with the text and line it came from."""
 
     name: str
@@ -15,8 +15,7 @@ class Line:
     key: str
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(Struct, frozen=True):
     """A given value: a number, a list (vector), a list of lists (matrix), or None (a symbol)."""
 
     name: str
@@ -25,8 +24,7 @@ class Leaf:
     key: str
 
 
-@dataclass(frozen=True)
-class Dataset:
+class Dataset(Struct, frozen=True):
     """A data set named by the file: a CSV file beside it, or one of the generators with its settings."""
 
     kind: str        # csv | double_ring | addition
@@ -35,8 +33,7 @@ class Dataset:
     batch: int       # the samples of the first batch, the one solve works by hand
 
 
-@dataclass(frozen=True)
-class Recurrence:
+class Recurrence(Struct, frozen=True):
     """A recurrent: block as unrolled: the number of steps and the names of each step's quantities."""
 
     steps: int

@@ -3,9 +3,9 @@ forward, its backward rule as sheets write it, and the rule's text; written once
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from fractions import Fraction
 
+from msgspec import Struct
 import sympy as sp
 
 from .algebra import Algebra, ScalarFunc, ShapeError, T, describe
@@ -14,8 +14,7 @@ from .limits import Limits
 from .ops import step
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(Struct, frozen=True):
     """One layer: how many tensor operands it takes, its whole-number settings (positional after the
     operands, or by keyword) with their defaults, and its definition and rule as rule text."""
 

@@ -2,12 +2,12 @@
 order; the first wrong step; and the slips whose recomputed value equals a wrong one."""
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
+from msgspec import Struct
+from msgspec.structs import replace
 import sympy as sp
 
 from .datasets import solvable
@@ -34,8 +34,7 @@ _PART = re.compile(r"\((?P<label>[^()]+)\)")
 _KIND_RANK = {"value": 0, "loss": 1, "grad": 2, "updated": 3, "loss_after": 4, "result": 5}
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(Struct, frozen=True):
     """What one answer is: a forward value, the loss, ∂L/∂name, an updated parameter, the loss after
     the update (kind value, loss, grad, updated, loss_after); index counts from 1 (one element)."""
 
@@ -49,8 +48,7 @@ class Quantity:
         return Quantity(self.kind, self.name, None)
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(Struct, frozen=True):
     """One row of the marks: what was checked, as written, and how it compares.
 
     status is right, wrong or missing; entries marks each entry of a vector or matrix (True right);
@@ -71,8 +69,7 @@ class Mark:
     chain_value: object = None  # that chain's value, beside the exact one
 
 
-@dataclass(frozen=True)
-class Marking:
+class Marking(Struct, frozen=True):
     """Every mark in the solution's order, the first wrong step's working (the Solution's own steps)
     and the slips that were tried; `solution` is the exact solution the marks compare with."""
 
@@ -178,7 +175,7 @@ def _working(q: Quantity, steps: dict, work: Work) -> tuple:
     found = steps.get(q) or steps.get(q.whole)
     if found or not work.g.problem.ask:
         return tuple(found or ())
-    whole = Work(build(dataclasses.replace(work.g.problem, ask=())))
+    whole = Work(build(replace(work.g.problem, ask=())))
     steps = _order(solution_of(whole, form="matrix", drawing=False))[1]
     return tuple(steps.get(q) or steps.get(q.whole) or ())
 

@@ -1,10 +1,10 @@
 """One table of every function the files may call: forward rule, local derivative, textbook name."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import mpmath
+from msgspec import Struct
 import sympy as sp
 from sympy.core.evalf import prec_to_dps
 
@@ -281,8 +281,7 @@ class hardtanh_slope(Named):
 
 
 
-@dataclass(frozen=True)
-class Elementwise:
+class Elementwise(Struct, frozen=True):
     """A scalar function applied to every element."""
 
     name: str
@@ -326,8 +325,7 @@ ELEMENTWISE: dict[str, Elementwise] = {e.name: e for e in (
 )}
 
 
-@dataclass(frozen=True)
-class Loss:
+class Loss(Struct, frozen=True):
     """loss(y, t) = scale(n) · Σᵢ term(yᵢ, tᵢ), and its gradient in y written with tensor operations."""
 
     name: str
@@ -463,8 +461,7 @@ DEFINITIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Whole:
+class Whole(Struct, frozen=True):
     """A function of a whole vector or matrix (or of two operands, elementwise), with its rule texts;
     tensorops.py computes it and its backward pass."""
 

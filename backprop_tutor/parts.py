@@ -1,15 +1,13 @@
 """What each ask part answers, for programs: its values by kind and name, and which of them it asks for."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from msgspec import Struct
 import sympy as sp
 
 from .solution import Delta, Forward, Given, Gradient, LossValue, Section, TruthTable, Update, WholeDerivative
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Struct, frozen=True):
     """What one part of the sheet shows, by kind and name, and which of it is the part's answer.
 
     `shown` maps a kind (values, loss, deltas, gradients, updated, loss_after, ...) to

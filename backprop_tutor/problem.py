@@ -1,12 +1,13 @@
 """YAML text → a validated, immutable Problem; every key keeps its line for error messages."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from .ask import Ask, forward_only, read_asks
 from .errors import LimitError, ProblemError, UsageError
@@ -35,8 +36,7 @@ _LATEX_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+(,\d+)?\])?")
 RESERVED_PREFIX = "delta_"  # delta_y is how the backward pass writes δ_y
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Struct, frozen=True):
     """A problem exactly as its file states it, checked for form but not yet solved."""
 
     path: str
@@ -442,5 +442,5 @@ def with_samples(problem: Problem, samples: list, note: str, limits: Limits | di
     builder.count("nodes", sum(map(len, (inputs, problem.parameters, problem.derived, targets, forward))),
                   "inputs, parameters, targets and forward lines", "dataset")
     notes = note if not problem.notes else f"{note}\n\n{problem.notes}"
-    return dataclasses.replace(problem, inputs=inputs, targets=targets, forward=forward, loss=loss,
-                               samples=len(samples), notes=notes)
+    return replace(problem, inputs=inputs, targets=targets, forward=forward, loss=loss,
+                   samples=len(samples), notes=notes)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 
+from msgspec import Struct
 import yaml
 
 from .errors import LimitError, ProblemError
@@ -113,8 +113,7 @@ if LIBYAML:
             self.depth -= 1
 
 
-@dataclass
-class Document:
+class Document(Struct):
     """A problem file's YAML as plain data, with the line and the written text of every key."""
 
     data: object

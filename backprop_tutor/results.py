@@ -2,8 +2,7 @@
 a zero that a ReLU unit being off explains carries that unit."""
 from __future__ import annotations
 
-import dataclasses
-
+from msgspec.structs import replace
 import sympy as sp
 
 from .derivation import derivative_in_names
@@ -22,7 +21,7 @@ def results(work: Work, answers: tuple, sections: list) -> tuple:
     """The asked values in order: each part's answer (parts.Answer.main) or, in a problem without
     ask: parts, the gradients, the updated weights and the loss after the update; a symbolic value
     as the sheet writes it (1/N for a mean over samples kept general)."""
-    return tuple(dataclasses.replace(r, value=work.as_sheet(r.value))
+    return tuple(replace(r, value=work.as_sheet(r.value))
                  if getattr(r.value, "free_symbols", None) else r for r in _asked(work, answers, sections))
 
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from .expr import did_you_mean, shorten
 from .ops import ELEMENTWISE
@@ -15,8 +16,7 @@ FORMS = ("neuron", "matrix", "both")
 _NAME_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[\d+(,\d+)?\])?")
 
 
-@dataclass(frozen=True)
-class Notation:
+class Notation(Struct, frozen=True):
     """How the sheet writes things, as LaTeX math from the safe subset; None or () where it says nothing."""
 
     loss: str | None = None           # the loss symbol (E, \mathcal{L}); printers default to L

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 
+from msgspec import Struct, field
 import sympy as sp
 
 from .algebra import Eval, ShapeError, T
@@ -22,16 +22,14 @@ WEIGHT_ROLES = ("parameter", "derived")
 SAMPLE_MARK = re.compile(r"\^\(\d+\)")  # x^(2): the copy of x for sample 2 (problem.py)
 
 
-@dataclass(frozen=True)
-class Slip:
+class Slip(Struct, frozen=True):
     """One classic mistake: a stable key and one line naming it in the sheet's names."""
 
     key: str
     says: str
 
 
-@dataclass(frozen=True)
-class Slipped:
+class Slipped(Struct, frozen=True):
     """A slip and the solution recomputed with it made (engine.Work-compatible numbers)."""
 
     slip: Slip
@@ -74,8 +72,7 @@ class Rewired(Eval):
         return super().apply_prime(name, self.apply(name, a, *params), *params)
 
 
-@dataclass(frozen=True)
-class Recipe:
+class Recipe(Struct, frozen=True):
     """Where a slip is made, as hooks of recompute: per node the algebra, values and expression its
     backward pass uses, and maps of the contributions (user, used, value) → value or None."""
 

@@ -1,7 +1,7 @@
 """The Solution model: frozen steps holding SymPy formulas and values; pure data, no printing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from .display import printer
 
@@ -9,6 +9,8 @@ from .display import printer
 class Printable:
     """What solutions and derivations share: their steps in order, and how they show themselves
     in a notebook and in a Rich console (through the printers named in display.py)."""
+
+    __slots__ = ()  # the records hold only their fields
 
     def steps(self):
         """Every step of every section, in order."""
@@ -26,8 +28,7 @@ class Printable:
         return Group(*printer("terminal")().render(self))
 
 
-@dataclass(frozen=True)
-class Given:
+class Given(Struct, frozen=True):
     """A value the problem states: an input, a parameter, a target, or a derived parameter."""
 
     name: str
@@ -38,8 +39,7 @@ class Given:
     frozen: bool = False
 
 
-@dataclass(frozen=True)
-class Forward:
+class Forward(Struct, frozen=True):
     """name = formula = numbers = value, for one forward line."""
 
     name: str
@@ -51,8 +51,7 @@ class Forward:
     closed: object = None   # the value in closed form (σ(6/5)), where it is irrational and short
 
 
-@dataclass(frozen=True)
-class LossValue:
+class LossValue(Struct, frozen=True):
     """The loss: L = formula = numbers = value, with the definition of the loss used."""
 
     name: str
@@ -65,8 +64,7 @@ class LossValue:
     updated: tuple = ()     # after an update: the weights stepped, as named (every parameter, or those asked)
 
 
-@dataclass(frozen=True)
-class Delta:
+class Delta(Struct, frozen=True):
     """δ_name = ∂L/∂name as the sum over the nodes that use it, each term a chain-rule factor."""
 
     name: str
@@ -82,8 +80,7 @@ class Delta:
     summed: bool = True     # whether to say which nodes the sum runs over
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct, frozen=True):
     """A step an earlier part already showed, named once more: "δ_y from (c)", with its value when numeric."""
 
     kind: str            # delta | gradient | forward | loss | given
@@ -96,8 +93,7 @@ class Reference:
     symbol: str | None = None  # a δ's own name under the sheet's convention (delta_5 for δ₅)
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(Struct, frozen=True):
     """A central finite difference beside a gradient."""
 
     step: object
@@ -106,8 +102,7 @@ class Check:
     exact: object = None  # each step rounded: the exact chain's gradient, which the estimate is checked against
 
 
-@dataclass(frozen=True)
-class Gradient:
+class Gradient(Struct, frozen=True):
     """∂L/∂parameter: its chain-rule formula, the numbers and the value."""
 
     name: str
@@ -123,8 +118,7 @@ class Gradient:
     of: str = "L"
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(Struct, frozen=True):
     """One gradient-descent step: new = old − α·gradient."""
 
     name: str
@@ -145,8 +139,7 @@ class Update:
         return self.label or (self.name if self.index is None else f"{self.name}[{','.join(map(str, self.index))}]")
 
 
-@dataclass(frozen=True)
-class ThroughTime:
+class ThroughTime(Struct, frozen=True):
     """∂L/∂W for a weight every time step uses: Σₜ of its term at step t, then each step's term
     (formula, numbers, value), then the terms added to the total."""
 
@@ -160,8 +153,7 @@ class ThroughTime:
     of: str = "L"
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(Struct, frozen=True):
     """A titled group of steps; `part` is the sheet's label when answering an ask: section."""
 
     title: str
@@ -170,8 +162,7 @@ class Section:
     request: tuple = ()   # the ask: request it answers: its kind, then what it names (show, forward)
 
 
-@dataclass(frozen=True)
-class Solution(Printable):
+class Solution(Printable, Struct, frozen=True):
     """Everything solved: the steps to show, and the values by name for programs."""
 
     title: str
@@ -197,8 +188,7 @@ class Solution(Printable):
     through_time: dict = field(default_factory=dict)  # a weight the time steps share → its ThroughTime
 
 
-@dataclass(frozen=True)
-class Off:
+class Off(Struct, frozen=True):
     """A ReLU unit that is off: its pre-activation (node, index counted from 1 or None) and value ≤ 0."""
 
     node: str
@@ -206,8 +196,7 @@ class Off:
     value: object
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Struct, frozen=True):
     """One value a part asks for, as its answer mark and the answers table show it.
 
     kind is one of gradients, derivatives, deltas, updated, loss, loss_after, values, decisions;
@@ -229,8 +218,7 @@ class Result:
     decimals: int | None = None  # with exact: the decimals each step was rounded to
 
 
-@dataclass(frozen=True)
-class ChainRule:
+class ChainRule(Struct, frozen=True):
     """∂of/∂wrt along the graph: one product of Leibniz factors, or a sum over users with shared deltas."""
 
     of: str
@@ -242,8 +230,7 @@ class ChainRule:
     noted: bool = True  # whether to say so under it (the recursion's heading says it too)
 
 
-@dataclass(frozen=True)
-class LocalDerivative:
+class LocalDerivative(Struct, frozen=True):
     """One factor ∂c/∂n differentiated, with the rule it uses."""
 
     of: str
@@ -255,8 +242,7 @@ class LocalDerivative:
     applied: bool = False  # True when `derivative` is the factor already applied to δ_c (tensors)
 
 
-@dataclass(frozen=True)
-class WholeDerivative:
+class WholeDerivative(Struct, frozen=True):
     """The deltas substituted into each other: the derivative as one expression, then its value."""
 
     of: str
@@ -268,8 +254,7 @@ class WholeDerivative:
     size: int
 
 
-@dataclass(frozen=True)
-class Derivation(Printable):
+class Derivation(Printable, Struct, frozen=True):
     """Everything `tutor derive` shows for one quantity."""
 
     title: str
@@ -287,8 +272,7 @@ class Derivation(Printable):
     exact: object = None    # a chain rounded at each step: the exact value, where it differs at that precision
 
 
-@dataclass(frozen=True)
-class TruthRow:
+class TruthRow(Struct, frozen=True):
     """One input of a truth table: the unit's output, the decision and whether it is the gate's."""
 
     inputs: object
@@ -298,8 +282,7 @@ class TruthRow:
     matches: bool | None = None
 
 
-@dataclass(frozen=True)
-class TruthTable:
+class TruthTable(Struct, frozen=True):
     """A unit evaluated on every input of a gate, decided by a threshold."""
 
     input: str
@@ -310,8 +293,7 @@ class TruthTable:
     all_match: bool | None
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(Struct, frozen=True):
     """One activation pattern: its region, the linear piece of the output there, and the classes."""
 
     active: tuple        # per ReLU argument: True (argument > 0) or False (≤ 0)
@@ -321,8 +303,7 @@ class Piece:
     above: object        # where on the region the output is > 0: likewise
 
 
-@dataclass(frozen=True)
-class LinearPieces:
+class LinearPieces(Struct, frozen=True):
     """A ReLU network of a few inputs as linear pieces, and its decision boundary output = 0."""
 
     output: str
@@ -334,8 +315,7 @@ class LinearPieces:
     above: str           # the class where the output is > 0
 
 
-@dataclass(frozen=True)
-class GraphStructure:
+class GraphStructure(Struct, frozen=True):
     """The computational graph as nodes and directed edges; backward adds the gradient nodes."""
 
     kind: str            # forward | backward
@@ -346,8 +326,7 @@ class GraphStructure:
     listed: bool = True  # beside a drawing of it, also list the nodes in a table
 
 
-@dataclass(frozen=True)
-class Dimensions:
+class Dimensions(Struct, frozen=True):
     """The shape of every quantity: name, kind and shape (() scalar, (n,) vector, (m, n) matrix)."""
 
     rows: tuple

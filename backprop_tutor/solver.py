@@ -1,8 +1,7 @@
 """solve(): a problem's whole solution, the engine's numbers arranged as the sheet asks."""
 from __future__ import annotations
 
-import dataclasses
-
+from msgspec.structs import replace
 import sympy as sp
 
 from .answer import sections
@@ -52,13 +51,13 @@ def solve(problem: Problem | Graph, verify: bool = False, closed_forms: bool = F
     whole = solution(work, detail, parts, form, drawing)
     if decimals is not None:
         exact = solution(Work(graph), detail, parts, form, drawing=False)  # only its answers are used
-        whole = dataclasses.replace(whole, rounding=decimals, results=beside_exact(whole.results, exact.results, decimals))
-    return dataclasses.replace(whole, answers_only=True) if answers_only else whole
+        whole = replace(whole, rounding=decimals, results=beside_exact(whole.results, exact.results, decimals))
+    return replace(whole, answers_only=True) if answers_only else whole
 
 
 def beside_exact(rounded: tuple, exact: tuple, decimals: int) -> tuple:
     """The step-rounded answers, each with its exact value where the two differ at `decimals` decimals."""
-    return tuple(dataclasses.replace(r, exact=e.value, decimals=decimals) if differs(r.value, e.value, decimals) else r
+    return tuple(replace(r, exact=e.value, decimals=decimals) if differs(r.value, e.value, decimals) else r
                  for r, e in zip(rounded, exact))
 
 
@@ -66,9 +65,9 @@ def only_parts(whole: Solution, parts, problem: Problem | None = None) -> Soluti
     """A built solution cut to some of its ask: parts, their answers and table rows only (solve(parts=)
     chooses them before the steps are condensed, so a part shown alone refers to no part left out)."""
     keep = chosen_parts(whole.sections, parts, problem)
-    return dataclasses.replace(whole, sections=tuple(s for s in whole.sections if s.part in keep),
-                               answers=tuple(a for a in whole.answers if a.part in keep),
-                               results=tuple(r for r in whole.results if r.part in keep))
+    return replace(whole, sections=tuple(s for s in whole.sections if s.part in keep),
+                   answers=tuple(a for a in whole.answers if a.part in keep),
+                   results=tuple(r for r in whole.results if r.part in keep))
 
 
 def chosen_parts(secs, parts, problem: Problem | None = None) -> set:
@@ -150,7 +149,7 @@ def _drawn_in_parts(secs: list[Section], drawing) -> tuple:
         return secs, drawing
     out = list(secs)
     for k in asked:
-        steps = tuple(dataclasses.replace(s, network=drawing)
+        steps = tuple(replace(s, network=drawing)
                       if isinstance(s, GraphStructure) and s.kind == "forward" else s for s in secs[k].steps)
-        out[k] = dataclasses.replace(secs[k], steps=steps)
+        out[k] = replace(secs[k], steps=steps)
     return out, None

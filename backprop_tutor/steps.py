@@ -2,9 +2,9 @@
 lines, the givens, gradients (a whole parameter or one weight) and update lines."""
 from __future__ import annotations
 
-import dataclasses
 import weakref
 
+from msgspec.structs import replace
 import sympy as sp
 
 from .algebra import Eval, T, element_symbols
@@ -45,7 +45,7 @@ def _as_sheet(work: Work, step):
     """A step whose formula writes a mean over general samples 1/N; its value stays the value for
     the samples given (1/3 for three), as every number the program gives does."""
     formula = work.as_sheet(step.formula)
-    return step if formula is step.formula else dataclasses.replace(step, formula=formula)
+    return step if formula is step.formula else replace(step, formula=formula)
 
 
 def sheet_form(work: Work, sections: list) -> list:
@@ -56,7 +56,7 @@ def sheet_form(work: Work, sections: list) -> list:
     out = []
     for sec in sections:
         steps = tuple(_value_as_sheet(work, step) for step in sec.steps)
-        out.append(sec if steps == sec.steps else dataclasses.replace(sec, steps=steps))
+        out.append(sec if steps == sec.steps else replace(sec, steps=steps))
     return out
 
 
@@ -69,7 +69,7 @@ def _value_as_sheet(work: Work, step):
             shown = work.as_sheet(x)
             if shown is not x:
                 changes[field] = shown
-    return dataclasses.replace(step, **changes) if changes else step
+    return replace(step, **changes) if changes else step
 
 
 def any_delta_step(work: Work, name: str):
@@ -122,7 +122,7 @@ def gradient_step(work: Work, name: str) -> Gradient:
         exact = work.exact_gradients.get(name)
         diff = Eval(work.unit_targets).sub(exact or T(step.value, step.shape), est)
         check = Check(FD_STEP, est.x, diff.x, exact.x if exact is not None else None)
-    return dataclasses.replace(step, check=check)
+    return replace(step, check=check)
 
 
 def update_steps(work: Work, new: dict, only: dict | None = None) -> list:
@@ -220,7 +220,7 @@ def read_as_by_hand(work: Work, sections: list) -> list:
         return sections
     out = []
     for sec in sections:
-        steps = tuple(dataclasses.replace(s, numbers=read_by_hand(s.numbers, work.decimals))
+        steps = tuple(replace(s, numbers=read_by_hand(s.numbers, work.decimals))
                       if isinstance(s, (Delta, Gradient)) and s.numbers is not None else s for s in sec.steps)
-        out.append(sec if steps == sec.steps else dataclasses.replace(sec, steps=steps))
+        out.append(sec if steps == sec.steps else replace(sec, steps=steps))
     return out

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
+
+from msgspec import Struct
 
 from .errors import LimitError, ProblemError
 from .expr import ExprError, ExprLimitError, number, shorten
@@ -14,8 +15,7 @@ _FRACTION = re.compile(r"\s*([-+]?[0-9]+)\s*/\s*([0-9]+)\s*")
 _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(Struct, frozen=True):
     """One number as the student wrote it: its text, its exact value, and its significant digits
     (None for an exact fraction such as 6/25, which is compared exactly)."""
 
@@ -24,8 +24,7 @@ class Written:
     digits: int | None
 
 
-@dataclass(frozen=True)
-class StudentAnswer:
+class StudentAnswer(Struct, frozen=True):
     """One key of the answers: the name as written, its line, and its value: a Written, a tuple of
     them (a vector), a tuple of tuples (a matrix), or a mapping of names to such values (a part)."""
 

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 _PAGES = re.compile(r"Output written on .*?\((\d+) pages?")
 _BOX = re.compile(r"^(Overfull|Underfull) \\([hv])box (.*)$", re.M)
 
 
-@dataclass(frozen=True)
-class LogFacts:
+class LogFacts(Struct, frozen=True):
     """What a log tells about the layout: pages, and each overfull/underfull box's log line."""
 
     pages: int

@@ -1,8 +1,9 @@
 """A problem with the parameters of a params file that `tutor train -o` writes, read safely and exactly."""
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
+
+from msgspec.structs import replace
 
 from .errors import ProblemError
 from .expr import Num, shorten

@@ -8,12 +8,12 @@ with the seed. The first exact_steps steps can be computed by the exact engine i
 """
 from __future__ import annotations
 
-import dataclasses
 import decimal
 import math
-from dataclasses import dataclass, field
 from fractions import Fraction
 
+from msgspec import Struct, field
+from msgspec.structs import replace
 import numpy as np
 import sympy as sp
 
@@ -34,8 +34,7 @@ TINY = 1e-12    # a loss this small has converged whatever it still does
 CARRIED = 30    # significant digits of the parameters one exact step hands to the next
 
 
-@dataclass(frozen=True)
-class TrainingRun:
+class TrainingRun(Struct, frozen=True):
     """One run at one learning rate: the loss (and accuracy) after every epoch, the final parameters."""
 
     learning_rate: float
@@ -70,8 +69,7 @@ class TrainingRun:
         return self.accuracy[-1] if self.accuracy else None
 
 
-@dataclass(frozen=True)
-class Training:
+class Training(Struct, frozen=True):
     """Runs of one problem at one or more learning rates, and what they were trained on."""
 
     problem: str           # the problem's path
@@ -272,11 +270,11 @@ def status(losses) -> str:
 
 def _exact_step(problem: Problem, exact_params, samples, rate, graph, limits, step) -> tuple[dict, Solution]:
     """One step by the exact engine, as solve works it: the batch's samples as data:, one update."""
-    current = problem if exact_params is None else dataclasses.replace(
+    current = problem if exact_params is None else replace(
         problem, parameters=tuple(
-            dataclasses.replace(leaf, value=_leaf_value(exact_params[leaf.name], graph.nodes[leaf.name].shape))
+            replace(leaf, value=_leaf_value(exact_params[leaf.name], graph.nodes[leaf.name].shape))
             if leaf.name in exact_params else leaf for leaf in problem.parameters))
-    current = dataclasses.replace(current, learning_rate=rate)
+    current = replace(current, learning_rate=rate)
     note = f"Step {step} of training: a batch of {len(samples)} samples, learning rate {_decimal(rate)}."
     solution = solve(with_samples(current, list(samples), note, limits))
     updated = {name: value for name, value in solution.updated.items() if graph.nodes[name].role == "parameter"}

@@ -143,7 +143,7 @@ def test_too_many_names_is_a_limit(tmp_path):
 
 
 def test_a_function_name_is_checked_again_where_latex_is_written():
-    from dataclasses import replace
+    from msgspec.structs import replace
     from backprop_tutor.errors import ProblemError
     from backprop_tutor.sheetnotation import Notation
     p = problem_module.loads(BASE)

@@ -1,5 +1,5 @@
 """Every printer has a rule for every kind of step the solution model holds."""
-import dataclasses
+import msgspec
 
 import pytest
 
@@ -13,7 +13,8 @@ from backprop_tutor.render.terminal import TerminalPrinter
 # The model's containers and parts of steps; everything else in solution.py is a step.
 NOT_STEPS = {"Solution", "Derivation", "Section", "Check", "TruthRow", "Piece", "Printable", "Result", "Off"}
 STEPS = [cls for name, cls in vars(solution).items()
-         if isinstance(cls, type) and dataclasses.is_dataclass(cls) and name not in NOT_STEPS]
+         if isinstance(cls, type) and issubclass(cls, msgspec.Struct)
+         and cls.__module__ == solution.__name__ and name not in NOT_STEPS]
 
 
 def test_the_model_has_the_step_kinds_the_printers_know():
@@ -31,8 +32,7 @@ def test_every_printer_prints_every_step(printer, step):
 
 
 def test_an_unknown_step_is_refused_loudly():
-    @dataclasses.dataclass(frozen=True)
-    class Strange:
+    class Strange(msgspec.Struct, frozen=True):
         pass
 
     with pytest.raises(NotImplementedError, match="Strange"):
