@@ -11,10 +11,17 @@ __version__ = "0.1.0"
 __all__ = ["load", "loads", "solve", "derive", "train", "draw", "check", "new", "template", "Limits", "TutorError", "ProblemError", "LimitError", "UsageError"]
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
-from .limits import Limits
 
-# The functions below import the reader and the engine when first called: `import backprop_tutor`
-# (and `tutor --help`) stays light.
+# The functions below, and Limits, import the reader and the engine when first called or named:
+# `import backprop_tutor` (and `tutor --help`) stays light.
+
+
+def __getattr__(name):
+    """Limits (limits.py), imported when first named."""
+    if name == "Limits":
+        from .limits import Limits
+        return Limits
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load(path, limits=None):

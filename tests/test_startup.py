@@ -46,6 +46,13 @@ def test_help_and_list_import_neither_sympy_nor_rich(args, tmp_path):
     assert "backprop_tutor.render.terminal" not in modules
 
 
+def test_the_programs_help_loads_no_records(tmp_path):
+    # `import backprop_tutor` names Limits without importing it, so the top-level help needs no msgspec
+    assert among(modules_after("--help", tmp_path=tmp_path), ("msgspec", "typing_extensions")) == []
+    assert among(fresh_modules("import backprop_tutor"), ("msgspec",)) == []
+    assert "msgspec" in fresh_modules("from backprop_tutor import Limits")
+
+
 def test_a_json_solve_imports_no_printer_it_does_not_use(tmp_path):
     modules = modules_after("solve", ROOT / "problems" / "ws24_sheet4_ex1.yaml", "--json", tmp_path=tmp_path)
     assert "backprop_tutor.engine" in modules and "ReL" in (ROOT / "problems" / "ws24_sheet4_ex1.yaml").read_text()
