@@ -12,8 +12,8 @@ __all__ = ["load", "loads", "solve", "derive", "train", "draw", "check", "new", 
 
 from .errors import LimitError, ProblemError, TutorError, UsageError
 
-# The functions below, and Limits, import the reader and the engine when first called or named:
-# `import backprop_tutor` (and `tutor --help`) stays light.
+# The functions below import the reader and the engine when first called, and Limits is imported
+# when first named: `import backprop_tutor` (and `tutor --help`) stays light.
 
 
 def __getattr__(name):
