@@ -2,7 +2,8 @@
 
 Every case of tests/hostile (files and generated cases, see tests/hostile/generate.py) runs in its
 own folder as a subprocess of `python -m backprop_tutor`, killed after 10 s; a case passes only
-under 5 s of CPU time (its own work, whatever else the machine is doing) and 500 MB peak memory.  The cases run two at a time in the background from
+under 5 s of CPU time (its own work, whatever else the machine is doing) and 500 MB of peak memory
+(its own too: see tests/hostile/measure.py). The cases run two at a time in the background from
 the first test on, each test waiting for its own.
 """
 from __future__ import annotations
@@ -12,7 +13,6 @@ import math
 from decimal import Decimal
 import os
 import re
-import resource
 import secrets
 import signal
 import stat
@@ -35,6 +35,7 @@ KILL_AFTER = 10.0        # seconds: a hard stop for a run that hangs
 CPU_LIMIT = 5.0          # seconds of CPU time: a run passes only when it works less than this
 MEMORY_LIMIT_KB = 500 * 1024
 ADDRESS_SPACE = 2 << 30  # bytes: keeps a runaway run from taking the machine's memory
+MEASURE = Path(__file__).resolve().parent / "hostile" / "measure.py"
 PASSWD = b"root:x:0:0:"
 
 
@@ -90,6 +91,24 @@ def test_the_checks_see_a_secret_in_a_compressed_stream_and_a_header_is_read_str
         parse_header("# expect: 2 kye=latex.w")
 
 
+def test_a_run_is_charged_its_own_peak_memory_and_cpu_time_not_this_processs(tmp_path):
+    # Linux starts a program with the peak memory of the process that started it: late in a test session
+    # this process holds hundreds of MB, and every case would be charged them
+    ballast = bytearray(MEMORY_LIMIT_KB * 1024 + (100 << 20))
+    ballast[::4096] = b"\1" * len(range(0, len(ballast), 4096))  # touched, so resident
+    folder = tmp_path / "work"
+    folder.mkdir()
+    busy = "import time\nb = bytearray(300 << 20)\nb[::4096] = bytes(len(b) // 4096)\n" \
+           "t = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    light = execute(Run(("-c", "pass")), Case(id="light", expect=frozenset({0})), folder, tmp_path / "light")
+    heavy = execute(Run(("-c", busy)), Case(id="heavy", expect=frozenset({0})), folder, tmp_path / "heavy")
+    assert len(ballast) > MEMORY_LIMIT_KB * 1024
+    assert (light.code, heavy.code) == (0, 0), (light.stderr, heavy.stderr)
+    assert light.max_rss_kb < 100 * 1024, light.max_rss_kb
+    assert 300 * 1024 <= heavy.max_rss_kb < 400 * 1024, heavy.max_rss_kb
+    assert light.cpu < 0.3 <= heavy.cpu, (light.cpu, heavy.cpu)
+
+
 # -- running a case ------------------------------------------------------------------------------
 
 def fill(text: str, case: Case, folder: Path) -> str:
@@ -121,23 +140,22 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
 
 
 def execute(run: Run, case: Case, folder: Path, capture: Path) -> Result:
-    """One run in its own process group, killed after KILL_AFTER; wall time and peak memory measured."""
+    """One run in its own process group, killed after KILL_AFTER; wall time, CPU time and peak memory measured
+    (by tests/hostile/measure.py, so that the peak is the run's own, not this process's)."""
     argv = [*(fill(a, case, folder) for a in run.prefix), sys.executable, *(fill(a, case, folder) for a in run.args)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
     env.pop("PYTHONSTARTUP", None)
     for name, value in run.env:
         env[name] = fill(value, case, folder)
     out_path, err_path = capture.with_suffix(".stdout"), capture.with_suffix(".stderr")
+    report = capture.with_suffix(".usage")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         sink = open("/dev/full", "wb") if run.stdout == "full" else out
         try:
             start = time.monotonic()
-            proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=err,
+            proc = subprocess.Popen([sys.executable, "-I", "-S", str(MEASURE), str(report), str(ADDRESS_SPACE), *argv],
+                                    cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=err,
                                     start_new_session=True, umask=-1 if run.umask is None else run.umask)
-            try:
-                resource.prlimit(proc.pid, resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-            except (ProcessLookupError, PermissionError):
-                pass
             timed_out = False
             while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
                 if time.monotonic() - start > KILL_AFTER:
@@ -151,14 +169,18 @@ def execute(run: Run, case: Case, folder: Path, capture: Path) -> Result:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = code = os.waitstatus_to_exitcode(status)
+            proc.wait()
         finally:
             if sink is not out:
                 sink.close()
-    return Result(tuple(argv), code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
-                  out_path.read_text("utf-8", "replace"), err_path.read_text("utf-8", "replace"), timed_out,
-                  run.stdout == "capture")
+    stdout, stderr = out_path.read_text("utf-8", "replace"), err_path.read_text("utf-8", "replace")
+    if timed_out:
+        code, cpu, max_rss_kb = proc.returncode, wall, 0
+    else:
+        assert report.is_file(), f"{describe(tuple(argv))} could not be started: {stderr[-300:]!r}"
+        fields = report.read_text().split()
+        code, cpu, max_rss_kb = int(fields[0]), float(fields[1]), int(fields[2])
+    return Result(tuple(argv), code, wall, cpu, max_rss_kb, stdout, stderr, timed_out, run.stdout == "capture")
 
 
 def play(case: Case, base: Path) -> Outcome:
