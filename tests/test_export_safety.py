@@ -539,6 +539,13 @@ def _running(fake: Path) -> list:
     return out
 
 
+def _interruptible():
+    """Run in the child before it starts: Ctrl-C reaches it, as it does a command typed at a terminal."""
+    # A test session started in the background by a shell without job control (`.ci/run &` in a script)
+    # ignores SIGINT, and its children inherit that; Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(predicate, seconds=20.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -557,7 +564,8 @@ def test_ctrl_c_during_pdf_stops_latex_and_leaves_nothing(tmp_path):
     tmp.mkdir()
     env = dict(os.environ, PATH=f"{fake.parent}:{os.environ.get('PATH', '')}", PYTHONPATH=str(ROOT), TMPDIR=str(tmp))
     tool = subprocess.Popen([sys.executable, "-m", "backprop_tutor", "export", str(SHEET), "-o", str(out / "x.tex"),
-                             "--pdf"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--pdf"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
     try:
         assert _wait_for(lambda: _running(fake)), "the fake pdflatex never started"
         tool.send_signal(signal.SIGINT)
@@ -596,7 +604,7 @@ def test_sigint_while_the_real_pdflatex_loops(tmp_path):
     tmp.mkdir()
     env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp))
     script = subprocess.Popen([sys.executable, "-c", SLOW_SCRIPT, str(tex)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
     pid = None
     try:
         pid = int(script.stdout.readline())
