@@ -21,8 +21,11 @@ def results(work: Work, answers: tuple, sections: list) -> tuple:
     """The asked values in order: each part's answer (parts.Answer.main) or, in a problem without
     ask: parts, the gradients, the updated weights and the loss after the update; a symbolic value
     as the sheet writes it (1/N for a mean over samples kept general)."""
-    return tuple(replace(r, value=work.as_sheet(r.value))
-                 if getattr(r.value, "free_symbols", None) else r for r in _asked(work, answers, sections))
+    found = _asked(work, answers, sections)
+    if work.g.problem.general_samples is None:  # no mean kept general: skip scanning every entry for symbols
+        return found
+    return tuple(replace(r, value=work.as_sheet(r.value)) if getattr(r.value, "free_symbols", None) else r
+                 for r in found)
 
 
 def _asked(work: Work, answers: tuple, sections: list) -> tuple:
